@@ -1,0 +1,186 @@
+//! The manifest: the persisted description of one object's bytes, either inline or as a list of
+//! chunk references, and its versioned binary encoding.
+//!
+//! Encoding: one format byte ([`MANIFEST_FORMAT`]) then postcard. Decoding trusts nothing: it is
+//! fed bytes from disk (and, when the index is rebuilt, from storage nodes), so it rejects
+//! unknown formats, trailing bytes, sizes that do not add up and chunk references whose id does
+//! not commit to their contents, and it never panics.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ChunkRef, ManifestError};
+
+/// Current manifest encoding. Bump it (and keep a reader for the old value) on any change to
+/// the types below: postcard is not self-describing, so old bytes would otherwise be misread.
+pub const MANIFEST_FORMAT: u8 = 1;
+
+/// Where an object's bytes live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Body {
+    /// Small objects: the bytes themselves, saving k + m shard writes.
+    Inline(Vec<u8>),
+    /// Everything else, in object order. Chunks may differ in length (multipart objects
+    /// concatenate their parts' chunks), so offsets come from `ChunkRef::len`, never chunk_size.
+    Chunks(Vec<ChunkRef>),
+}
+
+/// One object's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Chunk size the writer used; informational (range math uses per-chunk lengths).
+    pub chunk_size: u32,
+    /// Object size in bytes.
+    pub size: u64,
+    pub body: Body,
+}
+
+impl Manifest {
+    /// An object stored inside its manifest.
+    pub fn inline(data: Vec<u8>, chunk_size: u32) -> Self {
+        Self {
+            chunk_size,
+            size: data.len() as u64,
+            body: Body::Inline(data),
+        }
+    }
+
+    /// An object stored as chunks; its size is the sum of their lengths.
+    pub fn chunked(chunks: Vec<ChunkRef>, chunk_size: u32) -> Self {
+        Self {
+            chunk_size,
+            size: chunks.iter().map(|c| u64::from(c.len)).sum(),
+            body: Body::Chunks(chunks),
+        }
+    }
+
+    /// The chunk references, in object order; empty for an inline object.
+    pub fn chunks(&self) -> &[ChunkRef] {
+        match &self.body {
+            Body::Inline(_) => &[],
+            Body::Chunks(chunks) => chunks,
+        }
+    }
+
+    /// The versioned binary form.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing plain structs, Vecs and fixed arrays into a Vec cannot fail: postcard only
+        // errors on sequences of unknown length or a full fixed buffer, neither of which exists
+        // here. So this expect is unreachable, whatever the manifest holds.
+        postcard::to_extend(self, vec![MANIFEST_FORMAT])
+            .expect("postcard serialization into a Vec is infallible")
+    }
+
+    /// Parses and validates the binary form.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ManifestError> {
+        let (&format, rest) = bytes.split_first().ok_or(ManifestError::Empty)?;
+        if format != MANIFEST_FORMAT {
+            return Err(ManifestError::UnknownFormat(format));
+        }
+        let (manifest, trailing): (Self, &[u8]) =
+            postcard::take_from_bytes(rest).map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        if !trailing.is_empty() {
+            return Err(ManifestError::Malformed(format!(
+                "{} trailing bytes",
+                trailing.len()
+            )));
+        }
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// Cross-checks what postcard cannot: the size against the body, and each chunk's id against
+    /// its parameters, length and shard hashes.
+    fn validate(&self) -> Result<(), ManifestError> {
+        let actual = match &self.body {
+            Body::Inline(data) => data.len() as u64,
+            Body::Chunks(chunks) => {
+                if let Some(i) = chunks.iter().position(|c| !c.is_consistent()) {
+                    return Err(ManifestError::Inconsistent(format!(
+                        "chunk {i} does not match its id"
+                    )));
+                }
+                chunks.iter().map(|c| u64::from(c.len)).sum()
+            }
+        };
+        if actual != self.size {
+            return Err(ManifestError::Inconsistent(format!(
+                "size {} but body holds {actual} bytes",
+                self.size
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CodecParams, encode_chunk};
+
+    fn chunk(len: usize, k: u16, m: u16) -> ChunkRef {
+        let data = (0..len).map(|i| (i % 253) as u8).collect();
+        encode_chunk(CodecParams::new(k, m).unwrap(), data)
+            .unwrap()
+            .chunk
+    }
+
+    #[test]
+    fn round_trips() {
+        for m in [
+            Manifest::inline(Vec::new(), 4096),
+            Manifest::inline(b"small object".to_vec(), 4096),
+            Manifest::chunked(Vec::new(), 4096),
+            Manifest::chunked(vec![chunk(64, 4, 2), chunk(10, 4, 2), chunk(33, 3, 1)], 64),
+        ] {
+            let bytes = m.encode();
+            assert_eq!(bytes[0], MANIFEST_FORMAT);
+            assert_eq!(Manifest::decode(&bytes).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn sizes_and_chunks() {
+        let m = Manifest::chunked(vec![chunk(64, 4, 2), chunk(10, 4, 2)], 64);
+        assert_eq!(m.size, 74);
+        assert_eq!(m.chunks().len(), 2);
+        assert!(Manifest::inline(vec![1, 2], 64).chunks().is_empty());
+    }
+
+    #[test]
+    fn rejects_format_and_framing_errors() {
+        let bytes = Manifest::chunked(vec![chunk(50, 2, 1)], 64).encode();
+        assert_eq!(Manifest::decode(&[]), Err(ManifestError::Empty));
+        let mut future = bytes.clone();
+        future[0] = 2;
+        assert_eq!(
+            Manifest::decode(&future),
+            Err(ManifestError::UnknownFormat(2))
+        );
+        for cut in 1..bytes.len() {
+            assert!(Manifest::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(matches!(
+            Manifest::decode(&long),
+            Err(ManifestError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_inconsistent_contents() {
+        let mut wrong_size = Manifest::inline(vec![1, 2, 3], 64);
+        wrong_size.size = 4;
+        assert!(matches!(
+            Manifest::decode(&wrong_size.encode()),
+            Err(ManifestError::Inconsistent(_))
+        ));
+        let mut c = chunk(40, 2, 1);
+        c.len = 39;
+        let tampered = Manifest::chunked(vec![c], 64);
+        assert!(matches!(
+            Manifest::decode(&tampered.encode()),
+            Err(ManifestError::Inconsistent(_))
+        ));
+    }
+}

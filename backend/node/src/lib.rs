@@ -1,0 +1,82 @@
+//! Floe storage node: stores shard bytes by (chunk id, shard index) and knows nothing of S3,
+//! objects or placement.
+//!
+//! - [`protocol`]: routes, headers, status codes and JSON bodies shared by server and client.
+//! - [`auth`]: the cluster secret and HMAC request signing.
+//! - [`layout`]: the data directory's tree and the versioned shard file format.
+//! - [`store`]: `ShardStore`, atomic writes, verify-on-read and quarantine.
+//! - [`walk`]: the startup scan, temp sweep and sorted paginated listing.
+//! - [`stats`]: running totals and free space.
+//! - [`config`]: `NodeConfig` from file, environment and command line.
+//! - [`server`]: the HTTP server (`run`), with request handling in `routes`.
+//! - [`client`]: `NodeClient`, the typed client the gateway uses.
+//!
+//! [`serve`] ties them together for the `floe node` command.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod layout;
+pub mod protocol;
+mod routes;
+pub mod server;
+pub mod stats;
+pub mod store;
+pub mod walk;
+
+use std::future::Future;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use auth::{AuthError, ClusterSecret, sign};
+pub use client::{ClientError, ClientOptions, NodeClient};
+pub use config::{ConfigError, NodeConfig};
+pub use protocol::{NodeStats, STATUS_CORRUPT, ShardEntry, ShardInfo, ShardKey, ShardPage};
+pub use server::{NodeState, run};
+pub use store::{ShardStore, StoreError};
+
+/// Failures that stop a node from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open shard store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("node server failed: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Opens the store, binds `config.listen` (port 0 picks a free port), announces the bound
+/// address on stdout and serves until `shutdown` completes.
+///
+/// The announcement is exactly one line, `floe node listening on http://ADDR`, flushed at once:
+/// scripts and tests read it to learn the port.
+pub async fn serve(
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let state = Arc::new(NodeState::open(&config)?);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| NodeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    {
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "floe node listening on http://{addr}")?;
+        stdout.flush()?;
+    }
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "floe node started");
+    run(listener, state, shutdown).await?;
+    tracing::info!("floe node stopped");
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! Request handling: authentication, routing, and the mapping of each route onto the
+//! [`ShardStore`](crate::store::ShardStore) and of store errors onto status codes.
+//!
+//! Every response body is a complete `Full<Bytes>`: with a known length hyper writes headers and
+//! body together, which avoids the headers-then-body stall the design notes warn about.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+
+use crate::auth::{self, AuthError};
+use crate::protocol::{
+    HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, ListQuery, ProtocolError, Route,
+    STATUS_CORRUPT, ShardKey, parse_range,
+};
+use crate::server::NodeState;
+use crate::store::{PutOutcome, StoreError};
+use floe_codec::ShardHash;
+
+type Body = Full<Bytes>;
+
+// Evaluated at compile time, so a bad name fails the build rather than a request.
+const SHARD_HASH: HeaderName = HeaderName::from_static(HEADER_SHARD_HASH);
+const EXISTED: HeaderName = HeaderName::from_static(HEADER_EXISTED);
+
+/// A request that ends in an error status with a short text explanation.
+#[derive(Debug)]
+struct Failure {
+    status: StatusCode,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: StatusCode, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn into_response(self) -> Response<Body> {
+        text(self.status, self.message)
+    }
+}
+
+impl From<AuthError> for Failure {
+    fn from(e: AuthError) -> Failure {
+        Failure::new(e.status(), e.to_string())
+    }
+}
+
+impl From<ProtocolError> for Failure {
+    fn from(e: ProtocolError) -> Failure {
+        let status = match e {
+            ProtocolError::UnknownRoute => StatusCode::NOT_FOUND,
+            ProtocolError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        let status = match e {
+            StoreError::NotFound => StatusCode::NOT_FOUND,
+            StoreError::Corrupt(_) => STATUS_CORRUPT,
+            StoreError::HashMismatch { .. } => StatusCode::BAD_REQUEST,
+            StoreError::Locked(_) | StoreError::Io { .. } => {
+                tracing::error!(error = %e, "store failure");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+/// Handles one request; never fails, since every error is an HTTP answer.
+pub(crate) async fn handle(state: &NodeState, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = dispatch(state, req)
+        .await
+        .unwrap_or_else(Failure::into_response);
+    tracing::debug!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn dispatch(state: &NodeState, req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+    // Health is the one route a load balancer or orchestrator must reach without the secret.
+    if req.uri().path() == HEALTH_PATH {
+        return match *req.method() {
+            Method::GET | Method::HEAD => Ok(text(StatusCode::OK, "ok")),
+            _ => Err(not_allowed()),
+        };
+    }
+    let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    auth::verify(
+        state.secret(),
+        req.method().as_str(),
+        path_and_query,
+        req.headers(),
+        auth::unix_now(),
+    )?;
+
+    match (Route::parse(req.uri().path())?, req.method().clone()) {
+        (Route::Stats, Method::GET) => stats(state).await,
+        (Route::List, Method::GET) => list(state, ListQuery::parse(req.uri().query())?).await,
+        (Route::Shard(key), Method::PUT) => put(state, key, req).await,
+        (Route::Shard(key), Method::GET) => get(state, key, &req).await,
+        (Route::Shard(key), Method::HEAD) => head(state, key).await,
+        (Route::Shard(key), Method::DELETE) => delete(state, key).await,
+        _ => Err(not_allowed()),
+    }
+}
+
+/// Runs blocking store work off the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Failure> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(Failure::from),
+        Err(e) => {
+            tracing::error!(error = %e, "store task failed");
+            Err(Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "store task failed",
+            ))
+        }
+    }
+}
+
+async fn put(
+    state: &NodeState,
+    key: ShardKey,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Failure> {
+    let hash = req
+        .headers()
+        .get(HEADER_SHARD_HASH)
+        .ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, "missing x-floe-shard-hash header"))?;
+    let hash = hash
+        .to_str()
+        .ok()
+        .and_then(|h| ShardHash::from_hex(h).ok())
+        .ok_or_else(|| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                "malformed x-floe-shard-hash header",
+            )
+        })?;
+
+    let max = state.max_shard_bytes();
+    let too_large = || {
+        Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("shard larger than {max} bytes"),
+        )
+    };
+    // Refuse an announced oversize body before reading a byte of it.
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > max) {
+        return Err(too_large());
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let body = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+        Err(e) => {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read body: {e}"),
+            ));
+        }
+    };
+
+    let store = state.store().clone();
+    let outcome = blocking(move || store.put(&key, &hash, &body)).await?;
+    let status = match outcome {
+        PutOutcome::Stored => StatusCode::CREATED,
+        PutOutcome::AlreadyPresent => StatusCode::OK,
+    };
+    let mut response = text(status, "");
+    set(&mut response, SHARD_HASH, &hash.to_hex());
+    Ok(response)
+}
+
+async fn get(
+    state: &NodeState,
+    key: ShardKey,
+    req: &Request<Incoming>,
+) -> Result<Response<Body>, Failure> {
+    // Read the Range header before the store work so a malformed one costs no disk I/O.
+    let range = match req.headers().get(RANGE) {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| Failure::from(ProtocolError::BadRange))?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let store = state.store().clone();
+    let shard = blocking(move || store.get(&key)).await?;
+    let len = shard.payload.len() as u64;
+
+    let mut response = match range {
+        None => bytes_response(StatusCode::OK, shard.payload),
+        Some(range) => match parse_range(&range, len) {
+            Ok((start, end)) => {
+                // Both ends are below `len`, the length of an in-memory buffer, so they fit usize.
+                let body = shard.payload.slice(start as usize..=end as usize);
+                let mut r = bytes_response(StatusCode::PARTIAL_CONTENT, body);
+                set(&mut r, CONTENT_RANGE, &format!("bytes {start}-{end}/{len}"));
+                r
+            }
+            Err(ProtocolError::RangeNotSatisfiable) => {
+                let mut r = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
+                set(&mut r, CONTENT_RANGE, &format!("bytes */{len}"));
+                return Ok(r);
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    set(&mut response, SHARD_HASH, &shard.hash.to_hex());
+    set(&mut response, ACCEPT_RANGES, "bytes");
+    Ok(response)
+}
+
+async fn head(state: &NodeState, key: ShardKey) -> Result<Response<Body>, Failure> {
+    let store = state.store().clone();
+    let info = blocking(move || store.head(&key))
+        .await?
+        .ok_or_else(|| Failure::from(StoreError::NotFound))?;
+    let mut response = bytes_response(StatusCode::OK, Bytes::new());
+    // Set explicitly: the (empty) body of a HEAD answer would otherwise make it 0.
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from(info.len));
+    set(&mut response, SHARD_HASH, &info.hash.to_hex());
+    set(&mut response, ACCEPT_RANGES, "bytes");
+    Ok(response)
+}
+
+async fn delete(state: &NodeState, key: ShardKey) -> Result<Response<Body>, Failure> {
+    let store = state.store().clone();
+    let existed = blocking(move || store.delete(&key)).await?;
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    set(
+        &mut response,
+        EXISTED,
+        if existed { "true" } else { "false" },
+    );
+    Ok(response)
+}
+
+async fn list(state: &NodeState, query: ListQuery) -> Result<Response<Body>, Failure> {
+    let store = state.store().clone();
+    let page = blocking(move || store.list(query.after.as_ref(), query.limit)).await?;
+    json(&page)
+}
+
+async fn stats(state: &NodeState) -> Result<Response<Body>, Failure> {
+    let store = state.store().clone();
+    json(&blocking(move || store.stats()).await?)
+}
+
+fn json(value: &impl serde::Serialize) -> Result<Response<Body>, Failure> {
+    let body = serde_json::to_vec(value)
+        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    set(&mut response, CONTENT_TYPE, "application/json");
+    Ok(response)
+}
+
+fn not_allowed() -> Failure {
+    Failure::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+}
+
+fn text(status: StatusCode, message: impl Into<String>) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(message.into())));
+    *response.status_mut() = status;
+    set(&mut response, CONTENT_TYPE, "text/plain; charset=utf-8");
+    response
+}
+
+fn bytes_response(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    set(&mut response, CONTENT_TYPE, "application/octet-stream");
+    response
+}
+
+/// Sets a header whose value we produced (hex, digits, fixed text), so it is always valid; the
+/// check only keeps a future mistake from becoming a panic.
+fn set(response: &mut Response<Body>, name: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}

@@ -1,0 +1,360 @@
+//! `ShardStore`: the node's shards on local disk — atomic durable writes, verify-on-read with
+//! quarantine, deletes, sorted paginated listing and exact totals.
+//!
+//! The API is synchronous and does blocking file I/O; async callers go through
+//! `tokio::task::spawn_blocking`. Crash safety rests on one rule: a shard file only ever appears
+//! under `shards/` by an atomic rename of a fully written and fsynced temp file, so a kill -9
+//! at any moment leaves either the old state or the new one, plus temp debris that `open` sweeps.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use floe_codec::ShardHash;
+
+use crate::layout::{self, HEADER_LEN, Layout};
+use crate::protocol::{NodeStats, ShardInfo, ShardKey, ShardPage};
+use crate::stats::{Counters, DiskSpace, payload_len};
+use crate::walk::{self, read_names, scan_shards, sweep_tmp};
+
+/// Failures of the shard store. `NotFound`, `Corrupt` and `HashMismatch` are answers about the
+/// data; `Io` is the node's own trouble.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("shard not found")]
+    NotFound,
+    #[error("shard {0} failed verification and was quarantined")]
+    Corrupt(ShardKey),
+    #[error("shard body hashes to {actual}, not the claimed {claimed}")]
+    HashMismatch {
+        claimed: ShardHash,
+        actual: ShardHash,
+    },
+    #[error("data directory {0} is locked by another running node")]
+    Locked(PathBuf),
+    #[error("{context} {path}: {source}")]
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+pub(crate) fn io_err(context: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io {
+        context,
+        path,
+        source,
+    }
+}
+
+/// What a successful put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The shard was written (new, or replacing a different or damaged copy).
+    Stored,
+    /// An identical, intact copy was already there; nothing was written.
+    AlreadyPresent,
+}
+
+/// A verified shard as read from disk.
+#[derive(Debug, Clone)]
+pub struct StoredShard {
+    pub hash: ShardHash,
+    pub payload: Bytes,
+}
+
+/// The shards of one data directory. Holds an exclusive lock on the directory while alive.
+#[derive(Debug)]
+pub struct ShardStore {
+    layout: Layout,
+    /// Serialises every change to the shard tree together with its counter update.
+    counters: Mutex<Counters>,
+    seq: AtomicU64,
+    /// Held only for its flock: a second node on the same directory would sweep our temp files.
+    _lock: File,
+}
+
+impl ShardStore {
+    /// Opens (creating if needed) the store under `root`, sweeps temp debris from a previous
+    /// run and counts what is stored.
+    pub fn open(root: &Path) -> Result<ShardStore, StoreError> {
+        let layout = Layout::new(root);
+        for dir in [
+            layout.root().to_path_buf(),
+            layout.shards_dir(),
+            layout.tmp_dir(),
+            layout.quarantine_dir(),
+        ] {
+            fs::create_dir_all(&dir).map_err(io_err("cannot create directory", &dir))?;
+        }
+        sync_dir(layout.root())?;
+        let lock = lock_dir(&layout)?;
+
+        let swept = sweep_tmp(&layout.tmp_dir())?;
+        if swept > 0 {
+            tracing::info!(swept, "removed temp files left by an interrupted write");
+        }
+        let mut counters = scan_shards(&layout)?;
+        counters.quarantined = read_names(&layout.quarantine_dir())?.len() as u64;
+        tracing::info!(
+            root = %root.display(),
+            shards = counters.shards,
+            bytes = counters.bytes,
+            quarantined = counters.quarantined,
+            "shard store opened"
+        );
+        Ok(ShardStore {
+            layout,
+            counters: Mutex::new(counters),
+            seq: AtomicU64::new(0),
+            _lock: lock,
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Where the shard for `key` lives (whether or not it exists).
+    pub fn shard_path(&self, key: &ShardKey) -> PathBuf {
+        self.layout.shard_path(key)
+    }
+
+    fn counters(&self) -> MutexGuard<'_, Counters> {
+        // A panic elsewhere while holding the lock cannot leave the counters torn (each update
+        // is a few integer ops), so a poisoned lock is still safe to use.
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores `payload` as shard `key` after checking it hashes to `claimed`.
+    pub fn put(
+        &self,
+        key: &ShardKey,
+        claimed: &ShardHash,
+        payload: &[u8],
+    ) -> Result<PutOutcome, StoreError> {
+        let actual = ShardHash::of(payload);
+        if actual != *claimed {
+            return Err(StoreError::HashMismatch {
+                claimed: *claimed,
+                actual,
+            });
+        }
+        let path = self.layout.shard_path(key);
+        if holds_identical(&path, claimed, payload) {
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+
+        let tmp = self
+            .layout
+            .tmp_path(key, self.seq.fetch_add(1, Ordering::Relaxed));
+        let result = self.install(key, &tmp, &path, claimed, payload);
+        if result.is_err() {
+            // Best effort: whatever is left is swept at the next start.
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map(|()| PutOutcome::Stored)
+    }
+
+    fn install(
+        &self,
+        key: &ShardKey,
+        tmp: &Path,
+        path: &Path,
+        hash: &ShardHash,
+        payload: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(tmp)
+            .map_err(io_err("cannot create temp file", tmp))?;
+        file.write_all(&layout::encode_header(hash))
+            .and_then(|()| file.write_all(payload))
+            .and_then(|()| file.sync_all())
+            .map_err(io_err("cannot write temp file", tmp))?;
+        drop(file);
+
+        let prefix = self.layout.prefix_dir(key);
+        if !prefix.is_dir() {
+            match fs::create_dir(&prefix) {
+                Ok(()) => sync_dir(&self.layout.shards_dir())?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err("cannot create directory", &prefix)(e)),
+            }
+        }
+        {
+            let mut counters = self.counters();
+            let old_len = fs::metadata(path).ok().map(|m| m.len());
+            fs::rename(tmp, path).map_err(io_err("cannot rename into place", path))?;
+            counters.stored(old_len, (HEADER_LEN + payload.len()) as u64);
+        }
+        // The rename is only durable once the directory entry is.
+        sync_dir(&prefix)
+    }
+
+    /// Reads and fully verifies shard `key`. A rotten shard is quarantined and reported as
+    /// `Corrupt`, so it is never served and never reported twice.
+    pub fn get(&self, key: &ShardKey) -> Result<StoredShard, StoreError> {
+        let path = self.layout.shard_path(key);
+        let Some((mut file, meta)) = open_shard(&path)? else {
+            return Err(StoreError::NotFound);
+        };
+        let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        file.read_to_end(&mut buf)
+            .map_err(io_err("cannot read shard", &path))?;
+        let problem = match layout::decode_header(&buf) {
+            Ok(hash) if hash.matches(&buf[HEADER_LEN..]) => {
+                let payload = Bytes::from(buf).slice(HEADER_LEN..);
+                return Ok(StoredShard { hash, payload });
+            }
+            Ok(_) => "payload does not match its stored hash".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        self.quarantine(key, &path, &meta, &problem);
+        Err(StoreError::Corrupt(*key))
+    }
+
+    /// Length and stored hash of shard `key`, from its header only: cheap, so the payload is
+    /// not verified; a damaged header is still caught and quarantined.
+    pub fn head(&self, key: &ShardKey) -> Result<Option<ShardInfo>, StoreError> {
+        let path = self.layout.shard_path(key);
+        let Some((file, meta)) = open_shard(&path)? else {
+            return Ok(None);
+        };
+        let mut header = Vec::with_capacity(HEADER_LEN);
+        file.take(HEADER_LEN as u64)
+            .read_to_end(&mut header)
+            .map_err(io_err("cannot read shard", &path))?;
+        match layout::decode_header(&header) {
+            Ok(hash) => Ok(Some(ShardInfo {
+                len: payload_len(meta.len()),
+                hash,
+            })),
+            Err(e) => {
+                self.quarantine(key, &path, &meta, &e.to_string());
+                Err(StoreError::Corrupt(*key))
+            }
+        }
+    }
+
+    /// Removes shard `key`; returns whether it existed.
+    pub fn delete(&self, key: &ShardKey) -> Result<bool, StoreError> {
+        let path = self.layout.shard_path(key);
+        let mut counters = self.counters();
+        let len = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_err("cannot stat shard", &path)(e)),
+        };
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_err("cannot delete shard", &path)(e)),
+        }
+        counters.removed(len);
+        // No directory fsync: a delete lost to a crash leaves an unreferenced shard, which the
+        // garbage collector deletes again; paying an fsync per delete is not worth that.
+        Ok(true)
+    }
+
+    /// Moves the file just read (and only that file: a concurrent put may already have replaced
+    /// it with a good copy) into quarantine, counting and logging it.
+    fn quarantine(&self, key: &ShardKey, path: &Path, read: &fs::Metadata, problem: &str) {
+        let mut counters = self.counters();
+        let same_file = fs::symlink_metadata(path)
+            .is_ok_and(|now| now.dev() == read.dev() && now.ino() == read.ino());
+        if !same_file {
+            counters.corrupt(false);
+            tracing::warn!(%key, problem, "corrupt shard was already replaced");
+            return;
+        }
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let dest = self.layout.quarantine_path(key, stamp, seq);
+        let moved = match fs::rename(path, &dest) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(%key, error = %e, "cannot quarantine corrupt shard, deleting it");
+                false
+            }
+        };
+        // Rotten bytes must never be served again, even if keeping the evidence failed.
+        if moved || fs::remove_file(path).is_ok() {
+            counters.removed(read.len());
+        }
+        counters.corrupt(moved);
+        tracing::warn!(%key, problem, quarantined = moved, "corrupt shard detected");
+    }
+
+    /// Up to `limit` shards with keys after `after`, in (chunk id, index) order.
+    pub fn list(&self, after: Option<&ShardKey>, limit: u32) -> Result<ShardPage, StoreError> {
+        walk::list_page(&self.layout, after, limit)
+    }
+
+    /// Current totals plus the filesystem's free and total space.
+    pub fn stats(&self) -> Result<NodeStats, StoreError> {
+        let disk = DiskSpace::of(self.layout.root())
+            .map_err(io_err("cannot statvfs", self.layout.root()))?;
+        Ok(self.counters().snapshot(disk))
+    }
+}
+
+/// Opens a shard file; `None` if there is none.
+fn open_shard(path: &Path) -> Result<Option<(File, fs::Metadata)>, StoreError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("cannot open shard", path)(e)),
+    };
+    let meta = file.metadata().map_err(io_err("cannot stat shard", path))?;
+    Ok(Some((file, meta)))
+}
+
+/// Whether `path` already holds exactly this shard, intact. Anything unreadable counts as "no",
+/// so the put overwrites it with a good copy.
+fn holds_identical(path: &Path, hash: &ShardHash, payload: &[u8]) -> bool {
+    let Ok(Some((mut file, meta))) = open_shard(path) else {
+        return false;
+    };
+    if meta.len() != (HEADER_LEN + payload.len()) as u64 {
+        return false;
+    }
+    let mut buf = Vec::with_capacity(HEADER_LEN + payload.len());
+    file.read_to_end(&mut buf).is_ok()
+        && layout::decode_header(&buf).is_ok_and(|stored| stored == *hash)
+        && buf[HEADER_LEN..] == *payload
+}
+
+fn lock_dir(layout: &Layout) -> Result<File, StoreError> {
+    let path = layout.lock_file();
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err("cannot open lock file", &path))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            Err(StoreError::Locked(layout.root().to_path_buf()))
+        }
+        Err(e) => Err(io_err("cannot lock", &path)(e.into())),
+    }
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("cannot fsync directory", dir))
+}

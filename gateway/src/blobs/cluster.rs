@@ -1,0 +1,138 @@
+//! The node set a gateway writes to, with the codec parameters, write quorum and placement.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use floe_codec::{ChunkId, CodecParams, DEFAULT_CHUNK_SIZE, place};
+use floe_node::NodeClient;
+
+use super::error::BlobError;
+use super::pins::ChunkPins;
+use super::repair_queue::RepairQueue;
+
+/// Tunables of the blob layer.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub params: CodecParams,
+    /// Shards of each chunk that must be durable before a write is acknowledged (k..=k+m).
+    pub write_quorum: usize,
+    /// Stripe size: objects are cut into chunks of this many bytes.
+    pub chunk_size: usize,
+    /// A shard read slower than this is hedged with a parity read.
+    pub hedge_after: Duration,
+    /// After the quorum is reached, how long a write still waits for the remaining shards before
+    /// acknowledging (stragglers keep going in the background and report to repair if they fail).
+    pub straggler_grace: Duration,
+    /// Chunks encoded and sent concurrently by one writer; bounds a writer's memory.
+    pub write_ahead: usize,
+    /// Chunks fetched ahead of the consumer by one reader; bounds a reader's memory.
+    pub read_ahead: usize,
+}
+
+impl ClusterConfig {
+    /// Defaults for `k+m`: quorum k+1 (capped at k+m), 4 MiB chunks.
+    pub fn new(params: CodecParams) -> Self {
+        Self {
+            params,
+            write_quorum: (params.k() + 1).min(params.total()),
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            hedge_after: Duration::from_millis(800),
+            straggler_grace: Duration::from_millis(200),
+            write_ahead: 3,
+            read_ahead: 2,
+        }
+    }
+}
+
+/// The blob layer's entry point: a cluster of storage nodes and the rules for using them.
+#[derive(Debug)]
+pub struct BlobStore {
+    nodes: Vec<NodeClient>,
+    /// Placement keys, one per node (its URL): placement depends on who a node is, not where it
+    /// sits in the list.
+    keys: Vec<String>,
+    config: ClusterConfig,
+    repairs: Arc<RepairQueue>,
+    pins: Arc<ChunkPins>,
+}
+
+impl BlobStore {
+    /// A store whose nodes are known by their URLs.
+    pub fn new(nodes: Vec<NodeClient>, config: ClusterConfig) -> Result<Self, BlobError> {
+        let keys = nodes.iter().map(|n| n.url().to_string()).collect();
+        Self::with_keys(nodes, keys, config)
+    }
+
+    /// A store whose nodes have stable names of their own (`keys[i]` names `nodes[i]`), for nodes
+    /// whose address changes between runs, like the embedded cluster's.
+    pub fn with_keys(
+        nodes: Vec<NodeClient>,
+        keys: Vec<String>,
+        config: ClusterConfig,
+    ) -> Result<Self, BlobError> {
+        let total = config.params.total();
+        if nodes.len() < total {
+            return Err(BlobError::Config(format!(
+                "erasure code {} needs at least {total} nodes, {} configured",
+                config.params,
+                nodes.len()
+            )));
+        }
+        if config.write_quorum < config.params.k() || config.write_quorum > total {
+            return Err(BlobError::Config(format!(
+                "write_quorum {} must be between k={} and k+m={total}",
+                config.write_quorum,
+                config.params.k()
+            )));
+        }
+        if config.chunk_size < 2 || config.chunk_size > u32::MAX as usize {
+            return Err(BlobError::Config(format!(
+                "chunk size {} out of range",
+                config.chunk_size
+            )));
+        }
+        if keys.len() != nodes.len() {
+            return Err(BlobError::Config("one placement key per node is required".into()));
+        }
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        if unique.len() != keys.len() {
+            return Err(BlobError::Config("a node is listed twice".into()));
+        }
+        Ok(Self {
+            nodes,
+            keys,
+            config: ClusterConfig {
+                write_ahead: config.write_ahead.max(1),
+                read_ahead: config.read_ahead.max(1),
+                ..config
+            },
+            repairs: Arc::new(RepairQueue::new(1_000_000)),
+            pins: Arc::new(ChunkPins::default()),
+        })
+    }
+
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    pub fn nodes(&self) -> &[NodeClient] {
+        &self.nodes
+    }
+
+    pub fn repairs(&self) -> &Arc<RepairQueue> {
+        &self.repairs
+    }
+
+    /// Chunks in use by writes and reads, which the garbage collector must leave alone.
+    pub fn pins(&self) -> &Arc<ChunkPins> {
+        &self.pins
+    }
+
+    /// The node holding each shard of `chunk` with `total` shards: entry i serves shard i.
+    pub(super) fn placement(&self, chunk: &ChunkId, total: usize) -> Result<Vec<usize>, BlobError> {
+        let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
+        place(chunk, &keys, total).map_err(|e| BlobError::Config(e.to_string()))
+    }
+}

@@ -1,0 +1,26 @@
+//! The erasure-coded blob layer: object bytes in, chunk references out, and back.
+//!
+//! It owns the data path below the object service and above the storage nodes:
+//! - [`cluster`]: the node set, codec parameters, quorum and shard placement;
+//! - [`writer`]: stream -> chunks -> encode -> quorum fan-out;
+//! - [`reader`]: fetch k of n shards -> verify -> (decode) -> bytes, with hedging;
+//! - [`pins`]: chunks in use by writes and reads, kept from the garbage collector;
+//! - [`repair_queue`]: shards found missing or rotten, waiting to be rebuilt;
+//! - [`error`]: what can go wrong, for the layers above.
+//!
+//! It knows nothing of S3: it never sees a bucket or a key.
+
+mod cluster;
+mod delete;
+mod error;
+mod pins;
+mod reader;
+mod repair_queue;
+mod writer;
+
+pub use cluster::{BlobStore, ClusterConfig};
+pub use error::BlobError;
+pub use pins::{ChunkPins, PinGuard};
+pub use reader::whole;
+pub use repair_queue::{RepairQueue, RepairReason, ShardFault};
+pub use writer::BlobWriter;

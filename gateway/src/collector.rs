@@ -1,0 +1,123 @@
+//! The garbage collector: deletes the shards of chunks that no object and no in-progress
+//! multipart upload references any more.
+//!
+//! The index queues a chunk as garbage in the same transaction that drops its last reference.
+//! The collector waits a grace period, then deletes it only if nobody pins it (no write in
+//! flight, no reader streaming it) and its reference count is still zero, checked after the pin
+//! check so that a concurrent identical PUT either re-references it first or waits for the
+//! deletion to end and writes the shards again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::blobs::BlobStore;
+use crate::index::{Index, IndexError};
+
+/// What one collection pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollectReport {
+    /// Chunks whose shards were deleted.
+    pub deleted: usize,
+    /// Chunks referenced again, dropped from the garbage list without deleting.
+    pub revived: usize,
+    /// Chunks left for a later pass (pinned, too young, or a node unreachable).
+    pub deferred: usize,
+}
+
+#[derive(Clone)]
+pub struct Collector {
+    index: Arc<Index>,
+    blobs: Arc<BlobStore>,
+    /// How long a chunk stays on the garbage list before its shards are deleted.
+    pub grace: Duration,
+    /// Garbage entries looked at per pass.
+    pub batch: usize,
+}
+
+impl Collector {
+    pub fn new(index: Arc<Index>, blobs: Arc<BlobStore>, grace: Duration) -> Self {
+        Self {
+            index,
+            blobs,
+            grace,
+            batch: 1000,
+        }
+    }
+
+    async fn index<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Index) -> Result<T, IndexError> + Send + 'static,
+    ) -> Result<T, IndexError> {
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || f(&index))
+            .await
+            .map_err(|e| IndexError::Storage(format!("index task: {e}")))?
+    }
+
+    /// One pass over the oldest garbage entries.
+    pub async fn collect_once(&self) -> Result<CollectReport, IndexError> {
+        let mut report = CollectReport::default();
+        let batch = self.batch;
+        let garbage = self.index(move |ix| ix.garbage(batch)).await?;
+        let now = crate::objects::now_millis();
+        for entry in garbage {
+            if now - entry.since < self.grace.as_millis() as i64 {
+                report.deferred += 1;
+                continue;
+            }
+            let pins = self.blobs.pins().clone();
+            if !pins.try_begin_delete(entry.id) {
+                report.deferred += 1;
+                continue;
+            }
+            let id = entry.id;
+            let outcome = async {
+                if self.index(move |ix| ix.chunk_refs(&id)).await? > 0 {
+                    self.index(move |ix| ix.forget_garbage(&id)).await?;
+                    report.revived += 1;
+                    return Ok(());
+                }
+                match self.blobs.delete_chunk(&id, entry.params).await {
+                    Ok(()) => {
+                        self.index(move |ix| ix.forget_garbage(&id)).await?;
+                        report.deleted += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(chunk = %id, error = %e, "garbage chunk not deleted yet");
+                        report.deferred += 1;
+                    }
+                }
+                Ok::<(), IndexError>(())
+            }
+            .await;
+            pins.end_delete(id);
+            outcome?;
+        }
+        if report.deleted > 0 {
+            tracing::info!(deleted = report.deleted, deferred = report.deferred, "garbage collected");
+        }
+        Ok(report)
+    }
+
+    /// Runs a pass every `interval` until `shutdown` resolves.
+    pub fn spawn(
+        self,
+        interval: Duration,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            tokio::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(interval) => {}
+                }
+                if let Err(e) = self.collect_once().await {
+                    tracing::error!(error = %e, "garbage collection pass failed");
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,248 @@
+//! The gateway's configuration: one TOML file, overridden by command-line flags and environment
+//! variables, validated with messages an operator can act on.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use floe_codec::{CodecParams, DEFAULT_CHUNK_SIZE};
+use serde::Deserialize;
+
+/// Access key printed for the embedded dev cluster when none is configured.
+pub const DEV_ACCESS_KEY: &str = "floeadmin";
+/// Secret key printed for the embedded dev cluster when none is configured.
+pub const DEV_SECRET_KEY: &str = "floeadmin-secret";
+/// Cluster secret of the embedded dev cluster.
+pub const DEV_CLUSTER_SECRET: &str = "floe-dev-cluster-secret";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The file's shape: every field optional, unknown fields refused (a typo must not pass silently).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayFile {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    /// Storage node URLs; empty starts the embedded local cluster.
+    pub nodes: Option<Vec<String>>,
+    /// Erasure code as "K+M", e.g. "4+2".
+    pub ec: Option<String>,
+    pub write_quorum: Option<usize>,
+    pub chunk_size: Option<usize>,
+    /// Bytes of chunk data the hot-object cache may hold (0 disables it).
+    pub cache_bytes: Option<u64>,
+    pub inline_threshold: Option<usize>,
+    pub region: Option<String>,
+    /// Base domains for virtual-hosted-style requests (path style always works).
+    pub domains: Option<Vec<String>>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub cluster_secret: Option<String>,
+    /// Nodes of the embedded cluster (used only when `nodes` is empty).
+    pub embedded_nodes: Option<usize>,
+}
+
+/// Flags given on the command line; they win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct GatewayOverrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub nodes: Option<Vec<String>>,
+    pub ec: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub nodes: Vec<String>,
+    pub params: CodecParams,
+    pub write_quorum: usize,
+    pub chunk_size: usize,
+    pub cache_bytes: u64,
+    pub inline_threshold: usize,
+    pub region: String,
+    pub domains: Vec<String>,
+    pub access_key: String,
+    pub secret_key: String,
+    pub cluster_secret: String,
+    pub embedded_nodes: usize,
+}
+
+impl GatewayConfig {
+    /// Whether the gateway runs its own storage nodes in-process (the dev default).
+    pub fn embedded(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// File, then flags, then environment (`FLOE_ROOT_ACCESS_KEY`, `FLOE_ROOT_SECRET_KEY`,
+    /// `FLOE_CLUSTER_SECRET`).
+    pub fn resolve(
+        file: Option<&Path>,
+        overrides: GatewayOverrides,
+    ) -> Result<GatewayConfig, ConfigError> {
+        let parsed = match file {
+            Some(path) => Self::read_file(path)?,
+            None => GatewayFile::default(),
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::build(
+            parsed,
+            overrides,
+            env("FLOE_ROOT_ACCESS_KEY"),
+            env("FLOE_ROOT_SECRET_KEY"),
+            env("FLOE_CLUSTER_SECRET"),
+        )
+    }
+
+    pub fn read_file(path: &Path) -> Result<GatewayFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    fn build(
+        file: GatewayFile,
+        flags: GatewayOverrides,
+        env_access: Option<String>,
+        env_secret: Option<String>,
+        env_cluster: Option<String>,
+    ) -> Result<GatewayConfig, ConfigError> {
+        let nodes = flags.nodes.or(file.nodes).unwrap_or_default();
+        let embedded = nodes.is_empty();
+        let ec = flags.ec.or(file.ec).unwrap_or_else(|| "4+2".into());
+        let params: CodecParams = ec
+            .parse()
+            .map_err(|e| ConfigError::Invalid(format!("ec {ec:?}: {e}")))?;
+        let embedded_nodes = file.embedded_nodes.unwrap_or(params.total().max(6));
+        let node_count = if embedded { embedded_nodes } else { nodes.len() };
+        if params.total() > node_count {
+            return Err(ConfigError::Invalid(format!(
+                "erasure code {params} needs at least {} nodes, but {node_count} are configured",
+                params.total()
+            )));
+        }
+        let write_quorum = file
+            .write_quorum
+            .unwrap_or((params.k() + 1).min(params.total()));
+        if write_quorum < params.k() || write_quorum > params.total() {
+            return Err(ConfigError::Invalid(format!(
+                "write_quorum {write_quorum} must be between k={} and k+m={}",
+                params.k(),
+                params.total()
+            )));
+        }
+        let chunk_size = file.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE);
+        if !(64 * 1024..=64 * 1024 * 1024).contains(&chunk_size) {
+            return Err(ConfigError::Invalid(format!(
+                "chunk_size {chunk_size} must be between 64 KiB and 64 MiB"
+            )));
+        }
+        let (access_key, secret_key) = match (
+            env_access.or(file.access_key),
+            env_secret.or(file.secret_key),
+        ) {
+            (Some(a), Some(s)) => (a, s),
+            (None, None) if embedded => (DEV_ACCESS_KEY.into(), DEV_SECRET_KEY.into()),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "set both access_key and secret_key (or FLOE_ROOT_ACCESS_KEY and \
+                     FLOE_ROOT_SECRET_KEY)"
+                        .into(),
+                ));
+            }
+        };
+        let cluster_secret = match env_cluster.or(file.cluster_secret) {
+            Some(s) => s,
+            None if embedded => DEV_CLUSTER_SECRET.into(),
+            None => {
+                return Err(ConfigError::Invalid(
+                    "missing cluster secret: set FLOE_CLUSTER_SECRET or cluster_secret".into(),
+                ));
+            }
+        };
+        Ok(GatewayConfig {
+            listen: flags
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9000))),
+            data_dir: flags
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("floe-data")),
+            nodes,
+            params,
+            write_quorum,
+            chunk_size,
+            cache_bytes: file.cache_bytes.unwrap_or(256 * 1024 * 1024),
+            inline_threshold: file.inline_threshold.unwrap_or(16 * 1024),
+            region: file.region.unwrap_or_else(|| "us-east-1".into()),
+            domains: file.domains.unwrap_or_default(),
+            access_key,
+            secret_key,
+            cluster_secret,
+            embedded_nodes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(file: &str, flags: GatewayOverrides) -> Result<GatewayConfig, ConfigError> {
+        GatewayConfig::build(toml::from_str(file).unwrap(), flags, None, None, None)
+    }
+
+    #[test]
+    fn embedded_defaults() {
+        let c = build("", GatewayOverrides::default()).unwrap();
+        assert!(c.embedded());
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!((c.params.k(), c.params.m(), c.write_quorum), (4, 2, 5));
+        assert_eq!(c.access_key, DEV_ACCESS_KEY);
+    }
+
+    #[test]
+    fn flags_override_file_and_errors_are_clear() {
+        let file = r#"
+            nodes = ["http://a:1", "http://b:1", "http://c:1"]
+            ec = "2+1"
+            access_key = "a"
+            secret_key = "s"
+            cluster_secret = "c"
+        "#;
+        let c = build(file, GatewayOverrides::default()).unwrap();
+        assert_eq!(c.nodes.len(), 3);
+        let err = build(
+            file,
+            GatewayOverrides {
+                ec: Some("4+2".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("needs at least 6 nodes"), "{err}");
+        let no_secret = file.replace("cluster_secret = \"c\"", "");
+        assert!(build(&no_secret, GatewayOverrides::default()).unwrap_err().to_string().contains("cluster secret"));
+        assert!(toml::from_str::<GatewayFile>("lissten = 1").is_err());
+        let low = format!("{file}\nwrite_quorum = 1");
+        assert!(build(&low, GatewayOverrides::default()).unwrap_err().to_string().contains("write_quorum"));
+    }
+}

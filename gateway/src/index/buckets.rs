@@ -1,0 +1,191 @@
+//! Buckets: creation, lookup, listing and deletion of empty buckets.
+//!
+//! A bucket is "empty" for deletion only when it holds neither objects nor in-progress multipart
+//! uploads: deleting it under a live upload would leave that upload's parts unreachable.
+
+use std::ops::Bound;
+
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use super::store::{BUCKETS, decode};
+use super::{BucketRecord, Index, IndexError, encode_record};
+
+/// `NoSuchBucket` unless `name` exists; works on read and write tables alike.
+pub(super) fn require_bucket(
+    buckets: &impl ReadableTable<&'static str, &'static [u8]>,
+    name: &str,
+) -> Result<(), IndexError> {
+    match buckets.get(name)? {
+        Some(_) => Ok(()),
+        None => Err(IndexError::NoSuchBucket),
+    }
+}
+
+impl Index {
+    /// Creates a bucket; `BucketAlreadyExists` if the name is taken.
+    pub fn create_bucket(&self, name: &str, record: &BucketRecord) -> Result<(), IndexError> {
+        self.write(|t| {
+            if t.buckets.get(name)?.is_some() {
+                return Err(IndexError::BucketAlreadyExists);
+            }
+            t.buckets.insert(name, encode_record(record).as_slice())?;
+            Ok(())
+        })
+    }
+
+    pub fn bucket(&self, name: &str) -> Result<Option<BucketRecord>, IndexError> {
+        let txn = self.read()?;
+        let buckets = txn.open_table(BUCKETS)?;
+        let stored = buckets.get(name)?;
+        stored
+            .map(|v| decode(format_args!("bucket {name}"), v.value()))
+            .transpose()
+    }
+
+    /// Every bucket, sorted by name (byte order).
+    pub fn list_buckets(&self) -> Result<Vec<(String, BucketRecord)>, IndexError> {
+        let txn = self.read()?;
+        let buckets = txn.open_table(BUCKETS)?;
+        let mut out = Vec::with_capacity(usize::try_from(buckets.len()?).unwrap_or(0));
+        for entry in buckets.range::<&str>(..)? {
+            let (name, record) = entry?;
+            let name = name.value();
+            out.push((
+                name.to_owned(),
+                decode(format_args!("bucket {name}"), record.value())?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Deletes an empty bucket: `NoSuchBucket`, or `BucketNotEmpty` while it holds an object or
+    /// an in-progress upload.
+    pub fn delete_bucket(&self, name: &str) -> Result<(), IndexError> {
+        self.write(|t| {
+            require_bucket(&t.buckets, name)?;
+            // Both tables are keyed by bucket first, so the first entry at or after
+            // (name, "") tells whether the bucket has any.
+            let first_object = t
+                .objects
+                .range::<(&str, &str)>((Bound::Included((name, "")), Bound::Unbounded))?
+                .next()
+                .transpose()?;
+            if first_object.is_some_and(|(k, _)| k.value().0 == name) {
+                return Err(IndexError::BucketNotEmpty);
+            }
+            let first_upload = t
+                .upload_keys
+                .range::<(&str, &str, &str)>((Bound::Included((name, "", "")), Bound::Unbounded))?
+                .next()
+                .transpose()?;
+            if first_upload.is_some_and(|(k, _)| k.value().0 == name) {
+                return Err(IndexError::BucketNotEmpty);
+            }
+            t.buckets.remove(name)?;
+            t.object_counts.remove(name)?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::index::testkit::*;
+
+    #[test]
+    fn create_duplicate_and_lookup() {
+        let (_dir, index) = temp_index();
+        assert_eq!(index.bucket("photos").unwrap(), None);
+        index.create_bucket("photos", &bucket_record()).unwrap();
+        assert_eq!(index.bucket("photos").unwrap(), Some(bucket_record()));
+        let again = BucketRecord {
+            created: 5,
+            region: "eu-west-1".into(),
+        };
+        assert!(matches!(
+            index.create_bucket("photos", &again),
+            Err(IndexError::BucketAlreadyExists)
+        ));
+        // The losing create changed nothing.
+        assert_eq!(index.bucket("photos").unwrap(), Some(bucket_record()));
+    }
+
+    #[test]
+    fn list_is_sorted_by_name() {
+        let (_dir, index) = temp_index();
+        for name in ["zeta", "alpha", "mid-1", "mid", "Alpha"] {
+            index.create_bucket(name, &bucket_record()).unwrap();
+        }
+        let names: Vec<String> = index
+            .list_buckets()
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["Alpha", "alpha", "mid", "mid-1", "zeta"]);
+    }
+
+    #[test]
+    fn delete_refuses_objects_and_uploads() {
+        let (_dir, index) = temp_index();
+        assert!(matches!(
+            index.delete_bucket("nope"),
+            Err(IndexError::NoSuchBucket)
+        ));
+        // Neighbouring buckets must not count as contents.
+        for name in ["a", "b", "c"] {
+            index.create_bucket(name, &bucket_record()).unwrap();
+        }
+        index
+            .put_object("a", "k", &object_record("e"), &manifest(&[1]), &always)
+            .unwrap();
+        index
+            .put_object("c", "k", &object_record("e"), &manifest(&[1]), &always)
+            .unwrap();
+
+        index
+            .put_object("b", "x", &object_record("e"), &manifest(&[2]), &always)
+            .unwrap();
+        assert!(matches!(
+            index.delete_bucket("b"),
+            Err(IndexError::BucketNotEmpty)
+        ));
+        index.delete_object("b", "x").unwrap();
+
+        index
+            .create_upload("u1", &upload_record("b", "big", 10))
+            .unwrap();
+        assert!(matches!(
+            index.delete_bucket("b"),
+            Err(IndexError::BucketNotEmpty)
+        ));
+        index.abort_upload("u1").unwrap();
+
+        index.delete_bucket("b").unwrap();
+        assert_eq!(index.bucket("b").unwrap(), None);
+        assert!(matches!(
+            index.object("b", "x"),
+            Err(IndexError::NoSuchBucket)
+        ));
+        let names: Vec<String> = index
+            .list_buckets()
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["a", "c"]);
+    }
+
+    #[test]
+    fn corrupt_bucket_record_is_reported() {
+        let (_dir, index) = temp_index();
+        index
+            .write(|t| {
+                t.buckets.insert("bad", [0xff, 1, 2].as_slice())?;
+                Ok(())
+            })
+            .unwrap();
+        assert!(matches!(index.bucket("bad"), Err(IndexError::Corrupt(_))));
+        assert!(matches!(index.list_buckets(), Err(IndexError::Corrupt(_))));
+    }
+}

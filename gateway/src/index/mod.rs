@@ -1,0 +1,35 @@
+//! The gateway's durable metadata index: buckets, objects (record + codec manifest), multipart
+//! uploads and their parts, and the per-chunk reference counts behind dedup and garbage
+//! collection, all in one redb file.
+//!
+//! Every mutation is one durable redb write transaction, so an object's record, its manifest and
+//! the refcounts of the chunks it gains and drops always change together, and a PUT acknowledged
+//! after [`Index::put_object`] returned survives `kill -9`.
+//!
+//! - [`records`]: the persisted record types and their versioned encoding.
+//! - [`error`]: [`IndexError`], the one error type of this boundary.
+//! - `store`: [`Index`] itself: opening the file, the table layout, transaction plumbing.
+//! - `buckets`: create, read, list and delete buckets.
+//! - `objects`: object records and manifests, conditional writes, tags, listing.
+//! - `uploads`: multipart uploads, their parts, completion and abort.
+//! - `refcount`: chunk reference counts and the garbage queue the collector drains.
+
+mod buckets;
+pub mod error;
+mod objects;
+pub mod records;
+mod refcount;
+mod store;
+#[cfg(test)]
+mod testkit;
+mod uploads;
+
+pub use error::IndexError;
+pub use records::*;
+pub use refcount::GarbageChunk;
+pub use store::{INDEX_FORMAT, Index};
+
+/// A check of the current object (`None`: key absent) run inside the write transaction that
+/// would replace it, so check-and-commit is atomic. `false` means
+/// [`IndexError::PreconditionFailed`] and nothing is written.
+pub type Precondition<'a> = &'a (dyn Fn(Option<&ObjectRecord>) -> bool + Sync);

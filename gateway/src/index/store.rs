@@ -1,0 +1,243 @@
+//! [`Index`]: the redb file, its table layout and format marker, and the transaction plumbing
+//! every operation goes through.
+//!
+//! Layout (all keys order as their bytes, so listings are range scans):
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `meta` | name | u64 (`format` = [`INDEX_FORMAT`]) |
+//! | `buckets` | bucket | `BucketRecord` |
+//! | `object_counts` | bucket | number of objects |
+//! | `objects` | (bucket, key) | `ObjectRecord` |
+//! | `manifests` | (bucket, key) | `Manifest::encode` |
+//! | `uploads` | upload id | `UploadRecord` |
+//! | `upload_keys` | (bucket, key, upload id) | () — ordered multipart listing |
+//! | `upload_times` | (initiated, upload id) | () — expiry scan |
+//! | `parts` | (upload id, part number) | `PartRecord` |
+//! | `chunk_refs` | chunk id | refcount, only while > 0 |
+//! | `garbage` | chunk id | since (UnixMillis) |
+//! | `garbage_queue` | (since, chunk id) | (k, m) — oldest-first GC order |
+//!
+//! Manifests live apart from object records so listing never loads chunk lists.
+
+use std::fmt::Display;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redb::{
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    TableDefinition, TableHandle, WriteTransaction,
+};
+use serde::de::DeserializeOwned;
+
+use super::{IndexError, UnixMillis, decode_record};
+
+/// Version of the table layout above. The `meta` table (`&str -> u64`) is the one thing every
+/// future layout must keep, so that an old build refuses a newer file instead of misreading it.
+pub const INDEX_FORMAT: u64 = 1;
+
+/// Key of the format marker in `meta`.
+const FORMAT_KEY: &str = "format";
+
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(super) const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
+pub(super) const OBJECT_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("object_counts");
+pub(super) const OBJECTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("objects");
+pub(super) const MANIFESTS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("manifests");
+pub(super) const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads");
+pub(super) const UPLOAD_KEYS: TableDefinition<(&str, &str, &str), ()> =
+    TableDefinition::new("upload_keys");
+pub(super) const UPLOAD_TIMES: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("upload_times");
+pub(super) const PARTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("parts");
+pub(super) const CHUNK_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("chunk_refs");
+pub(super) const GARBAGE: TableDefinition<&[u8; 32], i64> = TableDefinition::new("garbage");
+pub(super) const GARBAGE_QUEUE: TableDefinition<(i64, &[u8; 32]), (u16, u16)> =
+    TableDefinition::new("garbage_queue");
+
+/// The metadata index. Cheap to share in an `Arc`: redb serializes writers internally and lets
+/// readers run against snapshots concurrently. All methods block; async callers use
+/// `spawn_blocking`.
+pub struct Index {
+    pub(super) db: Database,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index").finish_non_exhaustive()
+    }
+}
+
+/// Every table, opened once in a write transaction: redb refuses to open a table twice in one
+/// transaction, so operations that touch several concepts share this instead.
+pub(super) struct Tables<'txn> {
+    pub buckets: Table<'txn, &'static str, &'static [u8]>,
+    pub object_counts: Table<'txn, &'static str, u64>,
+    pub objects: Table<'txn, (&'static str, &'static str), &'static [u8]>,
+    pub manifests: Table<'txn, (&'static str, &'static str), &'static [u8]>,
+    pub uploads: Table<'txn, &'static str, &'static [u8]>,
+    pub upload_keys: Table<'txn, (&'static str, &'static str, &'static str), ()>,
+    pub upload_times: Table<'txn, (i64, &'static str), ()>,
+    pub parts: Table<'txn, (&'static str, u32), &'static [u8]>,
+    pub chunk_refs: Table<'txn, &'static [u8; 32], u64>,
+    pub garbage: Table<'txn, &'static [u8; 32], i64>,
+    pub garbage_queue: Table<'txn, (i64, &'static [u8; 32]), (u16, u16)>,
+}
+
+impl<'txn> Tables<'txn> {
+    /// Opens (creating on first use) every table but `meta`.
+    fn open(txn: &'txn WriteTransaction) -> Result<Self, IndexError> {
+        Ok(Self {
+            buckets: txn.open_table(BUCKETS)?,
+            object_counts: txn.open_table(OBJECT_COUNTS)?,
+            objects: txn.open_table(OBJECTS)?,
+            manifests: txn.open_table(MANIFESTS)?,
+            uploads: txn.open_table(UPLOADS)?,
+            upload_keys: txn.open_table(UPLOAD_KEYS)?,
+            upload_times: txn.open_table(UPLOAD_TIMES)?,
+            parts: txn.open_table(PARTS)?,
+            chunk_refs: txn.open_table(CHUNK_REFS)?,
+            garbage: txn.open_table(GARBAGE)?,
+            garbage_queue: txn.open_table(GARBAGE_QUEUE)?,
+        })
+    }
+}
+
+impl Index {
+    /// Opens the index at `path`, creating the file and its tables if needed. Refuses a file
+    /// written in another index format, or a redb file that is not a Floe index at all.
+    pub fn open(path: &Path) -> Result<Index, IndexError> {
+        let db = Database::create(path)?;
+        let index = Index { db };
+        let txn = index.db.begin_write()?;
+        // Checked before any typed table is opened: a newer layout may type them differently.
+        check_format(&txn)?;
+        drop(Tables::open(&txn)?);
+        txn.commit()?;
+        Ok(index)
+    }
+
+    /// A snapshot for reading: consistent across every table it opens.
+    pub(super) fn read(&self) -> Result<ReadTransaction, IndexError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// Runs `body` in one durable write transaction: committed if it returns `Ok`, rolled back
+    /// entirely (nothing written) if it returns `Err`.
+    pub(super) fn write<T>(
+        &self,
+        body: impl FnOnce(&mut Tables<'_>) -> Result<T, IndexError>,
+    ) -> Result<T, IndexError> {
+        let mut txn = self.db.begin_write()?;
+        // redb's default already, but an acknowledged PUT surviving kill -9 depends on it, so it
+        // is stated rather than inherited.
+        txn.set_durability(Durability::Immediate)?;
+        let outcome = {
+            let mut tables = Tables::open(&txn)?;
+            body(&mut tables)
+        };
+        match outcome {
+            Ok(value) => {
+                txn.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The operation's own error is the one worth reporting; a failing abort leaves
+                // nothing committed either way.
+                let _ = txn.abort();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Verifies the format marker, or writes it into a brand-new file.
+fn check_format(txn: &WriteTransaction) -> Result<(), IndexError> {
+    let mut meta = txn.open_table(META)?;
+    let stored = meta.get(FORMAT_KEY)?.map(|v| v.value());
+    match stored {
+        Some(INDEX_FORMAT) => Ok(()),
+        Some(other) => Err(IndexError::Corrupt(format!(
+            "index format {other}, this build reads format {INDEX_FORMAT}"
+        ))),
+        None => {
+            // A new file has no tables but `meta`; anything else was written by someone else.
+            let foreign = txn.list_tables()?.any(|t| t.name() != META.name());
+            if foreign || !meta.is_empty()? {
+                return Err(IndexError::Corrupt(
+                    "not a Floe index (tables without a format marker)".into(),
+                ));
+            }
+            meta.insert(FORMAT_KEY, INDEX_FORMAT)?;
+            Ok(())
+        }
+    }
+}
+
+/// Decodes a stored record; a failure names `what` in the resulting `Corrupt`.
+pub(super) fn decode<T: DeserializeOwned>(what: impl Display, bytes: &[u8]) -> Result<T, IndexError> {
+    decode_record(bytes).map_err(|e| IndexError::corrupt(what, e))
+}
+
+/// Wall-clock time for garbage timestamps; a clock before 1970 counts as 0 rather than failing a
+/// delete.
+pub(super) fn now_millis() -> UnixMillis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::testkit::*;
+
+    #[test]
+    fn index_is_send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Index>();
+    }
+
+    #[test]
+    fn reopen_keeps_format_and_refuses_unknown_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.redb");
+        drop(Index::open(&path).unwrap());
+        drop(Index::open(&path).unwrap());
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META).unwrap().insert(FORMAT_KEY, 99).unwrap();
+            txn.commit().unwrap();
+        }
+        let err = Index::open(&path).unwrap_err();
+        assert!(matches!(err, IndexError::Corrupt(ref m) if m.contains("99")), "{err}");
+    }
+
+    #[test]
+    fn refuses_foreign_redb_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            let other: TableDefinition<&str, &str> = TableDefinition::new("something");
+            txn.open_table(other).unwrap().insert("a", "b").unwrap();
+            txn.commit().unwrap();
+        }
+        assert!(matches!(Index::open(&path), Err(IndexError::Corrupt(_))));
+    }
+
+    #[test]
+    fn failed_write_rolls_back() {
+        let (_dir, index) = temp_index();
+        let result: Result<(), IndexError> = index.write(|t| {
+            t.buckets.insert("half", encode_record(&bucket_record()).as_slice())?;
+            Err(IndexError::PreconditionFailed)
+        });
+        assert!(matches!(result, Err(IndexError::PreconditionFailed)));
+        assert_eq!(index.bucket("half").unwrap(), None);
+    }
+}

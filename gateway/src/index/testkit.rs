@@ -1,0 +1,92 @@
+//! Fixtures shared by the index's unit tests: a fresh index in a temporary directory, and real
+//! (id-consistent) chunk references and manifests, since `Manifest::decode` checks chunk ids.
+
+use floe_codec::{ChunkRef, CodecParams, Manifest, encode_chunk};
+use tempfile::TempDir;
+
+pub use super::*;
+
+/// A new index in its own directory; keep the `TempDir` alive as long as the index.
+pub fn temp_index() -> (TempDir, Index) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::open(&dir.path().join("index.redb")).unwrap();
+    (dir, index)
+}
+
+/// A real chunk of `len` bytes derived from `seed`: equal seeds give equal ids (dedup).
+pub fn chunk(seed: u8, len: usize) -> ChunkRef {
+    let data = (0..len).map(|i| seed.wrapping_add(i as u8)).collect();
+    encode_chunk(CodecParams::new(2, 1).unwrap(), data)
+        .unwrap()
+        .chunk
+}
+
+/// A chunked manifest over the chunks of the given seeds.
+pub fn manifest(seeds: &[u8]) -> Manifest {
+    Manifest::chunked(seeds.iter().map(|&s| chunk(s, 32)).collect(), 32)
+}
+
+pub fn bucket_record() -> BucketRecord {
+    BucketRecord {
+        created: 1_700_000_000_000,
+        region: String::new(),
+    }
+}
+
+pub fn object_record(etag: &str) -> ObjectRecord {
+    ObjectRecord {
+        size: 64,
+        etag: etag.to_owned(),
+        modified: 1_700_000_000_000,
+        headers: ContentHeaders::default(),
+        metadata: vec![("color".into(), "blue".into())],
+        checksum: None,
+        parts: Vec::new(),
+        tags: Vec::new(),
+    }
+}
+
+pub fn upload_record(bucket: &str, key: &str, initiated: UnixMillis) -> UploadRecord {
+    UploadRecord {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        initiated,
+        headers: ContentHeaders::default(),
+        metadata: Vec::new(),
+        tags: Vec::new(),
+        checksum_algorithm: None,
+        checksum_type: None,
+    }
+}
+
+pub fn part_record(etag: &str, manifest: Manifest) -> PartRecord {
+    PartRecord {
+        size: manifest.size,
+        etag: etag.to_owned(),
+        modified: 1_700_000_000_000,
+        checksum: None,
+        manifest,
+    }
+}
+
+/// A condition that always holds: an unconditional write.
+pub fn always(_: Option<&ObjectRecord>) -> bool {
+    true
+}
+
+/// Refcount of the chunk made from `seed` by [`manifest`].
+pub fn refs(index: &Index, seed: u8) -> u64 {
+    index.chunk_refs(&chunk(seed, 32).id).unwrap()
+}
+
+/// Ids currently in the garbage queue, in its order.
+pub fn garbage_ids(index: &Index) -> Vec<floe_codec::ChunkId> {
+    index.garbage(1000).unwrap().into_iter().map(|g| g.id).collect()
+}
+
+/// An index holding bucket `b`.
+pub fn index_with_bucket() -> (TempDir, Index) {
+    let (dir, index) = temp_index();
+    index.create_bucket("b", &bucket_record()).unwrap();
+    (dir, index)
+}

@@ -1,0 +1,180 @@
+//! Starting a gateway: metadata index, storage nodes (remote, or an embedded local cluster),
+//! blob store, cache, object service and the S3 server, wired together and stopped together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use floe_node::{ClientOptions, ClusterSecret, NodeClient, NodeConfig, NodeState};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::blobs::{BlobStore, ClusterConfig};
+use crate::cache::CachedBlobs;
+use crate::config::GatewayConfig;
+use crate::index::Index;
+use crate::objects::{ObjectService, ServiceConfig};
+use crate::s3::server::{S3Settings, build_service, run};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cluster secret: {0}")]
+    Secret(String),
+    #[error("embedded storage node: {0}")]
+    Node(String),
+    #[error("node client for {url}: {message}")]
+    Client { url: String, message: String },
+    #[error("blob store: {0}")]
+    Blobs(#[from] crate::blobs::BlobError),
+    #[error("metadata index: {0}")]
+    Index(#[from] crate::index::IndexError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running gateway (and its embedded nodes, if any).
+pub struct Gateway {
+    /// Where the S3 endpoint listens.
+    pub addr: SocketAddr,
+    pub service: ObjectService,
+    /// URLs of the embedded nodes (empty with remote nodes).
+    pub embedded_nodes: Vec<String>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn stopped(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+impl Gateway {
+    pub async fn start(config: &GatewayConfig) -> Result<Gateway, LaunchError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| LaunchError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let secret = ClusterSecret::from_bytes(config.cluster_secret.as_bytes())
+            .map_err(|e| LaunchError::Secret(e.to_string()))?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+
+        let (urls, keys) = if config.embedded() {
+            let mut urls = Vec::new();
+            for i in 0..config.embedded_nodes {
+                let dir = config.data_dir.join("nodes").join(format!("node-{i}"));
+                let node_config = NodeConfig::new(dir, secret.clone());
+                let state = Arc::new(
+                    NodeState::open(&node_config).map_err(|e| LaunchError::Node(e.to_string()))?,
+                );
+                let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| LaunchError::Bind { addr, source })?;
+                let local = listener
+                    .local_addr()
+                    .map_err(|source| LaunchError::Bind { addr, source })?;
+                urls.push(format!("http://{local}"));
+                let shutdown = stopped(stop_rx.clone());
+                tasks.push(tokio::spawn(async move {
+                    if let Err(e) = floe_node::run(listener, state, shutdown).await {
+                        tracing::error!(error = %e, "embedded node stopped");
+                    }
+                }));
+            }
+            // Embedded nodes get new ports every run: place by stable names instead of URLs.
+            let keys = (0..urls.len()).map(|i| format!("embedded-node-{i}")).collect();
+            (urls, keys)
+        } else {
+            (config.nodes.clone(), config.nodes.clone())
+        };
+
+        let options = ClientOptions {
+            timeout: Duration::from_secs(10),
+            ..ClientOptions::default()
+        };
+        let clients = urls
+            .iter()
+            .map(|url| {
+                NodeClient::new(url, secret.clone(), options.clone()).map_err(|e| {
+                    LaunchError::Client {
+                        url: url.clone(),
+                        message: e.to_string(),
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let keys = if config.embedded() {
+            keys
+        } else {
+            clients.iter().map(|c| c.url().to_string()).collect()
+        };
+        let mut cluster = ClusterConfig::new(config.params);
+        cluster.write_quorum = config.write_quorum;
+        cluster.chunk_size = config.chunk_size;
+        let blobs = Arc::new(BlobStore::with_keys(clients, keys, cluster)?);
+
+        let index = Arc::new(Index::open(&config.data_dir.join("index.redb"))?);
+        let reader = Arc::new(CachedBlobs::new(blobs, config.cache_bytes));
+        let service = ObjectService::new(
+            index,
+            reader,
+            ServiceConfig {
+                inline_threshold: config.inline_threshold,
+                ..ServiceConfig::default()
+            },
+        );
+        let s3 = build_service(
+            service.clone(),
+            &S3Settings {
+                access_key: config.access_key.clone(),
+                secret_key: config.secret_key.clone(),
+                domains: config.domains.clone(),
+            },
+        );
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| LaunchError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| LaunchError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let shutdown = stopped(stop_rx);
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = run(listener, s3, shutdown).await {
+                tracing::error!(error = %e, "S3 server stopped");
+            }
+        }));
+        Ok(Gateway {
+            addr,
+            service,
+            embedded_nodes: if config.embedded() { urls } else { Vec::new() },
+            stop,
+            tasks,
+        })
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for every server task.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Floe gateway: the S3 front of Floe and the layers beneath it.
+//!
+//! - [`s3`]: the s3s adapter, which only translates;
+//! - [`objects`]: the object service (buckets, keys, multipart, listing, conditions);
+//! - [`index`]: the durable metadata index (redb);
+//! - [`collector`]: the garbage collector for unreferenced chunks;
+//! - [`cache`]: verified chunk bytes by chunk id (moka);
+//! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads);
+//! - [`config`] and [`launch`]: the TOML configuration and wiring it all up.
+
+pub mod blobs;
+pub mod cache;
+pub mod collector;
+pub mod config;
+pub mod launch;
+pub mod index;
+pub mod objects;

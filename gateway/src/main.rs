@@ -1,0 +1,142 @@
+//! The `floe` binary: one executable, one subcommand per role.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use floe_gateway::config::{GatewayConfig, GatewayOverrides};
+use floe_gateway::launch::Gateway;
+
+#[derive(Parser)]
+#[command(name = "floe", version, about = "Floe: an S3-compatible gateway over erasure-coded storage nodes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the S3 gateway. With no storage nodes configured it starts an embedded local cluster
+    /// (6 nodes, erasure code 4+2) under the data directory: a complete dev setup in one command.
+    Serve {
+        /// TOML config file (see deploy/gateway.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// S3 endpoint address [default: 127.0.0.1:9000].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Directory for the metadata index (and the embedded nodes' shards) [default: ./floe-data].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Storage node URLs, comma-separated (started separately with `floe node`).
+        #[arg(long, value_delimiter = ',')]
+        nodes: Option<Vec<String>>,
+        /// Erasure code as K+M [default: 4+2].
+        #[arg(long)]
+        ec: Option<String>,
+    },
+    /// Run a storage node: stores shards by id on one disk.
+    Node {
+        /// TOML config file (listen, data_dir, cluster_secret, max_shard_bytes).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (port 0 picks a free port; the bound address is printed).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Directory holding the shards.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve {
+                config,
+                listen,
+                data,
+                nodes,
+                ec,
+            } => {
+                let overrides = GatewayOverrides {
+                    listen,
+                    data_dir: data,
+                    nodes,
+                    ec,
+                };
+                let config = GatewayConfig::resolve(config.as_deref(), overrides)?;
+                let gateway = Gateway::start(&config).await?;
+                print_banner(&config, &gateway);
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                gateway.stop().await;
+            }
+            Command::Node {
+                config,
+                listen,
+                data,
+            } => {
+                let config = floe_node::NodeConfig::resolve(config.as_deref(), listen, data)?;
+                floe_node::serve(config, shutdown_signal()).await?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Tells a newcomer where the endpoint is and how to reach it.
+fn print_banner(config: &GatewayConfig, gateway: &Gateway) {
+    let endpoint = format!("http://{}", gateway.addr);
+    let storage = if config.embedded() {
+        format!(
+            "{} embedded storage nodes under {}",
+            gateway.embedded_nodes.len(),
+            config.data_dir.join("nodes").display()
+        )
+    } else {
+        format!("{} storage nodes", config.nodes.len())
+    };
+    println!("Floe S3 gateway listening on {endpoint}");
+    println!("  access key:   {}", config.access_key);
+    println!("  secret key:   {}", config.secret_key);
+    println!("  region:       {}", config.region);
+    println!("  storage:      {storage}, erasure code {}", config.params);
+    println!("Try it:");
+    println!("  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}", config.access_key, config.secret_key, config.region);
+    println!("  aws --endpoint-url {endpoint} s3 mb s3://demo");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,89 @@
+//! CopyObject. Chunks are content-addressed, so a copy writes no data: the new object points at
+//! the source's chunks (their reference counts go up) and only the record is new.
+
+use futures::StreamExt;
+
+use crate::index::{ChecksumType, ObjectRecord, StoredChecksum};
+
+use super::checksum::{BodyDigest, b64};
+use super::conditions::check_copy_source;
+use super::error::ObjectError;
+use super::service::{ObjectService, now_millis};
+use super::types::{CopyRequest, MetadataDirective, PutOutcome};
+
+impl ObjectService {
+    pub async fn copy_object(&self, req: CopyRequest) -> Result<PutOutcome, ObjectError> {
+        self.check_key(&req.key)?;
+        let (source, manifest) = self.load(&req.source_bucket, &req.source_key).await?;
+        check_copy_source(&req.source_conditions, &source)?;
+        // The source may be deleted while we copy: keep its chunks until our reference commits.
+        let pins = self
+            .blobs()
+            .pins()
+            .pin(manifest.chunks().iter().map(|c| c.id))
+            .await;
+        let onto_itself = req.source_bucket == req.bucket && req.source_key == req.key;
+        if onto_itself
+            && req.metadata_directive == MetadataDirective::Copy
+            && req.replace_tags.is_none()
+            && req.checksum_algorithm.is_none()
+        {
+            return Err(ObjectError::InvalidRequest(
+                "This copy request is illegal because it is trying to copy an object to itself \
+                 without changing the object's metadata, storage class, website redirect location \
+                 or encryption attributes."
+                    .into(),
+            ));
+        }
+        let (headers, metadata) = match req.metadata_directive {
+            MetadataDirective::Copy => (source.headers.clone(), source.metadata.clone()),
+            MetadataDirective::Replace => {
+                self.check_attributes(&req.attributes)?;
+                (req.attributes.headers, req.attributes.metadata)
+            }
+        };
+        let checksum = match req.checksum_algorithm {
+            Some(wanted) if source.checksum.as_ref().map(|c| c.algorithm) != Some(wanted) => {
+                // A new algorithm needs the bytes: stream them once through the hasher.
+                let mut body = self.body_stream(
+                    manifest.clone(),
+                    floe_codec::ByteRange {
+                        start: 0,
+                        end: source.size,
+                    },
+                ).await;
+                let mut digest = BodyDigest::new(Some(wanted));
+                while let Some(piece) = body.next().await {
+                    digest.update(&piece.map_err(|e| ObjectError::Unavailable(e.to_string()))?);
+                }
+                digest.finish().checksum.map(|(algorithm, raw)| StoredChecksum {
+                    algorithm,
+                    kind: ChecksumType::FullObject,
+                    value: b64(&raw),
+                })
+            }
+            _ => source.checksum.clone(),
+        };
+        let record = ObjectRecord {
+            size: source.size,
+            etag: source.etag.clone(),
+            modified: now_millis(),
+            headers,
+            metadata,
+            checksum,
+            parts: source.parts.clone(),
+            tags: req.replace_tags.unwrap_or(source.tags),
+        };
+        let outcome = PutOutcome {
+            etag: record.etag.clone(),
+            size: record.size,
+            modified: record.modified,
+            checksum: record.checksum.clone(),
+        };
+        let (bucket, key) = (req.bucket, req.key);
+        self.with_index(move |ix| ix.put_object(&bucket, &key, &record, &manifest, &|_| true))
+            .await?;
+        drop(pins);
+        Ok(outcome)
+    }
+}

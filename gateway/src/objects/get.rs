@@ -1,0 +1,161 @@
+//! GetObject and HeadObject: conditions, `Range`, `partNumber`, and the body stream.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use floe_codec::{Body, ByteRange, Manifest};
+use futures::StreamExt;
+
+use crate::index::ObjectRecord;
+
+use super::conditions::check_read;
+use super::error::ObjectError;
+use super::service::ObjectService;
+use super::types::{ByteStream, GetRequest, ObjectBody, ObjectView, RangeSpec};
+
+impl ObjectService {
+    pub async fn get_object(&self, req: GetRequest) -> Result<ObjectBody, ObjectError> {
+        let (record, manifest) = self.load(&req.bucket, &req.key).await?;
+        let view = view(&req, record)?;
+        let range = match view.range {
+            Some((first, last)) => ByteRange {
+                start: first,
+                end: last + 1,
+            },
+            None => ByteRange {
+                start: 0,
+                end: view.record.size,
+            },
+        };
+        let body = self.body_stream(manifest, range).await;
+        Ok(ObjectBody { view, body })
+    }
+
+    pub async fn head_object(&self, req: GetRequest) -> Result<ObjectView, ObjectError> {
+        let (b, k) = (req.bucket.clone(), req.key.clone());
+        let record = self
+            .with_index(move |ix| ix.object(&b, &k))
+            .await?
+            .ok_or(ObjectError::NoSuchKey)?;
+        view(&req, record)
+    }
+
+    /// Record and manifest of an existing object.
+    pub(super) async fn load(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(ObjectRecord, Manifest), ObjectError> {
+        let (b, k) = (bucket.to_string(), key.to_string());
+        self.with_index(move |ix| ix.object_with_manifest(&b, &k))
+            .await?
+            .ok_or(ObjectError::NoSuchKey)
+    }
+
+    /// Streams `range` of an object's bytes: inline bytes directly, chunks through the cache.
+    pub(super) async fn body_stream(&self, manifest: Manifest, range: ByteRange) -> ByteStream {
+        match manifest.body {
+            Body::Inline(data) => {
+                let data = Bytes::from(data);
+                let end = (range.end as usize).min(data.len());
+                let start = (range.start as usize).min(end);
+                let piece = data.slice(start..end);
+                Box::pin(futures::stream::once(async move { Ok(piece) }))
+            }
+            Body::Chunks(chunks) => {
+                let chunks: Arc<[_]> = chunks.into();
+                Box::pin(
+                    self.reader
+                        .read_range(chunks, range)
+                        .await
+                        .map(|r| r.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)),
+                )
+            }
+        }
+    }
+}
+
+/// Applies conditions, then narrows the view to the requested part or range.
+fn view(req: &GetRequest, record: ObjectRecord) -> Result<ObjectView, ObjectError> {
+    check_read(&req.conditions, &record)?;
+    let size = record.size;
+    let parts_count = (!record.parts.is_empty()).then_some(record.parts.len() as u32);
+    let range = match (req.part_number, req.range) {
+        (Some(_), Some(_)) => {
+            return Err(ObjectError::InvalidRequest(
+                "cannot specify both Range and partNumber".into(),
+            ));
+        }
+        (Some(n), None) => Some(part_range(&record, n)?),
+        (None, Some(spec)) => Some(resolve_range(spec, size)?),
+        (None, None) => None,
+    };
+    let content_length = match range {
+        Some((first, last)) if last >= first => last - first + 1,
+        Some(_) => 0,
+        None => size,
+    };
+    Ok(ObjectView {
+        record,
+        range,
+        content_length,
+        parts_count,
+    })
+}
+
+/// Inclusive byte range of part `n` (1-based). A single-part object has one part: itself.
+fn part_range(record: &ObjectRecord, n: u32) -> Result<(u64, u64), ObjectError> {
+    let invalid = || ObjectError::InvalidPart(format!("part number {n} does not exist"));
+    if n == 0 {
+        return Err(ObjectError::InvalidArgument("part number must be at least 1".into()));
+    }
+    if record.parts.is_empty() {
+        return if n == 1 {
+            // An empty object still has part 1; its range is empty.
+            Ok((0, record.size.saturating_sub(1)))
+        } else {
+            Err(invalid())
+        };
+    }
+    let index = (n - 1) as usize;
+    let part = record.parts.get(index).ok_or_else(invalid)?;
+    let start: u64 = record.parts[..index].iter().map(|p| p.size).sum();
+    Ok((start, (start + part.size).saturating_sub(1)))
+}
+
+/// Resolves a Range header against the object size; unsatisfiable ranges are 416.
+pub(super) fn resolve_range(spec: RangeSpec, size: u64) -> Result<(u64, u64), ObjectError> {
+    let invalid = Err(ObjectError::InvalidRange { size });
+    match spec {
+        RangeSpec::FromTo { first, last } => {
+            if first >= size || last.is_some_and(|l| l < first) {
+                return invalid;
+            }
+            Ok((first, last.map_or(size - 1, |l| l.min(size - 1))))
+        }
+        RangeSpec::Suffix(n) => {
+            if n == 0 || size == 0 {
+                return invalid;
+            }
+            Ok((size - n.min(size), size - 1))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let r = |first, last| RangeSpec::FromTo { first, last };
+        assert_eq!(resolve_range(r(0, Some(0)), 10).unwrap(), (0, 0));
+        assert_eq!(resolve_range(r(5, None), 10).unwrap(), (5, 9));
+        assert_eq!(resolve_range(r(5, Some(100)), 10).unwrap(), (5, 9));
+        assert!(resolve_range(r(10, None), 10).is_err());
+        assert!(resolve_range(r(0, None), 0).is_err());
+        assert_eq!(resolve_range(RangeSpec::Suffix(3), 10).unwrap(), (7, 9));
+        assert_eq!(resolve_range(RangeSpec::Suffix(30), 10).unwrap(), (0, 9));
+        assert!(resolve_range(RangeSpec::Suffix(0), 10).is_err());
+    }
+}

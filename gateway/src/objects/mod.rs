@@ -1,0 +1,32 @@
+//! The object service: buckets, keys, multipart uploads, listing, conditions and metadata, over
+//! the metadata index and the blob layer. It knows nothing of HTTP, XML or shards.
+//!
+//! - [`types`]: requests and answers in Floe's terms;
+//! - [`error`]: one error enum, one variant per S3 error code;
+//! - `service`: the [`ObjectService`] handle, its configuration and shared checks;
+//! - `ingest` / [`checksum`]: one pass over a body that stores it and computes MD5 and checksums;
+//! - `conditions`: If-Match / If-None-Match / dates, with S3's precedence;
+//! - one file per family of operations: `buckets`, `put`, `get`, `delete`, `copy`, `list`,
+//!   `multipart`, `complete`, `tagging`.
+
+mod buckets;
+pub mod checksum;
+mod complete;
+mod conditions;
+mod copy;
+mod delete;
+mod error;
+mod get;
+mod ingest;
+mod list;
+mod multipart;
+mod put;
+mod service;
+mod tagging;
+mod types;
+
+pub use buckets::validate_bucket_name;
+pub use conditions::normalize_etag;
+pub use error::ObjectError;
+pub use service::{ObjectService, ServiceConfig, now_millis};
+pub use types::*;

@@ -1,0 +1,124 @@
+//! PutObject and the digest checks shared with UploadPart: Content-MD5 and `x-amz-checksum-*`
+//! are verified before anything is committed, so a body that arrived damaged is never visible.
+
+use crate::index::{ChecksumType, ObjectRecord, StoredChecksum};
+
+use super::checksum::{Digests, b64, digest_len, unb64};
+use super::conditions::write_allowed;
+use super::error::ObjectError;
+use super::ingest::{IngestLimits, ingest};
+use super::service::{ObjectService, now_millis};
+use super::types::{ClaimedValue, PutOutcome, PutRequest, WriteConditions};
+
+impl ObjectService {
+    pub async fn put_object(&self, req: PutRequest) -> Result<PutOutcome, ObjectError> {
+        self.check_key(&req.key)?;
+        self.check_attributes(&req.attributes)?;
+        let content_md5 = parse_content_md5(req.content_md5.as_deref())?;
+        // Fail before reading the body when the answer is already known; the commit re-checks
+        // the conditions atomically.
+        self.check_write_conditions(&req.bucket, &req.key, &req.conditions)
+            .await?;
+
+        let ingested = ingest(
+            self.blobs(),
+            req.body,
+            req.checksum.algorithm,
+            IngestLimits {
+                inline_threshold: self.config.inline_threshold,
+                max_size: self.config.max_put_size,
+                expected_len: req.content_length,
+            },
+        )
+        .await?;
+        let checksum = verify_digests(&ingested.digests, content_md5, req.checksum.value)?;
+        let record = ObjectRecord {
+            size: ingested.digests.len,
+            etag: hex::encode(ingested.digests.md5),
+            modified: now_millis(),
+            headers: req.attributes.headers,
+            metadata: req.attributes.metadata,
+            checksum,
+            parts: Vec::new(),
+            tags: req.attributes.tags,
+        };
+        let outcome = PutOutcome {
+            etag: record.etag.clone(),
+            size: record.size,
+            modified: record.modified,
+            checksum: record.checksum.clone(),
+        };
+        let (bucket, key, conditions) = (req.bucket, req.key, req.conditions);
+        let manifest = ingested.manifest;
+        self.with_index(move |ix| {
+            ix.put_object(&bucket, &key, &record, &manifest, &|current| {
+                write_allowed(&conditions, current)
+            })
+        })
+        .await?;
+        // Committed: the index reference now protects the chunks.
+        drop(ingested.pins);
+        Ok(outcome)
+    }
+
+    /// Early check of write conditions (also confirms the bucket exists).
+    pub(super) async fn check_write_conditions(
+        &self,
+        bucket: &str,
+        key: &str,
+        conditions: &WriteConditions,
+    ) -> Result<(), ObjectError> {
+        let (b, k) = (bucket.to_string(), key.to_string());
+        let current = self.with_index(move |ix| ix.object(&b, &k)).await?;
+        if !conditions.is_empty() && !write_allowed(conditions, current.as_ref()) {
+            return Err(ObjectError::PreconditionFailed);
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a Content-MD5 header: base64 of exactly 16 bytes.
+pub(super) fn parse_content_md5(value: Option<&str>) -> Result<Option<[u8; 16]>, ObjectError> {
+    let Some(value) = value else { return Ok(None) };
+    let raw = unb64(value).ok_or(ObjectError::InvalidDigest)?;
+    let md5: [u8; 16] = raw.try_into().map_err(|_| ObjectError::InvalidDigest)?;
+    Ok(Some(md5))
+}
+
+/// Compares what arrived with what the client claimed; returns the checksum to store.
+pub(super) fn verify_digests(
+    digests: &Digests,
+    content_md5: Option<[u8; 16]>,
+    claimed: ClaimedValue,
+) -> Result<Option<StoredChecksum>, ObjectError> {
+    if let Some(md5) = content_md5
+        && md5 != digests.md5
+    {
+        return Err(ObjectError::BadDigest("Content-MD5 does not match the body".into()));
+    }
+    let Some((algorithm, raw)) = &digests.checksum else {
+        return Ok(None);
+    };
+    let claimed = match claimed {
+        ClaimedValue::None => None,
+        ClaimedValue::Known(v) => Some(v),
+        ClaimedValue::Deferred(read) => read(),
+    };
+    if let Some(claimed) = claimed {
+        let claimed_raw = unb64(&claimed)
+            .filter(|r| r.len() == digest_len(*algorithm))
+            .ok_or_else(|| {
+                ObjectError::InvalidRequest(format!("value for x-amz-checksum-{algorithm:?} is invalid"))
+            })?;
+        if &claimed_raw != raw {
+            return Err(ObjectError::BadDigest(format!(
+                "the {algorithm:?} you specified did not match the calculated checksum"
+            )));
+        }
+    }
+    Ok(Some(StoredChecksum {
+        algorithm: *algorithm,
+        kind: ChecksumType::FullObject,
+        value: b64(raw),
+    }))
+}

@@ -1,0 +1,55 @@
+//! Object tagging: get, put and delete the tag set of an existing object.
+
+use super::error::ObjectError;
+use super::service::ObjectService;
+
+/// S3 allows at most 10 tags per object.
+pub const MAX_TAGS: usize = 10;
+
+/// Checks S3's tag rules: at most 10, keys up to 128 and values up to 256 characters, unique keys.
+pub fn validate_tags(tags: &[(String, String)]) -> Result<(), ObjectError> {
+    if tags.len() > MAX_TAGS {
+        return Err(ObjectError::InvalidArgument(format!(
+            "object tags cannot be greater than {MAX_TAGS}"
+        )));
+    }
+    for (i, (k, v)) in tags.iter().enumerate() {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(ObjectError::InvalidArgument("the tag key or value is invalid".into()));
+        }
+        if tags[..i].iter().any(|(other, _)| other == k) {
+            return Err(ObjectError::InvalidArgument("cannot provide multiple tags with the same key".into()));
+        }
+    }
+    Ok(())
+}
+
+impl ObjectService {
+    pub async fn get_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Vec<(String, String)>, ObjectError> {
+        let (b, k) = (bucket.to_string(), key.to_string());
+        let record = self
+            .with_index(move |ix| ix.object(&b, &k))
+            .await?
+            .ok_or(ObjectError::NoSuchKey)?;
+        Ok(record.tags)
+    }
+
+    pub async fn put_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), ObjectError> {
+        validate_tags(&tags)?;
+        let (b, k) = (bucket.to_string(), key.to_string());
+        self.with_index(move |ix| ix.set_tags(&b, &k, tags)).await
+    }
+
+    pub async fn delete_tags(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
+        self.put_tags(bucket, key, Vec::new()).await
+    }
+}

@@ -1,0 +1,120 @@
+//! Bucket operations: ListBuckets, HeadBucket, GetBucketLocation, CreateBucket, DeleteBucket.
+
+use s3s::dto::{
+    Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
+    DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput, HeadBucketInput,
+    HeadBucketOutput, ListBucketsInput, ListBucketsOutput,
+};
+use s3s::{S3Request, S3Response, S3Result};
+
+use crate::objects::ObjectService;
+
+use super::convert::{decode_token, encode_token, owner, page_limit, timestamp};
+
+/// The default region: stored as "" and reported as an empty LocationConstraint.
+const DEFAULT_REGION: &str = "us-east-1";
+
+pub(super) async fn list_buckets(
+    svc: &ObjectService,
+    req: S3Request<ListBucketsInput>,
+) -> S3Result<S3Response<ListBucketsOutput>> {
+    let input = req.input;
+    let prefix = input.prefix.unwrap_or_default();
+    let after = input
+        .continuation_token
+        .as_deref()
+        .map(decode_token)
+        .transpose()?;
+    // Unpaged unless the client asks: SDK defaults send no max-buckets.
+    let limit = match input.max_buckets {
+        Some(n) => page_limit(Some(n), "max-buckets")?.max(1),
+        None => usize::MAX,
+    };
+
+    let mut buckets = svc.list_buckets().await?;
+    buckets.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut matching = buckets.into_iter().filter(|(name, _)| {
+        name.starts_with(&prefix) && after.as_deref().is_none_or(|a| name.as_str() > a)
+    });
+    let page: Vec<Bucket> = matching
+        .by_ref()
+        .take(limit)
+        .map(|(name, record)| Bucket {
+            bucket_region: Some(region_name(&record.region).to_owned()),
+            creation_date: Some(timestamp(record.created)),
+            name: Some(name),
+        })
+        .collect();
+    let continuation_token = match (matching.next(), page.last()) {
+        (Some(_), Some(last)) => last.name.as_deref().map(encode_token),
+        _ => None,
+    };
+
+    Ok(S3Response::new(ListBucketsOutput {
+        buckets: Some(page),
+        continuation_token,
+        owner: Some(owner()),
+        prefix: (!prefix.is_empty()).then_some(prefix),
+    }))
+}
+
+pub(super) async fn head_bucket(
+    svc: &ObjectService,
+    req: S3Request<HeadBucketInput>,
+) -> S3Result<S3Response<HeadBucketOutput>> {
+    let record = svc.head_bucket(&req.input.bucket).await?;
+    // SDKs read x-amz-bucket-region to pick the signing region.
+    Ok(S3Response::new(HeadBucketOutput {
+        bucket_region: Some(region_name(&record.region).to_owned()),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn get_bucket_location(
+    svc: &ObjectService,
+    req: S3Request<GetBucketLocationInput>,
+) -> S3Result<S3Response<GetBucketLocationOutput>> {
+    let record = svc.head_bucket(&req.input.bucket).await?;
+    let location_constraint = (!is_default_region(&record.region))
+        .then(|| BucketLocationConstraint::from(record.region));
+    Ok(S3Response::new(GetBucketLocationOutput {
+        location_constraint,
+    }))
+}
+
+pub(super) async fn create_bucket(
+    svc: &ObjectService,
+    req: S3Request<CreateBucketInput>,
+) -> S3Result<S3Response<CreateBucketOutput>> {
+    let input = req.input;
+    let region = input
+        .create_bucket_configuration
+        .and_then(|c| c.location_constraint)
+        .map(|c| c.as_str().to_owned())
+        .filter(|r| !is_default_region(r))
+        .unwrap_or_default();
+    svc.create_bucket(&input.bucket, &region).await?;
+    Ok(S3Response::new(CreateBucketOutput {
+        location: Some(format!("/{}", input.bucket)),
+    }))
+}
+
+pub(super) async fn delete_bucket(
+    svc: &ObjectService,
+    req: S3Request<DeleteBucketInput>,
+) -> S3Result<S3Response<DeleteBucketOutput>> {
+    svc.delete_bucket(&req.input.bucket).await?;
+    Ok(S3Response::new(DeleteBucketOutput::default()))
+}
+
+fn is_default_region(region: &str) -> bool {
+    region.is_empty() || region == DEFAULT_REGION
+}
+
+fn region_name(stored: &str) -> &str {
+    if stored.is_empty() {
+        DEFAULT_REGION
+    } else {
+        stored
+    }
+}

@@ -1,0 +1,3 @@
+//! Shared scaffolding for the gateway's integration tests and benches.
+
+pub mod cluster;
