@@ -211,6 +211,15 @@ mod tests {
     }
 
     #[test]
+    fn deploy_example_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/gateway.toml");
+        let file = GatewayConfig::read_file(&path).unwrap();
+        let c = GatewayConfig::build(file, GatewayOverrides::default(), None, None, None).unwrap();
+        assert_eq!(c.nodes.len(), 6);
+        assert_eq!(c.write_quorum, 5);
+    }
+
+    #[test]
     fn embedded_defaults() {
         let c = build("", GatewayOverrides::default()).unwrap();
         assert!(c.embedded());

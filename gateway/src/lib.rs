@@ -15,3 +15,4 @@ pub mod config;
 pub mod launch;
 pub mod index;
 pub mod objects;
+pub mod s3;

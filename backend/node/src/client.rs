@@ -5,34 +5,21 @@
 //! bounded number of times with doubling backoff. A 4xx is an answer and is never retried.
 //! Response bodies are collected whole: shards are a few MiB at most.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use floe_codec::{ChunkId, ShardHash};
-use http::header::{CONTENT_LENGTH, RANGE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use http::header::CONTENT_LENGTH;
+use http::{Method, StatusCode};
 
-use crate::auth::{ClusterSecret, sign, unix_now};
+use crate::auth::ClusterSecret;
 use crate::protocol::{
-    HEADER_DATE, HEADER_EXISTED, HEADER_SHARD_HASH, HEADER_SIGNATURE, HEALTH_PATH, LIST_MAX_LIMIT,
-    ListQuery, NodeStats, STATS_PATH, STATUS_CORRUPT, ShardInfo, ShardKey, ShardPage,
+    HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, LIST_MAX_LIMIT, ListQuery, NodeStats,
+    STATS_PATH, ShardInfo, ShardKey, ShardPage,
 };
-
-/// Idle pooled connections are dropped before the node's 30 s header timeout would close them,
-/// so a request rarely lands on a connection the node is about to hang up.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
-
-// Evaluated at compile time, so a bad name fails the build rather than a request.
-const DATE: HeaderName = HeaderName::from_static(HEADER_DATE);
-const SIGNATURE: HeaderName = HeaderName::from_static(HEADER_SIGNATURE);
-const SHARD_HASH: HeaderName = HeaderName::from_static(HEADER_SHARD_HASH);
+use crate::transport::Transport;
 
 /// Timeouts and retry policy of a [`NodeClient`].
 #[derive(Debug, Clone)]
@@ -86,14 +73,7 @@ impl ClientError {
 /// A client for one storage node. Cheap to clone; clones share one connection pool.
 #[derive(Clone)]
 pub struct NodeClient {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    base: String,
-    secret: ClusterSecret,
-    options: ClientOptions,
-    http: Client<HttpConnector, Full<Bytes>>,
+    inner: Arc<Transport>,
 }
 
 impl fmt::Debug for NodeClient {
@@ -104,29 +84,6 @@ impl fmt::Debug for NodeClient {
     }
 }
 
-/// A complete response.
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    /// The error for a status the operation did not expect.
-    fn into_error(self) -> ClientError {
-        match self.status {
-            StatusCode::NOT_FOUND => ClientError::NotFound,
-            STATUS_CORRUPT => ClientError::Corrupt,
-            s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => ClientError::Unauthorized(s),
-            s => ClientError::Protocol(format!("status {s}: {}", snippet(&self.body))),
-        }
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
 impl NodeClient {
     /// A client for the node at `base_url` (`http://host:port`, trailing slash tolerated).
     pub fn new(
@@ -134,33 +91,8 @@ impl NodeClient {
         secret: ClusterSecret,
         options: ClientOptions,
     ) -> Result<Self, ClientError> {
-        let invalid = |why: &str| ClientError::InvalidUrl(format!("{base_url:?}: {why}"));
-        let uri: Uri = base_url.parse().map_err(|e| invalid(&format!("{e}")))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some(_) => return Err(invalid("only http:// is supported")),
-            None => return Err(invalid("expected http://host:port")),
-        }
-        let authority = uri.authority().ok_or_else(|| invalid("missing host"))?;
-        // Signatures cover the path the node sees, so a path prefix could never verify.
-        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
-            return Err(invalid("must not have a path or query"));
-        }
-
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(options.timeout));
-        let http = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(connector);
         Ok(NodeClient {
-            inner: Arc::new(Inner {
-                base: format!("http://{authority}"),
-                secret,
-                options,
-                http,
-            }),
+            inner: Arc::new(Transport::new(base_url, secret, options)?),
         })
     }
 
@@ -178,6 +110,7 @@ impl NodeClient {
     ) -> Result<(), ClientError> {
         let path = ShardKey::new(*chunk, index).path();
         let reply = self
+            .inner
             .call(Method::PUT, &path, Some(hash), None, body)
             .await?;
         match reply.status {
@@ -190,6 +123,7 @@ impl NodeClient {
     pub async fn get_shard(&self, chunk: &ChunkId, index: u16) -> Result<Bytes, ClientError> {
         let path = ShardKey::new(*chunk, index).path();
         let reply = self
+            .inner
             .call(Method::GET, &path, None, None, Bytes::new())
             .await?;
         match reply.status {
@@ -214,6 +148,7 @@ impl NodeClient {
         let path = ShardKey::new(*chunk, index).path();
         let range = Some((start, end_inclusive));
         let reply = self
+            .inner
             .call(Method::GET, &path, None, range, Bytes::new())
             .await?;
         match reply.status {
@@ -240,6 +175,7 @@ impl NodeClient {
     ) -> Result<Option<ShardInfo>, ClientError> {
         let path = ShardKey::new(*chunk, index).path();
         let reply = self
+            .inner
             .call(Method::HEAD, &path, None, None, Bytes::new())
             .await?;
         match reply.status {
@@ -264,6 +200,7 @@ impl NodeClient {
     pub async fn delete_shard(&self, chunk: &ChunkId, index: u16) -> Result<bool, ClientError> {
         let path = ShardKey::new(*chunk, index).path();
         let reply = self
+            .inner
             .call(Method::DELETE, &path, None, None, Bytes::new())
             .await?;
         match reply.status {
@@ -289,6 +226,7 @@ impl NodeClient {
 
     pub async fn health(&self) -> Result<(), ClientError> {
         let reply = self
+            .inner
             .call(Method::GET, HEALTH_PATH, None, None, Bytes::new())
             .await?;
         match reply.status {
@@ -303,6 +241,7 @@ impl NodeClient {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let reply = self
+            .inner
             .call(Method::GET, path, None, None, Bytes::new())
             .await?;
         if reply.status != StatusCode::OK {
@@ -311,122 +250,4 @@ impl NodeClient {
         serde_json::from_slice(&reply.body)
             .map_err(|e| ClientError::Protocol(format!("bad JSON from {path}: {e}")))
     }
-
-    /// Sends a request, retrying transient failures per [`ClientOptions`].
-    async fn call(
-        &self,
-        method: Method,
-        path_and_query: &str,
-        hash: Option<&ShardHash>,
-        range: Option<(u64, u64)>,
-        body: Bytes,
-    ) -> Result<Reply, ClientError> {
-        let options = &self.inner.options;
-        let mut backoff = options.retry_backoff;
-        let mut attempt = 0;
-        loop {
-            let once = self.attempt(&method, path_and_query, hash, range, body.clone());
-            let result = match tokio::time::timeout(options.timeout, once).await {
-                Ok(Ok(reply)) if reply.status.is_server_error() => {
-                    Err(ClientError::Unavailable(format!(
-                        "{} answered {}: {}",
-                        self.url(),
-                        reply.status,
-                        snippet(&reply.body)
-                    )))
-                }
-                Ok(result) => result,
-                Err(_) => Err(ClientError::Timeout),
-            };
-            match result {
-                Err(e) if e.is_transient() && attempt < options.retries => {
-                    tracing::debug!(url = self.url(), %method, path_and_query, error = %e, attempt, "retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = backoff.saturating_mul(2);
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn attempt(
-        &self,
-        method: &Method,
-        path_and_query: &str,
-        hash: Option<&ShardHash>,
-        range: Option<(u64, u64)>,
-        body: Bytes,
-    ) -> Result<Reply, ClientError> {
-        let inner = &*self.inner;
-        let uri: Uri = format!("{}{path_and_query}", inner.base)
-            .parse()
-            .map_err(|e| ClientError::InvalidUrl(format!("{path_and_query}: {e}")))?;
-        let hash_hex = hash.map(ShardHash::to_hex);
-        // Signed per attempt, so a retry after a long backoff is not refused as stale.
-        let date = unix_now();
-        let signature = sign(
-            &inner.secret,
-            method.as_str(),
-            path_and_query,
-            date,
-            hash_hex.as_deref(),
-        );
-
-        let mut request = Request::new(Full::new(body));
-        *request.method_mut() = method.clone();
-        *request.uri_mut() = uri;
-        let headers = request.headers_mut();
-        headers.insert(DATE, HeaderValue::from(date));
-        insert(headers, SIGNATURE, &signature)?;
-        if let Some(hex) = &hash_hex {
-            insert(headers, SHARD_HASH, hex)?;
-        }
-        if let Some((start, end)) = range {
-            insert(headers, RANGE, &format!("bytes={start}-{end}"))?;
-        }
-
-        let response = inner
-            .http
-            .request(request)
-            .await
-            .map_err(|e| ClientError::Unavailable(format!("{}: {}", inner.base, chain(&e))))?;
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| ClientError::Unavailable(format!("reading response: {}", chain(&e))))?
-            .to_bytes();
-        Ok(Reply {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        })
-    }
-}
-
-fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) -> Result<(), ClientError> {
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| ClientError::Protocol(format!("invalid {name} header value")))?;
-    headers.insert(name, value);
-    Ok(())
-}
-
-/// An error with its causes: hyper's top-level messages ("client error (Connect)") alone do
-/// not say what happened.
-fn chain(e: &dyn StdError) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-/// The start of an error body, for messages.
-fn snippet(body: &Bytes) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    text.trim().to_owned()
 }

@@ -9,7 +9,8 @@
 //! - [`stats`]: running totals and free space.
 //! - [`config`]: `NodeConfig` from file, environment and command line.
 //! - [`server`]: the HTTP server (`run`), with request handling in `routes`.
-//! - [`client`]: `NodeClient`, the typed client the gateway uses.
+//! - [`client`]: `NodeClient`, the typed client the gateway uses, over the signed, retrying
+//!   HTTP exchange in `transport`.
 //!
 //! [`serve`] ties them together for the `floe node` command.
 
@@ -22,6 +23,7 @@ mod routes;
 pub mod server;
 pub mod stats;
 pub mod store;
+mod transport;
 pub mod walk;
 
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! The node's HTTP/1.1 server: shared state, the accept loop, per-connection settings
 //! (TCP_NODELAY, keep-alive, header timeout) and graceful shutdown.
 //!
-//! What each request does lives in [`crate::routes`]; this module only owns connections.
+//! What each request does lives in `routes`; this module only owns connections.
 
 use std::convert::Infallible;
 use std::future::Future;

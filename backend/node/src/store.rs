@@ -277,9 +277,10 @@ impl ShardStore {
             tracing::warn!(%key, problem, "corrupt shard was already replaced");
             return;
         }
+        // Nanoseconds, so evidence from before a restart (when `seq` starts over) is not overwritten.
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+            .map_or(0, |d| d.as_nanos() as u64);
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let dest = self.layout.quarantine_path(key, stamp, seq);
         let moved = match fs::rename(path, &dest) {

@@ -163,7 +163,10 @@ impl Index {
             None => Bound::Unbounded,
         };
         let mut out = Vec::new();
-        for entry in refs.range::<&[u8; 32]>((start, Bound::Unbounded))?.take(limit) {
+        for entry in refs
+            .range::<&[u8; 32]>((start, Bound::Unbounded))?
+            .take(limit)
+        {
             let (key, _) = entry?;
             out.push(ChunkId::from_bytes(*key.value()));
         }
@@ -179,7 +182,13 @@ mod tests {
     fn repeated_chunk_counts_every_occurrence() {
         let (_dir, index) = index_with_bucket();
         index
-            .put_object("b", "k", &object_record("e"), &manifest(&[1, 1, 2]), &always)
+            .put_object(
+                "b",
+                "k",
+                &object_record("e"),
+                &manifest(&[1, 1, 2]),
+                &always,
+            )
             .unwrap();
         assert_eq!((refs(&index, 1), refs(&index, 2)), (2, 1));
         index.delete_object("b", "k").unwrap();

@@ -25,8 +25,8 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::{
-    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
-    TableDefinition, TableHandle, WriteTransaction,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    Table, TableDefinition, TableHandle, WriteTransaction,
 };
 use serde::de::DeserializeOwned;
 
@@ -176,7 +176,10 @@ fn check_format(txn: &WriteTransaction) -> Result<(), IndexError> {
 }
 
 /// Decodes a stored record; a failure names `what` in the resulting `Corrupt`.
-pub(super) fn decode<T: DeserializeOwned>(what: impl Display, bytes: &[u8]) -> Result<T, IndexError> {
+pub(super) fn decode<T: DeserializeOwned>(
+    what: impl Display,
+    bytes: &[u8],
+) -> Result<T, IndexError> {
     decode_record(bytes).map_err(|e| IndexError::corrupt(what, e))
 }
 
@@ -209,11 +212,17 @@ mod tests {
         {
             let db = Database::create(&path).unwrap();
             let txn = db.begin_write().unwrap();
-            txn.open_table(META).unwrap().insert(FORMAT_KEY, 99).unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(FORMAT_KEY, 99)
+                .unwrap();
             txn.commit().unwrap();
         }
         let err = Index::open(&path).unwrap_err();
-        assert!(matches!(err, IndexError::Corrupt(ref m) if m.contains("99")), "{err}");
+        assert!(
+            matches!(err, IndexError::Corrupt(ref m) if m.contains("99")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -234,7 +243,8 @@ mod tests {
     fn failed_write_rolls_back() {
         let (_dir, index) = temp_index();
         let result: Result<(), IndexError> = index.write(|t| {
-            t.buckets.insert("half", encode_record(&bucket_record()).as_slice())?;
+            t.buckets
+                .insert("half", encode_record(&bucket_record()).as_slice())?;
             Err(IndexError::PreconditionFailed)
         });
         assert!(matches!(result, Err(IndexError::PreconditionFailed)));

@@ -81,7 +81,12 @@ pub fn refs(index: &Index, seed: u8) -> u64 {
 
 /// Ids currently in the garbage queue, in its order.
 pub fn garbage_ids(index: &Index) -> Vec<floe_codec::ChunkId> {
-    index.garbage(1000).unwrap().into_iter().map(|g| g.id).collect()
+    index
+        .garbage(1000)
+        .unwrap()
+        .into_iter()
+        .map(|g| g.id)
+        .collect()
 }
 
 /// An index holding bucket `b`.

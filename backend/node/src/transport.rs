@@ -1,0 +1,222 @@
+//! The signed HTTP exchange under [`NodeClient`](crate::client::NodeClient): url validation,
+//! the pooled hyper client (TCP_NODELAY, keep-alive), request signing, per-attempt timeouts and
+//! bounded retries with doubling backoff.
+//!
+//! It answers with whole responses and leaves their meaning to the typed client; the only
+//! statuses it interprets are 5xx, which count as transient and are retried.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use bytes::Bytes;
+use floe_codec::ShardHash;
+use http::header::RANGE;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::auth::{ClusterSecret, sign, unix_now};
+use crate::client::{ClientError, ClientOptions};
+use crate::protocol::{HEADER_DATE, HEADER_SHARD_HASH, HEADER_SIGNATURE, STATUS_CORRUPT};
+
+/// Idle pooled connections are dropped before the node's 30 s header timeout would close them,
+/// so a request rarely lands on a connection the node is about to hang up.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+
+// Evaluated at compile time, so a bad name fails the build rather than a request.
+const DATE: HeaderName = HeaderName::from_static(HEADER_DATE);
+const SIGNATURE: HeaderName = HeaderName::from_static(HEADER_SIGNATURE);
+const SHARD_HASH: HeaderName = HeaderName::from_static(HEADER_SHARD_HASH);
+
+/// One node's base url, credentials, retry policy and connection pool.
+pub(crate) struct Transport {
+    pub base: String,
+    secret: ClusterSecret,
+    options: ClientOptions,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// A complete response.
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The error for a status the operation did not expect.
+    pub fn into_error(self) -> ClientError {
+        match self.status {
+            StatusCode::NOT_FOUND => ClientError::NotFound,
+            STATUS_CORRUPT => ClientError::Corrupt,
+            s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => ClientError::Unauthorized(s),
+            s => ClientError::Protocol(format!("status {s}: {}", snippet(&self.body))),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Transport {
+    /// Validates `base_url` (`http://host:port`, trailing slash tolerated) and builds the pool.
+    pub(crate) fn new(
+        base_url: &str,
+        secret: ClusterSecret,
+        options: ClientOptions,
+    ) -> Result<Transport, ClientError> {
+        let invalid = |why: &str| ClientError::InvalidUrl(format!("{base_url:?}: {why}"));
+        let uri: Uri = base_url.parse().map_err(|e| invalid(&format!("{e}")))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some(_) => return Err(invalid("only http:// is supported")),
+            None => return Err(invalid("expected http://host:port")),
+        }
+        let authority = uri.authority().ok_or_else(|| invalid("missing host"))?;
+        // Signatures cover the path the node sees, so a path prefix could never verify.
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(invalid("must not have a path or query"));
+        }
+
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(options.timeout));
+        let http = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(connector);
+        Ok(Transport {
+            base: format!("http://{authority}"),
+            secret,
+            options,
+            http,
+        })
+    }
+
+    /// Sends a request, retrying transient failures per [`ClientOptions`].
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        hash: Option<&ShardHash>,
+        range: Option<(u64, u64)>,
+        body: Bytes,
+    ) -> Result<Reply, ClientError> {
+        let options = &self.options;
+        let mut backoff = options.retry_backoff;
+        let mut attempt = 0;
+        loop {
+            let once = self.attempt(&method, path_and_query, hash, range, body.clone());
+            let result = match tokio::time::timeout(options.timeout, once).await {
+                Ok(Ok(reply)) if reply.status.is_server_error() => {
+                    Err(ClientError::Unavailable(format!(
+                        "{} answered {}: {}",
+                        self.base.as_str(),
+                        reply.status,
+                        snippet(&reply.body)
+                    )))
+                }
+                Ok(result) => result,
+                Err(_) => Err(ClientError::Timeout),
+            };
+            match result {
+                Err(e) if e.is_transient() && attempt < options.retries => {
+                    tracing::debug!(
+                        url = self.base.as_str(),
+                        %method,
+                        path_and_query,
+                        error = %e,
+                        attempt,
+                        "retrying"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        hash: Option<&ShardHash>,
+        range: Option<(u64, u64)>,
+        body: Bytes,
+    ) -> Result<Reply, ClientError> {
+        let uri: Uri = format!("{}{path_and_query}", self.base)
+            .parse()
+            .map_err(|e| ClientError::InvalidUrl(format!("{path_and_query}: {e}")))?;
+        let hash_hex = hash.map(ShardHash::to_hex);
+        // Signed per attempt, so a retry after a long backoff is not refused as stale.
+        let date = unix_now();
+        let signature = sign(
+            &self.secret,
+            method.as_str(),
+            path_and_query,
+            date,
+            hash_hex.as_deref(),
+        );
+
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = method.clone();
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.insert(DATE, HeaderValue::from(date));
+        insert(headers, SIGNATURE, &signature)?;
+        if let Some(hex) = &hash_hex {
+            insert(headers, SHARD_HASH, hex)?;
+        }
+        if let Some((start, end)) = range {
+            insert(headers, RANGE, &format!("bytes={start}-{end}"))?;
+        }
+
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| ClientError::Unavailable(format!("{}: {}", self.base, chain(&e))))?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| ClientError::Unavailable(format!("reading response: {}", chain(&e))))?
+            .to_bytes();
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) -> Result<(), ClientError> {
+    let value = HeaderValue::from_str(value)
+        .map_err(|_| ClientError::Protocol(format!("invalid {name} header value")))?;
+    headers.insert(name, value);
+    Ok(())
+}
+
+/// An error with its causes: hyper's top-level messages ("client error (Connect)") alone do
+/// not say what happened.
+fn chain(e: &dyn StdError) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// The start of an error body, for messages.
+fn snippet(body: &Bytes) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    text.trim().to_owned()
+}

@@ -1,0 +1,99 @@
+//! The S3 protocol adapter: s3s in front, [`ObjectService`] behind. It only translates; it owns
+//! no state and makes no storage decisions. `s3s::dto` appears nowhere else in the crate.
+//!
+//! - [`FloeS3`]: the `s3s::S3` implementation; each operation forwards to its family:
+//!   - `buckets`: ListBuckets, HeadBucket, GetBucketLocation, CreateBucket, DeleteBucket;
+//!   - `objects`: PutObject, CopyObject, DeleteObject, DeleteObjects;
+//!   - `reads`: GetObject, HeadObject;
+//!   - `list`: ListObjects, ListObjectsV2;
+//!   - `multipart`: Create/UploadPart/UploadPartCopy/Complete/Abort, ListParts, ListMultipartUploads;
+//!   - `tagging`: Get/Put/DeleteObjectTagging;
+//! - helpers: `convert` (pure value conversions), `checksum` (flexible checksums in and out),
+//!   `body` (stream adapters), `errors` (the one `ObjectError -> S3Error` mapping);
+//! - serving: `server` ([`build_service`], [`run`]), `request_id` (`x-amz-request-id`).
+//!
+//! Operations not listed answer `NotImplemented` (s3s's default).
+
+mod body;
+mod buckets;
+mod checksum;
+mod convert;
+mod errors;
+mod list;
+mod multipart;
+mod objects;
+mod reads;
+mod request_id;
+pub mod server;
+mod tagging;
+
+pub use request_id::{RequestId, RequestIdService};
+pub use server::{S3Settings, build_service, run};
+
+use s3s::dto;
+use s3s::{S3, S3Request, S3Response, S3Result};
+
+use crate::objects::ObjectService;
+
+/// Floe's `s3s::S3` implementation.
+pub struct FloeS3 {
+    service: ObjectService,
+}
+
+impl FloeS3 {
+    pub fn new(service: ObjectService) -> Self {
+        Self { service }
+    }
+}
+
+/// Emits the `S3` impl: one forwarding method per operation. The wrapper is also where every
+/// error gets its `<RequestId>`, so handlers need not think about it.
+macro_rules! operations {
+    ($($family:ident::$op:ident($input:ident) -> $output:ident;)*) => {
+        #[async_trait::async_trait]
+        impl S3 for FloeS3 {
+            $(
+                async fn $op(
+                    &self,
+                    req: S3Request<dto::$input>,
+                ) -> S3Result<S3Response<dto::$output>> {
+                    let id = RequestId::of(&req.extensions);
+                    $family::$op(&self.service, req)
+                        .await
+                        .map_err(|e| RequestId::stamp(id.as_ref(), e))
+                }
+            )*
+        }
+    };
+}
+
+operations! {
+    buckets::list_buckets(ListBucketsInput) -> ListBucketsOutput;
+    buckets::head_bucket(HeadBucketInput) -> HeadBucketOutput;
+    buckets::get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+    buckets::create_bucket(CreateBucketInput) -> CreateBucketOutput;
+    buckets::delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
+
+    objects::put_object(PutObjectInput) -> PutObjectOutput;
+    objects::copy_object(CopyObjectInput) -> CopyObjectOutput;
+    objects::delete_object(DeleteObjectInput) -> DeleteObjectOutput;
+    objects::delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
+
+    reads::get_object(GetObjectInput) -> GetObjectOutput;
+    reads::head_object(HeadObjectInput) -> HeadObjectOutput;
+
+    list::list_objects(ListObjectsInput) -> ListObjectsOutput;
+    list::list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
+
+    multipart::create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
+    multipart::upload_part(UploadPartInput) -> UploadPartOutput;
+    multipart::upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
+    multipart::complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
+    multipart::abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
+    multipart::list_parts(ListPartsInput) -> ListPartsOutput;
+    multipart::list_multipart_uploads(ListMultipartUploadsInput) -> ListMultipartUploadsOutput;
+
+    tagging::get_object_tagging(GetObjectTaggingInput) -> GetObjectTaggingOutput;
+    tagging::put_object_tagging(PutObjectTaggingInput) -> PutObjectTaggingOutput;
+    tagging::delete_object_tagging(DeleteObjectTaggingInput) -> DeleteObjectTaggingOutput;
+}

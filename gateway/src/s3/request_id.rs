@@ -1,0 +1,146 @@
+//! `x-amz-request-id`: one id per request, on every response, in every log line of the request
+//! and in the `<RequestId>` of error bodies.
+//!
+//! s3s 0.14 assigns no request id, so [`RequestIdService`] wraps the s3s service: it mints the
+//! id, puts it in the request extensions (where handlers find it, see [`RequestId::of`]), runs
+//! the request inside a tracing span carrying it, and stamps the response header. It also
+//! gives ranged HEAD responses their 206, which s3s cannot express (it ignores
+//! `S3Response::status`).
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::future::BoxFuture;
+use http::header::CONTENT_RANGE;
+use http::{Extensions, HeaderName, HeaderValue, Method, StatusCode};
+use hyper::body::Incoming;
+use s3s::service::S3Service;
+use s3s::{HttpError, HttpResponse, S3Error};
+use tracing::Instrument;
+
+const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+
+/// The id of the request being served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(Arc<str>);
+
+impl RequestId {
+    /// The id the wrapper put in the request, if the request came through it.
+    pub(crate) fn of(extensions: &Extensions) -> Option<Self> {
+        extensions.get::<Self>().cloned()
+    }
+
+    pub(crate) fn stamp(id: Option<&Self>, mut err: S3Error) -> S3Error {
+        if let Some(id) = id {
+            err.set_request_id(id.as_str());
+        }
+        err
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Mints unique ids: a per-process random start plus a counter, passed through an odd
+/// multiplier (a bijection on u64) so consecutive ids do not look sequential.
+#[derive(Debug)]
+struct IdSource {
+    seed: u64,
+    counter: AtomicU64,
+}
+
+impl IdSource {
+    fn new() -> Self {
+        Self {
+            seed: RandomState::new().hash_one(std::process::id()),
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> RequestId {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mixed = self.seed.wrapping_add(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        RequestId(format!("{mixed:016X}").into())
+    }
+}
+
+/// The s3s service with request ids; what [`super::run`] serves.
+#[derive(Debug, Clone)]
+pub struct RequestIdService {
+    inner: S3Service,
+    ids: Arc<IdSource>,
+}
+
+impl RequestIdService {
+    pub fn new(inner: S3Service) -> Self {
+        Self {
+            inner,
+            ids: Arc::new(IdSource::new()),
+        }
+    }
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
+    type Response = HttpResponse;
+    type Error = HttpError;
+    type Future = BoxFuture<'static, Result<HttpResponse, HttpError>>;
+
+    fn call(&self, mut req: http::Request<Incoming>) -> Self::Future {
+        let id = self.ids.next();
+        let span = tracing::info_span!(
+            "s3",
+            request_id = id.as_str(),
+            method = %req.method(),
+            path = req.uri().path(),
+        );
+        let is_head = req.method() == Method::HEAD;
+        req.extensions_mut().insert(id.clone());
+        let inner = self.inner.clone();
+        Box::pin(
+            async move {
+                let mut resp = hyper::service::Service::call(&inner, req).await?;
+                if let Ok(v) = HeaderValue::from_str(id.as_str()) {
+                    resp.headers_mut().insert(X_AMZ_REQUEST_ID, v);
+                }
+                if is_head
+                    && resp.status() == StatusCode::OK
+                    && resp.headers().contains_key(CONTENT_RANGE)
+                {
+                    *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+                }
+                tracing::debug!(status = resp.status().as_u16(), "response");
+                Ok(resp)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_fixed_width() {
+        let source = IdSource::new();
+        let ids: HashSet<String> = (0..10_000)
+            .map(|_| source.next().as_str().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.iter().all(|id| id.len() == 16));
+    }
+
+    #[test]
+    fn ids_travel_in_extensions() {
+        let mut ext = Extensions::new();
+        assert_eq!(RequestId::of(&ext), None);
+        let id = IdSource::new().next();
+        ext.insert(id.clone());
+        assert_eq!(RequestId::of(&ext), Some(id.clone()));
+        let err = RequestId::stamp(Some(&id), S3Error::new(s3s::S3ErrorCode::NoSuchKey));
+        assert_eq!(err.request_id(), Some(id.as_str()));
+    }
+}

@@ -1,0 +1,165 @@
+//! Serving S3: building the s3s service (auth, virtual hosts) and the accept loop.
+//!
+//! [`run`] sets TCP_NODELAY on every connection: s3s writes headers and body separately, and
+//! without it Nagle plus delayed ACK stalls every small GET by ~44 ms (see DESIGN.md).
+
+use std::future::Future;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use s3s::S3Result;
+use s3s::auth::SimpleAuth;
+use s3s::host::{S3Host, VirtualHost};
+use s3s::service::{S3Service, S3ServiceBuilder};
+use tokio::net::TcpListener;
+
+use crate::objects::ObjectService;
+
+use super::FloeS3;
+use super::request_id::RequestIdService;
+
+/// How the S3 endpoint authenticates and addresses buckets.
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    pub access_key: String,
+    pub secret_key: String,
+    /// Virtual-hosted-style base domains (e.g. "localhost", "s3.example.com"); path style
+    /// always works.
+    pub domains: Vec<String>,
+}
+
+/// The s3s service over `service`. Requests must be signed with the configured key: with auth
+/// set, s3s's default access check refuses anonymous requests (AccessDenied).
+pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(FloeS3::new(service));
+    builder.set_auth(SimpleAuth::from_single(
+        settings.access_key.clone(),
+        settings.secret_key.clone(),
+    ));
+    if !settings.domains.is_empty() {
+        builder.set_host(VirtualHosts::new(&settings.domains));
+    }
+    builder.build()
+}
+
+/// Serves `service` on `listener` until `shutdown` completes, then stops accepting and waits
+/// for in-flight requests to finish (idle keep-alive connections are closed at once). Callers
+/// wanting a bound on that wait wrap this future in a timeout.
+pub async fn run(
+    listener: TcpListener,
+    service: S3Service,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let service = RequestIdService::new(service);
+    let mut builder = ConnBuilder::new(TokioExecutor::new());
+    // The timer enables hyper's 30 s header-read timeout (slow-loris guard, also an idle
+    // keep-alive limit).
+    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Out of descriptors or an aborted handshake: transient, keep serving.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::warn!(error = %e, %peer, "cannot set TCP_NODELAY");
+        }
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service.clone())
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+
+    drop(listener);
+    tracing::info!("S3 endpoint draining in-flight requests");
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Virtual-hosted-style addressing for the configured base domains.
+///
+/// Unlike s3s's `MultiDomain`, a host that is not one of ours (or has a port, as
+/// `localhost:9000` does) stays path-style instead of being read as a CNAME bucket name.
+#[derive(Debug)]
+struct VirtualHosts {
+    domains: Vec<String>,
+}
+
+impl VirtualHosts {
+    fn new(domains: &[String]) -> Self {
+        let domains = domains
+            .iter()
+            .map(|d| strip_port(d.trim().trim_end_matches('.')).to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect();
+        Self { domains }
+    }
+
+    /// The bucket named by `host`, if it is `bucket.<one of our domains>`.
+    fn bucket_of(&self, host: &str) -> Option<(String, &str)> {
+        let name = strip_port(host).trim_end_matches('.').to_ascii_lowercase();
+        self.domains.iter().find_map(|domain| {
+            let bucket = name.strip_suffix(domain.as_str())?.strip_suffix('.')?;
+            (!bucket.is_empty()).then(|| (bucket.to_owned(), domain.as_str()))
+        })
+    }
+}
+
+impl S3Host for VirtualHosts {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {
+        Ok(match self.bucket_of(host) {
+            Some((bucket, domain)) => VirtualHost::new(domain).with_bucket(bucket),
+            None => VirtualHost::new(host),
+        })
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(hosts: &VirtualHosts, host: &str) -> Option<String> {
+        hosts
+            .parse_host_header(host)
+            .ok()
+            .and_then(|vh| vh.bucket().map(str::to_owned))
+    }
+
+    #[test]
+    fn virtual_hosts() {
+        let hosts = VirtualHosts::new(&["localhost".into(), "S3.Example.com:443".into()]);
+        assert_eq!(bucket(&hosts, "localhost:9000"), None);
+        assert_eq!(bucket(&hosts, "localhost"), None);
+        assert_eq!(bucket(&hosts, "photos.localhost:9000").as_deref(), Some("photos"));
+        assert_eq!(bucket(&hosts, "my.dotted.bucket.s3.example.com").as_deref(), Some("my.dotted.bucket"));
+        assert_eq!(bucket(&hosts, "Photos.S3.EXAMPLE.com.").as_deref(), Some("photos"));
+        assert_eq!(bucket(&hosts, "gateway.internal:9000"), None);
+        assert_eq!(bucket(&hosts, "notlocalhost"), None);
+        assert_eq!(bucket(&hosts, ".localhost"), None);
+    }
+}

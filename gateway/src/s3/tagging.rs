@@ -1,0 +1,59 @@
+//! Object tagging: GetObjectTagging, PutObjectTagging, DeleteObjectTagging.
+//!
+//! Tag limits (count, lengths, duplicate keys) are the service's to enforce.
+
+use s3s::dto::{
+    DeleteObjectTaggingInput, DeleteObjectTaggingOutput, GetObjectTaggingInput,
+    GetObjectTaggingOutput, PutObjectTaggingInput, PutObjectTaggingOutput, Tag,
+};
+use s3s::{S3Request, S3Response, S3Result};
+
+use crate::objects::ObjectService;
+
+use super::convert::unversioned;
+
+pub(super) async fn get_object_tagging(
+    svc: &ObjectService,
+    req: S3Request<GetObjectTaggingInput>,
+) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+    let input = req.input;
+    unversioned(input.version_id.as_deref())?;
+    let tags = svc.get_tags(&input.bucket, &input.key).await?;
+    let tag_set = tags
+        .into_iter()
+        .map(|(key, value)| Tag {
+            key: Some(key),
+            value: Some(value),
+        })
+        .collect();
+    Ok(S3Response::new(GetObjectTaggingOutput {
+        tag_set,
+        version_id: None,
+    }))
+}
+
+pub(super) async fn put_object_tagging(
+    svc: &ObjectService,
+    req: S3Request<PutObjectTaggingInput>,
+) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+    let input = req.input;
+    unversioned(input.version_id.as_deref())?;
+    let tags = input
+        .tagging
+        .tag_set
+        .into_iter()
+        .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+        .collect();
+    svc.put_tags(&input.bucket, &input.key, tags).await?;
+    Ok(S3Response::new(PutObjectTaggingOutput::default()))
+}
+
+pub(super) async fn delete_object_tagging(
+    svc: &ObjectService,
+    req: S3Request<DeleteObjectTaggingInput>,
+) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+    let input = req.input;
+    unversioned(input.version_id.as_deref())?;
+    svc.delete_tags(&input.bucket, &input.key).await?;
+    Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+}

@@ -1,0 +1,371 @@
+//! Multipart uploads: the full flow (create, parts, ListParts, ListMultipartUploads, complete,
+//! `md5-of-md5s-N` ETag, read back), part ETags quoted or not, the errors (EntityTooSmall,
+//! InvalidPart, InvalidPartOrder, NoSuchUpload, MalformedXML), abort, and UploadPartCopy.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+
+use crate::harness::*;
+
+async fn create(c: &Client, bucket: &str, key: &str) -> String {
+    let out = ok(c.create_multipart_upload().bucket(bucket).key(key).send().await, "create upload");
+    assert_eq!(out.bucket(), Some(bucket));
+    assert_eq!(out.key(), Some(key));
+    out.upload_id().expect("upload id").to_string()
+}
+
+/// Uploads one part (SDK default checksum) and returns its quoted ETag.
+async fn part(c: &Client, bucket: &str, key: &str, id: &str, n: i32, body: &[u8]) -> String {
+    let out = ok(
+        c.upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await,
+        &format!("upload part {n}"),
+    );
+    out.e_tag().expect("part ETag").to_string()
+}
+
+fn completed(parts: &[(i32, &str)]) -> CompletedMultipartUpload {
+    let parts = parts
+        .iter()
+        .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(*etag).build())
+        .collect();
+    CompletedMultipartUpload::builder().set_parts(Some(parts)).build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_flow() {
+    let gw = TestGateway::start().await;
+    let c = &gw.client;
+    gw.create_bucket("mp").await;
+    let id = ok(
+        c.create_multipart_upload().bucket("mp").key("obj").content_type("video/mp4").send().await,
+        "create",
+    )
+    .upload_id()
+    .unwrap()
+    .to_string();
+    let bodies = [data(41, 5 * MIB), data(42, 5 * MIB), data(43, KIB)];
+    let mut etags = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        let etag = part(c, "mp", "obj", &id, i as i32 + 1, b).await;
+        assert_eq!(etag, etag_of(b), "part ETag is the part's MD5");
+        etags.push(etag);
+    }
+
+    let parts = ok(c.list_parts().bucket("mp").key("obj").upload_id(&id).send().await, "list parts");
+    assert_eq!(parts.upload_id(), Some(id.as_str()));
+    let listed: Vec<(Option<i32>, Option<&str>, Option<i64>)> =
+        parts.parts().iter().map(|p| (p.part_number(), p.e_tag(), p.size())).collect();
+    let want: Vec<_> = (0..3)
+        .map(|i| (Some(i as i32 + 1), Some(etags[i].as_str()), Some(bodies[i].len() as i64)))
+        .collect();
+    assert_eq!(listed, want);
+    assert_eq!(parts.is_truncated(), Some(false));
+
+    let uploads = ok(c.list_multipart_uploads().bucket("mp").send().await, "list uploads");
+    let found: Vec<(Option<&str>, Option<&str>)> =
+        uploads.uploads().iter().map(|u| (u.key(), u.upload_id())).collect();
+    assert_eq!(found, [(Some("obj"), Some(id.as_str()))]);
+    // The object does not exist until completion.
+    expect_err(c.get_object().bucket("mp").key("obj").send().await, 404, "NoSuchKey");
+
+    let refs: Vec<&[u8]> = bodies.iter().map(|b| b.as_slice()).collect();
+    let done = ok(
+        c.complete_multipart_upload()
+            .bucket("mp")
+            .key("obj")
+            .upload_id(&id)
+            .multipart_upload(completed(&[(1, &etags[0]), (2, &etags[1]), (3, &etags[2])]))
+            .send()
+            .await,
+        "complete",
+    );
+    let want_etag = multipart_etag(&refs);
+    assert_eq!(done.e_tag(), Some(want_etag.as_str()));
+    assert_eq!(done.key(), Some("obj"));
+    assert_eq!(done.bucket(), Some("mp"));
+
+    let out = ok(c.get_object().bucket("mp").key("obj").send().await, "get");
+    assert_eq!(out.e_tag(), Some(want_etag.as_str()));
+    assert_eq!(out.content_type(), Some("video/mp4"));
+    assert_eq!(out.content_length(), Some((10 * MIB + KIB) as i64));
+    assert_bytes(&body(out).await, &refs.concat(), "completed object");
+    let head = ok(c.head_object().bucket("mp").key("obj").send().await, "head");
+    assert_eq!(head.e_tag(), Some(want_etag.as_str()));
+
+    // The upload is gone.
+    let uploads = ok(c.list_multipart_uploads().bucket("mp").send().await, "list uploads");
+    assert!(uploads.uploads().is_empty(), "{uploads:?}");
+    let lp = c.list_parts().bucket("mp").key("obj").upload_id(&id).send().await;
+    expect_err(lp, 404, "NoSuchUpload");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn part_etags_quoted_or_unquoted_and_reuploaded_parts() {
+    let gw = TestGateway::start().await;
+    let c = &gw.client;
+    gw.create_bucket("mp").await;
+    let id = create(c, "mp", "q").await;
+    let first_try = data(44, 5 * MIB);
+    part(c, "mp", "q", &id, 1, &first_try).await;
+    // Uploading a part number again replaces the part.
+    let p1 = data(45, 5 * MIB);
+    let p2 = data(46, 300);
+    let e1 = part(c, "mp", "q", &id, 1, &p1).await;
+    let e2 = part(c, "mp", "q", &id, 2, &p2).await;
+    let unquoted = e1.trim_matches('"').to_string();
+    let done = ok(
+        c.complete_multipart_upload()
+            .bucket("mp")
+            .key("q")
+            .upload_id(&id)
+            .multipart_upload(completed(&[(1, &unquoted), (2, &e2)]))
+            .send()
+            .await,
+        "complete with an unquoted ETag",
+    );
+    assert_eq!(done.e_tag(), Some(multipart_etag(&[&p1, &p2]).as_str()));
+    assert_bytes(&gw.get("mp", "q").await, &[p1, p2].concat(), "object");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_last_part_too_small() {
+    let gw = TestGateway::start().await;
+    let c = &gw.client;
+    gw.create_bucket("mp").await;
+    let id = create(c, "mp", "small").await;
+    let e1 = part(c, "mp", "small", &id, 1, &data(47, 5 * MIB - 1)).await;
+    let e2 = part(c, "mp", "small", &id, 2, &data(48, KIB)).await;
+    let complete = c
+        .complete_multipart_upload()
+        .bucket("mp")
+        .key("small")
+        .upload_id(&id)
+        .multipart_upload(completed(&[(1, &e1), (2, &e2)]))
+        .send()
+        .await;
+    expect_err(complete, 400, "EntityTooSmall");
+    expect_err(c.get_object().bucket("mp").key("small").send().await, 404, "NoSuchKey");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_parts_and_order() {
+    let gw = TestGateway::start().await;
+    let c = &gw.client;
+    gw.create_bucket("mp").await;
+    let id = create(c, "mp", "bad").await;
+    let e1 = part(c, "mp", "bad", &id, 1, &data(49, 5 * MIB)).await;
+    let e2 = part(c, "mp", "bad", &id, 2, &data(50, 5 * MIB)).await;
+    let complete = |parts: CompletedMultipartUpload| {
+        c.complete_multipart_upload()
+            .bucket("mp")
+            .key("bad")
+            .upload_id(&id)
+            .multipart_upload(parts)
+            .send()
+    };
+    let wrong = etag_of(b"not this part");
+    expect_err(complete(completed(&[(1, &e1), (2, &wrong)])).await, 400, "InvalidPart");
+    // A part that was never uploaded.
+    expect_err(complete(completed(&[(1, &e1), (3, &e2)])).await, 400, "InvalidPart");
+    expect_err(complete(completed(&[(2, &e2), (1, &e1)])).await, 400, "InvalidPartOrder");
+    // No parts at all.
+    let empty = CompletedMultipartUpload::builder().build();
+    expect_err(complete(empty).await, 400, "MalformedXML");
+    // The failed attempts left the upload intact: completing properly still works.
+    ok(complete(completed(&[(1, &e1), (2, &e2)])).await, "complete after errors");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_upload_id() {
+    let gw = TestGateway::start().await;
+    let c = &gw.client;
+    gw.create_bucket("mp").await;
+    let bogus = "bm90LWFuLXVwbG9hZA";
+    let up = c
+        .upload_part()
+        .bucket("mp")
+        .key("k")
+        .upload_id(bogus)
+        .part_number(1)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    expect_err(up, 404, "NoSuchUpload");
+    let done = c
+        .complete_multipart_upload()
+        .bucket("mp")
+        .key("k")
+        .upload_id(bogus)
+        .multipart_upload(completed(&[(1, &etag_of(b"x"))]))
+        .send()
+        .await;
+    expect_err(done, 404, "NoSuchUpload");
+    let lp = c.list_parts().bucket("mp").key("k").upload_id(bogus).send().await;
+    expect_err(lp, 404, "NoSuchUpload");
+    let abort = c.abort_multipart_upload().bucket("mp").key("k").upload_id(bogus).send().await;
+    expect_err(abort, 404, "NoSuchUpload");
+    // An upload id is bound to its key.
+    let id = create(c, "mp", "real").await;
+    let up = c
+        .upload_part()
+        .bucket("mp")
+        .key("other")
+        .upload_id(&id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    expect_err(up, 404, "NoSuchUpload");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_then_use() {
+    let gw = TestGateway::start().await;
+    let c = &gw.client;
+    gw.create_bucket("mp").await;
+    let id = create(c, "mp", "aborted").await;
+    let e1 = part(c, "mp", "aborted", &id, 1, &data(51, 5 * MIB)).await;
+    ok(
+        c.abort_multipart_upload().bucket("mp").key("aborted").upload_id(&id).send().await,
+        "abort",
+    );
+    let lp = c.list_parts().bucket("mp").key("aborted").upload_id(&id).send().await;
+    expect_err(lp, 404, "NoSuchUpload");
+    let up = c
+        .upload_part()
+        .bucket("mp")
+        .key("aborted")
+        .upload_id(&id)
+        .part_number(2)
+        .body(ByteStream::from_static(b"late"))
+        .send()
+        .await;
+    expect_err(up, 404, "NoSuchUpload");
+    let done = c
+        .complete_multipart_upload()
+        .bucket("mp")
+        .key("aborted")
+        .upload_id(&id)
+        .multipart_upload(completed(&[(1, &e1)]))
+        .send()
+        .await;
+    expect_err(done, 404, "NoSuchUpload");
+    let uploads = ok(c.list_multipart_uploads().bucket("mp").send().await, "list uploads");
+    assert!(uploads.uploads().is_empty());
+    expect_err(c.get_object().bucket("mp").key("aborted").send().await, 404, "NoSuchKey");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_uploads_by_prefix() {
+    let gw = TestGateway::start().await;
+    let c = &gw.client;
+    gw.create_bucket("mp").await;
+    let a1 = create(c, "mp", "logs/a").await;
+    let a2 = create(c, "mp", "logs/a").await;
+    let b = create(c, "mp", "other/b").await;
+    assert_ne!(a1, a2, "two uploads of one key get distinct ids");
+    let out = ok(c.list_multipart_uploads().bucket("mp").prefix("logs/").send().await, "list");
+    let mut ids: Vec<&str> = out.uploads().iter().filter_map(|u| u.upload_id()).collect();
+    ids.sort();
+    let mut want = vec![a1.as_str(), a2.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(out.uploads().iter().all(|u| u.key() == Some("logs/a")));
+    let all = ok(c.list_multipart_uploads().bucket("mp").send().await, "list all");
+    let keys: Vec<&str> = all.uploads().iter().filter_map(|u| u.key()).collect();
+    assert_eq!(keys, ["logs/a", "logs/a", "other/b"], "uploads sort by key");
+    assert!(all.uploads().iter().any(|u| u.upload_id() == Some(b.as_str())));
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_part_copy() {
+    let gw = TestGateway::start().await;
+    let c = &gw.client;
+    gw.create_bucket("src").await;
+    gw.create_bucket("mp").await;
+    let source = data(52, 6 * MIB + 5);
+    gw.put("src", "dir/source object", &source).await;
+    let copy_source = format!("src/{}", url_encode_path("dir/source object"));
+
+    let id = create(c, "mp", "copied").await;
+    let whole = ok(
+        c.upload_part_copy()
+            .bucket("mp")
+            .key("copied")
+            .upload_id(&id)
+            .part_number(1)
+            .copy_source(&copy_source)
+            .send()
+            .await,
+        "upload part copy",
+    );
+    let e1 = whole.copy_part_result().and_then(|r| r.e_tag()).expect("part ETag").to_string();
+    assert_eq!(e1, etag_of(&source));
+    let first = 4 * MIB - 100;
+    let last = 4 * MIB + 1023;
+    let ranged = ok(
+        c.upload_part_copy()
+            .bucket("mp")
+            .key("copied")
+            .upload_id(&id)
+            .part_number(2)
+            .copy_source(&copy_source)
+            .copy_source_range(format!("bytes={first}-{last}"))
+            .send()
+            .await,
+        "upload part copy with range",
+    );
+    let slice = &source[first..=last];
+    let e2 = ranged.copy_part_result().and_then(|r| r.e_tag()).expect("part ETag").to_string();
+    assert_eq!(e2, etag_of(slice));
+    let e3 = part(c, "mp", "copied", &id, 3, b"tail").await;
+
+    let parts = ok(c.list_parts().bucket("mp").key("copied").upload_id(&id).send().await, "list");
+    let sizes: Vec<Option<i64>> = parts.parts().iter().map(|p| p.size()).collect();
+    assert_eq!(sizes, [Some(source.len() as i64), Some(slice.len() as i64), Some(4)]);
+
+    let done = ok(
+        c.complete_multipart_upload()
+            .bucket("mp")
+            .key("copied")
+            .upload_id(&id)
+            .multipart_upload(completed(&[(1, &e1), (2, &e2), (3, &e3)]))
+            .send()
+            .await,
+        "complete",
+    );
+    assert_eq!(done.e_tag(), Some(multipart_etag(&[&source, slice, b"tail"]).as_str()));
+    let want = [source.as_slice(), slice, b"tail"].concat();
+    assert_bytes(&gw.get("mp", "copied").await, &want, "object built by copy");
+
+    // A range past the end of the source is refused ("Range specified is not valid for source
+    // object of size: N").
+    let id = create(c, "mp", "bad-range").await;
+    let bad = c
+        .upload_part_copy()
+        .bucket("mp")
+        .key("bad-range")
+        .upload_id(&id)
+        .part_number(1)
+        .copy_source(&copy_source)
+        .copy_source_range(format!("bytes=0-{}", source.len()))
+        .send()
+        .await;
+    expect_err(bad, 400, "InvalidArgument");
+    gw.stop().await;
+}
