@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use floe_codec::{CodecParams, DEFAULT_CHUNK_SIZE};
 use serde::Deserialize;
@@ -50,6 +51,10 @@ pub struct GatewayFile {
     pub cluster_secret: Option<String>,
     /// Nodes of the embedded cluster (used only when `nodes` is empty).
     pub embedded_nodes: Option<usize>,
+    /// Seconds an unreferenced chunk waits before the garbage collector deletes its shards.
+    pub gc_grace_secs: Option<u64>,
+    /// Seconds between garbage collection passes.
+    pub gc_interval_secs: Option<u64>,
 }
 
 /// Flags given on the command line; they win over the file.
@@ -78,6 +83,8 @@ pub struct GatewayConfig {
     pub secret_key: String,
     pub cluster_secret: String,
     pub embedded_nodes: usize,
+    pub gc_grace: Duration,
+    pub gc_interval: Duration,
 }
 
 impl GatewayConfig {
@@ -198,6 +205,8 @@ impl GatewayConfig {
             secret_key,
             cluster_secret,
             embedded_nodes,
+            gc_grace: Duration::from_secs(file.gc_grace_secs.unwrap_or(60)),
+            gc_interval: Duration::from_secs(file.gc_interval_secs.unwrap_or(30).max(1)),
         })
     }
 }

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::blobs::{BlobStore, ClusterConfig};
 use crate::cache::CachedBlobs;
+use crate::collector::Collector;
 use crate::config::GatewayConfig;
 use crate::index::Index;
 use crate::objects::{ObjectService, ServiceConfig};
@@ -47,6 +48,8 @@ pub struct Gateway {
     pub service: ObjectService,
     /// URLs of the embedded nodes (empty with remote nodes).
     pub embedded_nodes: Vec<String>,
+    /// The garbage collector (also running in the background every `gc_interval`).
+    pub collector: Collector,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -128,6 +131,8 @@ impl Gateway {
         let blobs = Arc::new(BlobStore::with_keys(clients, keys, cluster)?);
 
         let index = Arc::new(Index::open(&config.data_dir.join("index.redb"))?);
+        let collector = Collector::new(index.clone(), blobs.clone(), config.gc_grace);
+        tasks.push(collector.clone().spawn(config.gc_interval, stopped(stop_rx.clone())));
         let reader = Arc::new(CachedBlobs::new(blobs, config.cache_bytes));
         let service = ObjectService::new(
             index,
@@ -165,6 +170,7 @@ impl Gateway {
             addr,
             service,
             embedded_nodes: if config.embedded() { urls } else { Vec::new() },
+            collector,
             stop,
             tasks,
         })

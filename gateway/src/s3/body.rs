@@ -53,7 +53,9 @@ impl Stream for ObjectStream {
                 this.remaining = this.remaining.saturating_sub(n);
             }
             // hyper will cut the connection; say why, since the client only sees a short body.
-            Poll::Ready(Some(Err(e))) => tracing::warn!(error = %e, "object body failed mid-stream"),
+            Poll::Ready(Some(Err(e))) => {
+                tracing::warn!(error = %e, "object body failed mid-stream")
+            }
             _ => {}
         }
         item
@@ -76,8 +78,10 @@ mod tests {
 
     #[tokio::test]
     async fn response_body_reports_length_and_streams() {
-        let chunks: Vec<Result<Bytes, StdError>> =
-            vec![Ok(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"de"))];
+        let chunks: Vec<Result<Bytes, StdError>> = vec![
+            Ok(Bytes::from_static(b"abc")),
+            Ok(Bytes::from_static(b"de")),
+        ];
         let mut blob = response_body(Box::pin(futures::stream::iter(chunks)), 5);
         assert_eq!(blob.remaining_length().exact(), Some(5));
         let first = blob.next().await.and_then(Result::ok);

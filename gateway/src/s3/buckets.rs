@@ -75,8 +75,8 @@ pub(super) async fn get_bucket_location(
     req: S3Request<GetBucketLocationInput>,
 ) -> S3Result<S3Response<GetBucketLocationOutput>> {
     let record = svc.head_bucket(&req.input.bucket).await?;
-    let location_constraint = (!is_default_region(&record.region))
-        .then(|| BucketLocationConstraint::from(record.region));
+    let location_constraint =
+        (!is_default_region(&record.region)).then(|| BucketLocationConstraint::from(record.region));
     Ok(S3Response::new(GetBucketLocationOutput {
         location_constraint,
     }))

@@ -241,7 +241,13 @@ mod tests {
     #[test]
     fn sdk_algorithm_without_value() {
         let algo = dto::ChecksumAlgorithm::from_static("CRC64NVME");
-        let c = claim(ChecksumValues::default(), Some(&algo), &HeaderMap::new(), None).unwrap();
+        let c = claim(
+            ChecksumValues::default(),
+            Some(&algo),
+            &HeaderMap::new(),
+            None,
+        )
+        .unwrap();
         assert_eq!(c.algorithm, Some(ChecksumAlgorithm::Crc64Nvme));
         assert!(matches!(c.value, ClaimedValue::None));
     }

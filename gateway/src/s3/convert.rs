@@ -73,7 +73,9 @@ pub(super) fn millis(ts: Timestamp) -> UnixMillis {
 /// `Last-Modified`-style HTTP date of a stored time.
 pub(super) fn http_date(ms: UnixMillis) -> Option<String> {
     let mut buf = Vec::with_capacity(32);
-    timestamp(ms).format(TimestampFormat::HttpDate, &mut buf).ok()?;
+    timestamp(ms)
+        .format(TimestampFormat::HttpDate, &mut buf)
+        .ok()?;
     String::from_utf8(buf).ok()
 }
 
@@ -147,7 +149,9 @@ pub(super) fn parse_tagging(header: Option<&str>) -> Result<Vec<(String, String)
     let Some(header) = header else {
         return Ok(Vec::new());
     };
-    let bad = || ObjectError::InvalidArgument("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.".into());
+    let bad = || {
+        ObjectError::InvalidArgument("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.".into())
+    };
     header
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -370,7 +374,11 @@ mod tests {
     fn continuation_token_round_trip() {
         for key in ["", "a", "dir/sub/", "ünïcødé key+/=", "x\u{0}y"] {
             let token = encode_token(key);
-            assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert!(
+                token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
             assert_eq!(decode_token(&token).unwrap(), key);
         }
         assert!(decode_token("not base64!").is_err());

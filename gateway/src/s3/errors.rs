@@ -105,7 +105,10 @@ mod tests {
         let cases = [
             (ObjectError::NoSuchKey, StatusCode::NOT_FOUND),
             (ObjectError::BucketNotEmpty, StatusCode::CONFLICT),
-            (ObjectError::PreconditionFailed, StatusCode::PRECONDITION_FAILED),
+            (
+                ObjectError::PreconditionFailed,
+                StatusCode::PRECONDITION_FAILED,
+            ),
             (
                 ObjectError::InvalidRange { size: 3 },
                 StatusCode::RANGE_NOT_SATISFIABLE,
@@ -142,7 +145,10 @@ mod tests {
             modified: 1_700_000_000_000,
         });
         let headers = err.headers().cloned().unwrap_or_default();
-        assert_eq!(headers.get(ETAG).map(|v| v.as_bytes()), Some(&b"\"abc\""[..]));
+        assert_eq!(
+            headers.get(ETAG).map(|v| v.as_bytes()),
+            Some(&b"\"abc\""[..])
+        );
         assert!(headers.contains_key(LAST_MODIFIED));
     }
 }

@@ -4,6 +4,9 @@
 //! CompleteMultipartUpload may take a while on large uploads; if it has not finished within
 //! [`KEEP_ALIVE_AFTER`], the answer becomes s3s's keep-alive body (200 headers, whitespace
 //! until done, then the result or an `<Error>` document), which SDKs expect from S3.
+//! The threshold is well under SDK read timeouts (30 s and up) but long enough that nearly all
+//! errors still get a proper status: s3s 0.14.1 writes an XML declaration twice in a keep-alive
+//! *error* body, which clients then fail to parse (they see a retryable 500).
 
 use std::time::Duration;
 
@@ -35,7 +38,7 @@ use super::convert::{
 use super::request_id::RequestId;
 
 /// How long CompleteMultipartUpload may run before the response switches to keep-alive.
-const KEEP_ALIVE_AFTER: Duration = Duration::from_secs(2);
+const KEEP_ALIVE_AFTER: Duration = Duration::from_secs(10);
 
 pub(super) async fn create_multipart_upload(
     svc: &ObjectService,
@@ -165,7 +168,12 @@ pub(super) async fn complete_multipart_upload(
             let missing = |what: &str| ObjectError::InvalidPart(format!("a part has no {what}"));
             Ok(CompletedPart {
                 part_number: part_number(p.part_number.ok_or_else(|| missing("PartNumber"))?)?,
-                etag: p.e_tag.as_ref().ok_or_else(|| missing("ETag"))?.value().to_owned(),
+                etag: p
+                    .e_tag
+                    .as_ref()
+                    .ok_or_else(|| missing("ETag"))?
+                    .value()
+                    .to_owned(),
                 checksum: checksum_values!(p).any(),
             })
         })

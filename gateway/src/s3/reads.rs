@@ -130,7 +130,9 @@ impl Representation {
         let extra = extra_headers(&record.headers);
         let headers = record.headers;
         // A checksum describes the whole object: never attach it to a slice.
-        let checksum = record.checksum.filter(|_| with_checksum && view.range.is_none());
+        let checksum = record
+            .checksum
+            .filter(|_| with_checksum && view.range.is_none());
         Self {
             cache_control: headers.cache_control,
             content_disposition: headers.content_disposition,

@@ -61,7 +61,10 @@ impl IdSource {
 
     fn next(&self) -> RequestId {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mixed = self.seed.wrapping_add(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mixed = self
+            .seed
+            .wrapping_add(n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         RequestId(format!("{mixed:016X}").into())
     }
 }

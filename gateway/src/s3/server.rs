@@ -155,9 +155,18 @@ mod tests {
         let hosts = VirtualHosts::new(&["localhost".into(), "S3.Example.com:443".into()]);
         assert_eq!(bucket(&hosts, "localhost:9000"), None);
         assert_eq!(bucket(&hosts, "localhost"), None);
-        assert_eq!(bucket(&hosts, "photos.localhost:9000").as_deref(), Some("photos"));
-        assert_eq!(bucket(&hosts, "my.dotted.bucket.s3.example.com").as_deref(), Some("my.dotted.bucket"));
-        assert_eq!(bucket(&hosts, "Photos.S3.EXAMPLE.com.").as_deref(), Some("photos"));
+        assert_eq!(
+            bucket(&hosts, "photos.localhost:9000").as_deref(),
+            Some("photos")
+        );
+        assert_eq!(
+            bucket(&hosts, "my.dotted.bucket.s3.example.com").as_deref(),
+            Some("my.dotted.bucket")
+        );
+        assert_eq!(
+            bucket(&hosts, "Photos.S3.EXAMPLE.com.").as_deref(),
+            Some("photos")
+        );
         assert_eq!(bucket(&hosts, "gateway.internal:9000"), None);
         assert_eq!(bucket(&hosts, "notlocalhost"), None);
         assert_eq!(bucket(&hosts, ".localhost"), None);

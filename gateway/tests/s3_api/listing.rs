@@ -335,10 +335,10 @@ async fn utf8_byte_order_and_nested_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_marker_and_next_marker() {
     let gw = TestGateway::start().await;
-    gw.create_bucket("v1").await;
+    gw.create_bucket("listv1").await;
     let keys: Vec<String> = (0..10).map(|i| format!("k{i}")).chain((0..4).map(|i| format!("p{i}/x"))).collect();
-    put_all(&gw, "v1", &keys).await;
-    let v1 = || gw.client.list_objects().bucket("v1");
+    put_all(&gw, "listv1", &keys).await;
+    let v1 = || gw.client.list_objects().bucket("listv1");
 
     let page = ok(v1().max_keys(4).send().await, "v1 page");
     let got: Vec<&str> = page.contents().iter().filter_map(|o| o.key()).collect();

@@ -43,9 +43,9 @@ fn completed(parts: &[(i32, &str)]) -> CompletedMultipartUpload {
 async fn full_flow() {
     let gw = TestGateway::start().await;
     let c = &gw.client;
-    gw.create_bucket("mp").await;
+    gw.create_bucket("mpu").await;
     let id = ok(
-        c.create_multipart_upload().bucket("mp").key("obj").content_type("video/mp4").send().await,
+        c.create_multipart_upload().bucket("mpu").key("obj").content_type("video/mp4").send().await,
         "create",
     )
     .upload_id()
@@ -54,12 +54,12 @@ async fn full_flow() {
     let bodies = [data(41, 5 * MIB), data(42, 5 * MIB), data(43, KIB)];
     let mut etags = Vec::new();
     for (i, b) in bodies.iter().enumerate() {
-        let etag = part(c, "mp", "obj", &id, i as i32 + 1, b).await;
+        let etag = part(c, "mpu", "obj", &id, i as i32 + 1, b).await;
         assert_eq!(etag, etag_of(b), "part ETag is the part's MD5");
         etags.push(etag);
     }
 
-    let parts = ok(c.list_parts().bucket("mp").key("obj").upload_id(&id).send().await, "list parts");
+    let parts = ok(c.list_parts().bucket("mpu").key("obj").upload_id(&id).send().await, "list parts");
     assert_eq!(parts.upload_id(), Some(id.as_str()));
     let listed: Vec<(Option<i32>, Option<&str>, Option<i64>)> =
         parts.parts().iter().map(|p| (p.part_number(), p.e_tag(), p.size())).collect();
@@ -69,17 +69,17 @@ async fn full_flow() {
     assert_eq!(listed, want);
     assert_eq!(parts.is_truncated(), Some(false));
 
-    let uploads = ok(c.list_multipart_uploads().bucket("mp").send().await, "list uploads");
+    let uploads = ok(c.list_multipart_uploads().bucket("mpu").send().await, "list uploads");
     let found: Vec<(Option<&str>, Option<&str>)> =
         uploads.uploads().iter().map(|u| (u.key(), u.upload_id())).collect();
     assert_eq!(found, [(Some("obj"), Some(id.as_str()))]);
     // The object does not exist until completion.
-    expect_err(c.get_object().bucket("mp").key("obj").send().await, 404, "NoSuchKey");
+    expect_err(c.get_object().bucket("mpu").key("obj").send().await, 404, "NoSuchKey");
 
     let refs: Vec<&[u8]> = bodies.iter().map(|b| b.as_slice()).collect();
     let done = ok(
         c.complete_multipart_upload()
-            .bucket("mp")
+            .bucket("mpu")
             .key("obj")
             .upload_id(&id)
             .multipart_upload(completed(&[(1, &etags[0]), (2, &etags[1]), (3, &etags[2])]))
@@ -90,20 +90,20 @@ async fn full_flow() {
     let want_etag = multipart_etag(&refs);
     assert_eq!(done.e_tag(), Some(want_etag.as_str()));
     assert_eq!(done.key(), Some("obj"));
-    assert_eq!(done.bucket(), Some("mp"));
+    assert_eq!(done.bucket(), Some("mpu"));
 
-    let out = ok(c.get_object().bucket("mp").key("obj").send().await, "get");
+    let out = ok(c.get_object().bucket("mpu").key("obj").send().await, "get");
     assert_eq!(out.e_tag(), Some(want_etag.as_str()));
     assert_eq!(out.content_type(), Some("video/mp4"));
     assert_eq!(out.content_length(), Some((10 * MIB + KIB) as i64));
     assert_bytes(&body(out).await, &refs.concat(), "completed object");
-    let head = ok(c.head_object().bucket("mp").key("obj").send().await, "head");
+    let head = ok(c.head_object().bucket("mpu").key("obj").send().await, "head");
     assert_eq!(head.e_tag(), Some(want_etag.as_str()));
 
     // The upload is gone.
-    let uploads = ok(c.list_multipart_uploads().bucket("mp").send().await, "list uploads");
+    let uploads = ok(c.list_multipart_uploads().bucket("mpu").send().await, "list uploads");
     assert!(uploads.uploads().is_empty(), "{uploads:?}");
-    let lp = c.list_parts().bucket("mp").key("obj").upload_id(&id).send().await;
+    let lp = c.list_parts().bucket("mpu").key("obj").upload_id(&id).send().await;
     expect_err(lp, 404, "NoSuchUpload");
     gw.stop().await;
 }
@@ -112,19 +112,19 @@ async fn full_flow() {
 async fn part_etags_quoted_or_unquoted_and_reuploaded_parts() {
     let gw = TestGateway::start().await;
     let c = &gw.client;
-    gw.create_bucket("mp").await;
-    let id = create(c, "mp", "q").await;
+    gw.create_bucket("mpu").await;
+    let id = create(c, "mpu", "q").await;
     let first_try = data(44, 5 * MIB);
-    part(c, "mp", "q", &id, 1, &first_try).await;
+    part(c, "mpu", "q", &id, 1, &first_try).await;
     // Uploading a part number again replaces the part.
     let p1 = data(45, 5 * MIB);
     let p2 = data(46, 300);
-    let e1 = part(c, "mp", "q", &id, 1, &p1).await;
-    let e2 = part(c, "mp", "q", &id, 2, &p2).await;
+    let e1 = part(c, "mpu", "q", &id, 1, &p1).await;
+    let e2 = part(c, "mpu", "q", &id, 2, &p2).await;
     let unquoted = e1.trim_matches('"').to_string();
     let done = ok(
         c.complete_multipart_upload()
-            .bucket("mp")
+            .bucket("mpu")
             .key("q")
             .upload_id(&id)
             .multipart_upload(completed(&[(1, &unquoted), (2, &e2)]))
@@ -133,7 +133,7 @@ async fn part_etags_quoted_or_unquoted_and_reuploaded_parts() {
         "complete with an unquoted ETag",
     );
     assert_eq!(done.e_tag(), Some(multipart_etag(&[&p1, &p2]).as_str()));
-    assert_bytes(&gw.get("mp", "q").await, &[p1, p2].concat(), "object");
+    assert_bytes(&gw.get("mpu", "q").await, &[p1, p2].concat(), "object");
     gw.stop().await;
 }
 
@@ -141,20 +141,20 @@ async fn part_etags_quoted_or_unquoted_and_reuploaded_parts() {
 async fn non_last_part_too_small() {
     let gw = TestGateway::start().await;
     let c = &gw.client;
-    gw.create_bucket("mp").await;
-    let id = create(c, "mp", "small").await;
-    let e1 = part(c, "mp", "small", &id, 1, &data(47, 5 * MIB - 1)).await;
-    let e2 = part(c, "mp", "small", &id, 2, &data(48, KIB)).await;
+    gw.create_bucket("mpu").await;
+    let id = create(c, "mpu", "small").await;
+    let e1 = part(c, "mpu", "small", &id, 1, &data(47, 5 * MIB - 1)).await;
+    let e2 = part(c, "mpu", "small", &id, 2, &data(48, KIB)).await;
     let complete = c
         .complete_multipart_upload()
-        .bucket("mp")
+        .bucket("mpu")
         .key("small")
         .upload_id(&id)
         .multipart_upload(completed(&[(1, &e1), (2, &e2)]))
         .send()
         .await;
     expect_err(complete, 400, "EntityTooSmall");
-    expect_err(c.get_object().bucket("mp").key("small").send().await, 404, "NoSuchKey");
+    expect_err(c.get_object().bucket("mpu").key("small").send().await, 404, "NoSuchKey");
     gw.stop().await;
 }
 
@@ -162,13 +162,13 @@ async fn non_last_part_too_small() {
 async fn invalid_parts_and_order() {
     let gw = TestGateway::start().await;
     let c = &gw.client;
-    gw.create_bucket("mp").await;
-    let id = create(c, "mp", "bad").await;
-    let e1 = part(c, "mp", "bad", &id, 1, &data(49, 5 * MIB)).await;
-    let e2 = part(c, "mp", "bad", &id, 2, &data(50, 5 * MIB)).await;
+    gw.create_bucket("mpu").await;
+    let id = create(c, "mpu", "bad").await;
+    let e1 = part(c, "mpu", "bad", &id, 1, &data(49, 5 * MIB)).await;
+    let e2 = part(c, "mpu", "bad", &id, 2, &data(50, 5 * MIB)).await;
     let complete = |parts: CompletedMultipartUpload| {
         c.complete_multipart_upload()
-            .bucket("mp")
+            .bucket("mpu")
             .key("bad")
             .upload_id(&id)
             .multipart_upload(parts)
@@ -191,11 +191,11 @@ async fn invalid_parts_and_order() {
 async fn unknown_upload_id() {
     let gw = TestGateway::start().await;
     let c = &gw.client;
-    gw.create_bucket("mp").await;
+    gw.create_bucket("mpu").await;
     let bogus = "bm90LWFuLXVwbG9hZA";
     let up = c
         .upload_part()
-        .bucket("mp")
+        .bucket("mpu")
         .key("k")
         .upload_id(bogus)
         .part_number(1)
@@ -205,22 +205,22 @@ async fn unknown_upload_id() {
     expect_err(up, 404, "NoSuchUpload");
     let done = c
         .complete_multipart_upload()
-        .bucket("mp")
+        .bucket("mpu")
         .key("k")
         .upload_id(bogus)
         .multipart_upload(completed(&[(1, &etag_of(b"x"))]))
         .send()
         .await;
     expect_err(done, 404, "NoSuchUpload");
-    let lp = c.list_parts().bucket("mp").key("k").upload_id(bogus).send().await;
+    let lp = c.list_parts().bucket("mpu").key("k").upload_id(bogus).send().await;
     expect_err(lp, 404, "NoSuchUpload");
-    let abort = c.abort_multipart_upload().bucket("mp").key("k").upload_id(bogus).send().await;
+    let abort = c.abort_multipart_upload().bucket("mpu").key("k").upload_id(bogus).send().await;
     expect_err(abort, 404, "NoSuchUpload");
     // An upload id is bound to its key.
-    let id = create(c, "mp", "real").await;
+    let id = create(c, "mpu", "real").await;
     let up = c
         .upload_part()
-        .bucket("mp")
+        .bucket("mpu")
         .key("other")
         .upload_id(&id)
         .part_number(1)
@@ -235,18 +235,18 @@ async fn unknown_upload_id() {
 async fn abort_then_use() {
     let gw = TestGateway::start().await;
     let c = &gw.client;
-    gw.create_bucket("mp").await;
-    let id = create(c, "mp", "aborted").await;
-    let e1 = part(c, "mp", "aborted", &id, 1, &data(51, 5 * MIB)).await;
+    gw.create_bucket("mpu").await;
+    let id = create(c, "mpu", "aborted").await;
+    let e1 = part(c, "mpu", "aborted", &id, 1, &data(51, 5 * MIB)).await;
     ok(
-        c.abort_multipart_upload().bucket("mp").key("aborted").upload_id(&id).send().await,
+        c.abort_multipart_upload().bucket("mpu").key("aborted").upload_id(&id).send().await,
         "abort",
     );
-    let lp = c.list_parts().bucket("mp").key("aborted").upload_id(&id).send().await;
+    let lp = c.list_parts().bucket("mpu").key("aborted").upload_id(&id).send().await;
     expect_err(lp, 404, "NoSuchUpload");
     let up = c
         .upload_part()
-        .bucket("mp")
+        .bucket("mpu")
         .key("aborted")
         .upload_id(&id)
         .part_number(2)
@@ -256,16 +256,16 @@ async fn abort_then_use() {
     expect_err(up, 404, "NoSuchUpload");
     let done = c
         .complete_multipart_upload()
-        .bucket("mp")
+        .bucket("mpu")
         .key("aborted")
         .upload_id(&id)
         .multipart_upload(completed(&[(1, &e1)]))
         .send()
         .await;
     expect_err(done, 404, "NoSuchUpload");
-    let uploads = ok(c.list_multipart_uploads().bucket("mp").send().await, "list uploads");
+    let uploads = ok(c.list_multipart_uploads().bucket("mpu").send().await, "list uploads");
     assert!(uploads.uploads().is_empty());
-    expect_err(c.get_object().bucket("mp").key("aborted").send().await, 404, "NoSuchKey");
+    expect_err(c.get_object().bucket("mpu").key("aborted").send().await, 404, "NoSuchKey");
     gw.stop().await;
 }
 
@@ -273,19 +273,19 @@ async fn abort_then_use() {
 async fn list_uploads_by_prefix() {
     let gw = TestGateway::start().await;
     let c = &gw.client;
-    gw.create_bucket("mp").await;
-    let a1 = create(c, "mp", "logs/a").await;
-    let a2 = create(c, "mp", "logs/a").await;
-    let b = create(c, "mp", "other/b").await;
+    gw.create_bucket("mpu").await;
+    let a1 = create(c, "mpu", "logs/a").await;
+    let a2 = create(c, "mpu", "logs/a").await;
+    let b = create(c, "mpu", "other/b").await;
     assert_ne!(a1, a2, "two uploads of one key get distinct ids");
-    let out = ok(c.list_multipart_uploads().bucket("mp").prefix("logs/").send().await, "list");
+    let out = ok(c.list_multipart_uploads().bucket("mpu").prefix("logs/").send().await, "list");
     let mut ids: Vec<&str> = out.uploads().iter().filter_map(|u| u.upload_id()).collect();
     ids.sort();
     let mut want = vec![a1.as_str(), a2.as_str()];
     want.sort();
     assert_eq!(ids, want);
     assert!(out.uploads().iter().all(|u| u.key() == Some("logs/a")));
-    let all = ok(c.list_multipart_uploads().bucket("mp").send().await, "list all");
+    let all = ok(c.list_multipart_uploads().bucket("mpu").send().await, "list all");
     let keys: Vec<&str> = all.uploads().iter().filter_map(|u| u.key()).collect();
     assert_eq!(keys, ["logs/a", "logs/a", "other/b"], "uploads sort by key");
     assert!(all.uploads().iter().any(|u| u.upload_id() == Some(b.as_str())));
@@ -297,15 +297,15 @@ async fn upload_part_copy() {
     let gw = TestGateway::start().await;
     let c = &gw.client;
     gw.create_bucket("src").await;
-    gw.create_bucket("mp").await;
+    gw.create_bucket("mpu").await;
     let source = data(52, 6 * MIB + 5);
     gw.put("src", "dir/source object", &source).await;
     let copy_source = format!("src/{}", url_encode_path("dir/source object"));
 
-    let id = create(c, "mp", "copied").await;
+    let id = create(c, "mpu", "copied").await;
     let whole = ok(
         c.upload_part_copy()
-            .bucket("mp")
+            .bucket("mpu")
             .key("copied")
             .upload_id(&id)
             .part_number(1)
@@ -316,11 +316,12 @@ async fn upload_part_copy() {
     );
     let e1 = whole.copy_part_result().and_then(|r| r.e_tag()).expect("part ETag").to_string();
     assert_eq!(e1, etag_of(&source));
-    let first = 4 * MIB - 100;
-    let last = 4 * MIB + 1023;
+    // Every part but the last must be at least 5 MiB: a 5 MiB range across the 4 MiB chunk edge.
+    let first = 100;
+    let last = 5 * MIB + 99;
     let ranged = ok(
         c.upload_part_copy()
-            .bucket("mp")
+            .bucket("mpu")
             .key("copied")
             .upload_id(&id)
             .part_number(2)
@@ -333,15 +334,15 @@ async fn upload_part_copy() {
     let slice = &source[first..=last];
     let e2 = ranged.copy_part_result().and_then(|r| r.e_tag()).expect("part ETag").to_string();
     assert_eq!(e2, etag_of(slice));
-    let e3 = part(c, "mp", "copied", &id, 3, b"tail").await;
+    let e3 = part(c, "mpu", "copied", &id, 3, b"tail").await;
 
-    let parts = ok(c.list_parts().bucket("mp").key("copied").upload_id(&id).send().await, "list");
+    let parts = ok(c.list_parts().bucket("mpu").key("copied").upload_id(&id).send().await, "list");
     let sizes: Vec<Option<i64>> = parts.parts().iter().map(|p| p.size()).collect();
     assert_eq!(sizes, [Some(source.len() as i64), Some(slice.len() as i64), Some(4)]);
 
     let done = ok(
         c.complete_multipart_upload()
-            .bucket("mp")
+            .bucket("mpu")
             .key("copied")
             .upload_id(&id)
             .multipart_upload(completed(&[(1, &e1), (2, &e2), (3, &e3)]))
@@ -351,14 +352,14 @@ async fn upload_part_copy() {
     );
     assert_eq!(done.e_tag(), Some(multipart_etag(&[&source, slice, b"tail"]).as_str()));
     let want = [source.as_slice(), slice, b"tail"].concat();
-    assert_bytes(&gw.get("mp", "copied").await, &want, "object built by copy");
+    assert_bytes(&gw.get("mpu", "copied").await, &want, "object built by copy");
 
     // A range past the end of the source is refused ("Range specified is not valid for source
     // object of size: N").
-    let id = create(c, "mp", "bad-range").await;
+    let id = create(c, "mpu", "bad-range").await;
     let bad = c
         .upload_part_copy()
-        .bucket("mp")
+        .bucket("mpu")
         .key("bad-range")
         .upload_id(&id)
         .part_number(1)
