@@ -13,11 +13,23 @@ async fn create_list_head_delete() {
     let names: Vec<&str> = listed.buckets().iter().filter_map(|b| b.name()).collect();
     // S3 lists buckets in name order.
     assert_eq!(names, ["alpha-bucket", "beta.bucket", "gamma0"]);
-    assert!(listed.buckets().iter().all(|b| b.creation_date().is_some()), "{listed:?}");
+    assert!(
+        listed.buckets().iter().all(|b| b.creation_date().is_some()),
+        "{listed:?}"
+    );
 
-    ok(gw.client.head_bucket().bucket("beta.bucket").send().await, "head existing bucket");
-    ok(gw.client.delete_bucket().bucket("beta.bucket").send().await, "delete empty bucket");
-    expect_status(gw.client.head_bucket().bucket("beta.bucket").send().await, 404);
+    ok(
+        gw.client.head_bucket().bucket("beta.bucket").send().await,
+        "head existing bucket",
+    );
+    ok(
+        gw.client.delete_bucket().bucket("beta.bucket").send().await,
+        "delete empty bucket",
+    );
+    expect_status(
+        gw.client.head_bucket().bucket("beta.bucket").send().await,
+        404,
+    );
 
     let listed = ok(gw.client.list_buckets().send().await, "list buckets");
     let names: Vec<&str> = listed.buckets().iter().filter_map(|b| b.name()).collect();
@@ -89,12 +101,24 @@ async fn location_of_us_east_1_is_empty() {
     let gw = TestGateway::start().await;
     gw.create_bucket("located").await;
     let loc = ok(
-        gw.client.get_bucket_location().bucket("located").send().await,
+        gw.client
+            .get_bucket_location()
+            .bucket("located")
+            .send()
+            .await,
         "get bucket location",
     );
     let constraint = loc.location_constraint().map(|c| c.as_str()).unwrap_or("");
-    assert_eq!(constraint, "", "us-east-1 answers an empty LocationConstraint");
-    let missing = gw.client.get_bucket_location().bucket("missing").send().await;
+    assert_eq!(
+        constraint, "",
+        "us-east-1 answers an empty LocationConstraint"
+    );
+    let missing = gw
+        .client
+        .get_bucket_location()
+        .bucket("missing")
+        .send()
+        .await;
     expect_err(missing, 404, "NoSuchBucket");
     gw.stop().await;
 }
@@ -106,14 +130,31 @@ async fn delete_non_empty_then_empty() {
     gw.put("full", "a/b", b"x").await;
     let del = gw.client.delete_bucket().bucket("full").send().await;
     expect_err(del, 409, "BucketNotEmpty");
-    ok(gw.client.head_bucket().bucket("full").send().await, "bucket still there");
+    ok(
+        gw.client.head_bucket().bucket("full").send().await,
+        "bucket still there",
+    );
 
-    ok(gw.client.delete_object().bucket("full").key("a/b").send().await, "delete object");
-    ok(gw.client.delete_bucket().bucket("full").send().await, "delete emptied bucket");
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("full")
+            .key("a/b")
+            .send()
+            .await,
+        "delete object",
+    );
+    ok(
+        gw.client.delete_bucket().bucket("full").send().await,
+        "delete emptied bucket",
+    );
     expect_status(gw.client.head_bucket().bucket("full").send().await, 404);
     // The name can be reused and the new bucket is empty.
     gw.create_bucket("full").await;
-    let listed = ok(gw.client.list_objects_v2().bucket("full").send().await, "list");
+    let listed = ok(
+        gw.client.list_objects_v2().bucket("full").send().await,
+        "list",
+    );
     assert_eq!(listed.key_count(), Some(0));
     assert!(listed.contents().is_empty());
     gw.stop().await;

@@ -9,7 +9,13 @@ use crate::harness::*;
 /// blake3 of what a GET returns, compared with the expected bytes' hash.
 #[track_caller]
 fn same_hash(got: &[u8], want: &[u8], what: &str) {
-    assert_eq!(blake3::hash(got), blake3::hash(want), "{what}: {} vs {} bytes", got.len(), want.len());
+    assert_eq!(
+        blake3::hash(got),
+        blake3::hash(want),
+        "{what}: {} vs {} bytes",
+        got.len(),
+        want.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,13 +27,45 @@ async fn identical_objects_survive_each_others_delete() {
     gw.put("dedup", "one", &body_bytes).await;
     gw.put("dedup", "two", &body_bytes).await;
     gw.put("dedup2", "three", &body_bytes).await;
-    ok(gw.client.delete_object().bucket("dedup").key("one").send().await, "delete one");
-    same_hash(&gw.get("dedup", "two").await, &body_bytes, "two after deleting one");
-    ok(gw.client.delete_object().bucket("dedup").key("two").send().await, "delete two");
-    same_hash(&gw.get("dedup2", "three").await, &body_bytes, "three after deleting two");
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("dedup")
+            .key("one")
+            .send()
+            .await,
+        "delete one",
+    );
+    same_hash(
+        &gw.get("dedup", "two").await,
+        &body_bytes,
+        "two after deleting one",
+    );
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("dedup")
+            .key("two")
+            .send()
+            .await,
+        "delete two",
+    );
+    same_hash(
+        &gw.get("dedup2", "three").await,
+        &body_bytes,
+        "three after deleting two",
+    );
     // Putting the same content again after all but one copy went away.
     gw.put("dedup", "four", &body_bytes).await;
-    ok(gw.client.delete_object().bucket("dedup2").key("three").send().await, "delete three");
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("dedup2")
+            .key("three")
+            .send()
+            .await,
+        "delete three",
+    );
     same_hash(&gw.get("dedup", "four").await, &body_bytes, "four");
     gw.stop().await;
 }
@@ -41,8 +79,20 @@ async fn overwrite_with_same_content_then_delete_other() {
     gw.put("dedup", "y", &body_bytes).await;
     // Overwriting x with its own content must not drop the shared chunks' references.
     gw.put("dedup", "x", &body_bytes).await;
-    ok(gw.client.delete_object().bucket("dedup").key("x").send().await, "delete x");
-    expect_err(gw.client.get_object().bucket("dedup").key("x").send().await, 404, "NoSuchKey");
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("dedup")
+            .key("x")
+            .send()
+            .await,
+        "delete x",
+    );
+    expect_err(
+        gw.client.get_object().bucket("dedup").key("x").send().await,
+        404,
+        "NoSuchKey",
+    );
     same_hash(&gw.get("dedup", "y").await, &body_bytes, "y");
     gw.stop().await;
 }
@@ -56,11 +106,35 @@ async fn multipart_and_single_put_share_chunks() {
     let (p1, p2) = body_bytes.split_at(8 * MIB);
     gw.put("dedup", "single", &body_bytes).await;
     gw.multipart("dedup", "multi", &[p1, p2]).await;
-    ok(gw.client.delete_object().bucket("dedup").key("single").send().await, "delete single");
-    same_hash(&gw.get("dedup", "multi").await, &body_bytes, "multipart after deleting the single PUT");
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("dedup")
+            .key("single")
+            .send()
+            .await,
+        "delete single",
+    );
+    same_hash(
+        &gw.get("dedup", "multi").await,
+        &body_bytes,
+        "multipart after deleting the single PUT",
+    );
     gw.put("dedup", "single", &body_bytes).await;
-    ok(gw.client.delete_object().bucket("dedup").key("multi").send().await, "delete multi");
-    same_hash(&gw.get("dedup", "single").await, &body_bytes, "single after deleting the multipart");
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("dedup")
+            .key("multi")
+            .send()
+            .await,
+        "delete multi",
+    );
+    same_hash(
+        &gw.get("dedup", "single").await,
+        &body_bytes,
+        "single after deleting the multipart",
+    );
     gw.stop().await;
 }
 
@@ -71,25 +145,76 @@ async fn aborted_upload_does_not_free_shared_chunks() {
     let body_bytes = data(104, 8 * MIB);
     gw.put("dedup", "kept", &body_bytes).await;
     let c = &gw.client;
-    let id = ok(c.create_multipart_upload().bucket("dedup").key("aborted").send().await, "create")
-        .upload_id()
-        .unwrap()
-        .to_string();
-    let part = c.upload_part().bucket("dedup").key("aborted").upload_id(&id).part_number(1);
-    ok(part.body(ByteStream::from(body_bytes.clone())).send().await, "part");
-    ok(c.abort_multipart_upload().bucket("dedup").key("aborted").upload_id(&id).send().await, "abort");
-    same_hash(&gw.get("dedup", "kept").await, &body_bytes, "object after an aborted twin upload");
+    let id = ok(
+        c.create_multipart_upload()
+            .bucket("dedup")
+            .key("aborted")
+            .send()
+            .await,
+        "create",
+    )
+    .upload_id()
+    .unwrap()
+    .to_string();
+    let part = c
+        .upload_part()
+        .bucket("dedup")
+        .key("aborted")
+        .upload_id(&id)
+        .part_number(1);
+    ok(
+        part.body(ByteStream::from(body_bytes.clone())).send().await,
+        "part",
+    );
+    ok(
+        c.abort_multipart_upload()
+            .bucket("dedup")
+            .key("aborted")
+            .upload_id(&id)
+            .send()
+            .await,
+        "abort",
+    );
+    same_hash(
+        &gw.get("dedup", "kept").await,
+        &body_bytes,
+        "object after an aborted twin upload",
+    );
     // A replaced part is released, the object sharing its content is not.
-    let id = ok(c.create_multipart_upload().bucket("dedup").key("redo").send().await, "create")
-        .upload_id()
-        .unwrap()
-        .to_string();
+    let id = ok(
+        c.create_multipart_upload()
+            .bucket("dedup")
+            .key("redo")
+            .send()
+            .await,
+        "create",
+    )
+    .upload_id()
+    .unwrap()
+    .to_string();
     for body_bytes in [body_bytes.clone(), data(105, 5 * MIB)] {
-        let part = c.upload_part().bucket("dedup").key("redo").upload_id(&id).part_number(1);
+        let part = c
+            .upload_part()
+            .bucket("dedup")
+            .key("redo")
+            .upload_id(&id)
+            .part_number(1);
         ok(part.body(ByteStream::from(body_bytes)).send().await, "part");
     }
-    ok(c.abort_multipart_upload().bucket("dedup").key("redo").upload_id(&id).send().await, "abort");
-    same_hash(&gw.get("dedup", "kept").await, &body_bytes, "object after a replaced twin part");
+    ok(
+        c.abort_multipart_upload()
+            .bucket("dedup")
+            .key("redo")
+            .upload_id(&id)
+            .send()
+            .await,
+        "abort",
+    );
+    same_hash(
+        &gw.get("dedup", "kept").await,
+        &body_bytes,
+        "object after a replaced twin part",
+    );
     gw.stop().await;
 }
 
@@ -117,14 +242,48 @@ async fn overwrite_never_serves_stale_bytes() {
         gw.put("fresh", &key, &old).await;
         same_hash(&gw.get("fresh", &key).await, &old, "warm read");
         let range = format!("bytes=0-{}", old_size.min(new_size) - 1);
-        let ranged = ok(gw.client.get_object().bucket("fresh").key(&key).range(&range).send().await, "warm range");
+        let ranged = ok(
+            gw.client
+                .get_object()
+                .bucket("fresh")
+                .key(&key)
+                .range(&range)
+                .send()
+                .await,
+            "warm range",
+        );
         body(ranged).await;
         gw.put("fresh", &key, &new).await;
-        same_hash(&gw.get("fresh", &key).await, &new, &format!("{key} after overwrite"));
-        let ranged = ok(gw.client.get_object().bucket("fresh").key(&key).range(&range).send().await, "range");
+        same_hash(
+            &gw.get("fresh", &key).await,
+            &new,
+            &format!("{key} after overwrite"),
+        );
+        let ranged = ok(
+            gw.client
+                .get_object()
+                .bucket("fresh")
+                .key(&key)
+                .range(&range)
+                .send()
+                .await,
+            "range",
+        );
         let want = &new[..old_size.min(new_size)];
-        same_hash(&body(ranged).await, want, &format!("{key} range after overwrite"));
-        let head = ok(gw.client.head_object().bucket("fresh").key(&key).send().await, "head");
+        same_hash(
+            &body(ranged).await,
+            want,
+            &format!("{key} range after overwrite"),
+        );
+        let head = ok(
+            gw.client
+                .head_object()
+                .bucket("fresh")
+                .key(&key)
+                .send()
+                .await,
+            "head",
+        );
         assert_eq!(head.e_tag(), Some(etag_of(&new).as_str()));
         assert_eq!(head.content_length(), Some(new_size as i64));
     }
@@ -139,8 +298,20 @@ async fn delete_and_recreate_reads_new_content() {
     let new = data(131, 5 * MIB);
     gw.put("fresh", "k", &old).await;
     same_hash(&gw.get("fresh", "k").await, &old, "warm");
-    ok(gw.client.delete_object().bucket("fresh").key("k").send().await, "delete");
-    expect_err(gw.client.get_object().bucket("fresh").key("k").send().await, 404, "NoSuchKey");
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("fresh")
+            .key("k")
+            .send()
+            .await,
+        "delete",
+    );
+    expect_err(
+        gw.client.get_object().bucket("fresh").key("k").send().await,
+        404,
+        "NoSuchKey",
+    );
     gw.put("fresh", "k", &new).await;
     same_hash(&gw.get("fresh", "k").await, &new, "recreated");
     // And the old content again: still correct after its chunks may have been released.

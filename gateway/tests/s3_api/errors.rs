@@ -17,9 +17,23 @@ async fn wrong_secret_key() {
     gw.create_bucket("auth").await;
     gw.put("auth", "k", b"secret stuff").await;
     let bad = gw.client_with(&gw.config.access_key, "not-the-secret");
-    expect_err(bad.list_objects_v2().bucket("auth").send().await, 403, "SignatureDoesNotMatch");
-    expect_err(bad.get_object().bucket("auth").key("k").send().await, 403, "SignatureDoesNotMatch");
-    let put = bad.put_object().bucket("auth").key("k").body(b"overwrite".to_vec().into()).send().await;
+    expect_err(
+        bad.list_objects_v2().bucket("auth").send().await,
+        403,
+        "SignatureDoesNotMatch",
+    );
+    expect_err(
+        bad.get_object().bucket("auth").key("k").send().await,
+        403,
+        "SignatureDoesNotMatch",
+    );
+    let put = bad
+        .put_object()
+        .bucket("auth")
+        .key("k")
+        .body(b"overwrite".to_vec().into())
+        .send()
+        .await;
     expect_err(put, 403, "SignatureDoesNotMatch");
     expect_status(bad.head_object().bucket("auth").key("k").send().await, 403);
     assert_eq!(gw.get("auth", "k").await, b"secret stuff");
@@ -32,7 +46,11 @@ async fn unknown_access_key() {
     gw.create_bucket("auth").await;
     let bad = gw.client_with("AKIDNOTAREALKEY", &gw.config.secret_key);
     expect_err(bad.list_buckets().send().await, 403, "InvalidAccessKeyId");
-    expect_err(bad.get_object().bucket("auth").key("k").send().await, 403, "InvalidAccessKeyId");
+    expect_err(
+        bad.get_object().bucket("auth").key("k").send().await,
+        403,
+        "InvalidAccessKeyId",
+    );
     gw.stop().await;
 }
 
@@ -41,14 +59,35 @@ async fn anonymous_requests_are_denied() {
     let gw = TestGateway::start().await;
     gw.create_bucket("auth").await;
     gw.put("auth", "k", b"private").await;
-    for (method, path) in [("GET", "/auth/k"), ("GET", "/auth"), ("GET", "/"), ("PUT", "/auth/new")] {
+    for (method, path) in [
+        ("GET", "/auth/k"),
+        ("GET", "/auth"),
+        ("GET", "/"),
+        ("PUT", "/auth/new"),
+    ] {
         let raw = raw_request(gw.addr, method, path, &[], Vec::new()).await;
         assert_eq!(raw.status, 403, "{method} {path}: {}", raw.text());
         let text = raw.text();
-        assert!(text.contains("<Code>AccessDenied</Code>"), "{method} {path}: {text}");
-        assert!(raw.header("x-amz-request-id").is_some_and(|v| !v.is_empty()), "{method} {path}");
+        assert!(
+            text.contains("<Code>AccessDenied</Code>"),
+            "{method} {path}: {text}"
+        );
+        assert!(
+            raw.header("x-amz-request-id")
+                .is_some_and(|v| !v.is_empty()),
+            "{method} {path}"
+        );
     }
-    expect_err(gw.client.get_object().bucket("auth").key("new").send().await, 404, "NoSuchKey");
+    expect_err(
+        gw.client
+            .get_object()
+            .bucket("auth")
+            .key("new")
+            .send()
+            .await,
+        404,
+        "NoSuchKey",
+    );
     gw.stop().await;
 }
 
@@ -57,31 +96,73 @@ async fn error_body_and_request_ids() {
     let gw = TestGateway::start().await;
     gw.create_bucket("errs").await;
     // An SDK error carries the request id (from the header or the body).
-    let err = expect_err(gw.client.get_object().bucket("errs").key("none").send().await, 404, "NoSuchKey");
-    assert!(err.request_id().is_some_and(|id| !id.is_empty()), "request id on an error");
+    let err = expect_err(
+        gw.client
+            .get_object()
+            .bucket("errs")
+            .key("none")
+            .send()
+            .await,
+        404,
+        "NoSuchKey",
+    );
+    assert!(
+        err.request_id().is_some_and(|id| !id.is_empty()),
+        "request id on an error"
+    );
     let raw = err.raw_response().unwrap();
     assert!(raw.headers().get("x-amz-request-id").is_some());
     // Successful responses carry one too, and ids differ between requests.
     let a = ok(gw.client.list_buckets().send().await, "list");
     let b = ok(gw.client.list_buckets().send().await, "list");
-    let (a, b) = (a.request_id().expect("request id"), b.request_id().expect("request id"));
+    let (a, b) = (
+        a.request_id().expect("request id"),
+        b.request_id().expect("request id"),
+    );
     assert_ne!(a, b);
 
     // The raw error document: <Error><Code/><Message/>...<RequestId/></Error>, as XML.
     let presign = PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
-    let get = gw.client.get_object().bucket("errs").key("none").presigned(presign.clone()).await.unwrap();
+    let get = gw
+        .client
+        .get_object()
+        .bucket("errs")
+        .key("none")
+        .presigned(presign.clone())
+        .await
+        .unwrap();
     let raw = send_presigned(gw.addr, &get, Vec::new()).await;
     assert_eq!(raw.status, 404);
     let text = raw.text();
-    assert!(raw.header("content-type").is_some_and(|t| t.contains("xml")), "{:?}", raw.headers);
-    for part in ["<Error>", "<Code>NoSuchKey</Code>", "<Message>", "<RequestId>"] {
+    assert!(
+        raw.header("content-type")
+            .is_some_and(|t| t.contains("xml")),
+        "{:?}",
+        raw.headers
+    );
+    for part in [
+        "<Error>",
+        "<Code>NoSuchKey</Code>",
+        "<Message>",
+        "<RequestId>",
+    ] {
         assert!(text.contains(part), "{part} missing from {text}");
     }
     let id = raw.header("x-amz-request-id").expect("x-amz-request-id");
-    assert!(text.contains(&format!("<RequestId>{id}</RequestId>")), "{text}");
+    assert!(
+        text.contains(&format!("<RequestId>{id}</RequestId>")),
+        "{text}"
+    );
 
     // HEAD errors have no body.
-    let head = gw.client.head_object().bucket("errs").key("none").presigned(presign).await.unwrap();
+    let head = gw
+        .client
+        .head_object()
+        .bucket("errs")
+        .key("none")
+        .presigned(presign)
+        .await
+        .unwrap();
     let raw = send_presigned(gw.addr, &head, Vec::new()).await;
     assert_eq!(raw.status, 404);
     assert!(raw.body.is_empty(), "HEAD error body: {}", raw.text());
@@ -124,8 +205,14 @@ fn sigv4_get(gw: &TestGateway, path: &str, when: time::OffsetDateTime) -> Vec<(S
         "GET\n{path}\n\nhost:{host}\nx-amz-content-sha256:{payload}\nx-amz-date:{stamp}\n\n{signed}\n{payload}"
     );
     let scope = format!("{day}/us-east-1/s3/aws4_request");
-    let to_sign = format!("AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}", hex::encode(Sha256::digest(canonical)));
-    let mut key = hmac(format!("AWS4{}", gw.config.secret_key).as_bytes(), day.as_bytes());
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical))
+    );
+    let mut key = hmac(
+        format!("AWS4{}", gw.config.secret_key).as_bytes(),
+        day.as_bytes(),
+    );
     for part in ["us-east-1", "s3", "aws4_request"] {
         key = hmac(&key, part.as_bytes());
     }
@@ -149,17 +236,43 @@ async fn clock_skew_over_15_minutes() {
     gw.put("skew", "k", b"on time").await;
     let now = time::OffsetDateTime::now_utc();
     // The hand-made signature is right: a request dated now succeeds.
-    let raw = raw_request(gw.addr, "GET", "/skew/k", &sigv4_get(&gw, "/skew/k", now), Vec::new()).await;
-    assert_eq!((raw.status, raw.body.as_ref()), (200, &b"on time"[..]), "{}", raw.text());
+    let raw = raw_request(
+        gw.addr,
+        "GET",
+        "/skew/k",
+        &sigv4_get(&gw, "/skew/k", now),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        (raw.status, raw.body.as_ref()),
+        (200, &b"on time"[..]),
+        "{}",
+        raw.text()
+    );
     // Within 15 minutes is tolerated.
     let close = now - time::Duration::minutes(5);
-    let raw = raw_request(gw.addr, "GET", "/skew/k", &sigv4_get(&gw, "/skew/k", close), Vec::new()).await;
+    let raw = raw_request(
+        gw.addr,
+        "GET",
+        "/skew/k",
+        &sigv4_get(&gw, "/skew/k", close),
+        Vec::new(),
+    )
+    .await;
     assert_eq!(raw.status, 200, "{}", raw.text());
-    for skewed in [now - time::Duration::minutes(20), now + time::Duration::minutes(20)] {
+    for skewed in [
+        now - time::Duration::minutes(20),
+        now + time::Duration::minutes(20),
+    ] {
         let headers = sigv4_get(&gw, "/skew/k", skewed);
         let raw = raw_request(gw.addr, "GET", "/skew/k", &headers, Vec::new()).await;
         assert_eq!(raw.status, 403, "{}", raw.text());
-        assert!(raw.text().contains("<Code>RequestTimeTooSkewed</Code>"), "{}", raw.text());
+        assert!(
+            raw.text().contains("<Code>RequestTimeTooSkewed</Code>"),
+            "{}",
+            raw.text()
+        );
     }
     gw.stop().await;
 }
@@ -170,9 +283,20 @@ async fn unsupported_operation_is_not_implemented() {
     gw.create_bucket("ops").await;
     // Bucket policies are not part of Floe: the answer must be a clean S3 error, not a hang or
     // a 500.
-    let err = gw.client.get_bucket_policy().bucket("ops").send().await.expect_err("no policies");
+    let err = gw
+        .client
+        .get_bucket_policy()
+        .bucket("ops")
+        .send()
+        .await
+        .expect_err("no policies");
     let status = status_of(&err);
-    assert_eq!(status, Some(501), "{}", aws_sdk_s3::error::DisplayErrorContext(&err));
+    assert_eq!(
+        status,
+        Some(501),
+        "{}",
+        aws_sdk_s3::error::DisplayErrorContext(&err)
+    );
     assert_eq!(code_of(&err).as_deref(), Some("NotImplemented"));
     gw.stop().await;
 }

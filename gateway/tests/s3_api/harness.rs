@@ -24,6 +24,9 @@ use floe_gateway::launch::Gateway;
 use http_body_util::{BodyExt, Full};
 use md5::{Digest, Md5};
 
+mod raw;
+pub use raw::*;
+
 pub const KIB: usize = 1024;
 pub const MIB: usize = 1024 * 1024;
 
@@ -58,7 +61,13 @@ impl TestGateway {
         let gateway = Gateway::start(&config).await.expect("gateway starts");
         let addr = gateway.addr;
         let client = client_for(addr, &config.access_key, &config.secret_key);
-        Self { addr, client, config, gateway: Some(gateway), _dir: dir }
+        Self {
+            addr,
+            client,
+            config,
+            gateway: Some(gateway),
+            _dir: dir,
+        }
     }
 
     /// A client for the same endpoint with other credentials.
@@ -129,14 +138,23 @@ impl TestGateway {
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("upload part {n}: {}", DisplayErrorContext(&e)));
-            done.push(CompletedPart::builder().part_number(n).e_tag(out.e_tag().unwrap()).build());
+            done.push(
+                CompletedPart::builder()
+                    .part_number(n)
+                    .e_tag(out.e_tag().unwrap())
+                    .build(),
+            );
         }
         self.client
             .complete_multipart_upload()
             .bucket(bucket)
             .key(key)
             .upload_id(&upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(done))
+                    .build(),
+            )
             .send()
             .await
             .unwrap_or_else(|e| panic!("complete: {}", DisplayErrorContext(&e)))
@@ -172,7 +190,12 @@ fn init_tracing() {
 }
 
 pub async fn body(out: GetObjectOutput) -> Vec<u8> {
-    out.body.collect().await.expect("read body").into_bytes().to_vec()
+    out.body
+        .collect()
+        .await
+        .expect("read body")
+        .into_bytes()
+        .to_vec()
 }
 
 /// Seeded xorshift64 bytes: the same (seed, len) always gives the same data.
@@ -232,9 +255,15 @@ pub fn multipart_etag(parts: &[&[u8]]) -> String {
 pub fn digest(algorithm: &ChecksumAlgorithm, data: &[u8]) -> Vec<u8> {
     use crc_fast::CrcAlgorithm as C;
     match algorithm {
-        ChecksumAlgorithm::Crc32 => (crc_fast::checksum(C::Crc32IsoHdlc, data) as u32).to_be_bytes().to_vec(),
-        ChecksumAlgorithm::Crc32C => (crc_fast::checksum(C::Crc32Iscsi, data) as u32).to_be_bytes().to_vec(),
-        ChecksumAlgorithm::Crc64Nvme => crc_fast::checksum(C::Crc64Nvme, data).to_be_bytes().to_vec(),
+        ChecksumAlgorithm::Crc32 => (crc_fast::checksum(C::Crc32IsoHdlc, data) as u32)
+            .to_be_bytes()
+            .to_vec(),
+        ChecksumAlgorithm::Crc32C => (crc_fast::checksum(C::Crc32Iscsi, data) as u32)
+            .to_be_bytes()
+            .to_vec(),
+        ChecksumAlgorithm::Crc64Nvme => crc_fast::checksum(C::Crc64Nvme, data)
+            .to_be_bytes()
+            .to_vec(),
         ChecksumAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
         ChecksumAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
         other => panic!("no local implementation of {other:?}"),
@@ -253,7 +282,9 @@ pub fn status_of<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
 
 /// The S3 error code of a failed call, if the response carried one.
 pub fn code_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<String> {
-    err.as_service_error().and_then(|e| e.code()).map(str::to_owned)
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .map(str::to_owned)
 }
 
 /// Asserts that `result` failed with exactly this HTTP status and S3 error code.
@@ -294,7 +325,12 @@ where
         Ok(out) => panic!("expected status {status}, but the call succeeded: {out:?}"),
         Err(e) => e,
     };
-    assert_eq!(status_of(&err), Some(status), "wrong error: {}", DisplayErrorContext(&err));
+    assert_eq!(
+        status_of(&err),
+        Some(status),
+        "wrong error: {}",
+        DisplayErrorContext(&err)
+    );
     err
 }
 
@@ -305,73 +341,4 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     result.unwrap_or_else(|e| panic!("{what}: {}", DisplayErrorContext(&e)))
-}
-
-pub struct RawResponse {
-    pub status: u16,
-    pub headers: http::HeaderMap,
-    pub body: Bytes,
-}
-
-impl RawResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Sends one plain HTTP/1.1 request to the gateway (hyper-util's client). A `host` header in
-/// `headers` replaces the default one (the socket address).
-pub async fn raw_request(
-    addr: SocketAddr,
-    method: &str,
-    path_and_query: &str,
-    headers: &[(String, String)],
-    body: Vec<u8>,
-) -> RawResponse {
-    let client = hyper_util::client::legacy::Client::builder(
-        hyper_util::rt::TokioExecutor::new(),
-    )
-    .build_http::<Full<Bytes>>();
-    let mut builder = http::Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path_and_query}"));
-    for (name, value) in headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    let request = builder.body(Full::new(Bytes::from(body))).expect("raw request");
-    let response = client.request(request).await.expect("raw request sent");
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("raw body").to_bytes();
-    RawResponse { status: parts.status.as_u16(), headers: parts.headers, body }
-}
-
-/// Sends a presigned request to the gateway's socket, with the presigned URL's authority as the
-/// Host header (so virtual-hosted URLs work without DNS).
-pub async fn send_presigned(addr: SocketAddr, presigned: &PresignedRequest, body: Vec<u8>) -> RawResponse {
-    let uri: http::Uri = presigned.uri().parse().expect("presigned uri");
-    let mut headers: Vec<(String, String)> = presigned
-        .headers()
-        .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    headers.push(("host".into(), uri.authority().expect("authority").to_string()));
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    raw_request(addr, presigned.method(), path, &headers, body).await
-}
-
-/// Percent-encodes everything but unreserved characters and `/` (for `x-amz-copy-source`).
-pub fn url_encode_path(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -34,8 +34,14 @@ async fn representation_headers_round_trip() {
             .send()
             .await;
         ok(put, "put with headers");
-        let get = ok(gw.client.get_object().bucket("meta").key(key).send().await, "get");
-        let head = ok(gw.client.head_object().bucket("meta").key(key).send().await, "head");
+        let get = ok(
+            gw.client.get_object().bucket("meta").key(key).send().await,
+            "get",
+        );
+        let head = ok(
+            gw.client.head_object().bucket("meta").key(key).send().await,
+            "head",
+        );
         let seen = [
             (get.content_type(), head.content_type()),
             (get.content_encoding(), head.content_encoding()),
@@ -89,14 +95,27 @@ async fn user_metadata_names_are_lower_cased() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let get = ok(gw.client.get_object().bucket("meta").key("k").send().await, "get");
+    let get = ok(
+        gw.client.get_object().bucket("meta").key("k").send().await,
+        "get",
+    );
     assert_eq!(get.metadata(), Some(&want));
-    let head = ok(gw.client.head_object().bucket("meta").key("k").send().await, "head");
+    let head = ok(
+        gw.client.head_object().bucket("meta").key("k").send().await,
+        "head",
+    );
     assert_eq!(head.metadata(), Some(&want));
     // Overwriting without metadata drops it.
     gw.put("meta", "k", b"plain").await;
-    let head = ok(gw.client.head_object().bucket("meta").key("k").send().await, "head");
-    assert!(head.metadata().is_none_or(|m| m.is_empty()), "{:?}", head.metadata());
+    let head = ok(
+        gw.client.head_object().bucket("meta").key("k").send().await,
+        "head",
+    );
+    assert!(
+        head.metadata().is_none_or(|m| m.is_empty()),
+        "{:?}",
+        head.metadata()
+    );
     gw.stop().await;
 }
 
@@ -114,9 +133,14 @@ fn rfc2047_decode(value: &str) -> String {
         };
         let mut fields = inner.splitn(3, '?');
         let (charset, encoding, text) = (fields.next(), fields.next(), fields.next());
-        assert!(charset.is_some_and(|c| c.eq_ignore_ascii_case("utf-8")), "charset of {word}");
+        assert!(
+            charset.is_some_and(|c| c.eq_ignore_ascii_case("utf-8")),
+            "charset of {word}"
+        );
         let bytes = match encoding.map(|e| e.to_ascii_uppercase()).as_deref() {
-            Some("B") => base64::engine::general_purpose::STANDARD.decode(text.unwrap()).unwrap(),
+            Some("B") => base64::engine::general_purpose::STANDARD
+                .decode(text.unwrap())
+                .unwrap(),
             Some("Q") => {
                 let t = text.unwrap().as_bytes();
                 let mut bytes = Vec::new();
@@ -161,8 +185,14 @@ async fn non_ascii_value_round_trips_rfc2047() {
             .await,
         "put with encoded metadata",
     );
-    let get = ok(gw.client.get_object().bucket("meta").key("k").send().await, "get");
-    let head = ok(gw.client.head_object().bucket("meta").key("k").send().await, "head");
+    let get = ok(
+        gw.client.get_object().bucket("meta").key("k").send().await,
+        "get",
+    );
+    let head = ok(
+        gw.client.head_object().bucket("meta").key("k").send().await,
+        "head",
+    );
     for meta in [get.metadata().unwrap(), head.metadata().unwrap()] {
         let note = meta.get("note").expect("x-amz-meta-note");
         assert!(note.is_ascii(), "returned value is mail-safe: {note:?}");
@@ -186,14 +216,31 @@ async fn metadata_size_limit() {
             .body(ByteStream::from_static(b"x"))
             .send()
     };
-    ok(put("big", "v".repeat(2048 - 3)).await, "exactly 2 KiB of metadata");
-    expect_err(put("bigger", "v".repeat(2048 - 6 + 1)).await, 400, "MetadataTooLarge");
-    let spread = (0..4).fold(gw.client.put_object().bucket("meta").key("spread"), |p, i| {
-        p.metadata(format!("m{i}"), "w".repeat(600))
-    });
+    ok(
+        put("big", "v".repeat(2048 - 3)).await,
+        "exactly 2 KiB of metadata",
+    );
+    expect_err(
+        put("bigger", "v".repeat(2048 - 6 + 1)).await,
+        400,
+        "MetadataTooLarge",
+    );
+    let spread = (0..4).fold(
+        gw.client.put_object().bucket("meta").key("spread"),
+        |p, i| p.metadata(format!("m{i}"), "w".repeat(600)),
+    );
     let spread = spread.body(ByteStream::from_static(b"x")).send().await;
     expect_err(spread, 400, "MetadataTooLarge");
-    expect_err(gw.client.get_object().bucket("meta").key("spread").send().await, 404, "NoSuchKey");
+    expect_err(
+        gw.client
+            .get_object()
+            .bucket("meta")
+            .key("spread")
+            .send()
+            .await,
+        404,
+        "NoSuchKey",
+    );
     // Multipart uploads carry the same limit, and their metadata reaches the object.
     let create = gw
         .client
@@ -222,8 +269,16 @@ async fn multipart_keeps_headers_and_metadata() {
         .send()
         .await;
     let id = ok(create, "create").upload_id().unwrap().to_string();
-    let part = c.upload_part().bucket("meta").key("mp").upload_id(&id).part_number(1);
-    let part = ok(part.body(ByteStream::from_static(b"tarball")).send().await, "part");
+    let part = c
+        .upload_part()
+        .bucket("meta")
+        .key("mp")
+        .upload_id(&id)
+        .part_number(1);
+    let part = ok(
+        part.body(ByteStream::from_static(b"tarball")).send().await,
+        "part",
+    );
     let parts = aws_sdk_s3::types::CompletedMultipartUpload::builder()
         .parts(
             aws_sdk_s3::types::CompletedPart::builder()
@@ -232,11 +287,23 @@ async fn multipart_keeps_headers_and_metadata() {
                 .build(),
         )
         .build();
-    let done = c.complete_multipart_upload().bucket("meta").key("mp").upload_id(&id);
+    let done = c
+        .complete_multipart_upload()
+        .bucket("meta")
+        .key("mp")
+        .upload_id(&id);
     ok(done.multipart_upload(parts).send().await, "complete");
-    let head = ok(c.head_object().bucket("meta").key("mp").send().await, "head");
+    let head = ok(
+        c.head_object().bucket("meta").key("mp").send().await,
+        "head",
+    );
     assert_eq!(head.content_type(), Some("application/x-tar"));
     assert_eq!(head.content_disposition(), Some("inline"));
-    assert_eq!(head.metadata().and_then(|m| m.get("origin")).map(String::as_str), Some("multipart"));
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("origin"))
+            .map(String::as_str),
+        Some("multipart")
+    );
     gw.stop().await;
 }

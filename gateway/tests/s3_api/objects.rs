@@ -15,18 +15,53 @@ async fn round_trip(gw: &TestGateway, bucket: &str, size: usize, seed: u64) {
     let key = format!("size-{size}");
     let want = data(seed, size);
     let put = gw.put(bucket, &key, &want).await;
-    assert_eq!(put.e_tag(), Some(etag_of(&want).as_str()), "PUT ETag of {size} bytes");
+    assert_eq!(
+        put.e_tag(),
+        Some(etag_of(&want).as_str()),
+        "PUT ETag of {size} bytes"
+    );
 
-    let out = ok(gw.client.get_object().bucket(bucket).key(&key).send().await, "get");
-    assert_eq!(out.e_tag(), Some(etag_of(&want).as_str()), "GET ETag of {size} bytes");
-    assert_eq!(out.content_length(), Some(size as i64), "GET Content-Length");
+    let out = ok(
+        gw.client.get_object().bucket(bucket).key(&key).send().await,
+        "get",
+    );
+    assert_eq!(
+        out.e_tag(),
+        Some(etag_of(&want).as_str()),
+        "GET ETag of {size} bytes"
+    );
+    assert_eq!(
+        out.content_length(),
+        Some(size as i64),
+        "GET Content-Length"
+    );
     assert!(out.last_modified().is_some(), "GET Last-Modified");
     assert_bytes(&body(out).await, &want, &key);
 
-    let head = ok(gw.client.head_object().bucket(bucket).key(&key).send().await, "head");
-    assert_eq!(head.e_tag(), Some(etag_of(&want).as_str()), "HEAD ETag of {size} bytes");
-    assert_eq!(head.content_length(), Some(size as i64), "HEAD Content-Length");
-    assert_eq!(head.parts_count(), None, "a single-part object has no parts count");
+    let head = ok(
+        gw.client
+            .head_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await,
+        "head",
+    );
+    assert_eq!(
+        head.e_tag(),
+        Some(etag_of(&want).as_str()),
+        "HEAD ETag of {size} bytes"
+    );
+    assert_eq!(
+        head.content_length(),
+        Some(size as i64),
+        "HEAD Content-Length"
+    );
+    assert_eq!(
+        head.parts_count(),
+        None,
+        "a single-part object has no parts count"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,7 +92,10 @@ async fn overwrite_changes_size_and_etag() {
     let second = data(2, 100);
     gw.put("over", "k", &first).await;
     gw.put("over", "k", &second).await;
-    let head = ok(gw.client.head_object().bucket("over").key("k").send().await, "head");
+    let head = ok(
+        gw.client.head_object().bucket("over").key("k").send().await,
+        "head",
+    );
     assert_eq!(head.content_length(), Some(100));
     assert_eq!(head.e_tag(), Some(etag_of(&second).as_str()));
     assert_bytes(&gw.get("over", "k").await, &second, "overwritten");
@@ -71,14 +109,25 @@ async fn delete_then_get_is_no_such_key() {
     gw.put("del", "small", b"tiny").await;
     gw.put("del", "big", &data(3, 5 * MIB)).await;
     for key in ["small", "big"] {
-        ok(gw.client.delete_object().bucket("del").key(key).send().await, "delete");
+        ok(
+            gw.client
+                .delete_object()
+                .bucket("del")
+                .key(key)
+                .send()
+                .await,
+            "delete",
+        );
         let get = gw.client.get_object().bucket("del").key(key).send().await;
         expect_err(get, 404, "NoSuchKey");
         let head = gw.client.head_object().bucket("del").key(key).send().await;
         let err = expect_status(head, 404);
         assert!(err.into_service_error().is_not_found());
     }
-    let listed = ok(gw.client.list_objects_v2().bucket("del").send().await, "list");
+    let listed = ok(
+        gw.client.list_objects_v2().bucket("del").send().await,
+        "list",
+    );
     assert!(listed.contents().is_empty(), "{listed:?}");
     gw.stop().await;
 }
@@ -88,7 +137,12 @@ async fn delete_missing_key_is_204() {
     let gw = TestGateway::start().await;
     gw.create_bucket("del-missing").await;
     ok(
-        gw.client.delete_object().bucket("del-missing").key("never").send().await,
+        gw.client
+            .delete_object()
+            .bucket("del-missing")
+            .key("never")
+            .send()
+            .await,
         "delete missing key",
     );
     // The status itself, through a presigned DELETE.
@@ -103,7 +157,13 @@ async fn delete_missing_key_is_204() {
     let raw = send_presigned(gw.addr, &presigned, Vec::new()).await;
     assert_eq!(raw.status, 204, "{}", raw.text());
     // A missing bucket is still an error.
-    let del = gw.client.delete_object().bucket("no-bucket").key("k").send().await;
+    let del = gw
+        .client
+        .delete_object()
+        .bucket("no-bucket")
+        .key("k")
+        .send()
+        .await;
     expect_err(del, 404, "NoSuchBucket");
     gw.stop().await;
 }
@@ -127,7 +187,12 @@ async fn delete_objects_reports_every_key() {
         gw.client
             .delete_objects()
             .bucket("multi")
-            .delete(Delete::builder().set_objects(Some(objects)).build().unwrap())
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(objects))
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await,
         "delete objects",
@@ -139,7 +204,10 @@ async fn delete_objects_reports_every_key() {
     want.sort();
     assert_eq!(deleted, want);
 
-    let listed = ok(gw.client.list_objects_v2().bucket("multi").send().await, "list");
+    let listed = ok(
+        gw.client.list_objects_v2().bucket("multi").send().await,
+        "list",
+    );
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["keep"]);
 
@@ -160,8 +228,15 @@ async fn delete_objects_reports_every_key() {
             .await,
         "quiet delete",
     );
-    assert!(quiet.deleted().is_empty() && quiet.errors().is_empty(), "{quiet:?}");
-    expect_err(gw.client.get_object().bucket("multi").key("q").send().await, 404, "NoSuchKey");
+    assert!(
+        quiet.deleted().is_empty() && quiet.errors().is_empty(),
+        "{quiet:?}"
+    );
+    expect_err(
+        gw.client.get_object().bucket("multi").key("q").send().await,
+        404,
+        "NoSuchKey",
+    );
     gw.stop().await;
 }
 
@@ -214,8 +289,16 @@ async fn keys_round_trip_byte_exact() {
     for key in &keys {
         assert_eq!(gw.get("keys", key).await, key.as_bytes(), "GET {key:?}");
     }
-    let listed = ok(gw.client.list_objects_v2().bucket("keys").send().await, "list");
-    let got: Vec<String> = listed.contents().iter().filter_map(|o| o.key()).map(String::from).collect();
+    let listed = ok(
+        gw.client.list_objects_v2().bucket("keys").send().await,
+        "list",
+    );
+    let got: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        .map(String::from)
+        .collect();
     let mut want = keys.clone();
     want.sort();
     assert_eq!(got, want, "listing returns the exact keys in byte order");
@@ -245,7 +328,10 @@ async fn key_of_1025_bytes_is_too_long() {
         .send()
         .await;
     expect_err(put, 400, "KeyTooLongError");
-    let listed = ok(gw.client.list_objects_v2().bucket("long").send().await, "list");
+    let listed = ok(
+        gw.client.list_objects_v2().bucket("long").send().await,
+        "list",
+    );
     assert_eq!(listed.key_count(), Some(0));
     gw.stop().await;
 }

@@ -5,9 +5,22 @@
 use crate::harness::*;
 
 /// GETs `range` and checks the body against `want[first..=last]` and the Content-Range header.
-async fn check_range(gw: &TestGateway, key: &str, want: &[u8], range: &str, first: usize, last: usize) {
+async fn check_range(
+    gw: &TestGateway,
+    key: &str,
+    want: &[u8],
+    range: &str,
+    first: usize,
+    last: usize,
+) {
     let out = ok(
-        gw.client.get_object().bucket("ranges").key(key).range(range).send().await,
+        gw.client
+            .get_object()
+            .bucket("ranges")
+            .key(key)
+            .range(range)
+            .send()
+            .await,
         range,
     );
     let size = want.len();
@@ -16,8 +29,16 @@ async fn check_range(gw: &TestGateway, key: &str, want: &[u8], range: &str, firs
         Some(format!("bytes {first}-{last}/{size}").as_str()),
         "Content-Range of {range}"
     );
-    assert_eq!(out.content_length(), Some((last - first + 1) as i64), "Content-Length of {range}");
-    assert_eq!(out.accept_ranges(), Some("bytes"), "Accept-Ranges of {range}");
+    assert_eq!(
+        out.content_length(),
+        Some((last - first + 1) as i64),
+        "Content-Length of {range}"
+    );
+    assert_eq!(
+        out.accept_ranges(),
+        Some("bytes"),
+        "Accept-Ranges of {range}"
+    );
     // The whole object's ETag, not the slice's.
     assert_eq!(out.e_tag(), Some(etag_of(want).as_str()), "ETag of {range}");
     assert_bytes(&body(out).await, &want[first..=last], range);
@@ -52,7 +73,14 @@ async fn unsatisfiable_ranges_are_416() {
         ("small", "bytes=5000-"),
         ("big", "bytes=5242880-"),
     ] {
-        let get = gw.client.get_object().bucket("ranges").key(key).range(range).send().await;
+        let get = gw
+            .client
+            .get_object()
+            .bucket("ranges")
+            .key(key)
+            .range(range)
+            .send()
+            .await;
         let err = expect_err(get, 416, "InvalidRange");
         let raw = err.raw_response().unwrap();
         let size = if key == "small" { 1000 } else { 5 * MIB };
@@ -63,7 +91,14 @@ async fn unsatisfiable_ranges_are_416() {
         );
     }
     // HEAD with an unsatisfiable range is 416 as well (no body).
-    let head = gw.client.head_object().bucket("ranges").key("small").range("bytes=2000-").send().await;
+    let head = gw
+        .client
+        .head_object()
+        .bucket("ranges")
+        .key("small")
+        .range("bytes=2000-")
+        .send()
+        .await;
     expect_status(head, 416);
     gw.stop().await;
 }
@@ -86,11 +121,35 @@ async fn ranges_across_chunk_boundaries() {
         (size - 3, size - 1),
         (0, four - 1),
     ] {
-        check_range(&gw, "nine", &want, &format!("bytes={first}-{last}"), first, last).await;
+        check_range(
+            &gw,
+            "nine",
+            &want,
+            &format!("bytes={first}-{last}"),
+            first,
+            last,
+        )
+        .await;
     }
     let tail = 5 * MIB + 3;
-    check_range(&gw, "nine", &want, &format!("bytes=-{tail}"), size - tail, size - 1).await;
-    check_range(&gw, "nine", &want, &format!("bytes={}-", 2 * four - 7), 2 * four - 7, size - 1).await;
+    check_range(
+        &gw,
+        "nine",
+        &want,
+        &format!("bytes=-{tail}"),
+        size - tail,
+        size - 1,
+    )
+    .await;
+    check_range(
+        &gw,
+        "nine",
+        &want,
+        &format!("bytes={}-", 2 * four - 7),
+        2 * four - 7,
+        size - 1,
+    )
+    .await;
     gw.stop().await;
 }
 
@@ -107,11 +166,25 @@ async fn part_number_on_multipart_object() {
     for (n, part) in [&p1, &p2, &p3].into_iter().enumerate() {
         let n = n as i32 + 1;
         let out = ok(
-            gw.client.get_object().bucket("ranges").key("mp").part_number(n).send().await,
+            gw.client
+                .get_object()
+                .bucket("ranges")
+                .key("mp")
+                .part_number(n)
+                .send()
+                .await,
             "get part",
         );
-        assert_eq!(out.parts_count(), Some(3), "x-amz-mp-parts-count of part {n}");
-        assert_eq!(out.content_length(), Some(part.len() as i64), "Content-Length of part {n}");
+        assert_eq!(
+            out.parts_count(),
+            Some(3),
+            "x-amz-mp-parts-count of part {n}"
+        );
+        assert_eq!(
+            out.content_length(),
+            Some(part.len() as i64),
+            "Content-Length of part {n}"
+        );
         let last = start + part.len() - 1;
         assert_eq!(
             out.content_range(),
@@ -122,21 +195,52 @@ async fn part_number_on_multipart_object() {
         assert_bytes(&body(out).await, part, &format!("part {n}"));
 
         let head = ok(
-            gw.client.head_object().bucket("ranges").key("mp").part_number(n).send().await,
+            gw.client
+                .head_object()
+                .bucket("ranges")
+                .key("mp")
+                .part_number(n)
+                .send()
+                .await,
             "head part",
         );
         assert_eq!(head.parts_count(), Some(3));
-        assert_eq!(head.content_length(), Some(part.len() as i64), "HEAD Content-Length of part {n}");
+        assert_eq!(
+            head.content_length(),
+            Some(part.len() as i64),
+            "HEAD Content-Length of part {n}"
+        );
         start += part.len();
     }
     // Without partNumber, the whole object and its parts count.
-    let head = ok(gw.client.head_object().bucket("ranges").key("mp").send().await, "head");
+    let head = ok(
+        gw.client
+            .head_object()
+            .bucket("ranges")
+            .key("mp")
+            .send()
+            .await,
+        "head",
+    );
     assert_eq!(head.content_length(), Some(total as i64));
     // A part number past the last part (S3, and ceph's s3-tests: 400 InvalidPart).
-    let get = gw.client.get_object().bucket("ranges").key("mp").part_number(4).send().await;
+    let get = gw
+        .client
+        .get_object()
+        .bucket("ranges")
+        .key("mp")
+        .part_number(4)
+        .send()
+        .await;
     expect_err(get, 400, "InvalidPart");
     // Range and partNumber together are refused.
-    let get = gw.client.get_object().bucket("ranges").key("mp").part_number(1).range("bytes=0-9");
+    let get = gw
+        .client
+        .get_object()
+        .bucket("ranges")
+        .key("mp")
+        .part_number(1)
+        .range("bytes=0-9");
     expect_err(get.send().await, 400, "InvalidRequest");
     gw.stop().await;
 }
@@ -149,13 +253,26 @@ async fn part_number_one_on_single_part_object_is_whole_object() {
         let want = data(28, size);
         gw.put("ranges", key, &want).await;
         let out = ok(
-            gw.client.get_object().bucket("ranges").key(key).part_number(1).send().await,
+            gw.client
+                .get_object()
+                .bucket("ranges")
+                .key(key)
+                .part_number(1)
+                .send()
+                .await,
             "get part 1",
         );
         assert_eq!(out.content_length(), Some(size as i64), "{key}");
         assert_eq!(out.e_tag(), Some(etag_of(&want).as_str()));
         assert_bytes(&body(out).await, &want, key);
-        let get = gw.client.get_object().bucket("ranges").key(key).part_number(2).send().await;
+        let get = gw
+            .client
+            .get_object()
+            .bucket("ranges")
+            .key(key)
+            .part_number(2)
+            .send()
+            .await;
         expect_err(get, 400, "InvalidPart");
     }
     gw.stop().await;

@@ -17,17 +17,28 @@ fn tag_set(pairs: &[(&str, &str)]) -> Tagging {
 
 async fn tags_of(gw: &TestGateway, bucket: &str, key: &str) -> Vec<(String, String)> {
     let out = ok(
-        gw.client.get_object_tagging().bucket(bucket).key(key).send().await,
+        gw.client
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await,
         "get tagging",
     );
-    let mut tags: Vec<(String, String)> =
-        out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+    let mut tags: Vec<(String, String)> = out
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
     tags.sort();
     tags
 }
 
 fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut v: Vec<(String, String)> = p
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     v.sort();
     v
 }
@@ -39,31 +50,66 @@ async fn put_get_delete_tagging() {
     gw.put("tags", "k", b"tagged").await;
     assert_eq!(tags_of(&gw, "tags", "k").await, pairs(&[]));
 
-    let set = [("project", "floe"), ("tier", "hot data"), ("unicode", "é☕")];
+    let set = [
+        ("project", "floe"),
+        ("tier", "hot data"),
+        ("unicode", "é☕"),
+    ];
     ok(
-        gw.client.put_object_tagging().bucket("tags").key("k").tagging(tag_set(&set)).send().await,
+        gw.client
+            .put_object_tagging()
+            .bucket("tags")
+            .key("k")
+            .tagging(tag_set(&set))
+            .send()
+            .await,
         "put tagging",
     );
     assert_eq!(tags_of(&gw, "tags", "k").await, pairs(&set));
-    let get = ok(gw.client.get_object().bucket("tags").key("k").send().await, "get");
+    let get = ok(
+        gw.client.get_object().bucket("tags").key("k").send().await,
+        "get",
+    );
     assert_eq!(get.tag_count(), Some(3));
-    assert_eq!(body(get).await, b"tagged", "tagging does not touch the bytes");
+    assert_eq!(
+        body(get).await,
+        b"tagged",
+        "tagging does not touch the bytes"
+    );
 
     // Putting a tag set replaces the whole set.
     let set2 = [("only", "one")];
     ok(
-        gw.client.put_object_tagging().bucket("tags").key("k").tagging(tag_set(&set2)).send().await,
+        gw.client
+            .put_object_tagging()
+            .bucket("tags")
+            .key("k")
+            .tagging(tag_set(&set2))
+            .send()
+            .await,
         "replace tagging",
     );
     assert_eq!(tags_of(&gw, "tags", "k").await, pairs(&set2));
 
     ok(
-        gw.client.delete_object_tagging().bucket("tags").key("k").send().await,
+        gw.client
+            .delete_object_tagging()
+            .bucket("tags")
+            .key("k")
+            .send()
+            .await,
         "delete tagging",
     );
     assert_eq!(tags_of(&gw, "tags", "k").await, pairs(&[]));
-    let get = ok(gw.client.get_object().bucket("tags").key("k").send().await, "get");
-    assert!(get.tag_count().is_none_or(|n| n == 0), "{:?}", get.tag_count());
+    let get = ok(
+        gw.client.get_object().bucket("tags").key("k").send().await,
+        "get",
+    );
+    assert!(
+        get.tag_count().is_none_or(|n| n == 0),
+        "{:?}",
+        get.tag_count()
+    );
     gw.stop().await;
 }
 
@@ -82,8 +128,14 @@ async fn tagging_header_on_put() {
             .await,
         "put with x-amz-tagging",
     );
-    assert_eq!(tags_of(&gw, "tags", "k").await, pairs(&[("a", "1"), ("b", "two words"), ("empty", "")]));
-    let get = ok(gw.client.get_object().bucket("tags").key("k").send().await, "get");
+    assert_eq!(
+        tags_of(&gw, "tags", "k").await,
+        pairs(&[("a", "1"), ("b", "two words"), ("empty", "")])
+    );
+    let get = ok(
+        gw.client.get_object().bucket("tags").key("k").send().await,
+        "get",
+    );
     assert_eq!(get.tag_count(), Some(3));
 
     // An overwrite without tags leaves the new object untagged.
@@ -91,10 +143,27 @@ async fn tagging_header_on_put() {
     assert_eq!(tags_of(&gw, "tags", "k").await, pairs(&[]));
 
     // Multipart uploads take x-amz-tagging at creation.
-    let create = gw.client.create_multipart_upload().bucket("tags").key("mp").tagging("stage=raw");
-    let id = ok(create.send().await, "create").upload_id().unwrap().to_string();
-    let part = gw.client.upload_part().bucket("tags").key("mp").upload_id(&id).part_number(1);
-    let part = ok(part.body(ByteStream::from_static(b"p")).send().await, "part");
+    let create = gw
+        .client
+        .create_multipart_upload()
+        .bucket("tags")
+        .key("mp")
+        .tagging("stage=raw");
+    let id = ok(create.send().await, "create")
+        .upload_id()
+        .unwrap()
+        .to_string();
+    let part = gw
+        .client
+        .upload_part()
+        .bucket("tags")
+        .key("mp")
+        .upload_id(&id)
+        .part_number(1);
+    let part = ok(
+        part.body(ByteStream::from_static(b"p")).send().await,
+        "part",
+    );
     let parts = aws_sdk_s3::types::CompletedMultipartUpload::builder()
         .parts(
             aws_sdk_s3::types::CompletedPart::builder()
@@ -103,7 +172,12 @@ async fn tagging_header_on_put() {
                 .build(),
         )
         .build();
-    let done = gw.client.complete_multipart_upload().bucket("tags").key("mp").upload_id(&id);
+    let done = gw
+        .client
+        .complete_multipart_upload()
+        .bucket("tags")
+        .key("mp")
+        .upload_id(&id);
     ok(done.multipart_upload(parts).send().await, "complete");
     assert_eq!(tags_of(&gw, "tags", "mp").await, pairs(&[("stage", "raw")]));
     gw.stop().await;
@@ -113,7 +187,13 @@ async fn tagging_header_on_put() {
 async fn tagging_missing_object() {
     let gw = TestGateway::start().await;
     gw.create_bucket("tags").await;
-    let get = gw.client.get_object_tagging().bucket("tags").key("none").send().await;
+    let get = gw
+        .client
+        .get_object_tagging()
+        .bucket("tags")
+        .key("none")
+        .send()
+        .await;
     expect_err(get, 404, "NoSuchKey");
     let put = gw
         .client
@@ -124,9 +204,21 @@ async fn tagging_missing_object() {
         .send()
         .await;
     expect_err(put, 404, "NoSuchKey");
-    let del = gw.client.delete_object_tagging().bucket("tags").key("none").send().await;
+    let del = gw
+        .client
+        .delete_object_tagging()
+        .bucket("tags")
+        .key("none")
+        .send()
+        .await;
     expect_err(del, 404, "NoSuchKey");
-    let get = gw.client.get_object_tagging().bucket("ghost").key("none").send().await;
+    let get = gw
+        .client
+        .get_object_tagging()
+        .bucket("ghost")
+        .key("none")
+        .send()
+        .await;
     expect_err(get, 404, "NoSuchBucket");
     gw.stop().await;
 }
@@ -136,14 +228,33 @@ async fn invalid_tag_sets() {
     let gw = TestGateway::start().await;
     gw.create_bucket("tags").await;
     gw.put("tags", "k", b"x").await;
-    let put = |t: Tagging| gw.client.put_object_tagging().bucket("tags").key("k").tagging(t).send();
+    let put = |t: Tagging| {
+        gw.client
+            .put_object_tagging()
+            .bucket("tags")
+            .key("k")
+            .tagging(t)
+            .send()
+    };
     // The same key twice.
-    expect_err(put(tag_set(&[("dup", "1"), ("dup", "2")])).await, 400, "InvalidTag");
+    expect_err(
+        put(tag_set(&[("dup", "1"), ("dup", "2")])).await,
+        400,
+        "InvalidTag",
+    );
     // A key longer than 128 characters, a value longer than 256.
     let long_key = "k".repeat(129);
-    expect_err(put(tag_set(&[(long_key.as_str(), "v")])).await, 400, "InvalidTag");
+    expect_err(
+        put(tag_set(&[(long_key.as_str(), "v")])).await,
+        400,
+        "InvalidTag",
+    );
     let long_value = "v".repeat(257);
-    expect_err(put(tag_set(&[("k", long_value.as_str())])).await, 400, "InvalidTag");
+    expect_err(
+        put(tag_set(&[("k", long_value.as_str())])).await,
+        400,
+        "InvalidTag",
+    );
     // More than 10 tags on an object ("Object tags cannot be greater than 10").
     let names: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
     let eleven: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();

@@ -1,3 +1,4 @@
 //! Shared scaffolding for the gateway's integration tests and benches.
 
 pub mod cluster;
+pub mod serve;
