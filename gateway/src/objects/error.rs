@@ -41,6 +41,10 @@ pub enum ObjectError {
     InvalidRequest(String),
     #[error("{0}")]
     InvalidArgument(String),
+    #[error("{0}")]
+    InvalidTag(String),
+    #[error("{0}")]
+    BadRequest(String),
     #[error("your key is too long")]
     KeyTooLongError,
     #[error("your metadata headers exceed the maximum allowed metadata size")]

@@ -7,13 +7,12 @@ use crate::index::{ChecksumAlgorithm, ChecksumType, PartRecord, StoredChecksum, 
 
 use super::conditions::check_copy_source;
 use super::error::ObjectError;
-use super::get::resolve_range;
 use super::ingest::{IngestLimits, ingest};
 use super::put::{parse_content_md5, verify_digests};
 use super::service::{ObjectService, now_millis};
 use super::types::{
     ByteStream, ChecksumClaim, ClaimedValue, CreateUploadRequest, PartInfo, PartOutcome, PartsPage,
-    RangeSpec, UploadPartCopyRequest, UploadPartRequest, UploadsPage, UploadsRequest,
+    UploadPartCopyRequest, UploadPartRequest, UploadsPage, UploadsRequest,
 };
 
 /// S3's part numbers run from 1 to 10,000.
@@ -124,13 +123,15 @@ impl ObjectService {
         let (source, manifest) = self.load(&req.source_bucket, &req.source_key).await?;
         check_copy_source(&req.source_conditions, &source)?;
         let (first, last) = match req.source_range {
-            Some((first, last)) => resolve_range(
-                RangeSpec::FromTo {
-                    first,
-                    last: Some(last),
-                },
-                source.size,
-            )?,
+            // Unlike a GET range, a copy-source range is never clamped: it must lie within the
+            // source.
+            Some((first, last)) if first > last || last >= source.size => {
+                return Err(ObjectError::InvalidArgument(format!(
+                    "Range specified is not valid for source object of size: {}",
+                    source.size
+                )));
+            }
+            Some(range) => range,
             None if source.size == 0 => (0, 0),
             None => (0, source.size - 1),
         };

@@ -9,16 +9,20 @@ pub const MAX_TAGS: usize = 10;
 /// Checks S3's tag rules: at most 10, keys up to 128 and values up to 256 characters, unique keys.
 pub fn validate_tags(tags: &[(String, String)]) -> Result<(), ObjectError> {
     if tags.len() > MAX_TAGS {
-        return Err(ObjectError::InvalidArgument(format!(
+        return Err(ObjectError::BadRequest(format!(
             "object tags cannot be greater than {MAX_TAGS}"
         )));
     }
     for (i, (k, v)) in tags.iter().enumerate() {
         if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
-            return Err(ObjectError::InvalidArgument("the tag key or value is invalid".into()));
+            return Err(ObjectError::InvalidTag(
+                "the TagKey or TagValue you have provided is too long or empty".into(),
+            ));
         }
         if tags[..i].iter().any(|(other, _)| other == k) {
-            return Err(ObjectError::InvalidArgument("cannot provide multiple tags with the same key".into()));
+            return Err(ObjectError::InvalidTag(
+                "cannot provide multiple Tags with the same key".into(),
+            ));
         }
     }
     Ok(())

@@ -2,7 +2,8 @@
 //!
 //! Every handler returns `Result<_, S3Error>` and uses `?` on [`ObjectError`]s; the `From` impl
 //! below decides the S3 code, the HTTP status (carried by the code) and the message. Internal
-//! details (index or blob failures) are logged, never sent to the client.
+//! details (index or blob failures) are logged, never sent to the client. The few errors that
+//! belong to the protocol itself (a malformed document, an unknown access key) are made here too.
 
 use http::header::{CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED};
 use http::{HeaderMap, HeaderValue};
@@ -33,6 +34,13 @@ impl From<ObjectError> for S3Error {
             ObjectError::InvalidDigest => C::InvalidDigest,
             ObjectError::InvalidRequest(_) => C::InvalidRequest,
             ObjectError::InvalidArgument(_) => C::InvalidArgument,
+            ObjectError::InvalidTag(_) => C::InvalidTag,
+            ObjectError::BadRequest(message) => {
+                // Not in s3s's list of codes: a custom code needs its status set by hand.
+                let mut e = S3Error::with_message(C::Custom("BadRequest".into()), message.clone());
+                e.set_status_code(http::StatusCode::BAD_REQUEST);
+                return e;
+            }
             ObjectError::KeyTooLongError => C::KeyTooLongError,
             ObjectError::MetadataTooLarge => C::MetadataTooLarge,
             // S3 has no code for a body that broke off mid-stream; IncompleteBody is what
@@ -86,6 +94,22 @@ fn invalid_range(size: u64) -> S3Error {
     }
     err.set_headers(headers);
     err
+}
+
+/// A request document that parsed but does not have the shape S3 requires.
+pub(super) fn malformed_xml() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::MalformedXML,
+        "The XML you provided was not well-formed or did not validate against our published schema.",
+    )
+}
+
+/// S3's answer for a signature by a key it does not know (s3s says NotSignedUp).
+pub(super) fn unknown_access_key() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::InvalidAccessKeyId,
+        "The AWS Access Key Id you provided does not exist in our records.",
+    )
 }
 
 /// Code and message of an error inside a DeleteObjects result, which S3 reports per key.

@@ -21,8 +21,8 @@ use s3s::dto::{
 use s3s::{S3Error, S3Request, S3Response, S3Result};
 
 use crate::objects::{
-    CompleteRequest, CompletedPart, CreateUploadRequest, ObjectAttributes, ObjectError,
-    ObjectService, PutOutcome, UploadPartCopyRequest, UploadPartRequest, UploadsRequest,
+    CompleteRequest, CompletedPart, CreateUploadRequest, ObjectAttributes, ObjectService,
+    PutOutcome, UploadPartCopyRequest, UploadPartRequest, UploadsRequest,
 };
 
 use super::body::request_body;
@@ -35,6 +35,7 @@ use super::convert::{
     parse_tagging, part_number, read_conditions, size, timestamp, url_encode, wants_url_encoding,
     write_conditions,
 };
+use super::errors::malformed_xml;
 use super::request_id::RequestId;
 
 /// How long CompleteMultipartUpload may run before the response switches to keep-alive.
@@ -159,25 +160,24 @@ pub(super) async fn complete_multipart_upload(
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let id = RequestId::of(&req.extensions);
     let input = req.input;
+    // An empty part list, or a part without number or ETag, is a schema violation.
     let parts = input
         .multipart_upload
         .and_then(|m| m.parts)
-        .unwrap_or_default()
+        .filter(|parts| !parts.is_empty())
+        .ok_or_else(malformed_xml)?
         .into_iter()
         .map(|p| {
-            let missing = |what: &str| ObjectError::InvalidPart(format!("a part has no {what}"));
+            let (Some(number), Some(tag)) = (p.part_number, p.e_tag.as_ref()) else {
+                return Err(malformed_xml());
+            };
             Ok(CompletedPart {
-                part_number: part_number(p.part_number.ok_or_else(|| missing("PartNumber"))?)?,
-                etag: p
-                    .e_tag
-                    .as_ref()
-                    .ok_or_else(|| missing("ETag"))?
-                    .value()
-                    .to_owned(),
+                part_number: part_number(number)?,
+                etag: tag.value().to_owned(),
                 checksum: checksum_values!(p).any(),
             })
         })
-        .collect::<Result<Vec<_>, ObjectError>>()?;
+        .collect::<S3Result<Vec<_>>>()?;
     let request = CompleteRequest {
         bucket: input.bucket.clone(),
         key: input.key.clone(),

@@ -10,7 +10,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use s3s::S3Result;
-use s3s::auth::SimpleAuth;
+use s3s::auth::{S3Auth, SecretKey, SimpleAuth};
 use s3s::host::{S3Host, VirtualHost};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::objects::ObjectService;
 
 use super::FloeS3;
+use super::errors::unknown_access_key;
 use super::request_id::RequestIdService;
 
 /// How the S3 endpoint authenticates and addresses buckets.
@@ -34,10 +35,10 @@ pub struct S3Settings {
 /// set, s3s's default access check refuses anonymous requests (AccessDenied).
 pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Service {
     let mut builder = S3ServiceBuilder::new(FloeS3::new(service));
-    builder.set_auth(SimpleAuth::from_single(
+    builder.set_auth(AccessKeys(SimpleAuth::from_single(
         settings.access_key.clone(),
         settings.secret_key.clone(),
-    ));
+    )));
     if !settings.domains.is_empty() {
         builder.set_host(VirtualHosts::new(&settings.domains));
     }
@@ -92,6 +93,20 @@ pub async fn run(
     tracing::info!("S3 endpoint draining in-flight requests");
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The configured key pair, refusing other keys as S3 does (`InvalidAccessKeyId`, which SDKs
+/// know) rather than with s3s's `NotSignedUp`.
+struct AccessKeys(SimpleAuth);
+
+#[async_trait::async_trait]
+impl S3Auth for AccessKeys {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        self.0
+            .get_secret_key(access_key)
+            .await
+            .map_err(|_| unknown_access_key())
+    }
 }
 
 /// Virtual-hosted-style addressing for the configured base domains.

@@ -1,13 +1,10 @@
 //! Flexible checksums and Content-MD5: each algorithm (CRC32, CRC32C, CRC64NVME, SHA1, SHA256)
 //! sent by the SDK as an aws-chunked trailer is verified, stored, echoed and returned with
-//! `x-amz-checksum-mode: ENABLED` (not on ranged GETs); wrong values are BadDigest; multipart
-//! COMPOSITE (`base64-N`) and FULL_OBJECT checksums, and bad part checksums on completion.
+//! `x-amz-checksum-mode: ENABLED` (not on ranged GETs); wrong checksum headers and Content-MD5
+//! are BadDigest (malformed ones InvalidDigest). Multipart checksums are in `multipart`.
 
-use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
-};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
 
 use crate::harness::*;
 

@@ -1,5 +1,5 @@
 //! Shared scaffolding: one in-process gateway per test (tempdir, port 0, 6 embedded storage nodes,
-//! k=4 m=2), an aws-sdk-s3 client with the SDK's default settings, raw HTTP through hyper,
+//! k=4 m=2), an aws-sdk-s3 client with the SDK's default settings, raw HTTP (`raw`),
 //! deterministic data, digests, and assertions on S3 error codes and HTTP statuses.
 
 use std::fmt::Debug;
@@ -13,15 +13,12 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
-use aws_sdk_s3::presigning::PresignedRequest;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
 use floe_gateway::config::{GatewayConfig, GatewayOverrides};
 use floe_gateway::launch::Gateway;
-use http_body_util::{BodyExt, Full};
 use md5::{Digest, Md5};
 
 mod raw;

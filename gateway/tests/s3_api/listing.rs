@@ -1,9 +1,8 @@
-//! Listing: ListObjectsV2 (prefix, delimiter and CommonPrefixes, KeyCount, max-keys paging with
-//! continuation tokens over 2,500 keys, start-after, `encoding-type=url`, UTF-8 byte order) and
-//! ListObjects V1 (marker, NextMarker only with a delimiter).
+//! Listing with ListObjectsV2: prefix, delimiter and CommonPrefixes, KeyCount, max-keys paging
+//! with continuation tokens over 2,500 keys, paging over common prefixes, start-after, and a
+//! missing bucket. URL encoding, byte order and V1 are in `order`.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::EncodingType;
 use futures::StreamExt;
 
 use crate::harness::*;

@@ -1,6 +1,6 @@
 //! Multipart uploads: the full flow (create, parts, ListParts, ListMultipartUploads, complete,
-//! `md5-of-md5s-N` ETag, read back), part ETags quoted or not, the errors (EntityTooSmall,
-//! InvalidPart, InvalidPartOrder, NoSuchUpload, MalformedXML), abort, and UploadPartCopy.
+//! `md5-of-md5s-N` ETag, read back), part ETags quoted or not, re-uploaded parts, uploads by
+//! prefix, and UploadPartCopy. The error cases are in `errors`.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
