@@ -46,7 +46,10 @@ fn main() {
     let mut cluster = LocalCluster::start(6);
     let store = cluster.blob_store(4, 2);
     let data = pattern(BLOB, 42);
-    println!("blob layer: 6 local node processes, k=4 m=2, 4 MiB chunks, {ROUNDS} x {} MiB", BLOB / MIB);
+    println!(
+        "blob layer: 6 local node processes, k=4 m=2, 4 MiB chunks, {ROUNDS} x {} MiB",
+        BLOB / MIB
+    );
 
     runtime.block_on(async {
         let mut written = Vec::new();
@@ -58,14 +61,20 @@ fn main() {
             written.push(write(&store, &round_data).await);
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("write          {:8.1} MiB/s", mib_per_s(BLOB * ROUNDS, secs));
+        println!(
+            "write          {:8.1} MiB/s",
+            mib_per_s(BLOB * ROUNDS, secs)
+        );
 
         let start = Instant::now();
         for chunks in &written {
             assert_eq!(read(&store, chunks, BLOB as u64).await, BLOB);
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("read (healthy) {:8.1} MiB/s", mib_per_s(BLOB * ROUNDS, secs));
+        println!(
+            "read (healthy) {:8.1} MiB/s",
+            mib_per_s(BLOB * ROUNDS, secs)
+        );
 
         cluster.nodes[0].kill();
         cluster.nodes[3].kill();
@@ -74,6 +83,9 @@ fn main() {
             assert_eq!(read(&store, chunks, BLOB as u64).await, BLOB);
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("read (2 down)  {:8.1} MiB/s", mib_per_s(BLOB * ROUNDS, secs));
+        println!(
+            "read (2 down)  {:8.1} MiB/s",
+            mib_per_s(BLOB * ROUNDS, secs)
+        );
     });
 }

@@ -96,7 +96,11 @@ impl Collector {
             outcome?;
         }
         if report.deleted > 0 {
-            tracing::info!(deleted = report.deleted, deferred = report.deferred, "garbage collected");
+            tracing::info!(
+                deleted = report.deleted,
+                deferred = report.deferred,
+                "garbage collected"
+            );
         }
         Ok(report)
     }

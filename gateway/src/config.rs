@@ -138,7 +138,11 @@ impl GatewayConfig {
             .parse()
             .map_err(|e| ConfigError::Invalid(format!("ec {ec:?}: {e}")))?;
         let embedded_nodes = file.embedded_nodes.unwrap_or(params.total().max(6));
-        let node_count = if embedded { embedded_nodes } else { nodes.len() };
+        let node_count = if embedded {
+            embedded_nodes
+        } else {
+            nodes.len()
+        };
         if params.total() > node_count {
             return Err(ConfigError::Invalid(format!(
                 "erasure code {params} needs at least {} nodes, but {node_count} are configured",
@@ -258,9 +262,19 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("needs at least 6 nodes"), "{err}");
         let no_secret = file.replace("cluster_secret = \"c\"", "");
-        assert!(build(&no_secret, GatewayOverrides::default()).unwrap_err().to_string().contains("cluster secret"));
+        assert!(
+            build(&no_secret, GatewayOverrides::default())
+                .unwrap_err()
+                .to_string()
+                .contains("cluster secret")
+        );
         assert!(toml::from_str::<GatewayFile>("lissten = 1").is_err());
         let low = format!("{file}\nwrite_quorum = 1");
-        assert!(build(&low, GatewayOverrides::default()).unwrap_err().to_string().contains("write_quorum"));
+        assert!(
+            build(&low, GatewayOverrides::default())
+                .unwrap_err()
+                .to_string()
+                .contains("write_quorum")
+        );
     }
 }

@@ -54,12 +54,11 @@ pub struct Gateway {
     tasks: Vec<JoinHandle<()>>,
 }
 
-fn stopped(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        while !*rx.borrow() {
-            if rx.changed().await.is_err() {
-                return;
-            }
+/// Resolves once the gateway is told to stop.
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
         }
     }
 }
@@ -99,7 +98,9 @@ impl Gateway {
                 }));
             }
             // Embedded nodes get new ports every run: place by stable names instead of URLs.
-            let keys = (0..urls.len()).map(|i| format!("embedded-node-{i}")).collect();
+            let keys = (0..urls.len())
+                .map(|i| format!("embedded-node-{i}"))
+                .collect();
             (urls, keys)
         } else {
             (config.nodes.clone(), config.nodes.clone())
@@ -132,7 +133,11 @@ impl Gateway {
 
         let index = Arc::new(Index::open(&config.data_dir.join("index.redb"))?);
         let collector = Collector::new(index.clone(), blobs.clone(), config.gc_grace);
-        tasks.push(collector.clone().spawn(config.gc_interval, stopped(stop_rx.clone())));
+        tasks.push(
+            collector
+                .clone()
+                .spawn(config.gc_interval, stopped(stop_rx.clone())),
+        );
         let reader = Arc::new(CachedBlobs::new(blobs, config.cache_bytes));
         let service = ObjectService::new(
             index,

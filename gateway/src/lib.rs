@@ -12,7 +12,7 @@ pub mod blobs;
 pub mod cache;
 pub mod collector;
 pub mod config;
-pub mod launch;
 pub mod index;
+pub mod launch;
 pub mod objects;
 pub mod s3;

@@ -9,7 +9,11 @@ use floe_gateway::config::{GatewayConfig, GatewayOverrides};
 use floe_gateway::launch::Gateway;
 
 #[derive(Parser)]
-#[command(name = "floe", version, about = "Floe: an S3-compatible gateway over erasure-coded storage nodes")]
+#[command(
+    name = "floe",
+    version,
+    about = "Floe: an S3-compatible gateway over erasure-coded storage nodes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,8 +58,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
+                |_| // s3s logs every client error (a 404 included) at ERROR: the gateway logs what matters.
+                tracing_subscriber::EnvFilter::new("info,s3s=off"),
+            ),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -113,7 +119,10 @@ fn print_banner(config: &GatewayConfig, gateway: &Gateway) {
     println!("  region:       {}", config.region);
     println!("  storage:      {storage}, erasure code {}", config.params);
     println!("Try it:");
-    println!("  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}", config.access_key, config.secret_key, config.region);
+    println!(
+        "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}",
+        config.access_key, config.secret_key, config.region
+    );
     println!("  aws --endpoint-url {endpoint} s3 mb s3://demo");
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -131,7 +131,10 @@ async fn flipped_byte_on_disk_is_read_around_and_reported() {
     assert_eq!(fault.node, cluster.nodes[node].url());
 
     let stats = store.nodes()[node].stats().await.expect("stats");
-    assert_eq!(stats.quarantined, 1, "the node quarantined the rotten shard");
+    assert_eq!(
+        stats.quarantined, 1,
+        "the node quarantined the rotten shard"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,17 +148,29 @@ async fn write_with_three_nodes_down_fails_clearly() {
         .await
         .expect_err("a write needs 5 of 6 shards");
     assert!(
-        matches!(err, BlobError::QuorumNotReached { acked: 3, needed: 5, .. }),
+        matches!(
+            err,
+            BlobError::QuorumNotReached {
+                acked: 3,
+                needed: 5,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.is_unavailable());
-    assert!(err.to_string().contains("write quorum not reached"), "{err}");
+    assert!(
+        err.to_string().contains("write quorum not reached"),
+        "{err}"
+    );
 
     // One node down is within k+m-write_quorum: writes still succeed, and the miss is recorded.
     cluster.nodes[0].restart();
     cluster.nodes[2].restart();
     let data = pattern(3 * MIB, 9);
-    let chunks = write_blob(&store, &data).await.expect("write with one node down");
+    let chunks = write_blob(&store, &data)
+        .await
+        .expect("write with one node down");
     assert!(
         store
             .repairs()

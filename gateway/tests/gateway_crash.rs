@@ -64,7 +64,10 @@ async fn kill_nine_mid_upload_loses_no_acknowledged_object() {
         let _ = upload.await;
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(!acked.is_empty(), "some uploads were acknowledged before the kill");
+    assert!(
+        !acked.is_empty(),
+        "some uploads were acknowledged before the kill"
+    );
     assert!(acked.len() < UPLOADS, "the kill interrupted some uploads");
 
     let gateway = ServeProcess::start(tmp.path(), &[]);
@@ -91,9 +94,18 @@ async fn kill_nine_mid_upload_loses_no_acknowledged_object() {
     for object in listed.contents() {
         let key = object.key().unwrap();
         let i: usize = key[4..].parse().unwrap();
-        let got = client.get_object().bucket("crash").key(key).send().await.unwrap();
+        let got = client
+            .get_object()
+            .bucket("crash")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
         let bytes = got.body.collect().await.unwrap().into_bytes();
-        assert!(bytes.as_ref() == body(i).as_slice(), "listed {key} is not whole");
+        assert!(
+            bytes.as_ref() == body(i).as_slice(),
+            "listed {key} is not whole"
+        );
     }
 }
 

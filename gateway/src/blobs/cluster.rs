@@ -92,7 +92,9 @@ impl BlobStore {
             )));
         }
         if keys.len() != nodes.len() {
-            return Err(BlobError::Config("one placement key per node is required".into()));
+            return Err(BlobError::Config(
+                "one placement key per node is required".into(),
+            ));
         }
         let mut unique = keys.clone();
         unique.sort();

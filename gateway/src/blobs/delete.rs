@@ -10,7 +10,11 @@ impl BlobStore {
     /// Deletes every shard of `chunk` from the nodes that hold them. A shard already gone counts
     /// as deleted; any node that cannot be reached makes the whole call fail, so the caller keeps
     /// the chunk on its list and tries again later.
-    pub async fn delete_chunk(&self, chunk: &ChunkId, params: CodecParams) -> Result<(), BlobError> {
+    pub async fn delete_chunk(
+        &self,
+        chunk: &ChunkId,
+        params: CodecParams,
+    ) -> Result<(), BlobError> {
         let total = params.total();
         let placement = self.placement(chunk, total)?;
         let deletes = placement.iter().enumerate().map(|(index, &node)| {

@@ -35,6 +35,9 @@ impl BlobError {
     /// Whether the failure comes from missing storage capacity (nodes down), which S3 reports
     /// as 503 so that clients retry later.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::QuorumNotReached { .. } | Self::Unreadable { .. })
+        matches!(
+            self,
+            Self::QuorumNotReached { .. } | Self::Unreadable { .. }
+        )
     }
 }

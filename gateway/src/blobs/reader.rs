@@ -63,9 +63,9 @@ impl BlobStore {
         let shards = self.fetch_shards(chunk, &wanted).await?;
         let piece = |i: usize| -> Result<Bytes, BlobError> {
             let s = slices[i];
-            let shard = shards[s.shard_index]
-                .as_ref()
-                .ok_or_else(|| BlobError::Internal("fetched shard set lacks a wanted shard".into()))?;
+            let shard = shards[s.shard_index].as_ref().ok_or_else(|| {
+                BlobError::Internal("fetched shard set lacks a wanted shard".into())
+            })?;
             Ok(shard.slice(s.offset..s.offset + s.len))
         };
         if slices.len() == 1 {
@@ -116,7 +116,9 @@ impl BlobStore {
             }
             if let Some(target) = target {
                 while have + pending.len() < target {
-                    let Some(index) = spare.pop_front() else { break };
+                    let Some(index) = spare.pop_front() else {
+                        break;
+                    };
                     pending.push(launch(index));
                 }
             }

@@ -95,8 +95,9 @@ impl BlobWriter {
             }
         }
         let store = self.store.clone();
-        self.in_flight
-            .push_back(tokio::spawn(async move { store_chunk(&store, chunk).await }));
+        self.in_flight.push_back(tokio::spawn(
+            async move { store_chunk(&store, chunk).await },
+        ));
         Ok(())
     }
 }

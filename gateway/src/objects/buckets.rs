@@ -72,7 +72,16 @@ mod tests {
             assert!(validate_bucket_name(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "ab", "ABC", "a_b", "-ab", "ab-", "a..b", "a.-b", "192.168.1.1", "xn--ab", "ab-s3alias",
+            "ab",
+            "ABC",
+            "a_b",
+            "-ab",
+            "ab-",
+            "a..b",
+            "a.-b",
+            "192.168.1.1",
+            "xn--ab",
+            "ab-s3alias",
             &"a".repeat(64),
         ] {
             assert!(validate_bucket_name(bad).is_err(), "{bad}");

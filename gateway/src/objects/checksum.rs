@@ -147,7 +147,10 @@ pub fn composite(algorithm: ChecksumAlgorithm, part_digests: &[Vec<u8>]) -> Stri
 
 /// FULL_OBJECT CRC of a multipart object from its parts' CRCs and lengths, without re-reading the
 /// bytes. None for SHA algorithms, which cannot be combined.
-pub fn combine_full_object(algorithm: ChecksumAlgorithm, parts: &[(Vec<u8>, u64)]) -> Option<Vec<u8>> {
+pub fn combine_full_object(
+    algorithm: ChecksumAlgorithm,
+    parts: &[(Vec<u8>, u64)],
+) -> Option<Vec<u8>> {
     let (crc, width) = crc_params(algorithm)?;
     let mut combined: Option<u64> = None;
     for (raw, len) in parts {
@@ -180,8 +183,14 @@ mod tests {
     #[test]
     fn known_values() {
         // Check values from the CRC catalogue and the SHA test vectors for "123456789" / "abc".
-        assert_eq!(hex::encode(digest(ChecksumAlgorithm::Crc32, b"123456789")), "cbf43926");
-        assert_eq!(hex::encode(digest(ChecksumAlgorithm::Crc32c, b"123456789")), "e3069283");
+        assert_eq!(
+            hex::encode(digest(ChecksumAlgorithm::Crc32, b"123456789")),
+            "cbf43926"
+        );
+        assert_eq!(
+            hex::encode(digest(ChecksumAlgorithm::Crc32c, b"123456789")),
+            "e3069283"
+        );
         assert_eq!(
             hex::encode(digest(ChecksumAlgorithm::Crc64Nvme, b"123456789")),
             "ae8b14860a799888"
@@ -192,7 +201,10 @@ mod tests {
         );
         let mut d = BodyDigest::new(None);
         d.update(b"");
-        assert_eq!(hex::encode(d.finish().md5), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            hex::encode(d.finish().md5),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
     }
 
     #[test]
@@ -219,7 +231,10 @@ mod tests {
     fn multipart_forms() {
         let etag = multipart_etag(&[[0u8; 16], [1u8; 16]]);
         assert!(etag.ends_with("-2") && etag.len() == 34);
-        let c = composite(ChecksumAlgorithm::Crc32, &[vec![0, 0, 0, 1], vec![0, 0, 0, 2]]);
+        let c = composite(
+            ChecksumAlgorithm::Crc32,
+            &[vec![0, 0, 0, 1], vec![0, 0, 0, 2]],
+        );
         assert!(c.ends_with("-2"));
         assert_eq!(unb64(&b64(&[1, 2, 3])).unwrap(), vec![1, 2, 3]);
     }

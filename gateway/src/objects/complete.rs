@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use floe_codec::Manifest;
 
-use crate::index::{ChecksumType, ObjectRecord, PartRecord, PartSummary, StoredChecksum, UploadRecord};
+use crate::index::{
+    ChecksumType, ObjectRecord, PartRecord, PartSummary, StoredChecksum, UploadRecord,
+};
 
 use super::checksum::{b64, combine_full_object, composite, multipart_etag, unb64};
 use super::conditions::{normalize_etag, write_allowed};
@@ -17,13 +19,19 @@ use super::types::{ClaimedValue, CompleteRequest, CompletedPart, PutOutcome};
 
 impl ObjectService {
     pub async fn complete_upload(&self, req: CompleteRequest) -> Result<PutOutcome, ObjectError> {
-        let upload = self.upload_for(&req.bucket, &req.key, &req.upload_id).await?;
+        let upload = self
+            .upload_for(&req.bucket, &req.key, &req.upload_id)
+            .await?;
         if req.parts.is_empty() {
             return Err(ObjectError::InvalidRequest(
                 "you must specify at least one part".into(),
             ));
         }
-        if req.parts.windows(2).any(|w| w[0].part_number >= w[1].part_number) {
+        if req
+            .parts
+            .windows(2)
+            .any(|w| w[0].part_number >= w[1].part_number)
+        {
             return Err(ObjectError::InvalidPartOrder);
         }
         self.check_write_conditions(&req.bucket, &req.key, &req.conditions)
@@ -151,12 +159,15 @@ fn part_checksums(
         raws.push((raw, part.size));
     }
     let value = match kind {
-        ChecksumType::Composite => {
-            composite(algorithm, &raws.into_iter().map(|(r, _)| r).collect::<Vec<_>>())
-        }
+        ChecksumType::Composite => composite(
+            algorithm,
+            &raws.into_iter().map(|(r, _)| r).collect::<Vec<_>>(),
+        ),
         ChecksumType::FullObject => {
             let raw = combine_full_object(algorithm, &raws).ok_or_else(|| {
-                ObjectError::InvalidRequest(format!("{algorithm:?} cannot be a FULL_OBJECT checksum"))
+                ObjectError::InvalidRequest(format!(
+                    "{algorithm:?} cannot be a FULL_OBJECT checksum"
+                ))
             })?;
             let value = b64(&raw);
             let claimed = match claimed_full {

@@ -16,7 +16,9 @@ pub fn normalize_etag(etag: &str) -> &str {
 fn matches(condition: &EtagMatch, etag: &str) -> bool {
     match condition {
         EtagMatch::Any => true,
-        EtagMatch::Tags(tags) => tags.iter().any(|t| normalize_etag(t) == normalize_etag(etag)),
+        EtagMatch::Tags(tags) => tags
+            .iter()
+            .any(|t| normalize_etag(t) == normalize_etag(etag)),
     }
 }
 
@@ -108,42 +110,79 @@ mod tests {
     fn s3_precedence() {
         let r = record("abc", 10_500);
         let ok = |c: ReadConditions| check_read(&c, &r);
-        assert!(ok(ReadConditions { if_match: tags("\"abc\""), ..Default::default() }).is_ok());
+        assert!(
+            ok(ReadConditions {
+                if_match: tags("\"abc\""),
+                ..Default::default()
+            })
+            .is_ok()
+        );
         assert!(matches!(
-            ok(ReadConditions { if_match: tags("x"), ..Default::default() }),
+            ok(ReadConditions {
+                if_match: tags("x"),
+                ..Default::default()
+            }),
             Err(ObjectError::PreconditionFailed)
         ));
         // If-Match true beats a failing If-Unmodified-Since.
-        assert!(ok(ReadConditions {
-            if_match: tags("abc"),
-            if_unmodified_since: Some(0),
-            ..Default::default()
-        })
-        .is_ok());
+        assert!(
+            ok(ReadConditions {
+                if_match: tags("abc"),
+                if_unmodified_since: Some(0),
+                ..Default::default()
+            })
+            .is_ok()
+        );
         assert!(matches!(
-            ok(ReadConditions { if_unmodified_since: Some(9_000), ..Default::default() }),
+            ok(ReadConditions {
+                if_unmodified_since: Some(9_000),
+                ..Default::default()
+            }),
             Err(ObjectError::PreconditionFailed)
         ));
-        assert!(ok(ReadConditions { if_unmodified_since: Some(10_000), ..Default::default() }).is_ok());
+        assert!(
+            ok(ReadConditions {
+                if_unmodified_since: Some(10_000),
+                ..Default::default()
+            })
+            .is_ok()
+        );
         assert!(matches!(
-            ok(ReadConditions { if_none_match: tags("W/\"abc\""), ..Default::default() }),
+            ok(ReadConditions {
+                if_none_match: tags("W/\"abc\""),
+                ..Default::default()
+            }),
             Err(ObjectError::NotModified { .. })
         ));
         // If-None-Match false (no match) beats If-Modified-Since.
-        assert!(ok(ReadConditions {
-            if_none_match: tags("zzz"),
-            if_modified_since: Some(99_000),
-            ..Default::default()
-        })
-        .is_ok());
+        assert!(
+            ok(ReadConditions {
+                if_none_match: tags("zzz"),
+                if_modified_since: Some(99_000),
+                ..Default::default()
+            })
+            .is_ok()
+        );
         assert!(matches!(
-            ok(ReadConditions { if_modified_since: Some(10_000), ..Default::default() }),
+            ok(ReadConditions {
+                if_modified_since: Some(10_000),
+                ..Default::default()
+            }),
             Err(ObjectError::NotModified { .. })
         ));
-        assert!(ok(ReadConditions { if_modified_since: Some(9_999), ..Default::default() }).is_ok());
+        assert!(
+            ok(ReadConditions {
+                if_modified_since: Some(9_999),
+                ..Default::default()
+            })
+            .is_ok()
+        );
         assert!(matches!(
             check_copy_source(
-                &ReadConditions { if_none_match: tags("abc"), ..Default::default() },
+                &ReadConditions {
+                    if_none_match: tags("abc"),
+                    ..Default::default()
+                },
                 &r
             ),
             Err(ObjectError::PreconditionFailed)
@@ -153,12 +192,24 @@ mod tests {
     #[test]
     fn write_conditions() {
         let r = record("abc", 0);
-        let none_star = WriteConditions { if_none_match: Some(EtagMatch::Any), if_match: None };
+        let none_star = WriteConditions {
+            if_none_match: Some(EtagMatch::Any),
+            if_match: None,
+        };
         assert!(write_allowed(&none_star, None));
         assert!(!write_allowed(&none_star, Some(&r)));
-        let if_match = WriteConditions { if_none_match: None, if_match: tags("abc") };
+        let if_match = WriteConditions {
+            if_none_match: None,
+            if_match: tags("abc"),
+        };
         assert!(write_allowed(&if_match, Some(&r)));
         assert!(!write_allowed(&if_match, None));
-        assert!(!write_allowed(&WriteConditions { if_none_match: None, if_match: tags("x") }, Some(&r)));
+        assert!(!write_allowed(
+            &WriteConditions {
+                if_none_match: None,
+                if_match: tags("x")
+            },
+            Some(&r)
+        ));
     }
 }

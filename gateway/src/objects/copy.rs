@@ -1,6 +1,7 @@
 //! CopyObject. Chunks are content-addressed, so a copy writes no data: the new object points at
 //! the source's chunks (their reference counts go up) and only the record is new.
 
+use floe_codec::ChunkId;
 use futures::StreamExt;
 
 use crate::index::{ChecksumType, ObjectRecord, StoredChecksum};
@@ -17,11 +18,8 @@ impl ObjectService {
         let (source, manifest) = self.load(&req.source_bucket, &req.source_key).await?;
         check_copy_source(&req.source_conditions, &source)?;
         // The source may be deleted while we copy: keep its chunks until our reference commits.
-        let pins = self
-            .blobs()
-            .pins()
-            .pin(manifest.chunks().iter().map(|c| c.id))
-            .await;
+        let ids: Vec<ChunkId> = manifest.chunks().iter().map(|c| c.id).collect();
+        let pins = self.blobs().pins().pin(ids).await;
         let onto_itself = req.source_bucket == req.bucket && req.source_key == req.key;
         if onto_itself
             && req.metadata_directive == MetadataDirective::Copy
@@ -45,22 +43,27 @@ impl ObjectService {
         let checksum = match req.checksum_algorithm {
             Some(wanted) if source.checksum.as_ref().map(|c| c.algorithm) != Some(wanted) => {
                 // A new algorithm needs the bytes: stream them once through the hasher.
-                let mut body = self.body_stream(
-                    manifest.clone(),
-                    floe_codec::ByteRange {
-                        start: 0,
-                        end: source.size,
-                    },
-                ).await;
+                let mut body = self
+                    .body_stream(
+                        manifest.clone(),
+                        floe_codec::ByteRange {
+                            start: 0,
+                            end: source.size,
+                        },
+                    )
+                    .await;
                 let mut digest = BodyDigest::new(Some(wanted));
                 while let Some(piece) = body.next().await {
                     digest.update(&piece.map_err(|e| ObjectError::Unavailable(e.to_string()))?);
                 }
-                digest.finish().checksum.map(|(algorithm, raw)| StoredChecksum {
-                    algorithm,
-                    kind: ChecksumType::FullObject,
-                    value: b64(&raw),
-                })
+                digest
+                    .finish()
+                    .checksum
+                    .map(|(algorithm, raw)| StoredChecksum {
+                        algorithm,
+                        kind: ChecksumType::FullObject,
+                        value: b64(&raw),
+                    })
             }
             _ => source.checksum.clone(),
         };

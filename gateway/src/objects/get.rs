@@ -64,12 +64,9 @@ impl ObjectService {
             }
             Body::Chunks(chunks) => {
                 let chunks: Arc<[_]> = chunks.into();
-                Box::pin(
-                    self.reader
-                        .read_range(chunks, range)
-                        .await
-                        .map(|r| r.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)),
-                )
+                Box::pin(self.reader.read_range(chunks, range).await.map(|r| {
+                    r.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+                }))
             }
         }
     }
@@ -107,7 +104,9 @@ fn view(req: &GetRequest, record: ObjectRecord) -> Result<ObjectView, ObjectErro
 fn part_range(record: &ObjectRecord, n: u32) -> Result<(u64, u64), ObjectError> {
     let invalid = || ObjectError::InvalidPart(format!("part number {n} does not exist"));
     if n == 0 {
-        return Err(ObjectError::InvalidArgument("part number must be at least 1".into()));
+        return Err(ObjectError::InvalidArgument(
+            "part number must be at least 1".into(),
+        ));
     }
     if record.parts.is_empty() {
         return if n == 1 {

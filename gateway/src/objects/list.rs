@@ -50,12 +50,15 @@ impl ObjectService {
             let batch = self.batch(&req, after.clone()).await?;
             let exhausted = batch.len() < BATCH;
             let mut iter = batch.into_iter();
-            while let Some((key, record)) = iter.next() {
+            for (key, record) in iter.by_ref() {
                 if returned == max_keys {
                     page.is_truncated = true;
                     return Ok(page);
                 }
-                match delimiter.as_deref().and_then(|d| common_prefix(&key, &req.prefix, d)) {
+                match delimiter
+                    .as_deref()
+                    .and_then(|d| common_prefix(&key, &req.prefix, d))
+                {
                     Some(cp) if page.common_prefixes.last().map(String::as_str) == Some(cp) => {
                         // A key past the seek target that still rolls up into the last prefix.
                         after = Some(key.clone());
@@ -125,7 +128,7 @@ mod tests {
         assert_eq!(common_prefix("a/b/c", "a/", "/"), Some("a/b/"));
         assert_eq!(common_prefix("a/b", "a/b", "/"), None);
         assert_eq!(common_prefix("photos//x", "photos/", "/"), Some("photos//"));
-        assert!(after_all_with("a/") > "a/zzz".to_string());
-        assert!(after_all_with("a/") < "a0".to_string());
+        assert!(after_all_with("a/").as_str() > "a/zzz");
+        assert!(after_all_with("a/").as_str() < "a0");
     }
 }

@@ -105,21 +105,32 @@ impl ObjectService {
     }
 
     pub async fn upload_part(&self, req: UploadPartRequest) -> Result<PartOutcome, ObjectError> {
-        let upload = self.upload_for(&req.bucket, &req.key, &req.upload_id).await?;
+        let upload = self
+            .upload_for(&req.bucket, &req.key, &req.upload_id)
+            .await?;
         let content_md5 = parse_content_md5(req.content_md5.as_deref())?;
         let claim = ChecksumClaim {
             algorithm: req.checksum.algorithm.or(upload.checksum_algorithm),
             value: req.checksum.value,
         };
-        self.store_part(&req.upload_id, req.part_number, req.body, content_md5, claim, req.content_length)
-            .await
+        self.store_part(
+            &req.upload_id,
+            req.part_number,
+            req.body,
+            content_md5,
+            claim,
+            req.content_length,
+        )
+        .await
     }
 
     pub async fn upload_part_copy(
         &self,
         req: UploadPartCopyRequest,
     ) -> Result<PartOutcome, ObjectError> {
-        let upload = self.upload_for(&req.bucket, &req.key, &req.upload_id).await?;
+        let upload = self
+            .upload_for(&req.bucket, &req.key, &req.upload_id)
+            .await?;
         let (source, manifest) = self.load(&req.source_bucket, &req.source_key).await?;
         check_copy_source(&req.source_conditions, &source)?;
         let (first, last) = match req.source_range {
@@ -136,13 +147,22 @@ impl ObjectService {
             None => (0, source.size - 1),
         };
         let end = if source.size == 0 { 0 } else { last + 1 };
-        let body = self.body_stream(manifest, ByteRange { start: first, end }).await;
+        let body = self
+            .body_stream(manifest, ByteRange { start: first, end })
+            .await;
         let claim = ChecksumClaim {
             algorithm: upload.checksum_algorithm,
             value: ClaimedValue::None,
         };
-        self.store_part(&req.upload_id, req.part_number, body, None, claim, Some(end - first))
-            .await
+        self.store_part(
+            &req.upload_id,
+            req.part_number,
+            body,
+            None,
+            claim,
+            Some(end - first),
+        )
+        .await
     }
 
     async fn store_part(
@@ -222,7 +242,11 @@ impl ObjectService {
             .await?;
         let is_truncated = parts.len() > max_parts;
         parts.truncate(max_parts);
-        let next_marker = if is_truncated { parts.last().map(|(n, _)| *n) } else { None };
+        let next_marker = if is_truncated {
+            parts.last().map(|(n, _)| *n)
+        } else {
+            None
+        };
         Ok(PartsPage {
             upload,
             parts: parts
@@ -252,7 +276,13 @@ impl ObjectService {
         } = req;
         let mut uploads = self
             .with_index(move |ix| {
-                ix.list_uploads(&bucket, &prefix, key_marker.as_deref(), upload_id_marker.as_deref(), max + 1)
+                ix.list_uploads(
+                    &bucket,
+                    &prefix,
+                    key_marker.as_deref(),
+                    upload_id_marker.as_deref(),
+                    max + 1,
+                )
             })
             .await?;
         let is_truncated = uploads.len() > max;

@@ -94,7 +94,9 @@ pub(super) fn verify_digests(
     if let Some(md5) = content_md5
         && md5 != digests.md5
     {
-        return Err(ObjectError::BadDigest("Content-MD5 does not match the body".into()));
+        return Err(ObjectError::BadDigest(
+            "Content-MD5 does not match the body".into(),
+        ));
     }
     let Some((algorithm, raw)) = &digests.checksum else {
         return Ok(None);
@@ -108,7 +110,9 @@ pub(super) fn verify_digests(
         let claimed_raw = unb64(&claimed)
             .filter(|r| r.len() == digest_len(*algorithm))
             .ok_or_else(|| {
-                ObjectError::InvalidRequest(format!("value for x-amz-checksum-{algorithm:?} is invalid"))
+                ObjectError::InvalidRequest(format!(
+                    "value for x-amz-checksum-{algorithm:?} is invalid"
+                ))
             })?;
         if &claimed_raw != raw {
             return Err(ObjectError::BadDigest(format!(

@@ -88,7 +88,9 @@ impl ObjectService {
 
     pub(super) fn check_key(&self, key: &str) -> Result<(), ObjectError> {
         if key.is_empty() {
-            return Err(ObjectError::InvalidArgument("the key must not be empty".into()));
+            return Err(ObjectError::InvalidArgument(
+                "the key must not be empty".into(),
+            ));
         }
         if key.len() > self.config.max_key_len {
             return Err(ObjectError::KeyTooLongError);
@@ -96,7 +98,10 @@ impl ObjectService {
         Ok(())
     }
 
-    pub(super) fn check_attributes(&self, attributes: &ObjectAttributes) -> Result<(), ObjectError> {
+    pub(super) fn check_attributes(
+        &self,
+        attributes: &ObjectAttributes,
+    ) -> Result<(), ObjectError> {
         let size: usize = attributes
             .metadata
             .iter()

@@ -10,8 +10,7 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result};
 
 use crate::objects::{
-    CopyRequest, MetadataDirective, ObjectAttributes, ObjectError, ObjectService, PutOutcome,
-    PutRequest,
+    CopyRequest, MetadataDirective, ObjectAttributes, ObjectError, ObjectService, PutRequest,
 };
 
 use super::body::request_body;
@@ -114,9 +113,8 @@ pub(super) async fn copy_object(
         tags: Vec::new(),
     };
     // Copying an object onto itself without REPLACE is refused by the service.
-    let outcome = copy_detached(
-        svc,
-        CopyRequest {
+    let outcome = svc
+        .copy_object(CopyRequest {
             source_bucket,
             source_key,
             source_conditions: read_conditions(
@@ -135,9 +133,8 @@ pub(super) async fn copy_object(
                 .as_ref()
                 .map(algorithm_in)
                 .transpose()?,
-        },
-    )
-    .await?;
+        })
+        .await?;
 
     let mut result = CopyObjectResult {
         e_tag: Some(etag(outcome.etag)),
@@ -150,21 +147,6 @@ pub(super) async fn copy_object(
         copy_object_result: Some(result),
         ..Default::default()
     }))
-}
-
-/// TEMPORARY: `ObjectService::copy_object`'s future is Send, but rustc cannot prove it
-/// (rust-lang/rust#102211: `objects/copy.rs` holds a `.map(|c| c.id)` iterator across an
-/// `.await`), and `s3s::S3` needs Send futures. `block_on` on a blocking thread needs no such
-/// proof. Back to `svc.copy_object(request).await` once copy.rs collects the ids first.
-async fn copy_detached(
-    svc: &ObjectService,
-    request: CopyRequest,
-) -> Result<PutOutcome, ObjectError> {
-    let svc = svc.clone();
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || runtime.block_on(svc.copy_object(request)))
-        .await
-        .map_err(|e| ObjectError::Internal(format!("copy task failed: {e}")))?
 }
 
 pub(super) async fn delete_object(

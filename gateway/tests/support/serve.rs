@@ -101,7 +101,13 @@ pub fn client(endpoint: &str) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(DEV_ACCESS_KEY, DEV_SECRET_KEY, None, None, "test"))
+        .credentials_provider(Credentials::new(
+            DEV_ACCESS_KEY,
+            DEV_SECRET_KEY,
+            None,
+            None,
+            "test",
+        ))
         .force_path_style(true)
         .behavior_version(BehaviorVersion::latest())
         .build();
