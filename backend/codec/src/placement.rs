@@ -1,16 +1,16 @@
-//! Which storage nodes hold a chunk's shards: rendezvous (highest-random-weight) hashing on the
-//! chunk id.
+//! Which storage nodes hold a chunk's shards: rendezvous (highest-random-weight) hashing.
 //!
-//! Every node gets a pseudo-random score per chunk; the chunk's shards go to the best-scoring
-//! nodes in rank order. Because the ranking differs per chunk, data shards (which serve every
-//! healthy read) spread evenly instead of piling onto one node, and adding or removing a node
-//! only moves the chunks whose top ranks it enters or leaves. No state, no coordination: the
-//! gateway and the repair loop compute the same answer from the id and the node list.
+//! Each shard picks its node on its own: shard i goes to the node with the best score for
+//! (chunk id, i) among the nodes earlier shards did not take. Scores differ per chunk and per
+//! shard, so data shards (which serve every healthy read) spread evenly over the nodes, and
+//! adding a node only moves the shards whose ranking it now wins, instead of shifting every shard
+//! ranked after it. No state, no coordination: the gateway and the repair loop compute the same
+//! answer from the id and the node list.
 
 use crate::ChunkId;
 
 /// Domain separation, so scores are unrelated to any other blake3 use of the same id.
-const PLACEMENT_TAG: &[u8] = b"floe.place";
+const PLACEMENT_TAG: &[u8] = b"floe.place.v1";
 
 /// Why a placement could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,31 +28,42 @@ pub fn place(chunk: &ChunkId, nodes: &[&str], count: usize) -> Result<Vec<usize>
             have: nodes.len(),
         });
     }
-    let mut ranking = rank(chunk, nodes);
-    ranking.truncate(count);
-    Ok(ranking)
+    let mut free: Vec<usize> = (0..nodes.len()).collect();
+    let mut chosen = Vec::with_capacity(count);
+    for shard in 0..count {
+        // Highest score wins; equal scores (identical node keys) fall back to list order so the
+        // result is still deterministic.
+        let best = free
+            .iter()
+            .enumerate()
+            .max_by(|a, b| {
+                let (sa, sb) = (
+                    score(chunk, shard, nodes[*a.1]),
+                    score(chunk, shard, nodes[*b.1]),
+                );
+                sa.cmp(&sb).then(b.1.cmp(a.1))
+            })
+            .map(|(pos, _)| pos);
+        if let Some(pos) = best {
+            chosen.push(free.remove(pos));
+        }
+    }
+    Ok(chosen)
 }
 
-/// Every node index, best first: the first k + m are the placement, the rest are the fallbacks
-/// to try (in order) when a placed node is down or a shard must move.
+/// Every node index in placement order: the first k + m are the placement, the rest are the
+/// fallbacks to try (in order) when a placed node is down or a shard must move.
 pub fn rank(chunk: &ChunkId, nodes: &[&str]) -> Vec<usize> {
-    let mut scored: Vec<(u64, usize)> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, node)| (score(chunk, node), i))
-        .collect();
-    // Highest score first; equal scores (identical node keys) fall back to list order so the
-    // result is still deterministic.
-    scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored.into_iter().map(|(_, i)| i).collect()
+    place(chunk, nodes, nodes.len()).unwrap_or_default()
 }
 
-/// The node's weight for this chunk. The chunk id has a fixed length, so tag || id || key is an
-/// unambiguous encoding without a separator.
-fn score(chunk: &ChunkId, node: &str) -> u64 {
+/// The node's weight for one shard of this chunk. The chunk id and shard index have fixed
+/// lengths, so tag || id || index || key is an unambiguous encoding without a separator.
+fn score(chunk: &ChunkId, shard: usize, node: &str) -> u64 {
     let mut hasher = blake3::Hasher::new();
     hasher.update(PLACEMENT_TAG);
     hasher.update(chunk.as_bytes());
+    hasher.update(&(shard as u32).to_le_bytes());
     hasher.update(node.as_bytes());
     let digest = hasher.finalize();
     let mut first = [0u8; 8];
@@ -121,27 +132,30 @@ mod tests {
     }
 
     #[test]
-    fn adding_a_node_moves_only_chunks_it_enters() {
+    fn adding_a_node_moves_few_shards() {
         let mut seven = NODES.to_vec();
         seven.push("n6:9000");
-        let count = 3;
+        let count = 6;
         let chunks = 3000;
-        let mut entered = 0;
+        let (mut entered, mut moved) = (0usize, 0usize);
         for n in 0..chunks {
             let before = place(&id(n), &NODES, count).unwrap();
             let after = place(&id(n), &seven, count).unwrap();
             if after.contains(&6) {
                 entered += 1;
-                // The newcomer displaces exactly one node; the others keep their chunk.
-                let kept = before.iter().filter(|i| after.contains(i)).count();
-                assert_eq!(kept, count - 1);
+                moved += before.iter().zip(&after).filter(|(b, a)| b != a).count();
             } else {
                 assert_eq!(before, after, "chunk {n} moved without the new node");
             }
         }
-        // The new node should enter about count / 7 of the rankings' top spots.
+        // The newcomer wins one slot of count/7 of the shards; what it displaces cascades
+        // only rarely, so a chunk it enters moves little more than one shard.
         let share = entered as f64 / chunks as f64;
-        let expected = count as f64 / 7.0;
-        assert!((share - expected).abs() < 0.05, "entered {share}");
+        assert!(share > 0.6 && share < 0.95, "entered {share}");
+        let per_chunk = moved as f64 / entered as f64;
+        assert!(
+            per_chunk < 2.0,
+            "{per_chunk} shards moved per entered chunk"
+        );
     }
 }
