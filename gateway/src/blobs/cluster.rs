@@ -1,12 +1,13 @@
 //! The node set a gateway writes to, with the codec parameters, write quorum and placement.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use floe_codec::{ChunkId, CodecParams, DEFAULT_CHUNK_SIZE, place};
+use floe_codec::{CodecParams, DEFAULT_CHUNK_SIZE};
 use floe_node::NodeClient;
 
 use super::error::BlobError;
+use super::membership::Membership;
 use super::pins::ChunkPins;
 use super::repair_queue::RepairQueue;
 
@@ -50,7 +51,9 @@ pub struct BlobStore {
     nodes: Vec<NodeClient>,
     /// Placement keys, one per node (its URL): placement depends on who a node is, not where it
     /// sits in the list.
-    keys: Vec<String>,
+    pub(super) keys: Vec<String>,
+    /// Which nodes are draining; see `membership`.
+    pub(super) membership: RwLock<Membership>,
     config: ClusterConfig,
     repairs: Arc<RepairQueue>,
     pins: Arc<ChunkPins>,
@@ -102,9 +105,11 @@ impl BlobStore {
         if unique.len() != keys.len() {
             return Err(BlobError::Config("a node is listed twice".into()));
         }
+        let membership = RwLock::new(Membership::all_active(nodes.len()));
         Ok(Self {
             nodes,
             keys,
+            membership,
             config: ClusterConfig {
                 write_ahead: config.write_ahead.max(1),
                 read_ahead: config.read_ahead.max(1),
@@ -132,9 +137,8 @@ impl BlobStore {
         &self.pins
     }
 
-    /// The node holding each shard of `chunk` with `total` shards: entry i serves shard i.
-    pub(super) fn placement(&self, chunk: &ChunkId, total: usize) -> Result<Vec<usize>, BlobError> {
-        let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
-        place(chunk, &keys, total).map_err(|e| BlobError::Config(e.to_string()))
+    /// The placement keys, one per node, in node order.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
     }
 }

@@ -17,7 +17,17 @@ impl BlobStore {
     ) -> Result<(), BlobError> {
         let total = params.total();
         let placement = self.placement(chunk, total)?;
-        let deletes = placement.iter().enumerate().map(|(index, &node)| {
+        let mut targets: Vec<(usize, usize)> = placement.iter().copied().enumerate().collect();
+        // Mid-drain, a shard may still sit at its old node.
+        if let Some(previous) = self.previous_placement(chunk, total, &placement) {
+            targets.extend(
+                previous
+                    .into_iter()
+                    .enumerate()
+                    .filter(|&(index, node)| placement[index] != node),
+            );
+        }
+        let deletes = targets.into_iter().map(|(index, node)| {
             let client = self.nodes()[node].clone();
             async move { client.delete_shard(chunk, index as u16).await }
         });

@@ -87,10 +87,24 @@ impl BlobStore {
         let k = chunk.params.k();
         let total = chunk.params.total();
         let placement = self.placement(&chunk.id, total)?;
+        let previous = self.previous_placement(&chunk.id, total, &placement);
         let launch = |index: usize| {
             let client = self.nodes()[placement[index]].clone();
+            // While a node drains, a shard not yet moved is still where it was placed before.
+            let moved_from = previous
+                .as_ref()
+                .filter(|p| p[index] != placement[index])
+                .map(|p| self.nodes()[p[index]].clone());
             let id = chunk.id;
-            async move { (index, client.get_shard(&id, index as u16).await) }
+            async move {
+                let result = client.get_shard(&id, index as u16).await;
+                match (result, moved_from) {
+                    (Err(ClientError::NotFound), Some(old)) => {
+                        (index, old.get_shard(&id, index as u16).await)
+                    }
+                    (result, _) => (index, result),
+                }
+            }
         };
 
         let mut shards: Vec<Option<Bytes>> = vec![None; total];

@@ -13,8 +13,10 @@
 //! - `objects`: object records and manifests, conditional writes, tags, listing.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
+//! - `catalog`: the chunk catalog (`ChunkRef` by chunk id) that repair and scrub walk.
 
 mod buckets;
+mod catalog;
 pub mod error;
 mod objects;
 pub mod records;

@@ -6,13 +6,17 @@
 //! drops to zero is queued as garbage with the time it happened; the collector deletes its shards
 //! and then calls [`Index::forget_garbage`]. A chunk referenced again while queued (a re-upload of
 //! the same bytes) leaves the queue in the same transaction, so it is never collected while used.
+//!
+//! The chunk catalog (`catalog`) moves in the same transactions: a chunk enters it with its first
+//! reference and leaves it only when the collector has deleted its shards.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use floe_codec::{ChunkId, CodecParams, Manifest};
+use floe_codec::{ChunkId, ChunkRef, CodecParams, Manifest};
 use redb::ReadableTable;
 
+use super::catalog::{forget_chunk, remember_chunk};
 use super::store::{CHUNK_REFS, GARBAGE_QUEUE, Tables, now_millis};
 use super::{Index, IndexError, UnixMillis};
 
@@ -32,7 +36,7 @@ pub struct GarbageChunk {
 /// parts' chunks) never takes a shared chunk through zero, so it never touches the garbage queue.
 #[derive(Debug, Default)]
 pub(super) struct RefDelta {
-    changes: BTreeMap<ChunkId, (i64, CodecParams)>,
+    changes: BTreeMap<ChunkId, (i64, ChunkRef)>,
 }
 
 impl RefDelta {
@@ -48,14 +52,17 @@ impl RefDelta {
 
     fn shift(&mut self, manifest: &Manifest, by: i64) {
         for chunk in manifest.chunks() {
-            self.changes.entry(chunk.id).or_insert((0, chunk.params)).0 += by;
+            self.changes
+                .entry(chunk.id)
+                .or_insert_with(|| (0, chunk.clone()))
+                .0 += by;
         }
     }
 
     /// Writes the new counts, queues chunks that reached zero and unqueues revived ones.
     pub fn apply(self, t: &mut Tables<'_>) -> Result<(), IndexError> {
         let now = now_millis();
-        for (id, (delta, params)) in self.changes {
+        for (id, (delta, chunk)) in self.changes {
             if delta == 0 {
                 continue;
             }
@@ -75,10 +82,11 @@ impl RefDelta {
                 t.chunk_refs.insert(key, new)?;
                 if old == 0 {
                     unqueue_garbage(t, &id)?;
+                    remember_chunk(t, &chunk)?;
                 }
             } else {
                 t.chunk_refs.remove(key)?;
-                queue_garbage(t, &id, params, now)?;
+                queue_garbage(t, &id, chunk.params, now)?;
             }
         }
         Ok(())
@@ -138,13 +146,16 @@ impl Index {
     }
 
     /// Drops `id` from the garbage queue once the collector has deleted its shards. Returns true
-    /// if the chunk is still unreferenced; false means it was referenced again meanwhile (the
-    /// entry is dropped all the same: it is no longer garbage), so a collector that already
-    /// deleted shards should have them repaired.
+    /// if the chunk is still unreferenced, and then it leaves the chunk catalog too; false means
+    /// it was referenced again meanwhile (the entry is dropped all the same: it is no longer
+    /// garbage), so a collector that already deleted shards should have them repaired.
     pub fn forget_garbage(&self, id: &ChunkId) -> Result<bool, IndexError> {
         self.write(|t| {
             unqueue_garbage(t, id)?;
             let referenced = t.chunk_refs.get(id.as_bytes())?.is_some();
+            if !referenced {
+                forget_chunk(t, id)?;
+            }
             Ok(!referenced)
         })
     }

@@ -15,6 +15,7 @@
 //! | `upload_times` | (initiated, upload id) | () — expiry scan |
 //! | `parts` | (upload id, part number) | `PartRecord` |
 //! | `chunk_refs` | chunk id | refcount, only while > 0 |
+//! | `chunks` | chunk id | `ChunkRef` — the catalog: every chunk whose shards are kept |
 //! | `garbage` | chunk id | since (UnixMillis) |
 //! | `garbage_queue` | (since, chunk id) | (k, m) — oldest-first GC order |
 //!
@@ -30,11 +31,13 @@ use redb::{
 };
 use serde::de::DeserializeOwned;
 
+use super::catalog::fill_catalog;
 use super::{IndexError, UnixMillis, decode_record};
 
 /// Version of the table layout above. The `meta` table (`&str -> u64`) is the one thing every
 /// future layout must keep, so that an old build refuses a newer file instead of misreading it.
-pub const INDEX_FORMAT: u64 = 1;
+/// Format 2 added the chunk catalog; a format 1 file is upgraded in place when opened.
+pub const INDEX_FORMAT: u64 = 2;
 
 /// Key of the format marker in `meta`.
 const FORMAT_KEY: &str = "format";
@@ -52,6 +55,7 @@ pub(super) const UPLOAD_TIMES: TableDefinition<(i64, &str), ()> =
     TableDefinition::new("upload_times");
 pub(super) const PARTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("parts");
 pub(super) const CHUNK_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("chunk_refs");
+pub(super) const CHUNKS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("chunks");
 pub(super) const GARBAGE: TableDefinition<&[u8; 32], i64> = TableDefinition::new("garbage");
 pub(super) const GARBAGE_QUEUE: TableDefinition<(i64, &[u8; 32]), (u16, u16)> =
     TableDefinition::new("garbage_queue");
@@ -81,6 +85,7 @@ pub(super) struct Tables<'txn> {
     pub upload_times: Table<'txn, (i64, &'static str), ()>,
     pub parts: Table<'txn, (&'static str, u32), &'static [u8]>,
     pub chunk_refs: Table<'txn, &'static [u8; 32], u64>,
+    pub chunks: Table<'txn, &'static [u8; 32], &'static [u8]>,
     pub garbage: Table<'txn, &'static [u8; 32], i64>,
     pub garbage_queue: Table<'txn, (i64, &'static [u8; 32]), (u16, u16)>,
 }
@@ -98,6 +103,7 @@ impl<'txn> Tables<'txn> {
             upload_times: txn.open_table(UPLOAD_TIMES)?,
             parts: txn.open_table(PARTS)?,
             chunk_refs: txn.open_table(CHUNK_REFS)?,
+            chunks: txn.open_table(CHUNKS)?,
             garbage: txn.open_table(GARBAGE)?,
             garbage_queue: txn.open_table(GARBAGE_QUEUE)?,
         })
@@ -152,12 +158,19 @@ impl Index {
     }
 }
 
-/// Verifies the format marker, or writes it into a brand-new file.
+/// Verifies the format marker (upgrading a format 1 file), or writes it into a brand-new file.
 fn check_format(txn: &WriteTransaction) -> Result<(), IndexError> {
     let mut meta = txn.open_table(META)?;
     let stored = meta.get(FORMAT_KEY)?.map(|v| v.value());
     match stored {
         Some(INDEX_FORMAT) => Ok(()),
+        Some(1) => {
+            // Same tables plus the catalog, which is derived from the manifests.
+            let added = fill_catalog(txn)?;
+            meta.insert(FORMAT_KEY, INDEX_FORMAT)?;
+            tracing::info!(chunks = added, "index upgraded to format 2 (chunk catalog)");
+            Ok(())
+        }
         Some(other) => Err(IndexError::Corrupt(format!(
             "index format {other}, this build reads format {INDEX_FORMAT}"
         ))),
@@ -223,6 +236,31 @@ mod tests {
             matches!(err, IndexError::Corrupt(ref m) if m.contains("99")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn format_1_file_gains_the_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.redb");
+        {
+            let index = Index::open(&path).unwrap();
+            index.create_bucket("b", &bucket_record()).unwrap();
+            index
+                .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), &always)
+                .unwrap();
+            index.create_upload("u", &upload_record("b", "m", 1)).unwrap();
+            index
+                .put_part("u", 1, &part_record("p", manifest(&[3])))
+                .unwrap();
+            // Turn it back into what format 1 wrote: no catalog table.
+            let txn = index.db.begin_write().unwrap();
+            txn.delete_table(CHUNKS).unwrap();
+            txn.open_table(META).unwrap().insert(FORMAT_KEY, 1).unwrap();
+            txn.commit().unwrap();
+        }
+        let index = Index::open(&path).unwrap();
+        assert_eq!(index.chunk_count().unwrap(), 3);
+        assert_eq!(index.chunk(&chunk(3, 32).id).unwrap(), Some(chunk(3, 32)));
     }
 
     #[test]

@@ -76,7 +76,11 @@ impl ObjectService {
 fn view(req: &GetRequest, record: ObjectRecord) -> Result<ObjectView, ObjectError> {
     check_read(&req.conditions, &record)?;
     let size = record.size;
-    let parts_count = (!record.parts.is_empty()).then_some(record.parts.len() as u32);
+    // S3 reports the part count only to a request that names a part of a multipart object.
+    let parts_count = req
+        .part_number
+        .filter(|_| !record.parts.is_empty())
+        .map(|_| record.parts.len() as u32);
     let range = match (req.part_number, req.range) {
         (Some(_), Some(_)) => {
             return Err(ObjectError::InvalidRequest(

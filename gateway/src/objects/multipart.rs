@@ -7,7 +7,7 @@ use crate::index::{ChecksumAlgorithm, ChecksumType, PartRecord, StoredChecksum, 
 
 use super::conditions::check_copy_source;
 use super::error::ObjectError;
-use super::ingest::{IngestLimits, ingest};
+use super::ingest::{IngestLimits, Ingested, ingest};
 use super::put::{parse_content_md5, verify_digests};
 use super::service::{ObjectService, now_millis};
 use super::types::{
@@ -179,7 +179,11 @@ impl ObjectService {
                 "part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
             )));
         }
-        let ingested = ingest(
+        let Ingested {
+            manifest,
+            digests,
+            pins,
+        } = ingest(
             self.blobs(),
             body,
             claim.algorithm,
@@ -191,13 +195,13 @@ impl ObjectService {
             },
         )
         .await?;
-        let checksum = verify_digests(&ingested.digests, content_md5, claim.value)?;
+        let checksum = verify_digests(&digests, content_md5, claim.value)?;
         let part = PartRecord {
-            size: ingested.digests.len,
-            etag: hex::encode(ingested.digests.md5),
+            size: digests.len,
+            etag: hex::encode(digests.md5),
             modified: now_millis(),
             checksum: checksum.as_ref().map(|c| c.value.clone()),
-            manifest: ingested.manifest.clone(),
+            manifest,
         };
         let outcome = PartOutcome {
             etag: part.etag.clone(),
@@ -210,7 +214,8 @@ impl ObjectService {
         let id = upload_id.to_string();
         self.with_index(move |ix| ix.put_part(&id, part_number, &part))
             .await?;
-        drop(ingested.pins);
+        // Committed: the part's index reference now protects the chunks.
+        drop(pins);
         Ok(outcome)
     }
 

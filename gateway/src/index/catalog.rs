@@ -1,0 +1,210 @@
+//! The chunk catalog: every chunk whose shards the cluster holds on the index's behalf, with the
+//! full [`ChunkRef`] needed to check and rebuild it (parameters, length, shard hashes).
+//!
+//! Manifests already carry these references, but repair, scrub and the orphan sweep work chunk
+//! by chunk, not object by object: the catalog answers "what is this chunk" and "what chunks
+//! exist" without scanning manifests. A chunk enters it in the transaction that gives it its
+//! first reference ([`RefDelta`](super::refcount::RefDelta)) and leaves it in the transaction
+//! that records the collector's deletion ([`Index::forget_garbage`]), so a chunk that has shards
+//! on the nodes is always in it, referenced or waiting in the garbage queue.
+
+use std::ops::Bound;
+
+use floe_codec::{ChunkId, ChunkRef, Manifest};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+
+use super::store::{CHUNKS, GARBAGE_QUEUE, MANIFESTS, PARTS, Tables, decode};
+use super::{Index, IndexError, PartRecord, encode_record};
+
+/// Adds (or rewrites, identically) the catalog entry of `chunk`.
+pub(super) fn remember_chunk(t: &mut Tables<'_>, chunk: &ChunkRef) -> Result<(), IndexError> {
+    t.chunks
+        .insert(chunk.id.as_bytes(), encode_record(chunk).as_slice())?;
+    Ok(())
+}
+
+/// Removes the catalog entry of `id`, if any.
+pub(super) fn forget_chunk(t: &mut Tables<'_>, id: &ChunkId) -> Result<(), IndexError> {
+    t.chunks.remove(id.as_bytes())?;
+    Ok(())
+}
+
+/// Decodes a catalog entry and checks that it really describes `id`: a reference whose id does
+/// not commit to its contents would make repair write shards no reader accepts.
+fn decode_entry(id: &ChunkId, bytes: &[u8]) -> Result<ChunkRef, IndexError> {
+    let chunk: ChunkRef = decode(format_args!("catalog entry {id}"), bytes)?;
+    if chunk.id != *id || !chunk.is_consistent() {
+        return Err(IndexError::Corrupt(format!(
+            "catalog entry {id} does not match its id"
+        )));
+    }
+    Ok(chunk)
+}
+
+/// Format 1 → 2: the catalog did not exist yet. Every chunk a stored manifest (object or part)
+/// references is entered; chunks only in the garbage queue are deliberately left out, so the
+/// collector deletes them without a catalog entry, as format 1 would have.
+pub(super) fn fill_catalog(txn: &WriteTransaction) -> Result<u64, IndexError> {
+    let mut chunks = txn.open_table(CHUNKS)?;
+    let mut added = 0;
+    let mut enter = |manifest: &Manifest| -> Result<(), IndexError> {
+        for chunk in manifest.chunks() {
+            if chunks.get(chunk.id.as_bytes())?.is_none() {
+                chunks.insert(chunk.id.as_bytes(), encode_record(chunk).as_slice())?;
+                added += 1;
+            }
+        }
+        Ok(())
+    };
+    let manifests = txn.open_table(MANIFESTS)?;
+    for entry in manifests.range::<(&str, &str)>(..)? {
+        let (key, value) = entry?;
+        let (bucket, object) = key.value();
+        let manifest = Manifest::decode(value.value())
+            .map_err(|e| IndexError::corrupt(format_args!("manifest {bucket}/{object}"), e))?;
+        enter(&manifest)?;
+    }
+    let parts = txn.open_table(PARTS)?;
+    for entry in parts.range::<(&str, u32)>(..)? {
+        let (key, value) = entry?;
+        let (upload, number) = key.value();
+        let part: PartRecord = decode(format_args!("part {number} of {upload}"), value.value())?;
+        enter(&part.manifest)?;
+    }
+    Ok(added)
+}
+
+impl Index {
+    /// The catalog entry of chunk `id`: present while the cluster is meant to hold its shards.
+    pub fn chunk(&self, id: &ChunkId) -> Result<Option<ChunkRef>, IndexError> {
+        let txn = self.read()?;
+        let chunks = txn.open_table(CHUNKS)?;
+        let stored = chunks.get(id.as_bytes())?;
+        stored.map(|v| decode_entry(id, v.value())).transpose()
+    }
+
+    /// Catalog entries in chunk id order, strictly after `after`, at most `limit`: the pages a
+    /// repair sweep walks.
+    pub fn chunks(
+        &self,
+        after: Option<&ChunkId>,
+        limit: usize,
+    ) -> Result<Vec<ChunkRef>, IndexError> {
+        let txn = self.read()?;
+        let chunks = txn.open_table(CHUNKS)?;
+        let start = match after {
+            Some(id) => Bound::Excluded(id.as_bytes()),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for entry in chunks
+            .range::<&[u8; 32]>((start, Bound::Unbounded))?
+            .take(limit)
+        {
+            let (key, value) = entry?;
+            out.push(decode_entry(
+                &ChunkId::from_bytes(*key.value()),
+                value.value(),
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// Number of chunks in the catalog.
+    pub fn chunk_count(&self) -> Result<u64, IndexError> {
+        let txn = self.read()?;
+        Ok(txn.open_table(CHUNKS)?.len()?)
+    }
+
+    /// Number of chunks waiting in the garbage queue.
+    pub fn garbage_count(&self) -> Result<u64, IndexError> {
+        let txn = self.read()?;
+        Ok(txn.open_table(GARBAGE_QUEUE)?.len()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::index::testkit::*;
+
+    fn catalog_ids(index: &Index) -> Vec<floe_codec::ChunkId> {
+        index
+            .chunks(None, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    }
+
+    #[test]
+    fn chunks_enter_with_first_reference_and_leave_when_collected() {
+        let (_dir, index) = index_with_bucket();
+        assert_eq!(index.chunk_count().unwrap(), 0);
+        index
+            .put_object("b", "a", &object_record("e"), &manifest(&[1, 2]), &always)
+            .unwrap();
+        index
+            .put_object("b", "c", &object_record("e"), &manifest(&[2]), &always)
+            .unwrap();
+        assert_eq!(index.chunk_count().unwrap(), 2);
+        assert_eq!(index.chunk(&chunk(1, 32).id).unwrap(), Some(chunk(1, 32)));
+
+        // Unreferenced but not yet collected: still in the catalog, and in the garbage queue.
+        index.delete_object("b", "a").unwrap();
+        assert_eq!(index.chunk_count().unwrap(), 2);
+        assert_eq!(index.garbage_count().unwrap(), 1);
+        assert!(index.forget_garbage(&chunk(1, 32).id).unwrap());
+        assert_eq!(index.chunk(&chunk(1, 32).id).unwrap(), None);
+        assert_eq!(catalog_ids(&index), [chunk(2, 32).id]);
+
+        // A chunk revived before the collector got to it keeps its entry.
+        index.delete_object("b", "c").unwrap();
+        index
+            .put_object("b", "d", &object_record("e"), &manifest(&[2]), &always)
+            .unwrap();
+        assert!(!index.forget_garbage(&chunk(2, 32).id).unwrap());
+        assert_eq!(catalog_ids(&index), [chunk(2, 32).id]);
+    }
+
+    #[test]
+    fn parts_enter_the_catalog_and_pages_follow_id_order() {
+        let (_dir, index) = index_with_bucket();
+        index
+            .create_upload("u", &upload_record("b", "k", 1))
+            .unwrap();
+        let seeds: Vec<u8> = (1..=9).collect();
+        index
+            .put_part("u", 1, &part_record("p", manifest(&seeds)))
+            .unwrap();
+        let mut expected: Vec<_> = seeds.iter().map(|&s| chunk(s, 32).id).collect();
+        expected.sort();
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = index.chunks(after.as_ref(), 4).unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            seen.extend(page.into_iter().map(|c| c.id));
+        }
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn entry_for_another_id_is_corrupt() {
+        let (_dir, index) = index_with_bucket();
+        let wrong = chunk(2, 32);
+        index
+            .write(|t| {
+                t.chunks.insert(
+                    chunk(1, 32).id.as_bytes(),
+                    encode_record(&wrong).as_slice(),
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        assert!(matches!(
+            index.chunk(&chunk(1, 32).id),
+            Err(IndexError::Corrupt(_))
+        ));
+    }
+}
