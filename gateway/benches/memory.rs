@@ -32,7 +32,12 @@ fn main() {
     let gateway = ServeProcess::start(tmp.path(), &[]);
     let client = gateway.client();
     runtime.block_on(async {
-        client.create_bucket().bucket("mem").send().await.expect("bucket");
+        client
+            .create_bucket()
+            .bucket("mem")
+            .send()
+            .await
+            .expect("bucket");
         let upload = client
             .create_multipart_upload()
             .bucket("mem")
@@ -72,7 +77,11 @@ fn main() {
             .bucket("mem")
             .key("big")
             .upload_id(&id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
             .send()
             .await
             .expect("complete");
@@ -80,7 +89,13 @@ fn main() {
         let after_put = gateway.peak_rss().unwrap_or(0);
 
         let start = Instant::now();
-        let got = client.get_object().bucket("mem").key("big").send().await.expect("get");
+        let got = client
+            .get_object()
+            .bucket("mem")
+            .key("big")
+            .send()
+            .await
+            .expect("get");
         let mut body = got.body;
         let (mut offset, mut part, mut expected) = (0usize, 1usize, part_body(1));
         while let Some(piece) = body.next().await {
@@ -89,7 +104,10 @@ fn main() {
             while !rest.is_empty() {
                 let at = offset % PART;
                 let take = rest.len().min(PART - at);
-                assert!(rest[..take] == expected[at..at + take], "bytes differ at {offset}");
+                assert!(
+                    rest[..take] == expected[at..at + take],
+                    "bytes differ at {offset}"
+                );
                 offset += take;
                 rest = &rest[take..];
                 if offset % PART == 0 && part < PARTS {
@@ -103,9 +121,15 @@ fn main() {
         let peak = gateway.peak_rss().unwrap_or(0);
         let gib = (PART * PARTS) as f64 / (1024.0 * MIB as f64);
         println!("2 GiB through floe serve (6 embedded nodes, 4+2)");
-        println!("upload   {gib:.1} GiB in {up:6.1} s  {:7.1} MiB/s  peak RSS after upload {:6.1} MiB",
-            (PART * PARTS) as f64 / MIB as f64 / up, after_put as f64 / MIB as f64);
-        println!("download {gib:.1} GiB in {down:6.1} s  {:7.1} MiB/s  peak RSS overall     {:6.1} MiB",
-            (PART * PARTS) as f64 / MIB as f64 / down, peak as f64 / MIB as f64);
+        println!(
+            "upload   {gib:.1} GiB in {up:6.1} s  {:7.1} MiB/s  peak RSS after upload {:6.1} MiB",
+            (PART * PARTS) as f64 / MIB as f64 / up,
+            after_put as f64 / MIB as f64
+        );
+        println!(
+            "download {gib:.1} GiB in {down:6.1} s  {:7.1} MiB/s  peak RSS overall     {:6.1} MiB",
+            (PART * PARTS) as f64 / MIB as f64 / down,
+            peak as f64 / MIB as f64
+        );
     });
 }

@@ -33,9 +33,6 @@ impl Membership {
     }
 }
 
-/// How many nodes hold each object's metadata record (see `recovery`).
-pub const RECORD_COPIES: usize = 3;
-
 impl BlobStore {
     fn membership(&self) -> Membership {
         // Poisoning needs a panic while holding the lock, which only flips a bool.
@@ -84,16 +81,16 @@ impl BlobStore {
     }
 
     pub fn is_draining(&self, node: usize) -> bool {
-        self.membership().draining.get(node).copied().unwrap_or(false)
+        self.membership()
+            .draining
+            .get(node)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The node that must hold each shard of `chunk` with `total` shards: entry i serves shard i.
     /// Only active nodes are chosen.
-    pub(crate) fn placement(
-        &self,
-        chunk: &ChunkId,
-        total: usize,
-    ) -> Result<Vec<usize>, BlobError> {
+    pub(crate) fn placement(&self, chunk: &ChunkId, total: usize) -> Result<Vec<usize>, BlobError> {
         self.place_among(chunk, &self.membership().active(), total)
     }
 
@@ -112,14 +109,6 @@ impl BlobStore {
         let all: Vec<usize> = (0..membership.draining.len()).collect();
         let before = self.place_among(chunk, &all, total).ok()?;
         (before != current).then_some(before)
-    }
-
-    /// The active nodes holding the metadata record with id `id` (up to [`RECORD_COPIES`]).
-    pub(crate) fn record_placement(&self, id: &[u8; 32]) -> Vec<usize> {
-        let active = self.membership().active();
-        let count = RECORD_COPIES.min(active.len());
-        self.place_among(&ChunkId::from_bytes(*id), &active, count)
-            .unwrap_or_default()
     }
 
     fn place_among(
@@ -151,7 +140,14 @@ mod tests {
             ..ClientOptions::default()
         };
         let clients = (0..nodes)
-            .map(|i| NodeClient::new(&format!("http://127.0.0.1:{}", 1000 + i), secret.clone(), options.clone()).unwrap())
+            .map(|i| {
+                NodeClient::new(
+                    &format!("http://127.0.0.1:{}", 1000 + i),
+                    secret.clone(),
+                    options.clone(),
+                )
+                .unwrap()
+            })
             .collect();
         BlobStore::new(clients, ClusterConfig::new(CodecParams::new(4, 2).unwrap())).unwrap()
     }
@@ -174,7 +170,6 @@ mod tests {
                 assert!(before.contains(&3));
                 moved += 1;
             }
-            assert!(!store.record_placement(id.as_bytes()).contains(&3));
         }
         assert!(moved > 100, "{moved}");
         store.set_draining(3, false).unwrap();

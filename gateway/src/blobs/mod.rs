@@ -1,11 +1,13 @@
 //! The erasure-coded blob layer: object bytes in, chunk references out, and back.
 //!
 //! It owns the data path below the object service and above the storage nodes:
-//! - [`cluster`]: the node set, codec parameters, quorum and shard placement;
+//! - [`cluster`]: the node set, codec parameters and quorum;
+//! - `membership`: active and draining nodes, and shard placement over them;
 //! - [`writer`]: stream -> chunks -> encode -> quorum fan-out;
 //! - [`reader`]: fetch k of n shards -> verify -> (decode) -> bytes, with hedging;
 //! - [`pins`]: chunks in use by writes and reads, kept from the garbage collector;
 //! - [`repair_queue`]: shards found missing or rotten, waiting to be rebuilt;
+//! - `salvage`: fetching the verified shards a repair rebuilds from;
 //! - [`error`]: what can go wrong, for the layers above.
 //!
 //! It knows nothing of S3: it never sees a bucket or a key.
@@ -13,9 +15,11 @@
 mod cluster;
 mod delete;
 mod error;
+mod membership;
 mod pins;
 mod reader;
 mod repair_queue;
+mod salvage;
 mod writer;
 
 pub use cluster::{BlobStore, ClusterConfig};
@@ -23,4 +27,5 @@ pub use error::BlobError;
 pub use pins::{ChunkPins, PinGuard};
 pub use reader::whole;
 pub use repair_queue::{RepairQueue, RepairReason, ShardFault};
+pub use salvage::ShardSource;
 pub use writer::BlobWriter;

@@ -71,6 +71,20 @@ impl RepairQueue {
         }
     }
 
+    /// Puts faults taken with [`take`](Self::take) back, quietly (they were logged when first
+    /// reported): the repair loop does this for chunks it cannot handle yet.
+    pub fn requeue(&self, faults: impl IntoIterator<Item = ShardFault>) {
+        let mut faults_map = self.lock();
+        for fault in faults {
+            if faults_map.len() >= self.capacity {
+                break;
+            }
+            faults_map
+                .entry((fault.chunk, fault.shard))
+                .or_insert(fault);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.lock().len()
     }

@@ -195,10 +195,8 @@ mod tests {
         let wrong = chunk(2, 32);
         index
             .write(|t| {
-                t.chunks.insert(
-                    chunk(1, 32).id.as_bytes(),
-                    encode_record(&wrong).as_slice(),
-                )?;
+                t.chunks
+                    .insert(chunk(1, 32).id.as_bytes(), encode_record(&wrong).as_slice())?;
                 Ok(())
             })
             .unwrap();

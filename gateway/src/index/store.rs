@@ -248,7 +248,9 @@ mod tests {
             index
                 .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), &always)
                 .unwrap();
-            index.create_upload("u", &upload_record("b", "m", 1)).unwrap();
+            index
+                .create_upload("u", &upload_record("b", "m", 1))
+                .unwrap();
             index
                 .put_part("u", 1, &part_record("p", manifest(&[3])))
                 .unwrap();

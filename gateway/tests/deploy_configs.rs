@@ -1,0 +1,87 @@
+//! The configuration files shipped in deploy/ (examples, compose, Kubernetes ConfigMap) parse and
+//! validate, so an operator copying them starts from something that works.
+
+use std::path::{Path, PathBuf};
+
+use floe_gateway::config::{GatewayConfig, GatewayOverrides};
+use floe_node::NodeConfig;
+
+fn deploy(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy")
+        .join(path)
+}
+
+fn check_gateway(text: &str, what: &str) -> GatewayConfig {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.toml");
+    // Secrets travel in the environment in these setups; give the file some to validate the rest.
+    let with_secrets =
+        format!("{text}\naccess_key = \"a\"\nsecret_key = \"s\"\ncluster_secret = \"c\"\n");
+    let text = if text.contains("access_key") {
+        text.to_string()
+    } else {
+        with_secrets
+    };
+    std::fs::write(&file, text).unwrap();
+    GatewayConfig::resolve(Some(&file), GatewayOverrides::default())
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+fn check_node(text: &str, what: &str) {
+    let text = if text.contains("cluster_secret") {
+        text.to_string()
+    } else {
+        format!("{text}\ncluster_secret = \"c\"\n")
+    };
+    NodeConfig::from_toml_str(&text).unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
+/// The block under `name: |` in a YAML ConfigMap, unindented.
+fn configmap_entry(yaml: &str, name: &str) -> String {
+    let mut lines = yaml
+        .lines()
+        .skip_while(|l| l.trim() != format!("{name}: |"));
+    lines.next().expect("entry present");
+    let block: Vec<&str> = lines
+        .take_while(|l| l.starts_with("    ") || l.is_empty())
+        .collect();
+    block
+        .iter()
+        .map(|l| l.trim_start_matches("    "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn example_configs_are_valid() {
+    let gateway = check_gateway(
+        &std::fs::read_to_string(deploy("gateway.toml")).unwrap(),
+        "deploy/gateway.toml",
+    );
+    assert_eq!(gateway.nodes.len(), 6);
+    check_node(
+        &std::fs::read_to_string(deploy("node.toml")).unwrap(),
+        "deploy/node.toml",
+    );
+}
+
+#[test]
+fn compose_and_kubernetes_configs_are_valid() {
+    let compose = check_gateway(
+        &std::fs::read_to_string(deploy("compose/gateway.toml")).unwrap(),
+        "deploy/compose/gateway.toml",
+    );
+    assert_eq!(compose.nodes.len(), compose.params.total());
+    check_node(
+        &std::fs::read_to_string(deploy("compose/node.toml")).unwrap(),
+        "deploy/compose/node.toml",
+    );
+
+    let yaml = std::fs::read_to_string(deploy("k8s/floe.yaml")).unwrap();
+    let k8s = check_gateway(&configmap_entry(&yaml, "gateway.toml"), "k8s gateway.toml");
+    assert_eq!(k8s.nodes.len(), 6);
+    check_node(&configmap_entry(&yaml, "node.toml"), "k8s node.toml");
+    // The StatefulSet must have as many replicas as the gateway lists nodes.
+    assert!(yaml.contains("replicas: 6"));
+}
