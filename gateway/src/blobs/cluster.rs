@@ -7,6 +7,7 @@ use floe_codec::{CodecParams, DEFAULT_CHUNK_SIZE};
 use floe_node::NodeClient;
 
 use super::error::BlobError;
+use super::health::NodeHealth;
 use super::membership::Membership;
 use super::pins::ChunkPins;
 use super::repair_queue::RepairQueue;
@@ -57,6 +58,7 @@ pub struct BlobStore {
     config: ClusterConfig,
     repairs: Arc<RepairQueue>,
     pins: Arc<ChunkPins>,
+    health: Arc<NodeHealth>,
 }
 
 impl BlobStore {
@@ -106,6 +108,7 @@ impl BlobStore {
             return Err(BlobError::Config("a node is listed twice".into()));
         }
         let membership = RwLock::new(Membership::all_active(nodes.len()));
+        let health = Arc::new(NodeHealth::new(nodes.len()));
         Ok(Self {
             nodes,
             keys,
@@ -117,6 +120,7 @@ impl BlobStore {
             },
             repairs: Arc::new(RepairQueue::new(1_000_000)),
             pins: Arc::new(ChunkPins::default()),
+            health,
         })
     }
 
@@ -130,6 +134,11 @@ impl BlobStore {
 
     pub fn repairs(&self) -> &Arc<RepairQueue> {
         &self.repairs
+    }
+
+    /// Nodes that failed to answer recently (reads skip them for a moment).
+    pub fn health(&self) -> &Arc<NodeHealth> {
+        &self.health
     }
 
     /// Chunks in use by writes and reads, which the garbage collector must leave alone.

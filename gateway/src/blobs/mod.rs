@@ -5,6 +5,7 @@
 //! - `membership`: active and draining nodes, and shard placement over them;
 //! - [`writer`]: stream -> chunks -> encode -> quorum fan-out;
 //! - [`reader`]: fetch k of n shards -> verify -> (decode) -> bytes, with hedging;
+//! - `health`: nodes that failed recently, skipped by reads for a moment;
 //! - [`pins`]: chunks in use by writes and reads, kept from the garbage collector;
 //! - [`repair_queue`]: shards found missing or rotten, waiting to be rebuilt;
 //! - `salvage`: fetching the verified shards a repair rebuilds from;
@@ -15,6 +16,7 @@
 mod cluster;
 mod delete;
 mod error;
+mod health;
 mod membership;
 mod pins;
 mod reader;
@@ -24,6 +26,7 @@ mod writer;
 
 pub use cluster::{BlobStore, ClusterConfig};
 pub use error::BlobError;
+pub use health::NodeHealth;
 pub use pins::{ChunkPins, PinGuard};
 pub use reader::whole;
 pub use repair_queue::{RepairQueue, RepairReason, ShardFault};

@@ -107,15 +107,26 @@ impl BlobStore {
             }
         };
 
+        let health = self.health();
+        let down = |index: usize| health.is_down(placement[index]);
         let mut shards: Vec<Option<Bytes>> = vec![None; total];
         let mut pending = FuturesUnordered::new();
-        for &index in wanted {
-            pending.push(launch(index));
-        }
-        // Other data shards first: with them a range read may still avoid decoding parity.
-        let mut spare: VecDeque<usize> = (0..total).filter(|i| !wanted.contains(i)).collect();
         // Once something goes wrong we need any k shards: keep this many fetched or in flight.
         let mut target: Option<usize> = None;
+        for &index in wanted {
+            if down(index) {
+                // Known down: go straight to the fallbacks instead of waiting for it to fail.
+                target = Some(k);
+            } else {
+                pending.push(launch(index));
+            }
+        }
+        // Other data shards first: with them a range read may still avoid decoding parity.
+        // Shards on nodes known to be down go last: tried only if nothing else is left.
+        let mut spare: VecDeque<usize> = (0..total)
+            .filter(|i| !wanted.contains(i) && !down(*i))
+            .chain((0..total).filter(|i| down(*i)))
+            .collect();
         let hedge = tokio::time::sleep(self.config().hedge_after);
         tokio::pin!(hedge);
         let mut hedged = false;
@@ -145,6 +156,7 @@ impl BlobStore {
             }
             tokio::select! {
                 Some((index, result)) = pending.next() => {
+                    health.observe(placement[index], &result);
                     let fault = match result {
                         Ok(bytes) if chunk.verify_shard(index, &bytes) => {
                             shards[index] = Some(bytes);

@@ -152,10 +152,12 @@ pub(super) async fn store_encoded(
         };
         let client = store.nodes()[node].clone();
         let repairs = store.repairs().clone();
+        let health = store.health().clone();
         let id = chunk.id;
         let hash = chunk.shard_hashes[index];
         uploads.spawn(async move {
             let result = client.put_shard(&id, index as u16, &hash, body).await;
+            health.observe(node, &result);
             if let Err(e) = &result {
                 tracing::debug!(chunk = %id, shard = index, node = client.url(), error = %e, "shard put failed");
                 repairs.report(ShardFault {
