@@ -55,6 +55,14 @@ pub struct GatewayFile {
     pub gc_grace_secs: Option<u64>,
     /// Seconds between garbage collection passes.
     pub gc_interval_secs: Option<u64>,
+    /// Admin API address [default: 127.0.0.1:9001, or port 0 when `listen` uses port 0].
+    pub admin_listen: Option<SocketAddr>,
+    /// Bearer token of the admin API [default: `secret_key`].
+    pub admin_token: Option<String>,
+    /// Seconds between two rounds over the repair queue (faults reported by reads and writes).
+    pub repair_interval_secs: Option<u64>,
+    /// Seconds between two background repair sweeps of every chunk (0: only on demand).
+    pub repair_sweep_interval_secs: Option<u64>,
 }
 
 /// Flags given on the command line; they win over the file.
@@ -64,6 +72,7 @@ pub struct GatewayOverrides {
     pub data_dir: Option<PathBuf>,
     pub nodes: Option<Vec<String>>,
     pub ec: Option<String>,
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// The resolved configuration.
@@ -85,16 +94,36 @@ pub struct GatewayConfig {
     pub embedded_nodes: usize,
     pub gc_grace: Duration,
     pub gc_interval: Duration,
+    pub admin_listen: SocketAddr,
+    pub admin_token: String,
+    pub repair_interval: Duration,
+    /// `None`: no background sweeps.
+    pub repair_sweep_interval: Option<Duration>,
 }
 
 impl GatewayConfig {
+    /// Creates the data directory if needed and proves it is writable, so a bad path fails at
+    /// start with its name rather than at the first write.
+    pub fn check_data_dir(&self) -> Result<(), ConfigError> {
+        let fail = |e: std::io::Error| {
+            ConfigError::Invalid(format!(
+                "data directory {} is not usable: {e}",
+                self.data_dir.display()
+            ))
+        };
+        std::fs::create_dir_all(&self.data_dir).map_err(fail)?;
+        let probe = self.data_dir.join(".floe-write-check");
+        std::fs::write(&probe, b"ok").map_err(fail)?;
+        std::fs::remove_file(&probe).map_err(fail)
+    }
+
     /// Whether the gateway runs its own storage nodes in-process (the dev default).
     pub fn embedded(&self) -> bool {
         self.nodes.is_empty()
     }
 
     /// File, then flags, then environment (`FLOE_ROOT_ACCESS_KEY`, `FLOE_ROOT_SECRET_KEY`,
-    /// `FLOE_CLUSTER_SECRET`).
+    /// `FLOE_CLUSTER_SECRET`, `FLOE_ADMIN_TOKEN`).
     pub fn resolve(
         file: Option<&Path>,
         overrides: GatewayOverrides,
@@ -104,6 +133,10 @@ impl GatewayConfig {
             None => GatewayFile::default(),
         };
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let mut parsed = parsed;
+        if let Some(token) = env("FLOE_ADMIN_TOKEN") {
+            parsed.admin_token = Some(token);
+        }
         Self::build(
             parsed,
             overrides,
@@ -188,11 +221,22 @@ impl GatewayConfig {
                 ));
             }
         };
+        let listen = flags
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9000)));
+        // A gateway on a random port (tests) must not claim the fixed admin port either.
+        let admin_port = if listen.port() == 0 { 0 } else { 9001 };
+        let admin_listen = flags
+            .admin_listen
+            .or(file.admin_listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], admin_port)));
+        let admin_token = file.admin_token.unwrap_or_else(|| secret_key.clone());
+        if admin_token.is_empty() {
+            return Err(ConfigError::Invalid("admin_token must not be empty".into()));
+        }
         Ok(GatewayConfig {
-            listen: flags
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9000))),
+            listen,
             data_dir: flags
                 .data_dir
                 .or(file.data_dir)
@@ -211,6 +255,13 @@ impl GatewayConfig {
             embedded_nodes,
             gc_grace: Duration::from_secs(file.gc_grace_secs.unwrap_or(60)),
             gc_interval: Duration::from_secs(file.gc_interval_secs.unwrap_or(30).max(1)),
+            admin_listen,
+            admin_token,
+            repair_interval: Duration::from_secs(file.repair_interval_secs.unwrap_or(10).max(1)),
+            repair_sweep_interval: match file.repair_sweep_interval_secs.unwrap_or(86_400) {
+                0 => None,
+                secs => Some(Duration::from_secs(secs)),
+            },
         })
     }
 }
@@ -239,6 +290,18 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
         assert_eq!((c.params.k(), c.params.m(), c.write_quorum), (4, 2, 5));
         assert_eq!(c.access_key, DEV_ACCESS_KEY);
+        assert_eq!(c.admin_listen.to_string(), "127.0.0.1:9001");
+        assert_eq!(c.admin_token, DEV_SECRET_KEY);
+        let random = build(
+            "admin_token = \"t\"",
+            GatewayOverrides {
+                listen: Some("127.0.0.1:0".parse().unwrap()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(random.admin_listen.port(), 0);
+        assert_eq!(random.admin_token, "t");
     }
 
     #[test]

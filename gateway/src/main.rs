@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use floe_gateway::admin::cli::AdminArgs;
 use floe_gateway::config::{GatewayConfig, GatewayOverrides};
 use floe_gateway::launch::Gateway;
 
@@ -39,7 +40,15 @@ enum Command {
         /// Erasure code as K+M [default: 4+2].
         #[arg(long)]
         ec: Option<String>,
+        /// Admin API address [default: 127.0.0.1:9001; port 0 when --listen has port 0].
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
+        /// Validate the configuration (file, flags, environment, data directory) and exit.
+        #[arg(long)]
+        check_config: bool,
     },
+    /// Operate a running gateway through its admin API: status, repair, gc.
+    Admin(AdminArgs),
     /// Run a storage node: stores shards by id on one disk.
     Node {
         /// TOML config file (listen, data_dir, cluster_secret, max_shard_bytes).
@@ -51,11 +60,24 @@ enum Command {
         /// Directory holding the shards.
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Validate the configuration (file, flags, environment, data directory) and exit.
+        #[arg(long)]
+        check_config: bool,
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line for operators (no backtrace even when RUST_BACKTRACE is set).
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
@@ -74,26 +96,51 @@ fn main() -> anyhow::Result<()> {
                 data,
                 nodes,
                 ec,
+                admin_listen,
+                check_config,
             } => {
                 let overrides = GatewayOverrides {
                     listen,
                     data_dir: data,
                     nodes,
                     ec,
+                    admin_listen,
                 };
                 let config = GatewayConfig::resolve(config.as_deref(), overrides)?;
+                config.check_data_dir()?;
+                if check_config {
+                    println!(
+                        "gateway config OK: listen {}, data {}, {} nodes, erasure code {}, write quorum {}",
+                        config.listen,
+                        config.data_dir.display(),
+                        if config.embedded() { config.embedded_nodes } else { config.nodes.len() },
+                        config.params,
+                        config.write_quorum
+                    );
+                    return Ok(());
+                }
                 let gateway = Gateway::start(&config).await?;
                 print_banner(&config, &gateway);
                 shutdown_signal().await;
                 tracing::info!("shutting down");
                 gateway.stop().await;
             }
+            Command::Admin(args) => floe_gateway::admin::cli::run(args).await?,
             Command::Node {
                 config,
                 listen,
                 data,
+                check_config,
             } => {
                 let config = floe_node::NodeConfig::resolve(config.as_deref(), listen, data)?;
+                if check_config {
+                    println!(
+                        "node config OK: listen {}, data {}",
+                        config.listen,
+                        config.data_dir.display()
+                    );
+                    return Ok(());
+                }
                 floe_node::serve(config, shutdown_signal()).await?;
             }
         }
@@ -118,6 +165,7 @@ fn print_banner(config: &GatewayConfig, gateway: &Gateway) {
     println!("  secret key:   {}", config.secret_key);
     println!("  region:       {}", config.region);
     println!("  storage:      {storage}, erasure code {}", config.params);
+    println!("  admin API:    http://{}", gateway.admin_addr);
     println!("Try it:");
     println!(
         "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}",

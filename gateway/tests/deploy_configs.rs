@@ -85,3 +85,74 @@ fn compose_and_kubernetes_configs_are_valid() {
     // The StatefulSet must have as many replicas as the gateway lists nodes.
     assert!(yaml.contains("replicas: 6"));
 }
+
+fn floe(args: &[&str], secrets: bool) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_floe"));
+    cmd.args(args)
+        .env_remove("FLOE_ROOT_ACCESS_KEY")
+        .env_remove("FLOE_ROOT_SECRET_KEY")
+        .env_remove("FLOE_CLUSTER_SECRET");
+    if secrets {
+        cmd.env("FLOE_ROOT_ACCESS_KEY", "a")
+            .env("FLOE_ROOT_SECRET_KEY", "s")
+            .env("FLOE_CLUSTER_SECRET", "c");
+    }
+    cmd.output().expect("run floe")
+}
+
+#[test]
+fn check_config_accepts_good_files_and_explains_bad_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let gateway = deploy("gateway.toml");
+    let gateway = gateway.to_str().unwrap();
+    let ok = floe(
+        &[
+            "serve",
+            "--check-config",
+            "--config",
+            gateway,
+            "--data",
+            data,
+        ],
+        true,
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("gateway config OK"));
+
+    let too_few = floe(
+        &[
+            "serve",
+            "--check-config",
+            "--ec",
+            "5+2",
+            "--nodes",
+            "http://a:1,http://b:1",
+            "--data",
+            data,
+        ],
+        true,
+    );
+    assert!(!too_few.status.success());
+    assert!(String::from_utf8_lossy(&too_few.stderr).contains("needs at least 7 nodes"));
+
+    let node = deploy("node.toml");
+    let node = node.to_str().unwrap();
+    let ok = floe(
+        &["node", "--check-config", "--config", node, "--data", data],
+        true,
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let no_secret = floe(&["node", "--check-config", "--data", data], false);
+    assert!(!no_secret.status.success());
+    assert!(String::from_utf8_lossy(&no_secret.stderr).contains("FLOE_CLUSTER_SECRET"));
+}
