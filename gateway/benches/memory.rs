@@ -1,6 +1,8 @@
 //! Gateway peak RSS while a 2 GiB object goes up (multipart, 8 MiB parts, 10 in flight, as
-//! aws cli sends it) and comes back down (one streaming GET), through a `floe serve` process with
-//! its 6 embedded nodes. Prints the figures; asserts only that the bytes round-trip.
+//! aws cli sends it) and comes back down (one streaming GET). Measured twice: a `floe serve`
+//! process in front of 6 `floe node` processes (the gateway alone), and `floe serve` with its 6
+//! embedded nodes (gateway and nodes in one process). Prints the figures; asserts only that the
+//! bytes round-trip.
 //! Run: `cargo bench -p floe-gateway --bench memory`.
 
 #[path = "../tests/support/mod.rs"]
@@ -11,7 +13,7 @@ use std::time::Instant;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures::StreamExt;
-use support::cluster::pattern;
+use support::cluster::{LocalCluster, SECRET, pattern};
 use support::serve::ServeProcess;
 
 const MIB: usize = 1024 * 1024;
@@ -29,7 +31,31 @@ fn main() {
         .build()
         .expect("runtime");
     let tmp = tempfile::tempdir().expect("tempdir");
-    let gateway = ServeProcess::start(tmp.path(), &[]);
+
+    let nodes = LocalCluster::start(6);
+    let urls: Vec<String> = nodes.urls().iter().map(|u| format!("{u:?}")).collect();
+    let config = tmp.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "nodes = [{}]\naccess_key = {:?}\nsecret_key = {:?}\ncluster_secret = {SECRET:?}\n",
+            urls.join(", "),
+            floe_gateway::config::DEV_ACCESS_KEY,
+            floe_gateway::config::DEV_SECRET_KEY,
+        ),
+    )
+    .expect("config");
+    let config = config.to_str().expect("utf-8 path");
+    let gateway = ServeProcess::start(&tmp.path().join("remote"), &["--config", config]);
+    round_trip(&runtime, &gateway, "gateway alone, 6 node processes");
+    drop(gateway);
+    drop(nodes);
+
+    let gateway = ServeProcess::start(&tmp.path().join("embedded"), &[]);
+    round_trip(&runtime, &gateway, "gateway + 6 embedded nodes, one process");
+}
+
+fn round_trip(runtime: &tokio::runtime::Runtime, gateway: &ServeProcess, setup: &str) {
     let client = gateway.client();
     runtime.block_on(async {
         client
@@ -120,7 +146,7 @@ fn main() {
         let down = start.elapsed().as_secs_f64();
         let peak = gateway.peak_rss().unwrap_or(0);
         let gib = (PART * PARTS) as f64 / (1024.0 * MIB as f64);
-        println!("2 GiB through floe serve (6 embedded nodes, 4+2)");
+        println!("2 GiB through floe serve, 4+2: {setup}");
         println!(
             "upload   {gib:.1} GiB in {up:6.1} s  {:7.1} MiB/s  peak RSS after upload {:6.1} MiB",
             (PART * PARTS) as f64 / MIB as f64 / up,

@@ -15,7 +15,7 @@ use futures::{Stream, StreamExt};
 use crate::blobs::{BlobError, BlobStore};
 
 /// Hit, miss and size counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,
@@ -28,12 +28,15 @@ pub struct CacheStats {
 pub struct CachedBlobs {
     blobs: Arc<BlobStore>,
     cache: Option<moka::future::Cache<ChunkId, Bytes>>,
+    /// Objects larger than this are read around the cache (never admitted).
+    max_object: u64,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
 impl CachedBlobs {
-    pub fn new(blobs: Arc<BlobStore>, capacity_bytes: u64) -> Self {
+    /// A cache of `capacity_bytes` that admits chunks of objects up to `max_object` bytes.
+    pub fn new(blobs: Arc<BlobStore>, capacity_bytes: u64, max_object: u64) -> Self {
         let cache = (capacity_bytes > 0).then(|| {
             moka::future::Cache::builder()
                 .max_capacity(capacity_bytes)
@@ -43,6 +46,7 @@ impl CachedBlobs {
         Self {
             blobs,
             cache,
+            max_object,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -72,7 +76,10 @@ impl CachedBlobs {
         self: &Arc<Self>,
         chunks: Arc<[ChunkRef]>,
         range: ByteRange,
+        object_size: u64,
     ) -> impl Stream<Item = Result<Bytes, BlobError>> + Send + 'static {
+        // A large object streamed once would only push hot small objects out of the cache.
+        let admit = object_size <= self.max_object;
         let lens: Vec<u32> = chunks.iter().map(|c| c.len).collect();
         let slices = chunk_slices(&lens, range);
         let ids: Vec<ChunkId> = slices.iter().map(|s| chunks[s.chunk_index].id).collect();
@@ -85,7 +92,7 @@ impl CachedBlobs {
                 let chunks = chunks.clone();
                 async move {
                     let chunk = &chunks[slice.chunk_index];
-                    this.read_slice(chunk, slice.offset, slice.len).await
+                    this.read_slice(chunk, slice.offset, slice.len, admit).await
                 }
             })
             .buffered(ahead);
@@ -96,13 +103,15 @@ impl CachedBlobs {
         })
     }
 
-    /// A slice of one chunk: from the cache when the chunk is there or the slice is the whole
-    /// chunk (then it is cached); a partial slice of a cold chunk reads only the shards it needs.
+    /// A slice of one chunk: from the cache when the chunk is there, or read and cached when the
+    /// slice is the whole chunk and `admit` allows it; a partial slice of a cold chunk reads only
+    /// the shards it needs.
     pub async fn read_slice(
         &self,
         chunk: &ChunkRef,
         offset: usize,
         len: usize,
+        admit: bool,
     ) -> Result<Bytes, BlobError> {
         let Some(cache) = &self.cache else {
             return self.blobs.read_slice(chunk, offset, len).await;
@@ -113,7 +122,7 @@ impl CachedBlobs {
             return Ok(slice(&bytes, offset, len));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        if !whole {
+        if !whole || !admit {
             return self.blobs.read_slice(chunk, offset, len).await;
         }
         let bytes = cache

@@ -6,6 +6,9 @@
 //! flight, no reader streaming it) and its reference count is still zero, checked after the pin
 //! check so that a concurrent identical PUT either re-references it first or waits for the
 //! deletion to end and writes the shards again.
+//!
+//! Each pass first aborts multipart uploads abandoned for longer than `upload_expiry`, so their
+//! parts' chunks join the garbage queue like any other unreferenced chunk.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +19,7 @@ use crate::blobs::BlobStore;
 use crate::index::{Index, IndexError};
 
 /// What one collection pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CollectReport {
     /// Chunks whose shards were deleted.
     pub deleted: usize,
@@ -24,6 +27,8 @@ pub struct CollectReport {
     pub revived: usize,
     /// Chunks left for a later pass (pinned, too young, or a node unreachable).
     pub deferred: usize,
+    /// Abandoned multipart uploads aborted (their parts' chunks became garbage).
+    pub uploads_expired: usize,
 }
 
 #[derive(Clone)]
@@ -34,6 +39,8 @@ pub struct Collector {
     pub grace: Duration,
     /// Garbage entries looked at per pass.
     pub batch: usize,
+    /// Multipart uploads initiated longer ago than this are aborted; `None` keeps them forever.
+    pub upload_expiry: Option<Duration>,
 }
 
 impl Collector {
@@ -43,7 +50,33 @@ impl Collector {
             blobs,
             grace,
             batch: 1000,
+            upload_expiry: None,
         }
+    }
+
+    /// Aborts uploads older than `upload_expiry`, oldest first, at most `batch` per pass.
+    async fn expire_uploads(&self) -> Result<usize, IndexError> {
+        let Some(expiry) = self.upload_expiry else {
+            return Ok(0);
+        };
+        let cutoff = crate::objects::now_millis()
+            .saturating_sub(i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX));
+        let batch = self.batch;
+        let stale = self
+            .index(move |ix| ix.stale_uploads(cutoff, batch))
+            .await?;
+        let mut expired = 0;
+        for upload in stale {
+            let id = upload.clone();
+            match self.index(move |ix| ix.abort_upload(&id)).await {
+                Ok(()) => expired += 1,
+                // Completed or aborted by a client meanwhile: nothing left to expire.
+                Err(IndexError::NoSuchUpload) => {}
+                Err(e) => return Err(e),
+            }
+            tracing::info!(upload, "abandoned multipart upload expired");
+        }
+        Ok(expired)
     }
 
     async fn index<T: Send + 'static>(
@@ -58,7 +91,10 @@ impl Collector {
 
     /// One pass over the oldest garbage entries.
     pub async fn collect_once(&self) -> Result<CollectReport, IndexError> {
-        let mut report = CollectReport::default();
+        let mut report = CollectReport {
+            uploads_expired: self.expire_uploads().await?,
+            ..CollectReport::default()
+        };
         let batch = self.batch;
         let garbage = self.index(move |ix| ix.garbage(batch)).await?;
         let now = crate::objects::now_millis();
@@ -103,6 +139,26 @@ impl Collector {
             );
         }
         Ok(report)
+    }
+
+    /// Passes until the garbage queue holds nothing more this collector can delete now, with
+    /// `grace` instead of the configured grace period (the admin API's `gc`).
+    pub async fn collect_all(&self, grace: Duration) -> Result<CollectReport, IndexError> {
+        let pass = Collector {
+            grace,
+            ..self.clone()
+        };
+        let mut total = CollectReport::default();
+        loop {
+            let report = pass.collect_once().await?;
+            total.deleted += report.deleted;
+            total.revived += report.revived;
+            total.deferred = report.deferred;
+            total.uploads_expired += report.uploads_expired;
+            if report.deleted + report.revived + report.uploads_expired == 0 {
+                return Ok(total);
+            }
+        }
     }
 
     /// Runs a pass every `interval` until `shutdown` resolves.

@@ -42,6 +42,9 @@ pub struct GatewayFile {
     pub chunk_size: Option<usize>,
     /// Bytes of chunk data the hot-object cache may hold (0 disables it).
     pub cache_bytes: Option<u64>,
+    /// Objects larger than this are streamed around the cache, so one big download cannot
+    /// evict the hot small objects.
+    pub cache_max_object_bytes: Option<u64>,
     pub inline_threshold: Option<usize>,
     pub region: Option<String>,
     /// Base domains for virtual-hosted-style requests (path style always works).
@@ -63,6 +66,15 @@ pub struct GatewayFile {
     pub repair_interval_secs: Option<u64>,
     /// Seconds between two background repair sweeps of every chunk (0: only on demand).
     pub repair_sweep_interval_secs: Option<u64>,
+    /// Seconds between two background scrubs of every node (0: only on demand).
+    pub scrub_interval_secs: Option<u64>,
+    /// Read rate of a scrub on each node, bytes per second (0: no cap).
+    pub scrub_bytes_per_sec: Option<u64>,
+    /// Seconds an orphaned shard (of no committed chunk) is kept before the orphan sweep, which
+    /// follows each background repair sweep, deletes it.
+    pub orphan_grace_secs: Option<u64>,
+    /// Seconds after which an unfinished multipart upload is aborted (0: never).
+    pub upload_expiry_secs: Option<u64>,
 }
 
 /// Flags given on the command line; they win over the file.
@@ -85,6 +97,7 @@ pub struct GatewayConfig {
     pub write_quorum: usize,
     pub chunk_size: usize,
     pub cache_bytes: u64,
+    pub cache_max_object_bytes: u64,
     pub inline_threshold: usize,
     pub region: String,
     pub domains: Vec<String>,
@@ -99,6 +112,12 @@ pub struct GatewayConfig {
     pub repair_interval: Duration,
     /// `None`: no background sweeps.
     pub repair_sweep_interval: Option<Duration>,
+    /// `None`: no background scrubs.
+    pub scrub_interval: Option<Duration>,
+    pub scrub_bytes_per_sec: u64,
+    pub orphan_grace: Duration,
+    /// `None`: uploads never expire.
+    pub upload_expiry: Option<Duration>,
 }
 
 impl GatewayConfig {
@@ -245,7 +264,8 @@ impl GatewayConfig {
             params,
             write_quorum,
             chunk_size,
-            cache_bytes: file.cache_bytes.unwrap_or(256 * 1024 * 1024),
+            cache_bytes: file.cache_bytes.unwrap_or(128 * 1024 * 1024),
+            cache_max_object_bytes: file.cache_max_object_bytes.unwrap_or(32 * 1024 * 1024),
             inline_threshold: file.inline_threshold.unwrap_or(16 * 1024),
             region: file.region.unwrap_or_else(|| "us-east-1".into()),
             domains: file.domains.unwrap_or_default(),
@@ -258,12 +278,18 @@ impl GatewayConfig {
             admin_listen,
             admin_token,
             repair_interval: Duration::from_secs(file.repair_interval_secs.unwrap_or(10).max(1)),
-            repair_sweep_interval: match file.repair_sweep_interval_secs.unwrap_or(86_400) {
-                0 => None,
-                secs => Some(Duration::from_secs(secs)),
-            },
+            repair_sweep_interval: every(file.repair_sweep_interval_secs.unwrap_or(86_400)),
+            scrub_interval: every(file.scrub_interval_secs.unwrap_or(7 * 86_400)),
+            scrub_bytes_per_sec: file.scrub_bytes_per_sec.unwrap_or(64 * 1024 * 1024),
+            orphan_grace: Duration::from_secs(file.orphan_grace_secs.unwrap_or(3_600)),
+            upload_expiry: every(file.upload_expiry_secs.unwrap_or(7 * 86_400)),
         })
     }
+}
+
+/// A period in seconds where 0 means "never".
+fn every(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Starting a gateway: metadata index, storage nodes (remote, or an embedded local cluster),
-//! blob store, cache, object service and the S3 server, wired together and stopped together.
+//! blob store, cache, object service, repairer, the S3 server and the admin API, wired together
+//! and stopped together.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,12 +10,14 @@ use floe_node::{ClientOptions, ClusterSecret, NodeClient, NodeConfig, NodeState}
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::admin::AdminState;
 use crate::blobs::{BlobStore, ClusterConfig};
 use crate::cache::CachedBlobs;
 use crate::collector::Collector;
 use crate::config::GatewayConfig;
 use crate::index::Index;
 use crate::objects::{ObjectService, ServiceConfig};
+use crate::repair::{RepairSchedule, Repairer};
 use crate::s3::server::{S3Settings, build_service, run};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +53,10 @@ pub struct Gateway {
     pub embedded_nodes: Vec<String>,
     /// The garbage collector (also running in the background every `gc_interval`).
     pub collector: Collector,
+    /// Repair, scrub and the other maintenance passes (their loop runs in the background).
+    pub repairer: Arc<Repairer>,
+    /// Where the admin API listens.
+    pub admin_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -132,13 +139,25 @@ impl Gateway {
         let blobs = Arc::new(BlobStore::with_keys(clients, keys, cluster)?);
 
         let index = Arc::new(Index::open(&config.data_dir.join("index.redb"))?);
-        let collector = Collector::new(index.clone(), blobs.clone(), config.gc_grace);
+        let mut collector = Collector::new(index.clone(), blobs.clone(), config.gc_grace);
+        collector.upload_expiry = config.upload_expiry;
         tasks.push(
             collector
                 .clone()
                 .spawn(config.gc_interval, stopped(stop_rx.clone())),
         );
-        let reader = Arc::new(CachedBlobs::new(blobs, config.cache_bytes));
+        let repairer = Arc::new(Repairer::new(index.clone(), blobs.clone()));
+        tasks.push(repairer.clone().spawn(
+            RepairSchedule {
+                queue_interval: config.repair_interval,
+                sweep_interval: config.repair_sweep_interval,
+                scrub_interval: config.scrub_interval,
+                scrub_bytes_per_sec: config.scrub_bytes_per_sec,
+                orphan_grace: config.orphan_grace,
+            },
+            stopped(stop_rx.clone()),
+        ));
+        let reader = Arc::new(CachedBlobs::new(blobs, config.cache_bytes, config.cache_max_object_bytes));
         let service = ObjectService::new(
             index,
             reader,
@@ -165,6 +184,31 @@ impl Gateway {
             addr: config.listen,
             source,
         })?;
+        let admin_listener = tokio::net::TcpListener::bind(config.admin_listen)
+            .await
+            .map_err(|source| LaunchError::Bind {
+                addr: config.admin_listen,
+                source,
+            })?;
+        let admin_addr = admin_listener
+            .local_addr()
+            .map_err(|source| LaunchError::Bind {
+                addr: config.admin_listen,
+                source,
+            })?;
+        let admin = AdminState {
+            token: config.admin_token.clone(),
+            repairer: repairer.clone(),
+            collector: collector.clone(),
+            cache: service.cache().clone(),
+            scrub_bytes_per_sec: config.scrub_bytes_per_sec,
+        };
+        let shutdown = stopped(stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = crate::admin::run(admin_listener, admin, shutdown).await {
+                tracing::error!(error = %e, "admin API stopped");
+            }
+        }));
         let shutdown = stopped(stop_rx);
         tasks.push(tokio::spawn(async move {
             if let Err(e) = run(listener, s3, shutdown).await {
@@ -176,6 +220,8 @@ impl Gateway {
             service,
             embedded_nodes: if config.embedded() { urls } else { Vec::new() },
             collector,
+            repairer,
+            admin_addr,
             stop,
             tasks,
         })

@@ -1,13 +1,16 @@
 //! Floe gateway: the S3 front of Floe and the layers beneath it.
 //!
 //! - [`s3`]: the s3s adapter, which only translates;
+//! - [`admin`]: the admin API and the `floe admin` command;
 //! - [`objects`]: the object service (buckets, keys, multipart, listing, conditions);
 //! - [`index`]: the durable metadata index (redb);
 //! - [`collector`]: the garbage collector for unreferenced chunks;
+//! - [`repair`]: self-healing (repair sweeps and queue, scrub, orphan sweep, drain);
 //! - [`cache`]: verified chunk bytes by chunk id (moka);
 //! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads);
 //! - [`config`] and [`launch`]: the TOML configuration and wiring it all up.
 
+pub mod admin;
 pub mod blobs;
 pub mod cache;
 pub mod collector;
@@ -15,4 +18,5 @@ pub mod config;
 pub mod index;
 pub mod launch;
 pub mod objects;
+pub mod repair;
 pub mod s3;

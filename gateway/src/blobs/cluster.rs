@@ -40,7 +40,7 @@ impl ClusterConfig {
             chunk_size: DEFAULT_CHUNK_SIZE,
             hedge_after: Duration::from_millis(800),
             straggler_grace: Duration::from_millis(200),
-            write_ahead: 3,
+            write_ahead: 2,
             read_ahead: 2,
         }
     }

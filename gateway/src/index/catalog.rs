@@ -13,7 +13,9 @@ use std::ops::Bound;
 use floe_codec::{ChunkId, ChunkRef, Manifest};
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
-use super::store::{CHUNKS, GARBAGE_QUEUE, MANIFESTS, PARTS, Tables, decode};
+use super::store::{
+    BUCKETS, CHUNKS, GARBAGE_QUEUE, MANIFESTS, OBJECT_COUNTS, PARTS, Tables, decode,
+};
 use super::{Index, IndexError, PartRecord, encode_record};
 
 /// Adds (or rewrites, identically) the catalog entry of `chunk`.
@@ -83,6 +85,15 @@ impl Index {
         stored.map(|v| decode_entry(id, v.value())).transpose()
     }
 
+    /// For each id, whether the catalog holds it (one snapshot for the whole batch).
+    pub fn has_chunks(&self, ids: &[ChunkId]) -> Result<Vec<bool>, IndexError> {
+        let txn = self.read()?;
+        let chunks = txn.open_table(CHUNKS)?;
+        ids.iter()
+            .map(|id| Ok(chunks.get(id.as_bytes())?.is_some()))
+            .collect()
+    }
+
     /// Catalog entries in chunk id order, strictly after `after`, at most `limit`: the pages a
     /// repair sweep walks.
     pub fn chunks(
@@ -114,6 +125,17 @@ impl Index {
     pub fn chunk_count(&self) -> Result<u64, IndexError> {
         let txn = self.read()?;
         Ok(txn.open_table(CHUNKS)?.len()?)
+    }
+
+    /// Numbers of buckets and of objects in all of them, for status reports.
+    pub fn totals(&self) -> Result<(u64, u64), IndexError> {
+        let txn = self.read()?;
+        let buckets = txn.open_table(BUCKETS)?.len()?;
+        let mut objects = 0u64;
+        for entry in txn.open_table(OBJECT_COUNTS)?.range::<&str>(..)? {
+            objects = objects.saturating_add(entry?.1.value());
+        }
+        Ok((buckets, objects))
     }
 
     /// Number of chunks waiting in the garbage queue.
@@ -156,6 +178,12 @@ mod tests {
         assert!(index.forget_garbage(&chunk(1, 32).id).unwrap());
         assert_eq!(index.chunk(&chunk(1, 32).id).unwrap(), None);
         assert_eq!(catalog_ids(&index), [chunk(2, 32).id]);
+        assert_eq!(
+            index
+                .has_chunks(&[chunk(1, 32).id, chunk(2, 32).id])
+                .unwrap(),
+            [false, true]
+        );
 
         // A chunk revived before the collector got to it keeps its entry.
         index.delete_object("b", "c").unwrap();

@@ -54,6 +54,7 @@ impl ObjectService {
 
     /// Streams `range` of an object's bytes: inline bytes directly, chunks through the cache.
     pub(super) async fn body_stream(&self, manifest: Manifest, range: ByteRange) -> ByteStream {
+        let manifest_size = manifest.size;
         match manifest.body {
             Body::Inline(data) => {
                 let data = Bytes::from(data);
@@ -64,7 +65,7 @@ impl ObjectService {
             }
             Body::Chunks(chunks) => {
                 let chunks: Arc<[_]> = chunks.into();
-                Box::pin(self.reader.read_range(chunks, range).await.map(|r| {
+                Box::pin(self.reader.read_range(chunks, range, manifest_size).await.map(|r| {
                     r.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
                 }))
             }

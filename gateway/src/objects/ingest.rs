@@ -21,7 +21,7 @@ use super::error::ObjectError;
 use super::types::ByteStream;
 
 /// Frames queued for the hashing thread; at most this many are buffered.
-const HASH_QUEUE: usize = 64;
+const HASH_QUEUE: usize = 16;
 
 /// A stored body: its manifest and digests.
 pub struct Ingested {

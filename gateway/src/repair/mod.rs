@@ -9,12 +9,19 @@
 //! - a rotting disk damages shards in place: the *scrub* asks every node to re-verify what it
 //!   stores and repairs what they quarantine.
 //!
+//! Two cleanups walk the same ground: the *orphan sweep* deletes shards of chunks the index
+//! never committed (a gateway killed mid-upload), and nothing else.
+//!
 //! - `chunk`: checking and rebuilding one chunk (HEAD every shard, fetch k, decode, PUT back);
 //! - `sweep`: the catalog sweep, the queue drain and the background loop;
+//! - `scrub`: every node re-verifies its shards; the rotten ones are rebuilt;
+//! - `orphans`: shards no catalogued chunk owns, deleted after a grace period;
 //! - [`progress`]: what the long operation in hand has done, for the admin API and the log.
 
 mod chunk;
+mod orphans;
 pub mod progress;
+mod scrub;
 mod sweep;
 
 use std::sync::Arc;
@@ -26,7 +33,10 @@ use crate::blobs::{BlobError, BlobStore};
 use crate::index::{Index, IndexError};
 
 pub use chunk::ChunkRepair;
+pub use orphans::OrphanReport;
+pub use scrub::ScrubReport;
 pub use progress::{Progress, ProgressSnapshot};
+pub use sweep::RepairSchedule;
 
 /// Why a maintenance operation could not run or finish.
 #[derive(Debug, thiserror::Error)]

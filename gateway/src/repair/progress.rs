@@ -62,7 +62,12 @@ impl Progress {
     /// Enters a new phase, counting from zero.
     pub fn phase(&self, phase: &str, total: Option<u64>) {
         if let Some(state) = self.lock().as_mut() {
-            tracing::info!(operation = state.operation, phase, total, "maintenance phase");
+            tracing::info!(
+                operation = state.operation,
+                phase,
+                total,
+                "maintenance phase"
+            );
             state.phase = phase.to_owned();
             state.done = 0;
             state.total = total;

@@ -109,6 +109,13 @@ impl NodeProcess {
         std::panic::resume_unwind(last.expect("at least one attempt"));
     }
 
+    /// Replaces the node with an empty one on the same address: kill -9, delete its data, start.
+    pub fn replace_with_empty(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(self.data_dir());
+        self.restart();
+    }
+
     /// Every shard file this node holds.
     pub fn shard_files(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();

@@ -1,4 +1,5 @@
 //! Shared scaffolding for the gateway's integration tests and benches.
 
 pub mod cluster;
+pub mod gateway;
 pub mod serve;

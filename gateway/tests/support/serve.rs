@@ -17,6 +17,8 @@ pub struct ServeProcess {
     child: Option<Child>,
     pub data: PathBuf,
     pub endpoint: String,
+    /// The admin API's base URL (the dev token is the dev secret key).
+    pub admin_url: String,
 }
 
 impl ServeProcess {
@@ -49,19 +51,24 @@ impl ServeProcess {
             }
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        let endpoint = loop {
+        let mut endpoint = None;
+        let admin_url = loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let line = rx
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("floe serve in {} did not start", data.display()));
             if let Some(url) = line.strip_prefix("Floe S3 gateway listening on ") {
+                endpoint = Some(url.trim().to_string());
+            }
+            if let Some(url) = line.trim().strip_prefix("admin API:") {
                 break url.trim().to_string();
             }
         };
         Self {
             child: Some(child),
             data: data.to_path_buf(),
-            endpoint,
+            endpoint: endpoint.expect("endpoint announced before the admin API"),
+            admin_url,
         }
     }
 
@@ -81,6 +88,12 @@ impl ServeProcess {
         client(&self.endpoint)
     }
 
+    /// An admin API client with the dev token.
+    pub fn admin(&self) -> floe_gateway::admin::AdminClient {
+        floe_gateway::admin::AdminClient::new(&self.admin_url, DEV_SECRET_KEY)
+            .expect("admin client")
+    }
+
     /// Peak resident set size of the process so far, in bytes (Linux `VmHWM`).
     pub fn peak_rss(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
@@ -98,16 +111,15 @@ impl Drop for ServeProcess {
 
 /// An SDK client with default settings (checksums on) for the dev credentials.
 pub fn client(endpoint: &str) -> aws_sdk_s3::Client {
+    client_with(endpoint, DEV_ACCESS_KEY, DEV_SECRET_KEY)
+}
+
+/// An SDK client with default settings (checksums on) for the given credentials.
+pub fn client_with(endpoint: &str, access_key: &str, secret_key: &str) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            DEV_ACCESS_KEY,
-            DEV_SECRET_KEY,
-            None,
-            None,
-            "test",
-        ))
+        .credentials_provider(Credentials::new(access_key, secret_key, None, None, "test"))
         .force_path_style(true)
         .behavior_version(BehaviorVersion::latest())
         .build();

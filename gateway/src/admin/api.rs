@@ -1,0 +1,268 @@
+//! The admin API server: bearer-token check, routing and JSON answers.
+//!
+//! Long operations (repair, scrub, GC, drain, rebuild) run inside the request and answer with
+//! their report; the repairer runs them one at a time, so a second request waits for the first.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use super::{ErrorBody, GcReport, status};
+use crate::cache::CachedBlobs;
+use crate::collector::Collector;
+use crate::repair::{RepairError, Repairer};
+
+/// What the admin routes work on.
+#[derive(Clone)]
+pub struct AdminState {
+    /// The bearer token every request must carry.
+    pub token: String,
+    pub repairer: Arc<Repairer>,
+    pub collector: Collector,
+    pub cache: Arc<CachedBlobs>,
+    /// Scrub read rate per node when the request names none.
+    pub scrub_bytes_per_sec: u64,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+/// An error answer: status and message.
+struct Failure(StatusCode, String);
+
+impl From<RepairError> for Failure {
+    fn from(e: RepairError) -> Self {
+        let status = match e {
+            RepairError::Invalid(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Failure(status, e.to_string())
+    }
+}
+
+impl From<crate::index::IndexError> for Failure {
+    fn from(e: crate::index::IndexError) -> Self {
+        Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+/// Serves the admin API on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    state: AdminState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = Arc::new(state);
+    let mut builder = ConnBuilder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "admin accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let service = service_fn(move |req| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(&state, req).await) }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "admin connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    // A long operation in a request would hold shutdown up; it is safe to cut short.
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+    Ok(())
+}
+
+async fn handle(state: &AdminState, req: Request<Incoming>) -> Reply {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    if !authorized(&state.token, &req) {
+        return failure(Failure(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token".into(),
+        ));
+    }
+    let query = parse_query(req.uri().query());
+    if path != "/admin/progress" {
+        tracing::info!(%method, path, "admin request");
+    }
+    route(state, method, &path, &query)
+        .await
+        .unwrap_or_else(failure)
+}
+
+async fn route(
+    state: &AdminState,
+    method: Method,
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Result<Reply, Failure> {
+    match (method, path) {
+        (Method::GET, "/admin/status") => json(&status::status(state).await?),
+        (Method::GET, "/admin/progress") => json(&state.repairer.progress().snapshot()),
+        (Method::POST, "/admin/repair") => json(&state.repairer.sweep().await?),
+        (Method::POST, "/admin/gc") => gc(state, query).await,
+        (Method::POST, "/admin/scrub") => {
+            let rate = match query.get("max_bytes_per_sec") {
+                Some(v) => number(v, "max_bytes_per_sec")?,
+                None => state.scrub_bytes_per_sec,
+            };
+            json(&state.repairer.scrub(rate).await?)
+        }
+        (_, "/admin/status" | "/admin/progress" | "/admin/repair" | "/admin/gc" | "/admin/scrub") => {
+            Err(Failure(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed".into(),
+            ))
+        }
+        _ => Err(Failure(StatusCode::NOT_FOUND, format!("no route {path}"))),
+    }
+}
+
+async fn gc(state: &AdminState, query: &HashMap<String, String>) -> Result<Reply, Failure> {
+    let grace = match query.get("grace_secs") {
+        Some(v) => Duration::from_secs(number(v, "grace_secs")?),
+        None => state.collector.grace,
+    };
+    let _exclusive = state.repairer.exclusive().await;
+    let _progress = state.repairer.progress().begin("gc");
+    state.repairer.progress().phase("collecting garbage", None);
+    let collected = state.collector.collect_all(grace).await?;
+    let orphans = state.repairer.sweep_orphans_locked(grace).await?;
+    json(&GcReport {
+        grace_secs: grace.as_secs(),
+        collected,
+        orphans,
+    })
+}
+
+fn number(value: &str, name: &str) -> Result<u64, Failure> {
+    value.parse().map_err(|_| {
+        Failure(
+            StatusCode::BAD_REQUEST,
+            format!("{name} {value:?} is not a number"),
+        )
+    })
+}
+
+/// Constant-time comparison of the bearer token, so its bytes cannot be guessed by timing.
+fn authorized(token: &str, req: &Request<Incoming>) -> bool {
+    let Some(given) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `a=1&b=2` into a map; values are taken as they are (admin parameters are plain).
+fn parse_query(query: Option<&str>) -> HashMap<String, String> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k.to_owned(), percent_decode(v))
+        })
+        .collect()
+}
+
+/// Minimal percent-decoding for node URLs passed as query values (`http%3A%2F%2F...`).
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| value.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn json(value: &impl Serialize) -> Result<Reply, Failure> {
+    let body = serde_json::to_vec_pretty(value)
+        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(reply(StatusCode::OK, body))
+}
+
+fn failure(Failure(status, error): Failure) -> Reply {
+    if status.is_server_error() {
+        tracing::error!(%status, error, "admin request failed");
+    }
+    let body = serde_json::to_vec(&ErrorBody { error }).unwrap_or_default();
+    reply(status, body)
+}
+
+fn reply(status: StatusCode, body: Vec<u8>) -> Reply {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_decoded() {
+        let q = parse_query(Some("node=http%3A%2F%2F127.0.0.1%3A9100&grace_secs=0&flag"));
+        assert_eq!(q["node"], "http://127.0.0.1:9100");
+        assert_eq!(q["grace_secs"], "0");
+        assert_eq!(q["flag"], "");
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz+x"), "%zz x");
+    }
+}

@@ -1,0 +1,150 @@
+//! [`AdminClient`]: a typed client for the admin API, used by `floe admin` and by tests.
+//!
+//! Requests have no deadline: a repair or scrub of a large cluster legitimately takes long, and
+//! the server answers only when it is done. Progress is a separate, quick request.
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH};
+use http::{Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::de::DeserializeOwned;
+
+use super::{ErrorBody, GcReport, StatusReport};
+use crate::repair::{ProgressSnapshot, RepairReport, ScrubReport};
+
+/// What went wrong talking to the admin API.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("invalid gateway url {0:?}: expected http://host:port")]
+    InvalidUrl(String),
+    #[error("cannot reach the admin API at {url}: {message}")]
+    Unavailable { url: String, message: String },
+    #[error("the gateway refused: {status}: {message}")]
+    Refused { status: StatusCode, message: String },
+    #[error("unexpected answer from the gateway: {0}")]
+    Protocol(String),
+}
+
+/// A client for one gateway's admin API. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AdminClient {
+    base: String,
+    token: String,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl AdminClient {
+    /// A client for `base_url` (`http://host:port`) sending `token` as the bearer token.
+    pub fn new(base_url: &str, token: &str) -> Result<Self, AdminError> {
+        let base = base_url.trim_end_matches('/').to_owned();
+        let uri: Uri = base
+            .parse()
+            .map_err(|_| AdminError::InvalidUrl(base_url.to_owned()))?;
+        if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+            return Err(AdminError::InvalidUrl(base_url.to_owned()));
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Ok(Self {
+            base,
+            token: token.to_owned(),
+            http: Client::builder(TokioExecutor::new()).build(connector),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn status(&self) -> Result<StatusReport, AdminError> {
+        self.call(Method::GET, "/admin/status").await
+    }
+
+    /// The operation the gateway is running, if any.
+    pub async fn progress(&self) -> Result<Option<ProgressSnapshot>, AdminError> {
+        self.call(Method::GET, "/admin/progress").await
+    }
+
+    /// A full repair sweep.
+    pub async fn repair(&self) -> Result<RepairReport, AdminError> {
+        self.call(Method::POST, "/admin/repair").await
+    }
+
+    /// A scrub of every node at `max_bytes_per_sec` per node [default: the gateway's setting;
+    /// 0: no cap], then the repair of what it found.
+    pub async fn scrub(&self, max_bytes_per_sec: Option<u64>) -> Result<ScrubReport, AdminError> {
+        let path = match max_bytes_per_sec {
+            Some(rate) => format!("/admin/scrub?max_bytes_per_sec={rate}"),
+            None => "/admin/scrub".to_owned(),
+        };
+        self.call(Method::POST, &path).await
+    }
+
+    /// Garbage collection with `grace_secs` instead of the configured grace period.
+    pub async fn gc(&self, grace_secs: Option<u64>) -> Result<GcReport, AdminError> {
+        let path = match grace_secs {
+            Some(secs) => format!("/admin/gc?grace_secs={secs}"),
+            None => "/admin/gc".to_owned(),
+        };
+        self.call(Method::POST, &path).await
+    }
+
+    /// Sends a request and decodes the JSON answer; error answers become `Refused`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+    ) -> Result<T, AdminError> {
+        let url = format!("{}{path_and_query}", self.base);
+        let uri: Uri = url
+            .parse()
+            .map_err(|_| AdminError::InvalidUrl(url.clone()))?;
+        let mut request = Request::new(Full::new(Bytes::new()));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        let bearer = http::HeaderValue::from_str(&format!("Bearer {}", self.token))
+            .map_err(|_| AdminError::Protocol("the token is not a valid header value".into()))?;
+        request.headers_mut().insert(AUTHORIZATION, bearer);
+        request
+            .headers_mut()
+            .insert(CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+        let unavailable = |message: String| AdminError::Unavailable {
+            url: self.base.clone(),
+            message,
+        };
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| unavailable(error_chain(&e)))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| unavailable(error_chain(&e)))?
+            .to_bytes();
+        if !status.is_success() {
+            let message = serde_json::from_slice::<ErrorBody>(&body)
+                .map(|b| b.error)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
+            return Err(AdminError::Refused { status, message });
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| AdminError::Protocol(format!("{path_and_query}: {e}")))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,83 @@
+//! The admin API and the `floe admin` command that drives it.
+//!
+//! The API listens apart from the S3 endpoint (`admin_listen`, loopback by default) and takes
+//! `Authorization: Bearer <token>`, where the token is `admin_token` or, unset, the S3 secret
+//! key. Every answer is JSON. Long operations run inside the request and answer with their
+//! report when done; meanwhile `GET /admin/progress` tells how far they are.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /admin/status` | [`StatusReport`]: nodes, capacity, repair backlog, cache, counts |
+//! | `GET /admin/progress` | the running operation's [`ProgressSnapshot`], or `null` |
+//! | `POST /admin/repair` | [`RepairReport`](crate::repair::RepairReport) of a full sweep |
+//! | `POST /admin/scrub?max_bytes_per_sec=R` | [`ScrubReport`](crate::repair::ScrubReport) |
+//! | `POST /admin/gc?grace_secs=N` | [`GcReport`] |
+//!
+//! - `api`: the server and its routes;
+//! - `status`: assembling the status report;
+//! - [`client`]: the typed HTTP client (used by the CLI and by tests);
+//! - [`cli`]: the `floe admin` subcommands and their human-readable output.
+
+mod api;
+pub mod cli;
+pub mod client;
+mod status;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::CacheStats;
+use crate::collector::CollectReport;
+use crate::repair::{OrphanReport, ProgressSnapshot, RepairCounters};
+
+pub use api::{AdminState, run};
+pub use client::{AdminClient, AdminError};
+
+/// One storage node as `GET /admin/status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Placement key (the URL, or `embedded-node-N`).
+    pub key: String,
+    pub url: String,
+    pub up: bool,
+    /// Writes skip it and a drain is moving its shards away.
+    pub draining: bool,
+    /// The node's own figures, when it answered.
+    pub stats: Option<floe_node::NodeStats>,
+    /// Why it is down.
+    pub error: Option<String>,
+}
+
+/// `GET /admin/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// "K+M".
+    pub erasure_code: String,
+    pub write_quorum: usize,
+    pub nodes: Vec<NodeStatus>,
+    pub buckets: u64,
+    pub objects: u64,
+    /// Chunks in the catalog (referenced, or waiting for the garbage collector).
+    pub chunks: u64,
+    /// Chunks waiting for the garbage collector.
+    pub garbage: u64,
+    pub repair: RepairCounters,
+    pub cache: CacheStats,
+    /// The maintenance operation in hand, if any.
+    pub running: Option<ProgressSnapshot>,
+}
+
+/// `POST /admin/gc`: the garbage queue pass, then the orphan sweep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcReport {
+    pub grace_secs: u64,
+    /// The garbage queue pass (and expired multipart uploads).
+    pub collected: CollectReport,
+    /// Shards of chunks the index never committed.
+    pub orphans: OrphanReport,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}

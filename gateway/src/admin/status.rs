@@ -1,0 +1,74 @@
+//! Assembling `GET /admin/status`: every node's health and figures (asked in parallel, each
+//! with a short deadline so one hung node cannot stall the report), the index's counts, the
+//! repair counters and the cache statistics.
+
+use std::time::Duration;
+
+use floe_node::NodeClient;
+use futures::future::join_all;
+
+use super::api::AdminState;
+use super::{NodeStatus, StatusReport};
+use crate::repair::RepairError;
+
+/// How long one node may take to answer the health and stats probes.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+async fn probe(key: String, client: NodeClient, draining: bool) -> NodeStatus {
+    let url = client.url().to_string();
+    let answer = tokio::time::timeout(PROBE_TIMEOUT, async {
+        client.health().await?;
+        client.stats().await
+    })
+    .await;
+    let (stats, error) = match answer {
+        Ok(Ok(stats)) => (Some(stats), None),
+        Ok(Err(e)) => (None, Some(e.to_string())),
+        Err(_) => (None, Some("no answer within 3 s".to_string())),
+    };
+    NodeStatus {
+        key,
+        url,
+        up: stats.is_some(),
+        draining,
+        stats,
+        error,
+    }
+}
+
+pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairError> {
+    let blobs = state.cache.blobs();
+    let probes = blobs.nodes().iter().enumerate().map(|(i, client)| {
+        probe(
+            blobs.keys()[i].clone(),
+            client.clone(),
+            blobs.is_draining(i),
+        )
+    });
+    let nodes = join_all(probes).await;
+    let index = state.repairer.index().clone();
+    let (buckets, objects, chunks, garbage) = tokio::task::spawn_blocking(move || {
+        let (buckets, objects) = index.totals()?;
+        Ok::<_, crate::index::IndexError>((
+            buckets,
+            objects,
+            index.chunk_count()?,
+            index.garbage_count()?,
+        ))
+    })
+    .await
+    .map_err(|e| RepairError::Invalid(format!("index task: {e}")))??;
+    let config = blobs.config();
+    Ok(StatusReport {
+        erasure_code: config.params.to_string(),
+        write_quorum: config.write_quorum,
+        nodes,
+        buckets,
+        objects,
+        chunks,
+        garbage,
+        repair: state.repairer.counters(),
+        cache: state.cache.stats(),
+        running: state.repairer.progress().snapshot(),
+    })
+}

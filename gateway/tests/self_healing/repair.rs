@@ -1,0 +1,117 @@
+//! Kill 2 nodes and replace them with empty ones; a repair sweep restores all k+m shards of
+//! every chunk; then 2 *other* nodes die and every object still reads back byte for byte.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::support::cluster::{LocalCluster, pattern};
+use crate::support::gateway::{
+    ADMIN_TOKEN, ClusterGateway, assert_fully_redundant, catalog, get, placement, put,
+};
+
+const MIB: usize = 1024 * 1024;
+
+/// Sizes from inline to several chunks (1 MiB chunks), about 32 MiB in all.
+fn sizes() -> Vec<usize> {
+    let mut sizes = vec![3_000, 200_000, MIB - 1, MIB + 7];
+    sizes.extend((0..10).map(|i| 2 * MIB + i * 300_000 + 11));
+    sizes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_nodes_are_refilled_and_survive_two_more_losses() {
+    let mut cluster = LocalCluster::start(6);
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = ClusterGateway::start(&cluster, tmp.path(), "chunk_size = 1048576").await;
+    gw.s3.create_bucket().bucket("heal").send().await.unwrap();
+    let sizes = sizes();
+    for (i, &size) in sizes.iter().enumerate() {
+        put(
+            &gw.s3,
+            "heal",
+            &format!("obj-{i}"),
+            pattern(size, 7 + 2 * i as u64),
+        )
+        .await;
+    }
+    let chunks = catalog(gw.index());
+    assert!(chunks.len() >= 30, "{} chunks", chunks.len());
+
+    // Lose two nodes for good; empty replacements come up on the same addresses.
+    let (lost_a, lost_b) = (1, 4);
+    cluster.nodes[lost_a].replace_with_empty();
+    cluster.nodes[lost_b].replace_with_empty();
+    let urls = cluster.urls();
+    let lost_shards: usize = chunks
+        .iter()
+        .map(|c| {
+            let p = placement(c, &urls);
+            p.iter().filter(|&&n| n == lost_a || n == lost_b).count()
+        })
+        .sum();
+
+    let started = Instant::now();
+    let report = gw.admin.repair().await.expect("repair");
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(report.chunks_failed, 0, "{report:?}");
+    assert_eq!(report.chunks_checked, chunks.len() as u64);
+    assert_eq!(report.shards_rebuilt, lost_shards as u64, "{report:?}");
+    let mib = report.bytes_rebuilt as f64 / MIB as f64;
+    println!(
+        "repair: {} chunks checked, {} shards ({mib:.1} MiB) rebuilt in {secs:.2} s = {:.1} MiB/s",
+        report.chunks_checked,
+        report.shards_rebuilt,
+        mib / secs
+    );
+
+    // Full redundancy again: every shard of every chunk at its placement node, verified.
+    let (checked, shards) = assert_fully_redundant(&chunks, &cluster).await;
+    assert_eq!(shards, checked * 6);
+    let again = gw.admin.repair().await.expect("second repair");
+    assert_eq!(again.shards_rebuilt, 0, "{again:?}");
+
+    // The CLI sees the healthy cluster.
+    let status = Command::new(env!("CARGO_BIN_EXE_floe"))
+        .args([
+            "admin",
+            "--gateway",
+            gw.admin.url(),
+            "--token",
+            ADMIN_TOKEN,
+            "status",
+        ])
+        .output()
+        .expect("floe admin status");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{text}");
+    assert!(text.contains("6 of 6 nodes up"), "{text}");
+    assert!(text.contains("Repair backlog: 0"), "{text}");
+
+    // Two other nodes die: still everything reads back.
+    cluster.nodes[0].kill();
+    cluster.nodes[2].kill();
+    for (i, &size) in sizes.iter().enumerate() {
+        let got = get(&gw.s3, "heal", &format!("obj-{i}")).await;
+        assert!(got == pattern(size, 7 + 2 * i as u64), "obj-{i} differs");
+    }
+    let status = gw.admin.status().await.expect("status");
+    assert_eq!(status.nodes.iter().filter(|n| n.up).count(), 4);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_wants_the_token() {
+    let cluster = LocalCluster::start(6);
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = ClusterGateway::start(&cluster, tmp.path(), "").await;
+    let intruder = floe_gateway::admin::AdminClient::new(gw.admin.url(), "wrong").unwrap();
+    let err = intruder.status().await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    let status = gw.admin.status().await.expect("status");
+    assert_eq!(status.erasure_code, "4+2");
+    assert_eq!(status.nodes.len(), 6);
+    assert!(status.nodes.iter().all(|n| n.up && n.stats.is_some()));
+    let gc = gw.admin.gc(Some(0)).await.expect("gc");
+    assert_eq!(gc.collected.deleted, 0);
+    gw.stop().await;
+}
