@@ -52,7 +52,11 @@ fn main() {
     drop(nodes);
 
     let gateway = ServeProcess::start(&tmp.path().join("embedded"), &[]);
-    round_trip(&runtime, &gateway, "gateway + 6 embedded nodes, one process");
+    round_trip(
+        &runtime,
+        &gateway,
+        "gateway + 6 embedded nodes, one process",
+    );
 }
 
 fn round_trip(runtime: &tokio::runtime::Runtime, gateway: &ServeProcess, setup: &str) {

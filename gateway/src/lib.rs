@@ -8,6 +8,7 @@
 //! - [`repair`]: self-healing (repair sweeps and queue, scrub, orphan sweep, drain);
 //! - [`cache`]: verified chunk bytes by chunk id (moka);
 //! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads);
+//! - [`metrics`]: Prometheus metrics;
 //! - [`config`] and [`launch`]: the TOML configuration and wiring it all up.
 
 pub mod admin;
@@ -17,6 +18,7 @@ pub mod collector;
 pub mod config;
 pub mod index;
 pub mod launch;
+pub mod metrics;
 pub mod objects;
 pub mod repair;
 pub mod s3;

@@ -26,7 +26,7 @@ mod writer;
 
 pub use cluster::{BlobStore, ClusterConfig};
 pub use error::BlobError;
-pub use health::NodeHealth;
+pub use health::{NodeHealth, ShardOp, TrafficSnapshot};
 pub use pins::{ChunkPins, PinGuard};
 pub use reader::whole;
 pub use repair_queue::{RepairQueue, RepairReason, ShardFault};

@@ -15,6 +15,7 @@ use futures::stream::{FuturesUnordered, Stream, StreamExt};
 
 use super::cluster::BlobStore;
 use super::error::BlobError;
+use super::health::ShardOp;
 use super::repair_queue::{RepairReason, ShardFault};
 
 impl BlobStore {
@@ -156,7 +157,7 @@ impl BlobStore {
             }
             tokio::select! {
                 Some((index, result)) = pending.next() => {
-                    health.observe(placement[index], &result);
+                    health.observe(placement[index], ShardOp::Read, &result);
                     let fault = match result {
                         Ok(bytes) if chunk.verify_shard(index, &bytes) => {
                             shards[index] = Some(bytes);

@@ -13,6 +13,7 @@ use tokio::time::{Instant, timeout_at};
 
 use super::cluster::BlobStore;
 use super::error::BlobError;
+use super::health::ShardOp;
 use super::pins::PinGuard;
 use super::repair_queue::{RepairReason, ShardFault};
 
@@ -157,7 +158,7 @@ pub(super) async fn store_encoded(
         let hash = chunk.shard_hashes[index];
         uploads.spawn(async move {
             let result = client.put_shard(&id, index as u16, &hash, body).await;
-            health.observe(node, &result);
+            health.observe(node, ShardOp::Write, &result);
             if let Err(e) = &result {
                 tracing::debug!(chunk = %id, shard = index, node = client.url(), error = %e, "shard put failed");
                 repairs.report(ShardFault {

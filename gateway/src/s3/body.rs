@@ -9,17 +9,22 @@ use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use s3s::StdError;
 use s3s::dto::StreamingBlob;
 use s3s::stream::{ByteStream as S3ByteStream, RemainingLength};
 
+use crate::metrics::metrics;
 use crate::objects::ByteStream;
 
 /// A request body for the service; a missing body is an empty one.
 pub(super) fn request_body(body: Option<StreamingBlob>) -> ByteStream {
     match body {
-        Some(blob) => Box::pin(blob),
+        Some(blob) => Box::pin(blob.inspect(|frame| {
+            if let Ok(bytes) = frame {
+                metrics().add_bytes_in(bytes.len() as u64);
+            }
+        })),
         None => Box::pin(futures::stream::empty()),
     }
 }
@@ -51,6 +56,7 @@ impl Stream for ObjectStream {
             Poll::Ready(Some(Ok(chunk))) => {
                 let n = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
                 this.remaining = this.remaining.saturating_sub(n);
+                metrics().add_bytes_out(n);
             }
             // hyper will cut the connection; say why, since the client only sees a short body.
             Poll::Ready(Some(Err(e))) => {

@@ -58,9 +58,18 @@ macro_rules! operations {
                     req: S3Request<dto::$input>,
                 ) -> S3Result<S3Response<dto::$output>> {
                     let id = RequestId::of(&req.extensions);
-                    $family::$op(&self.service, req)
-                        .await
-                        .map_err(|e| RequestId::stamp(id.as_ref(), e))
+                    let started = std::time::Instant::now();
+                    let result = $family::$op(&self.service, req).await;
+                    let status = match &result {
+                        Ok(_) => 200,
+                        Err(e) => e.status_code().map_or(500, |s| s.as_u16()),
+                    };
+                    crate::metrics::metrics().observe_request(
+                        stringify!($input).trim_end_matches("Input"),
+                        status,
+                        started.elapsed(),
+                    );
+                    result.map_err(|e| RequestId::stamp(id.as_ref(), e))
                 }
             )*
         }
