@@ -19,7 +19,10 @@ pub fn find_floe_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         if path.is_file() {
             return Ok(path.to_path_buf());
         }
-        bail!("--floe/FLOE_BIN points to {}, which is not a file", path.display());
+        bail!(
+            "--floe/FLOE_BIN points to {}, which is not a file",
+            path.display()
+        );
     }
     let exe = std::env::current_exe().context("locating this executable")?;
     let dir = exe.parent().context("executable has no directory")?;
@@ -57,7 +60,11 @@ fn random_hex(bytes: usize) -> anyhow::Result<String> {
 
 /// Spawns `cmd` with stdout piped and waits for the line starting with `prefix`; returns the
 /// text after it. Stdout keeps being drained so the child never blocks on a full pipe.
-fn spawn_and_wait(mut cmd: Command, prefix: &'static str, what: &str) -> anyhow::Result<(Child, String)> {
+fn spawn_and_wait(
+    mut cmd: Command,
+    prefix: &'static str,
+    what: &str,
+) -> anyhow::Result<(Child, String)> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -77,7 +84,9 @@ fn spawn_and_wait(mut cmd: Command, prefix: &'static str, what: &str) -> anyhow:
         Err(_) => {
             let _ = child.kill();
             let status = child.wait().ok();
-            bail!("{what} did not print {prefix:?} within 30s (exit status {status:?}); see its log")
+            bail!(
+                "{what} did not print {prefix:?} within 30s (exit status {status:?}); see its log"
+            )
         }
     }
 }
@@ -119,10 +128,6 @@ impl NodeProcess {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.child.is_some()
     }
 
     /// SIGKILL: no chance to flush or say goodbye.
@@ -181,7 +186,12 @@ impl Cluster {
         let mut nodes = Vec::with_capacity(count);
         for i in 0..count {
             let node_dir = dir.path().join(format!("node{i}"));
-            nodes.push(NodeProcess::start(floe, &node_dir, "127.0.0.1:0", &cluster_secret)?);
+            nodes.push(NodeProcess::start(
+                floe,
+                &node_dir,
+                "127.0.0.1:0",
+                &cluster_secret,
+            )?);
         }
         let urls: Vec<String> = nodes.iter().map(NodeProcess::url).collect();
         let gateway_dir = dir.path().join("gateway");
@@ -212,7 +222,12 @@ impl Cluster {
     }
 
     pub fn target(&self) -> Target {
-        Target::new(&self.endpoint, &self.access_key, &self.secret_key, "us-east-1")
+        Target::new(
+            &self.endpoint,
+            &self.access_key,
+            &self.secret_key,
+            "us-east-1",
+        )
     }
 
     pub fn node_urls(&self) -> Vec<String> {

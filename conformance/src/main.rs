@@ -131,7 +131,10 @@ async fn run(cli: Cli) -> Report {
 
 async fn start_cluster(cli: &Cli) -> anyhow::Result<Cluster> {
     let floe = cluster::find_floe_binary(cli.floe.as_deref())?;
-    println!("cluster mode: starting 6 storage nodes and a 4+2 gateway from {}", floe.display());
+    println!(
+        "cluster mode: starting 6 storage nodes and a 4+2 gateway from {}",
+        floe.display()
+    );
     let started = std::time::Instant::now();
     let c = tokio::task::spawn_blocking(move || Cluster::start(&floe, 6, "4+2")).await??;
     println!(

@@ -59,7 +59,13 @@ impl Report {
     }
 
     /// Records one outcome and prints it right away.
-    pub fn record(&mut self, column: Column, row: &str, result: Result<(), String>, took: Duration) {
+    pub fn record(
+        &mut self,
+        column: Column,
+        row: &str,
+        result: Result<(), String>,
+        took: Duration,
+    ) {
         let secs = took.as_secs_f64();
         match &result {
             Ok(()) => println!("  pass  {:<8} {row} ({secs:.1}s)", column.name()),
@@ -94,7 +100,11 @@ impl Report {
 
     /// The failures again (so they are not lost in the scroll), then the matrix.
     pub fn print_matrix(&self) {
-        let failures: Vec<&Entry> = self.entries.iter().filter(|e| e.failure.is_some()).collect();
+        let failures: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.failure.is_some())
+            .collect();
         if !failures.is_empty() {
             println!("\n== failures");
             for e in failures {
@@ -109,7 +119,12 @@ impl Report {
                 rows.push(&e.row);
             }
         }
-        let width = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0).max(20);
+        let width = rows
+            .iter()
+            .map(|r| r.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(20);
         println!("\n== results (pass / FAIL / - = not applicable)");
         let mut header = format!("{:<width$}", "operation / scenario");
         for c in Column::ALL {
@@ -152,9 +167,14 @@ where
     let result = match tokio::time::timeout(CHECK_TIMEOUT, handle).await {
         Err(_) => {
             abort.abort();
-            Err(format!("did not finish within {}s", CHECK_TIMEOUT.as_secs()))
+            Err(format!(
+                "did not finish within {}s",
+                CHECK_TIMEOUT.as_secs()
+            ))
         }
-        Ok(Err(join)) if join.is_panic() => Err(format!("panicked: {}", panic_text(join.into_panic()))),
+        Ok(Err(join)) if join.is_panic() => {
+            Err(format!("panicked: {}", panic_text(join.into_panic())))
+        }
         Ok(Err(join)) => Err(format!("task failed: {join}")),
         Ok(Ok(Err(e))) => Err(format!("{e:#}")),
         Ok(Ok(Ok(()))) => Ok(()),

@@ -27,7 +27,10 @@ impl Target {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        let run_id = format!("{:06x}", (nanos ^ u128::from(std::process::id())) & 0xff_ffff);
+        let run_id = format!(
+            "{:06x}",
+            (nanos ^ u128::from(std::process::id())) & 0xff_ffff
+        );
         Self {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             access_key: access_key.into(),
@@ -45,19 +48,12 @@ impl Target {
         let access = var("AWS_ACCESS_KEY_ID").unwrap_or_default();
         let secret = var("AWS_SECRET_ACCESS_KEY").unwrap_or_default();
         if access.is_empty() || secret.is_empty() {
-            println!("warning: S3_ENDPOINT is set but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not");
+            println!(
+                "warning: S3_ENDPOINT is set but AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are not"
+            );
         }
         let region = var("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
         Some(Self::new(&endpoint, &access, &secret, &region))
-    }
-
-    /// `host:port` of the endpoint (for s3cmd's host_base).
-    pub fn host_port(&self) -> &str {
-        let rest = self
-            .endpoint
-            .split_once("://")
-            .map_or(self.endpoint.as_str(), |(_, r)| r);
-        rest.split('/').next().unwrap_or(rest)
     }
 
     /// An SDK client with the SDK's default behaviour (checksums on, standard retries).
@@ -115,7 +111,9 @@ impl Target {
             .bucket(&name)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("create bucket {name}: {}", crate::sdk::support::show(&e)))?;
+            .map_err(|e| {
+                anyhow::anyhow!("create bucket {name}: {}", crate::sdk::support::show(&e))
+            })?;
         Ok(name)
     }
 

@@ -181,3 +181,53 @@ impl Collector {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use floe_codec::CodecParams;
+    use floe_node::{ClientOptions, ClusterSecret, NodeClient};
+
+    use super::*;
+    use crate::blobs::ClusterConfig;
+    use crate::index::testkit::*;
+
+    fn offline_blobs() -> Arc<BlobStore> {
+        let secret = ClusterSecret::from_bytes("s").unwrap();
+        let clients = (0..3)
+            .map(|i| {
+                let url = format!("http://127.0.0.1:{}", 1 + i);
+                NodeClient::new(&url, secret.clone(), ClientOptions::default()).unwrap()
+            })
+            .collect();
+        let params = CodecParams::new(2, 1).unwrap();
+        Arc::new(BlobStore::new(clients, ClusterConfig::new(params)).unwrap())
+    }
+
+    #[tokio::test]
+    async fn abandoned_uploads_expire_and_their_chunks_become_garbage() {
+        let (_dir, index) = index_with_bucket();
+        let index = Arc::new(index);
+        let now = crate::objects::now_millis();
+        index
+            .create_upload("old", &upload_record("b", "k", now - 10_000))
+            .unwrap();
+        index
+            .create_upload("new", &upload_record("b", "k", now))
+            .unwrap();
+        index
+            .put_part("old", 1, &part_record("p", manifest(&[1, 2])))
+            .unwrap();
+        let mut collector = Collector::new(index.clone(), offline_blobs(), Duration::from_secs(60));
+        collector.upload_expiry = Some(Duration::from_secs(5));
+        let report = collector.collect_once().await.unwrap();
+        assert_eq!(report.uploads_expired, 1);
+        // Queued, but younger than the grace period.
+        assert_eq!(report.deferred, 2);
+        assert_eq!(index.upload("old").unwrap(), None);
+        assert!(index.upload("new").unwrap().is_some());
+        assert_eq!(index.garbage_count().unwrap(), 2);
+    }
+}

@@ -85,6 +85,8 @@ pub struct GatewayOverrides {
     pub nodes: Option<Vec<String>>,
     pub ec: Option<String>,
     pub admin_listen: Option<SocketAddr>,
+    /// Rebuild the index from the nodes' metadata records before serving.
+    pub rebuild_index: bool,
 }
 
 /// The resolved configuration.
@@ -118,6 +120,9 @@ pub struct GatewayConfig {
     pub orphan_grace: Duration,
     /// `None`: uploads never expire.
     pub upload_expiry: Option<Duration>,
+    /// Rebuild the index from the nodes' metadata records before serving (a flag, not a
+    /// setting: `floe serve --rebuild-index`).
+    pub rebuild_index: bool,
 }
 
 impl GatewayConfig {
@@ -283,6 +288,7 @@ impl GatewayConfig {
             scrub_bytes_per_sec: file.scrub_bytes_per_sec.unwrap_or(64 * 1024 * 1024),
             orphan_grace: Duration::from_secs(file.orphan_grace_secs.unwrap_or(3_600)),
             upload_expiry: every(file.upload_expiry_secs.unwrap_or(7 * 86_400)),
+            rebuild_index: flags.rebuild_index,
         })
     }
 }

@@ -17,7 +17,11 @@ use crate::collector::Collector;
 use crate::config::GatewayConfig;
 use crate::index::Index;
 use crate::objects::{ObjectService, ServiceConfig};
+use crate::recovery::Publisher;
 use crate::repair::{RepairSchedule, Repairer};
+
+/// How often committed changes are copied to the nodes' metadata records.
+const RECORD_PUBLISH_INTERVAL: Duration = Duration::from_millis(500);
 use crate::s3::server::{S3Settings, build_service, run};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,8 @@ pub enum LaunchError {
     Blobs(#[from] crate::blobs::BlobError),
     #[error("metadata index: {0}")]
     Index(#[from] crate::index::IndexError),
+    #[error("rebuilding the index: {0}")]
+    Rebuild(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -146,7 +152,27 @@ impl Gateway {
                 .clone()
                 .spawn(config.gc_interval, stopped(stop_rx.clone())),
         );
+        for key in index.draining_nodes()? {
+            match blobs.node_by_name(&key).map(|n| blobs.set_draining(n, true)) {
+                Some(Ok(())) => tracing::info!(node = key, "node is draining"),
+                Some(Err(e)) => tracing::warn!(node = key, error = %e, "drain mark not applied"),
+                None => tracing::info!(node = key, "drained node is no longer configured"),
+            }
+        }
         let repairer = Arc::new(Repairer::new(index.clone(), blobs.clone()));
+        if config.rebuild_index {
+            let report = crate::recovery::rebuild_index(&repairer)
+                .await
+                .map_err(|e| LaunchError::Rebuild(e.to_string()))?;
+            tracing::info!(?report, "index rebuilt from the nodes' records");
+            if !report.nodes_failed.is_empty() {
+                tracing::warn!(failed = ?report.nodes_failed, "some nodes could not be listed");
+            }
+        }
+        tasks.push(
+            Publisher::new(index.clone(), blobs.clone())
+                .spawn(RECORD_PUBLISH_INTERVAL, stopped(stop_rx.clone())),
+        );
         tasks.push(repairer.clone().spawn(
             RepairSchedule {
                 queue_interval: config.repair_interval,
@@ -157,7 +183,11 @@ impl Gateway {
             },
             stopped(stop_rx.clone()),
         ));
-        let reader = Arc::new(CachedBlobs::new(blobs, config.cache_bytes, config.cache_max_object_bytes));
+        let reader = Arc::new(CachedBlobs::new(
+            blobs,
+            config.cache_bytes,
+            config.cache_max_object_bytes,
+        ));
         let service = ObjectService::new(
             index,
             reader,

@@ -6,6 +6,7 @@
 //! - [`index`]: the durable metadata index (redb);
 //! - [`collector`]: the garbage collector for unreferenced chunks;
 //! - [`repair`]: self-healing (repair sweeps and queue, scrub, orphan sweep, drain);
+//! - [`recovery`]: metadata copies on the nodes and the index rebuild from them;
 //! - [`cache`]: verified chunk bytes by chunk id (moka);
 //! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads);
 //! - [`metrics`]: Prometheus metrics;
@@ -20,5 +21,6 @@ pub mod index;
 pub mod launch;
 pub mod metrics;
 pub mod objects;
+pub mod recovery;
 pub mod repair;
 pub mod s3;

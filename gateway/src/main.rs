@@ -43,11 +43,16 @@ enum Command {
         /// Admin API address [default: 127.0.0.1:9001; port 0 when --listen has port 0].
         #[arg(long)]
         admin_listen: Option<SocketAddr>,
+        /// Rebuild the metadata index from the storage nodes' records before serving (after
+        /// the gateway's disk was lost; start on an empty data directory).
+        #[arg(long)]
+        rebuild_index: bool,
         /// Validate the configuration (file, flags, environment, data directory) and exit.
         #[arg(long)]
         check_config: bool,
     },
-    /// Operate a running gateway through its admin API: status, repair, gc.
+    /// Operate a running gateway through its admin API: status, repair, scrub, gc, drain,
+    /// rebuild-index.
     Admin(AdminArgs),
     /// Run a storage node: stores shards by id on one disk.
     Node {
@@ -97,6 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 nodes,
                 ec,
                 admin_listen,
+                rebuild_index,
                 check_config,
             } => {
                 let overrides = GatewayOverrides {
@@ -105,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     nodes,
                     ec,
                     admin_listen,
+                    rebuild_index,
                 };
                 let config = GatewayConfig::resolve(config.as_deref(), overrides)?;
                 config.check_data_dir()?;

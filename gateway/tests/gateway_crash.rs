@@ -1,5 +1,6 @@
 //! kill -9 of a `floe serve` process in the middle of concurrent uploads: after a restart every
-//! acknowledged object reads back intact and no half-written object is listed.
+//! acknowledged object reads back intact and no half-written object is listed; `admin gc` with
+//! no grace then removes the orphaned shards of the interrupted uploads and nothing else.
 
 mod support;
 
@@ -8,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
+use floe_codec::ChunkId;
+use floe_gateway::index::Index;
 use support::cluster::pattern;
 use support::serve::ServeProcess;
 
@@ -39,7 +42,7 @@ async fn kill_nine_mid_upload_loses_no_acknowledged_object() {
         uploads.push(tokio::spawn(async move {
             let key = format!("obj-{i:02}");
             let data = body(i);
-            let etag = format!("\"{:x}\"", md5_of(&data));
+            let etag = format!("\"{:032x}\"", md5_of(&data));
             let put = client
                 .put_object()
                 .bucket("crash")
@@ -53,9 +56,16 @@ async fn kill_nine_mid_upload_loses_no_acknowledged_object() {
             }
         }));
     }
-    // Let some uploads finish and others be mid-flight.
+    // Let some uploads finish and others be mid-flight, with shards on the nodes that no
+    // acknowledged object owns yet (a margin of 3 chunks covers an ack racing the count).
     let mut waited = 0;
-    while acked.lock().unwrap().len() < UPLOADS / 4 && waited < 600 {
+    loop {
+        let acked_chunks: usize = acked.lock().unwrap().keys().map(|k| chunks_of(k)).sum();
+        // Acknowledged chunked objects too, so the GC below has live shards to spare.
+        let mid_flight = acked_chunks > 0 && shard_files(tmp.path()).len() > 6 * (acked_chunks + 3);
+        if (acked.lock().unwrap().len() >= UPLOADS / 4 && mid_flight) || waited >= 600 {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += 1;
     }
@@ -106,6 +116,72 @@ async fn kill_nine_mid_upload_loses_no_acknowledged_object() {
             bytes.as_ref() == body(i).as_slice(),
             "listed {key} is not whole"
         );
+    }
+    gc_leaves_no_orphans(gateway, &acked).await;
+}
+
+/// After `admin gc` (grace 0): every acknowledged object still reads back, and every shard on
+/// every embedded node belongs to a chunk of the catalog (checked with the gateway stopped).
+async fn gc_leaves_no_orphans(mut gateway: ServeProcess, acked: &HashMap<String, String>) {
+    let report = gateway.admin().gc(Some(0)).await.expect("admin gc");
+    println!("after the crash: {report:?}");
+    assert!(report.orphans.nodes_failed.is_empty(), "{report:?}");
+    // The interrupted uploads had sent shards that no committed object owns.
+    assert!(report.orphans.shards_deleted > 0, "{report:?}");
+    let client = gateway.client();
+    for key in acked.keys() {
+        let i: usize = key[4..].parse().unwrap();
+        let got = client.get_object().bucket("crash").key(key).send().await;
+        let bytes = got.unwrap().body.collect().await.unwrap().into_bytes();
+        assert!(bytes.as_ref() == body(i).as_slice(), "{key} damaged by gc");
+    }
+    gateway.kill();
+
+    let index = Index::open(&gateway.data.join("index.redb")).expect("index");
+    let shards = shard_files(&gateway.data);
+    let known = index.has_chunks(&shards).unwrap();
+    let orphans = known.iter().filter(|k| !**k).count();
+    assert_eq!(
+        orphans,
+        0,
+        "{orphans} of {} shards belong to no chunk",
+        shards.len()
+    );
+    assert_eq!(index.garbage_count().unwrap(), 0);
+}
+
+/// Chunk ids of every shard file of the embedded nodes under `data`, one per file.
+fn shard_files(data: &std::path::Path) -> Vec<ChunkId> {
+    let mut shards = Vec::new();
+    for node in std::fs::read_dir(data.join("nodes"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let root = node.path().join("shards");
+        for prefix in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            for file in std::fs::read_dir(prefix.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = file.file_name().into_string().unwrap_or_default();
+                if let Some(Ok(id)) = name.split_once('.').map(|(c, _)| ChunkId::from_hex(c)) {
+                    shards.push(id);
+                }
+            }
+        }
+    }
+    shards
+}
+
+/// Chunks (4 MiB) of the object stored at `key`; inline objects have none.
+fn chunks_of(key: &str) -> usize {
+    let size = body(key[4..].parse().unwrap_or(0)).len();
+    if size <= 16 * 1024 {
+        0
+    } else {
+        size.div_ceil(4 * 1024 * 1024)
     }
 }
 

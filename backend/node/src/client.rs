@@ -17,9 +17,13 @@ use http::{Method, StatusCode};
 use crate::auth::ClusterSecret;
 use crate::protocol::{
     HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, LIST_MAX_LIMIT, ListQuery, NodeStats,
-    STATS_PATH, ShardInfo, ShardKey, ShardPage,
+    STATS_PATH, ScrubQuery, ScrubReport, ShardInfo, ShardKey, ShardPage,
 };
 use crate::transport::Transport;
+
+mod records;
+
+pub use records::RecordStored;
 
 /// Timeouts and retry policy of a [`NodeClient`].
 #[derive(Debug, Clone)]
@@ -222,6 +226,31 @@ impl NodeClient {
             limit: limit.clamp(1, LIST_MAX_LIMIT),
         };
         self.get_json(&query.path_and_query()).await
+    }
+
+    /// Asks the node to re-verify up to `limit` shards after `after`, reading at most
+    /// `max_bytes_per_sec` (0: no cap). Rotten shards are quarantined and listed in the report.
+    pub async fn scrub(
+        &self,
+        after: Option<&ShardKey>,
+        limit: u32,
+        max_bytes_per_sec: u64,
+    ) -> Result<ScrubReport, ClientError> {
+        let query = ScrubQuery {
+            after: after.copied(),
+            limit: limit.clamp(1, LIST_MAX_LIMIT),
+            max_bytes_per_sec,
+        };
+        let path = query.path_and_query();
+        let reply = self
+            .inner
+            .call(Method::POST, &path, None, None, Bytes::new())
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(reply.into_error());
+        }
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| ClientError::Protocol(format!("bad JSON from {path}: {e}")))
     }
 
     pub async fn health(&self) -> Result<(), ClientError> {

@@ -5,7 +5,9 @@
 //! - [`auth`]: the cluster secret and HMAC request signing.
 //! - [`layout`]: the data directory's tree and the versioned shard file format.
 //! - [`store`]: `ShardStore`, atomic writes, verify-on-read and quarantine.
+//! - [`records`]: `RecordStore`, opaque versioned records (the gateway's metadata copies).
 //! - [`walk`]: the startup scan, temp sweep and sorted paginated listing.
+//! - [`scrub`]: paced re-verification of stored shards, page by page.
 //! - [`stats`]: running totals and free space.
 //! - [`config`]: `NodeConfig` from file, environment and command line.
 //! - [`server`]: the HTTP server (`run`), with request handling in `routes`.
@@ -19,7 +21,9 @@ pub mod client;
 pub mod config;
 pub mod layout;
 pub mod protocol;
+pub mod records;
 mod routes;
+pub mod scrub;
 pub mod server;
 pub mod stats;
 pub mod store;
@@ -32,9 +36,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use auth::{AuthError, ClusterSecret, sign};
-pub use client::{ClientError, ClientOptions, NodeClient};
+pub use client::{ClientError, ClientOptions, NodeClient, RecordStored};
 pub use config::{ConfigError, NodeConfig};
-pub use protocol::{NodeStats, STATUS_CORRUPT, ShardEntry, ShardInfo, ShardKey, ShardPage};
+pub use protocol::{
+    NodeStats, RecordEntry, RecordId, RecordPage, STATUS_CORRUPT, ScrubQuery, ScrubReport,
+    ShardEntry, ShardInfo, ShardKey, ShardPage,
+};
 pub use server::{NodeState, run};
 pub use store::{ShardStore, StoreError};
 

@@ -1,6 +1,9 @@
 //! The node wire protocol: routes, header names, status codes, the JSON bodies and the parsing of
 //! everything a request carries (shard keys, list cursors, byte ranges).
 //!
+//! - `scrub`: the scrub call's query and report.
+//! - `records`: opaque versioned records (the gateway's metadata copies) and their listing.
+//!
 //! Server and client both build and parse through this module, so the two sides cannot drift.
 //! Parsing is strict: a shard key is exactly 64 lowercase hex characters and a canonical decimal
 //! index, which is what keeps every request-derived path inside the data directory.
@@ -11,6 +14,15 @@ use std::str::FromStr;
 use floe_codec::{ChunkId, IdError, ShardHash};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
+
+mod records;
+mod scrub;
+
+pub use records::{
+    HEADER_RECORD_VERSION, RECORDS_PATH, RecordEntry, RecordId, RecordListQuery, RecordPage,
+    parse_version,
+};
+pub use scrub::{SCRUB_PAGE_BUDGET, SCRUB_PATH, ScrubQuery, ScrubReport};
 
 /// Header carrying the blake3 hash of the shard body (PUT request, GET/HEAD response).
 pub const HEADER_SHARD_HASH: &str = "x-floe-shard-hash";
@@ -112,6 +124,10 @@ pub struct ShardEntry {
     pub key: ShardKey,
     /// Payload length in bytes (the stored file minus its header).
     pub len: u64,
+    /// Last modification of the shard file, in unix seconds (0 if unknown): lets a garbage
+    /// sweep leave young, possibly still uncommitted shards alone.
+    #[serde(default)]
+    pub modified: u64,
 }
 
 /// A page of the shard listing. `next_after` is the cursor for the following page, `None` when
@@ -154,6 +170,9 @@ pub enum Route {
     Stats,
     List,
     Shard(ShardKey),
+    Scrub,
+    Records,
+    Record(RecordId),
 }
 
 impl Route {
@@ -164,7 +183,15 @@ impl Route {
             HEALTH_PATH => return Ok(Route::Health),
             STATS_PATH => return Ok(Route::Stats),
             SHARDS_PATH => return Ok(Route::List),
+            SCRUB_PATH => return Ok(Route::Scrub),
+            RECORDS_PATH => return Ok(Route::Records),
             _ => {}
+        }
+        if let Some(id) = path
+            .strip_prefix(RECORDS_PATH)
+            .and_then(|r| r.strip_prefix('/'))
+        {
+            return Ok(Route::Record(id.parse()?));
         }
         let rest = path
             .strip_prefix(SHARDS_PATH)
@@ -320,6 +347,7 @@ mod tests {
             shards: vec![ShardEntry {
                 key: ShardKey::new(chunk(), 1),
                 len: 5,
+                modified: 1_700_000_000,
             }],
             next_after: None,
         };

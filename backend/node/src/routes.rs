@@ -15,11 +15,13 @@ use hyper::body::Incoming;
 use crate::auth::{self, AuthError};
 use crate::protocol::{
     HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, ListQuery, ProtocolError, Route,
-    STATUS_CORRUPT, ShardKey, parse_range,
+    STATUS_CORRUPT, ScrubQuery, ShardKey, parse_range,
 };
 use crate::server::NodeState;
 use crate::store::{PutOutcome, StoreError};
 use floe_codec::ShardHash;
+
+mod records;
 
 type Body = Full<Bytes>;
 
@@ -117,6 +119,11 @@ async fn dispatch(state: &NodeState, req: Request<Incoming>) -> Result<Response<
     match (Route::parse(req.uri().path())?, req.method().clone()) {
         (Route::Stats, Method::GET) => stats(state).await,
         (Route::List, Method::GET) => list(state, ListQuery::parse(req.uri().query())?).await,
+        (Route::Scrub, Method::POST) => scrub(state, ScrubQuery::parse(req.uri().query())?).await,
+        (Route::Records, Method::GET) => records::list(state, req.uri().query()).await,
+        (Route::Record(id), Method::PUT) => records::put(state, id, req).await,
+        (Route::Record(id), Method::GET) => records::get(state, id).await,
+        (Route::Record(id), Method::DELETE) => records::delete(state, id).await,
         (Route::Shard(key), Method::PUT) => put(state, key, req).await,
         (Route::Shard(key), Method::GET) => get(state, key, &req).await,
         (Route::Shard(key), Method::HEAD) => head(state, key).await,
@@ -146,6 +153,24 @@ async fn put(
     key: ShardKey,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Failure> {
+    let (hash, body) = hashed_body(state, req).await?;
+    let store = state.store().clone();
+    let outcome = blocking(move || store.put(&key, &hash, &body)).await?;
+    let status = match outcome {
+        PutOutcome::Stored => StatusCode::CREATED,
+        PutOutcome::AlreadyPresent => StatusCode::OK,
+    };
+    let mut response = text(status, "");
+    set(&mut response, SHARD_HASH, &hash.to_hex());
+    Ok(response)
+}
+
+/// The claimed blake3 hash (`x-floe-shard-hash`) and the whole body of a PUT, refusing a body
+/// over the node's size cap before reading it when its length is announced.
+async fn hashed_body(
+    state: &NodeState,
+    req: Request<Incoming>,
+) -> Result<(ShardHash, Bytes), Failure> {
     let hash = req
         .headers()
         .get(HEADER_SHARD_HASH)
@@ -165,10 +190,9 @@ async fn put(
     let too_large = || {
         Failure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("shard larger than {max} bytes"),
+            format!("body larger than {max} bytes"),
         )
     };
-    // Refuse an announced oversize body before reading a byte of it.
     let announced = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -178,26 +202,14 @@ async fn put(
         return Err(too_large());
     }
     let limit = usize::try_from(max).unwrap_or(usize::MAX);
-    let body = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
-        Err(e) => {
-            return Err(Failure::new(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read body: {e}"),
-            ));
-        }
-    };
-
-    let store = state.store().clone();
-    let outcome = blocking(move || store.put(&key, &hash, &body)).await?;
-    let status = match outcome {
-        PutOutcome::Stored => StatusCode::CREATED,
-        PutOutcome::AlreadyPresent => StatusCode::OK,
-    };
-    let mut response = text(status, "");
-    set(&mut response, SHARD_HASH, &hash.to_hex());
-    Ok(response)
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok((hash, collected.to_bytes())),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            format!("cannot read body: {e}"),
+        )),
+    }
 }
 
 async fn get(
@@ -273,6 +285,11 @@ async fn list(state: &NodeState, query: ListQuery) -> Result<Response<Body>, Fai
     let store = state.store().clone();
     let page = blocking(move || store.list(query.after.as_ref(), query.limit)).await?;
     json(&page)
+}
+
+async fn scrub(state: &NodeState, query: ScrubQuery) -> Result<Response<Body>, Failure> {
+    let store = state.store().clone();
+    json(&blocking(move || crate::scrub::scrub_page(&store, &query)).await?)
 }
 
 async fn stats(state: &NodeState) -> Result<Response<Body>, Failure> {

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use crate::NodeError;
 use crate::auth::ClusterSecret;
 use crate::config::NodeConfig;
+use crate::records::RecordStore;
 use crate::routes;
 use crate::store::ShardStore;
 
@@ -33,6 +34,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub struct NodeState {
     store: Arc<ShardStore>,
+    records: Arc<RecordStore>,
     secret: ClusterSecret,
     max_shard_bytes: u64,
 }
@@ -40,8 +42,11 @@ pub struct NodeState {
 impl NodeState {
     /// Opens the shard store under `config.data_dir`.
     pub fn open(config: &NodeConfig) -> Result<NodeState, NodeError> {
+        let store = ShardStore::open(&config.data_dir)?;
+        let records = RecordStore::open(store.layout())?;
         Ok(NodeState {
-            store: Arc::new(ShardStore::open(&config.data_dir)?),
+            store: Arc::new(store),
+            records: Arc::new(records),
             secret: config.secret.clone(),
             max_shard_bytes: config.max_shard_bytes,
         })
@@ -49,6 +54,10 @@ impl NodeState {
 
     pub fn store(&self) -> &Arc<ShardStore> {
         &self.store
+    }
+
+    pub fn records(&self) -> &Arc<RecordStore> {
+        &self.records
     }
 
     pub fn secret(&self) -> &ClusterSecret {

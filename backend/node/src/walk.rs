@@ -47,6 +47,7 @@ pub fn list_page(
                 Ok(meta) => page.shards.push(ShardEntry {
                     key,
                     len: payload_len(meta.len()),
+                    modified: unix_secs(&meta),
                 }),
                 // Deleted while we were listing: simply not part of this page.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -55,6 +56,14 @@ pub fn list_page(
         }
     }
     Ok(page)
+}
+
+/// A file's modification time in unix seconds; 0 when the platform cannot tell.
+fn unix_secs(meta: &fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Removes every file in the temp directory: each is a write that never reached its rename.

@@ -1,7 +1,8 @@
 //! Flexible checksums, one matrix row per algorithm (CRC32, CRC32C, CRC64NVME, SHA1, SHA256),
 //! each in four forms:
 //! - single-part, **header**: a precomputed `x-amz-checksum-*` value;
-//! - single-part, **trailer**: the SDK computes it and sends it after an `aws-chunked` body;
+//! - single-part, **trailer**: the SDK computes it and sends it after an `aws-chunked` body (it
+//!   does so for streaming bodies, as the AWS CLI and boto3 do for files);
 //! - multipart with header values per part, and multipart with trailers per part; the object
 //!   checksum is COMPOSITE (`base64(H(part digests))-N`), or FULL_OBJECT for CRC64NVME.
 //!
@@ -9,75 +10,16 @@
 //! server must echo the checksum, return it with `x-amz-checksum-mode: ENABLED` on GET and
 //! HEAD, and answer `BadDigest` to a wrong one (`mismatch`).
 
-use std::sync::{Arc, Mutex};
-
 use anyhow::{Context, ensure};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
+};
 
 use super::support::*;
+use super::wire::Wire;
 use crate::target::Target;
-
-/// The headers of the last request sent through it.
-#[derive(Debug, Clone, Default)]
-struct Wire(Arc<Mutex<Vec<(String, String)>>>);
-
-impl Intercept for Wire {
-    fn name(&self) -> &'static str {
-        "conformance-wire"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let headers = context
-            .request()
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-            .collect();
-        *self.0.lock().expect("wire headers") = headers;
-        Ok(())
-    }
-}
-
-impl Wire {
-    fn get(&self, name: &str) -> Option<String> {
-        let headers = self.0.lock().expect("wire headers");
-        headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-
-    /// The last request carried the checksum as a header with exactly `value`, and no trailer.
-    fn ensure_header(&self, algorithm: &ChecksumAlgorithm, value: &str, what: &str) -> anyhow::Result<()> {
-        let name = checksum_header(algorithm);
-        ensure!(self.get(&name).as_deref() == Some(value), "{what}: request header {name} was {:?}", self.get(&name));
-        ensure!(self.get("x-amz-trailer").is_none(), "{what}: unexpected x-amz-trailer");
-        Ok(())
-    }
-
-    /// The last request announced the checksum as an aws-chunked trailer.
-    fn ensure_trailer(&self, algorithm: &ChecksumAlgorithm, what: &str) -> anyhow::Result<()> {
-        let name = checksum_header(algorithm);
-        ensure!(
-            self.get("x-amz-trailer").as_deref() == Some(name.as_str()),
-            "{what}: x-amz-trailer was {:?}, want {name}",
-            self.get("x-amz-trailer")
-        );
-        ensure!(
-            self.get("content-encoding").is_some_and(|v| v.contains("aws-chunked")),
-            "{what}: Content-Encoding {:?} is not aws-chunked",
-            self.get("content-encoding")
-        );
-        Ok(())
-    }
-}
 
 /// The `x-amz-checksum-*` field of `algorithm` in any output or part type.
 macro_rules! checksum_of {
@@ -114,12 +56,18 @@ enum Form {
 
 pub async fn algorithm(t: Target, algorithm: ChecksumAlgorithm) -> anyhow::Result<()> {
     let c = t.client();
-    let bucket = t.create_bucket(&format!("sum-{}", algorithm.as_str().to_ascii_lowercase())).await?;
+    let bucket = t
+        .create_bucket(&format!("sum-{}", algorithm.as_str().to_ascii_lowercase()))
+        .await?;
     for (form, size) in [(Form::Header, 300 * KIB + 1), (Form::Trailer, 6 * MIB + 3)] {
-        single_part(&c, &bucket, &algorithm, form, size).await.with_context(|| format!("single-part, {form:?}"))?;
+        single_part(&c, &bucket, &algorithm, form, size)
+            .await
+            .with_context(|| format!("single-part, {form:?}"))?;
     }
     for form in [Form::Header, Form::Trailer] {
-        multipart(&c, &bucket, &algorithm, form).await.with_context(|| format!("multipart, {form:?}"))?;
+        multipart(&c, &bucket, &algorithm, form)
+            .await
+            .with_context(|| format!("multipart, {form:?}"))?;
     }
     Ok(())
 }
@@ -135,19 +83,41 @@ async fn single_part(
     let bytes = data(900 + size as u64, size);
     let want = checksum_b64(algorithm, &bytes);
     let wire = Wire::default();
-    let put = c.put_object().bucket(bucket).key(&key).body(ByteStream::from(bytes.clone()));
+    let put = c.put_object().bucket(bucket).key(&key);
     let put = match form {
-        Form::Header => with_checksum!(put, algorithm, &want),
-        Form::Trailer => put.checksum_algorithm(algorithm.clone()),
+        Form::Header => with_checksum!(put, algorithm, &want).body(ByteStream::from(bytes.clone())),
+        Form::Trailer => put
+            .checksum_algorithm(algorithm.clone())
+            .body(streaming(bytes.clone())),
     };
-    let out = ok(put.customize().interceptor(wire.clone()).send().await, "put")?;
+    let out = ok(
+        put.customize().interceptor(wire.clone()).send().await,
+        "put",
+    )?;
     match form {
         Form::Header => wire.ensure_header(algorithm, &want, "put")?,
         Form::Trailer => wire.ensure_trailer(algorithm, "put")?,
     }
-    ensure!(checksum_of!(out, algorithm) == Some(want.as_str()), "PUT echoes {:?}, want {want}", checksum_of!(out, algorithm));
-    ensure!(out.e_tag() == Some(etag_of(&bytes).as_str()), "PUT ETag {:?}", out.e_tag());
-    expect_stored(c, bucket, &key, algorithm, &want, ChecksumType::FullObject, &bytes).await
+    ensure!(
+        checksum_of!(out, algorithm) == Some(want.as_str()),
+        "PUT echoes {:?}, want {want}",
+        checksum_of!(out, algorithm)
+    );
+    ensure!(
+        out.e_tag() == Some(etag_of(&bytes).as_str()),
+        "PUT ETag {:?}",
+        out.e_tag()
+    );
+    expect_stored(
+        c,
+        bucket,
+        &key,
+        algorithm,
+        &want,
+        ChecksumType::FullObject,
+        &bytes,
+    )
+    .await
 }
 
 /// GET and HEAD with checksum mode return `want` of type `kind`; the body is `bytes`.
@@ -161,27 +131,63 @@ async fn expect_stored(
     bytes: &[u8],
 ) -> anyhow::Result<()> {
     let get = ok(
-        c.get_object().bucket(bucket).key(key).checksum_mode(ChecksumMode::Enabled).send().await,
+        c.get_object()
+            .bucket(bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await,
         "get with checksum mode",
     )?;
-    ensure!(checksum_of!(get, algorithm) == Some(want), "GET returns {:?}, want {want}", checksum_of!(get, algorithm));
-    ensure!(get.checksum_type() == Some(&kind), "GET checksum type {:?}, want {kind:?}", get.checksum_type());
+    ensure!(
+        checksum_of!(get, algorithm) == Some(want),
+        "GET returns {:?}, want {want}",
+        checksum_of!(get, algorithm)
+    );
+    ensure!(
+        get.checksum_type() == Some(&kind),
+        "GET checksum type {:?}, want {kind:?}",
+        get.checksum_type()
+    );
     ensure_bytes(&body(get).await?, bytes, "GET body")?;
     let head = ok(
-        c.head_object().bucket(bucket).key(key).checksum_mode(ChecksumMode::Enabled).send().await,
+        c.head_object()
+            .bucket(bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await,
         "head with checksum mode",
     )?;
-    ensure!(checksum_of!(head, algorithm) == Some(want), "HEAD returns {:?}, want {want}", checksum_of!(head, algorithm));
-    ensure!(head.checksum_type() == Some(&kind), "HEAD checksum type {:?}", head.checksum_type());
+    ensure!(
+        checksum_of!(head, algorithm) == Some(want),
+        "HEAD returns {:?}, want {want}",
+        checksum_of!(head, algorithm)
+    );
+    ensure!(
+        head.checksum_type() == Some(&kind),
+        "HEAD checksum type {:?}",
+        head.checksum_type()
+    );
     Ok(())
 }
 
-async fn multipart(c: &Client, bucket: &str, algorithm: &ChecksumAlgorithm, form: Form) -> anyhow::Result<()> {
+async fn multipart(
+    c: &Client,
+    bucket: &str,
+    algorithm: &ChecksumAlgorithm,
+    form: Form,
+) -> anyhow::Result<()> {
     let key = format!("multi-{form:?}");
     let seed = 950 + matches!(form, Form::Trailer) as u64;
     let parts = [data(seed, 5 * MIB), data(seed + 10, 100 * KIB + 3)];
     let create = ok(
-        c.create_multipart_upload().bucket(bucket).key(&key).checksum_algorithm(algorithm.clone()).send().await,
+        c.create_multipart_upload()
+            .bucket(bucket)
+            .key(&key)
+            .checksum_algorithm(algorithm.clone())
+            .send()
+            .await,
         "create upload",
     )?;
     let id = create.upload_id().context("no UploadId")?.to_string();
@@ -195,13 +201,19 @@ async fn multipart(c: &Client, bucket: &str, algorithm: &ChecksumAlgorithm, form
             .bucket(bucket)
             .key(&key)
             .upload_id(&id)
-            .part_number(n)
-            .body(ByteStream::from(part.clone()));
+            .part_number(n);
         let upload = match form {
-            Form::Header => with_checksum!(upload, algorithm, &want),
-            Form::Trailer => upload.checksum_algorithm(algorithm.clone()),
+            Form::Header => {
+                with_checksum!(upload, algorithm, &want).body(ByteStream::from(part.clone()))
+            }
+            Form::Trailer => upload
+                .checksum_algorithm(algorithm.clone())
+                .body(streaming(part.clone())),
         };
-        let out = ok(upload.customize().interceptor(wire.clone()).send().await, &format!("upload part {n}"))?;
+        let out = ok(
+            upload.customize().interceptor(wire.clone()).send().await,
+            &format!("upload part {n}"),
+        )?;
         match form {
             Form::Header => wire.ensure_header(algorithm, &want, "upload part")?,
             Form::Trailer => wire.ensure_trailer(algorithm, "upload part")?,
@@ -211,20 +223,38 @@ async fn multipart(c: &Client, bucket: &str, algorithm: &ChecksumAlgorithm, form
             "part {n} echoes {:?}, want {want}",
             checksum_of!(out, algorithm)
         );
-        let done = CompletedPart::builder().part_number(n).set_e_tag(out.e_tag().map(str::to_owned));
+        let done = CompletedPart::builder()
+            .part_number(n)
+            .set_e_tag(out.e_tag().map(str::to_owned));
         completed.push(with_checksum!(done, algorithm, &want).build());
     }
-    let listed = ok(c.list_parts().bucket(bucket).key(&key).upload_id(&id).send().await, "list parts")?;
+    let listed = ok(
+        c.list_parts()
+            .bucket(bucket)
+            .key(&key)
+            .upload_id(&id)
+            .send()
+            .await,
+        "list parts",
+    )?;
     for (i, part) in listed.parts().iter().enumerate() {
         let want = checksum_b64(algorithm, &parts[i]);
-        ensure!(checksum_of!(part, algorithm) == Some(want.as_str()), "ListParts part {} checksum", i + 1);
+        ensure!(
+            checksum_of!(part, algorithm) == Some(want.as_str()),
+            "ListParts part {} checksum",
+            i + 1
+        );
     }
     let done = ok(
         c.complete_multipart_upload()
             .bucket(bucket)
             .key(&key)
             .upload_id(&id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(completed))
+                    .build(),
+            )
             .send()
             .await,
         "complete",
@@ -234,7 +264,10 @@ async fn multipart(c: &Client, bucket: &str, algorithm: &ChecksumAlgorithm, form
         (checksum_b64(algorithm, &whole), ChecksumType::FullObject)
     } else {
         let joined: Vec<u8> = parts.iter().flat_map(|p| digest(algorithm, p)).collect();
-        (format!("{}-{}", checksum_b64(algorithm, &joined), parts.len()), ChecksumType::Composite)
+        (
+            format!("{}-{}", checksum_b64(algorithm, &joined), parts.len()),
+            ChecksumType::Composite,
+        )
     };
     ensure!(
         checksum_of!(done, algorithm) == Some(want.as_str()),
@@ -248,16 +281,43 @@ pub async fn mismatch(t: Target) -> anyhow::Result<()> {
     let c = t.client();
     let bucket = t.create_bucket("sum-bad").await?;
     let bytes = data(990, 200 * KIB);
-    let put = || c.put_object().bucket(&bucket).key("bad").body(ByteStream::from(bytes.clone()));
+    let put = || {
+        c.put_object()
+            .bucket(&bucket)
+            .key("bad")
+            .body(ByteStream::from(bytes.clone()))
+    };
     for algorithm in ALGORITHMS {
         let wrong = checksum_b64(&algorithm, b"some other bytes");
         let result = with_checksum!(put(), &algorithm, wrong).send().await;
-        expect_err(result, 400, "BadDigest", &format!("wrong {}", algorithm.as_str()))?;
+        expect_err(
+            result,
+            400,
+            "BadDigest",
+            &format!("wrong {}", algorithm.as_str()),
+        )?;
     }
-    expect_err(put().content_md5(b64(&md5_raw(b"other"))).send().await, 400, "BadDigest", "wrong Content-MD5")?;
-    expect_err(c.get_object().bucket(&bucket).key("bad").send().await, 404, "NoSuchKey", "nothing stored")?;
+    expect_err(
+        put().content_md5(b64(&md5_raw(b"other"))).send().await,
+        400,
+        "BadDigest",
+        "wrong Content-MD5",
+    )?;
+    expect_err(
+        c.get_object().bucket(&bucket).key("bad").send().await,
+        404,
+        "NoSuchKey",
+        "nothing stored",
+    )?;
 
-    let create = ok(c.create_multipart_upload().bucket(&bucket).key("mp").send().await, "create upload")?;
+    let create = ok(
+        c.create_multipart_upload()
+            .bucket(&bucket)
+            .key("mp")
+            .send()
+            .await,
+        "create upload",
+    )?;
     let id = create.upload_id().context("no UploadId")?;
     let part = c
         .upload_part()
@@ -267,7 +327,20 @@ pub async fn mismatch(t: Target) -> anyhow::Result<()> {
         .part_number(1)
         .checksum_crc32(checksum_b64(&ChecksumAlgorithm::Crc32, b"other"))
         .body(ByteStream::from(bytes.clone()));
-    expect_err(part.send().await, 400, "BadDigest", "UploadPart with a wrong CRC32")?;
-    ok(c.abort_multipart_upload().bucket(&bucket).key("mp").upload_id(id).send().await, "abort")?;
+    expect_err(
+        part.send().await,
+        400,
+        "BadDigest",
+        "UploadPart with a wrong CRC32",
+    )?;
+    ok(
+        c.abort_multipart_upload()
+            .bucket(&bucket)
+            .key("mp")
+            .upload_id(id)
+            .send()
+            .await,
+        "abort",
+    )?;
     Ok(())
 }

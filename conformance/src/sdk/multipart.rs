@@ -38,7 +38,12 @@ pub async fn upload_parts(
             out.e_tag(),
             etag_of(part)
         );
-        done.push(CompletedPart::builder().part_number(n).set_e_tag(out.e_tag().map(str::to_owned)).build());
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(out.e_tag().map(str::to_owned))
+                .build(),
+        );
     }
     done.reverse();
     Ok(done)
@@ -48,7 +53,11 @@ pub async fn upload(t: Target) -> anyhow::Result<()> {
     let c = t.client();
     let bucket = t.create_bucket("multipart").await?;
     let key = "big/multi part.bin";
-    let (p1, p2, p3) = (data(601, 5 * MIB), data(602, 5 * MIB + 1), data(603, 123 * KIB));
+    let (p1, p2, p3) = (
+        data(601, 5 * MIB),
+        data(602, 5 * MIB + 1),
+        data(603, 123 * KIB),
+    );
     let parts: [&[u8]; 3] = [&p1, &p2, &p3];
     let create = ok(
         c.create_multipart_upload()
@@ -64,11 +73,25 @@ pub async fn upload(t: Target) -> anyhow::Result<()> {
     ensure!(!id.is_empty(), "CreateMultipartUpload returned no UploadId");
     let done = upload_parts(&c, &bucket, key, &id, &parts).await?;
 
-    let listed = ok(c.list_parts().bucket(&bucket).key(key).upload_id(&id).send().await, "list parts")?;
-    let seen: Vec<(Option<i32>, Option<i64>)> =
-        listed.parts().iter().map(|p| (p.part_number(), p.size())).collect();
-    let want: Vec<(Option<i32>, Option<i64>)> =
-        parts.iter().enumerate().map(|(i, p)| (Some(i as i32 + 1), Some(p.len() as i64))).collect();
+    let listed = ok(
+        c.list_parts()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(&id)
+            .send()
+            .await,
+        "list parts",
+    )?;
+    let seen: Vec<(Option<i32>, Option<i64>)> = listed
+        .parts()
+        .iter()
+        .map(|p| (p.part_number(), p.size()))
+        .collect();
+    let want: Vec<(Option<i32>, Option<i64>)> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (Some(i as i32 + 1), Some(p.len() as i64)))
+        .collect();
     ensure!(seen == want, "ListParts: got {seen:?}, want {want:?}");
 
     let complete = ok(
@@ -76,7 +99,11 @@ pub async fn upload(t: Target) -> anyhow::Result<()> {
             .bucket(&bucket)
             .key(key)
             .upload_id(&id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(done))
+                    .build(),
+            )
             .send()
             .await,
         "complete",
@@ -89,25 +116,65 @@ pub async fn upload(t: Target) -> anyhow::Result<()> {
     );
     let whole = [p1.as_slice(), &p2, &p3].concat();
     let get = ok(c.get_object().bucket(&bucket).key(key).send().await, "get")?;
-    ensure!(get.e_tag() == Some(want_etag.as_str()), "GET ETag {:?}", get.e_tag());
     ensure!(
-        get.metadata().and_then(|m| m.get("kind")).map(String::as_str) == Some("multipart"),
+        get.e_tag() == Some(want_etag.as_str()),
+        "GET ETag {:?}",
+        get.e_tag()
+    );
+    ensure!(
+        get.metadata()
+            .and_then(|m| m.get("kind"))
+            .map(String::as_str)
+            == Some("multipart"),
         "metadata from CreateMultipartUpload: {:?}",
         get.metadata()
     );
     ensure_bytes(&body(get).await?, &whole, "completed object")?;
 
     // One part at a time, with the part count.
-    let part2 = ok(c.get_object().bucket(&bucket).key(key).part_number(2).send().await, "get part 2")?;
-    ensure!(part2.parts_count() == Some(3), "x-amz-mp-parts-count: {:?}", part2.parts_count());
-    ensure!(part2.content_length() == Some(p2.len() as i64), "part 2 length {:?}", part2.content_length());
+    let part2 = ok(
+        c.get_object()
+            .bucket(&bucket)
+            .key(key)
+            .part_number(2)
+            .send()
+            .await,
+        "get part 2",
+    )?;
+    ensure!(
+        part2.parts_count() == Some(3),
+        "x-amz-mp-parts-count: {:?}",
+        part2.parts_count()
+    );
+    ensure!(
+        part2.content_length() == Some(p2.len() as i64),
+        "part 2 length {:?}",
+        part2.content_length()
+    );
     ensure_bytes(&body(part2).await?, &p2, "part 2")?;
-    let head = ok(c.head_object().bucket(&bucket).key(key).part_number(3).send().await, "head part 3")?;
-    ensure!(head.content_length() == Some(p3.len() as i64), "HEAD part 3 length {:?}", head.content_length());
+    let head = ok(
+        c.head_object()
+            .bucket(&bucket)
+            .key(key)
+            .part_number(3)
+            .send()
+            .await,
+        "head part 3",
+    )?;
+    ensure!(
+        head.content_length() == Some(p3.len() as i64),
+        "HEAD part 3 length {:?}",
+        head.content_length()
+    );
 
     // The finished upload is gone.
     expect_err(
-        c.list_parts().bucket(&bucket).key(key).upload_id(&id).send().await,
+        c.list_parts()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(&id)
+            .send()
+            .await,
         404,
         "NoSuchUpload",
         "ListParts after completion",
@@ -119,41 +186,89 @@ pub async fn list_and_abort(t: Target) -> anyhow::Result<()> {
     let bucket = t.create_bucket("uploads").await?;
     let mut ids = Vec::new();
     for key in ["u/one", "u/two"] {
-        let create = ok(c.create_multipart_upload().bucket(&bucket).key(key).send().await, "create")?;
+        let create = ok(
+            c.create_multipart_upload()
+                .bucket(&bucket)
+                .key(key)
+                .send()
+                .await,
+            "create",
+        )?;
         ids.push(create.upload_id().unwrap_or_default().to_string());
     }
     let part = data(611, 64 * KIB);
     upload_parts(&c, &bucket, "u/one", &ids[0], &[&part]).await?;
-    let listed = ok(c.list_multipart_uploads().bucket(&bucket).send().await, "list uploads")?;
+    let listed = ok(
+        c.list_multipart_uploads().bucket(&bucket).send().await,
+        "list uploads",
+    )?;
     let mut seen: Vec<(String, String)> = listed
         .uploads()
         .iter()
-        .map(|u| (u.key().unwrap_or_default().into(), u.upload_id().unwrap_or_default().into()))
+        .map(|u| {
+            (
+                u.key().unwrap_or_default().into(),
+                u.upload_id().unwrap_or_default().into(),
+            )
+        })
         .collect();
     seen.sort();
-    let want = vec![("u/one".to_string(), ids[0].clone()), ("u/two".to_string(), ids[1].clone())];
+    let want = vec![
+        ("u/one".to_string(), ids[0].clone()),
+        ("u/two".to_string(), ids[1].clone()),
+    ];
     ensure!(seen == want, "ListMultipartUploads: {seen:?}");
     // An upload in progress is not an object.
-    expect_err(c.get_object().bucket(&bucket).key("u/one").send().await, 404, "NoSuchKey", "GET of an open upload")?;
+    expect_err(
+        c.get_object().bucket(&bucket).key("u/one").send().await,
+        404,
+        "NoSuchKey",
+        "GET of an open upload",
+    )?;
 
     ok(
-        c.abort_multipart_upload().bucket(&bucket).key("u/one").upload_id(&ids[0]).send().await,
+        c.abort_multipart_upload()
+            .bucket(&bucket)
+            .key("u/one")
+            .upload_id(&ids[0])
+            .send()
+            .await,
         "abort",
     )?;
     expect_err(
-        c.list_parts().bucket(&bucket).key("u/one").upload_id(&ids[0]).send().await,
+        c.list_parts()
+            .bucket(&bucket)
+            .key("u/one")
+            .upload_id(&ids[0])
+            .send()
+            .await,
         404,
         "NoSuchUpload",
         "ListParts after abort",
     )?;
-    let listed = ok(c.list_multipart_uploads().bucket(&bucket).send().await, "list uploads")?;
+    let listed = ok(
+        c.list_multipart_uploads().bucket(&bucket).send().await,
+        "list uploads",
+    )?;
     let keys: Vec<&str> = listed.uploads().iter().filter_map(|u| u.key()).collect();
     ensure!(keys == ["u/two"], "uploads after abort: {keys:?}");
     ok(
-        c.abort_multipart_upload().bucket(&bucket).key("u/two").upload_id(&ids[1]).send().await,
+        c.abort_multipart_upload()
+            .bucket(&bucket)
+            .key("u/two")
+            .upload_id(&ids[1])
+            .send()
+            .await,
         "abort",
     )?;
-    let objects = ok(c.list_objects_v2().bucket(&bucket).send().await, "list objects")?;
-    ensure!(objects.contents().is_empty(), "aborted uploads left objects: {:?}", objects.contents());
+    let objects = ok(
+        c.list_objects_v2().bucket(&bucket).send().await,
+        "list objects",
+    )?;
+    ensure!(
+        objects.contents().is_empty(),
+        "aborted uploads left objects: {:?}",
+        objects.contents()
+    );
     Ok(())
 }

@@ -15,7 +15,12 @@ pub async fn ranges(t: Target) -> anyhow::Result<()> {
     for (key, size) in [("small", 10 * KIB + 7), ("large", 9 * MIB + 13)] {
         let bytes = data(700 + size as u64, size);
         ok(
-            c.put_object().bucket(&bucket).key(key).body(ByteStream::from(bytes.clone())).send().await,
+            c.put_object()
+                .bucket(&bucket)
+                .key(key)
+                .body(ByteStream::from(bytes.clone()))
+                .send()
+                .await,
             "put",
         )?;
         let n = size as u64;
@@ -26,8 +31,16 @@ pub async fn ranges(t: Target) -> anyhow::Result<()> {
             ("bytes=0-99".to_string(), 0, 99),
             ("bytes=100-".to_string(), 100, n - 1),
             ("bytes=-500".to_string(), n - 500, n - 1),
-            (format!("bytes={}-{}", boundary - 10, boundary + 10), boundary - 10, boundary + 10),
-            (format!("bytes={}-{}", boundary, boundary), boundary, boundary),
+            (
+                format!("bytes={}-{}", boundary - 10, boundary + 10),
+                boundary - 10,
+                boundary + 10,
+            ),
+            (
+                format!("bytes={}-{}", boundary, boundary),
+                boundary,
+                boundary,
+            ),
             (format!("bytes={}-{}", n - 1, n - 1), n - 1, n - 1),
             // The end is clamped to the object.
             (format!("bytes={}-{}", n - 10, n + 1000), n - 10, n - 1),
@@ -35,7 +48,12 @@ pub async fn ranges(t: Target) -> anyhow::Result<()> {
         ];
         for (header, first, last) in cases {
             let out = ok(
-                c.get_object().bucket(&bucket).key(key).range(&header).send().await,
+                c.get_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .range(&header)
+                    .send()
+                    .await,
                 &format!("{key} {header}"),
             )?;
             let want_range = format!("bytes {first}-{last}/{n}");
@@ -54,21 +72,43 @@ pub async fn ranges(t: Target) -> anyhow::Result<()> {
                 "{key} {header}: Accept-Ranges {:?}",
                 out.accept_ranges()
             );
-            ensure!(out.e_tag() == Some(etag_of(&bytes).as_str()), "{key} {header}: ETag is the whole object's");
+            ensure!(
+                out.e_tag() == Some(etag_of(&bytes).as_str()),
+                "{key} {header}: ETag is the whole object's"
+            );
             let got = body(out).await?;
-            ensure_bytes(&got, &bytes[first as usize..=last as usize], &format!("{key} {header}"))?;
+            ensure_bytes(
+                &got,
+                &bytes[first as usize..=last as usize],
+                &format!("{key} {header}"),
+            )?;
         }
-        for header in [format!("bytes={n}-"), format!("bytes={}-{}", n + 10, n + 20)] {
+        for header in [
+            format!("bytes={n}-"),
+            format!("bytes={}-{}", n + 10, n + 20),
+        ] {
             expect_err(
-                c.get_object().bucket(&bucket).key(key).range(&header).send().await,
+                c.get_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .range(&header)
+                    .send()
+                    .await,
                 416,
                 "InvalidRange",
                 &format!("{key} {header}"),
             )?;
         }
         // A full GET still says it accepts ranges.
-        let whole = ok(c.get_object().bucket(&bucket).key(key).send().await, "full get")?;
-        ensure!(whole.accept_ranges() == Some("bytes"), "{key}: full GET Accept-Ranges {:?}", whole.accept_ranges());
+        let whole = ok(
+            c.get_object().bucket(&bucket).key(key).send().await,
+            "full get",
+        )?;
+        ensure!(
+            whole.accept_ranges() == Some("bytes"),
+            "{key}: full GET Accept-Ranges {:?}",
+            whole.accept_ranges()
+        );
     }
     Ok(())
 }

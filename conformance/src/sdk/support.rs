@@ -2,11 +2,12 @@
 //! algorithms), error assertions that name the S3 code and HTTP status, and raw HTTP for the
 //! requests the SDK will not make (presigned URLs, hand-made headers).
 
+use anyhow::{Context, bail, ensure};
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use aws_sdk_s3::types::ChecksumAlgorithm;
-use anyhow::{Context, bail, ensure};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
@@ -72,7 +73,9 @@ pub fn digest(algorithm: &ChecksumAlgorithm, data: &[u8]) -> Vec<u8> {
         ChecksumAlgorithm::Crc32C => (crc_fast::checksum(C::Crc32Iscsi, data) as u32)
             .to_be_bytes()
             .to_vec(),
-        ChecksumAlgorithm::Crc64Nvme => crc_fast::checksum(C::Crc64Nvme, data).to_be_bytes().to_vec(),
+        ChecksumAlgorithm::Crc64Nvme => crc_fast::checksum(C::Crc64Nvme, data)
+            .to_be_bytes()
+            .to_vec(),
         ChecksumAlgorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
         ChecksumAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
         other => panic!("no local implementation of {other:?}"),
@@ -89,9 +92,20 @@ pub fn checksum_header(algorithm: &ChecksumAlgorithm) -> String {
     format!("x-amz-checksum-{}", algorithm.as_str().to_ascii_lowercase())
 }
 
-/// An SDK error with its whole chain (status, code, message).
-pub fn show<E: std::error::Error + Send + Sync + 'static>(err: &SdkError<E, HttpResponse>) -> String {
-    DisplayErrorContext(err).to_string()
+/// An SDK error in one line: `HTTP 503 ServiceUnavailable: message` when the server answered
+/// with an S3 error, else the SDK's whole error chain (timeouts, connection errors, ...).
+pub fn show<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match (status(err), err.as_service_error()) {
+        (Some(status), Some(service)) => format!(
+            "HTTP {status} {}: {}",
+            service.code().unwrap_or("(no code)"),
+            service.message().unwrap_or("(no message)")
+        ),
+        _ => DisplayErrorContext(err).to_string(),
+    }
 }
 
 pub fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
@@ -99,13 +113,15 @@ pub fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
 }
 
 pub fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<String> {
-    err.as_service_error().and_then(|e| e.code()).map(str::to_owned)
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .map(str::to_owned)
 }
 
 /// Unwraps an SDK result; the error names the step and the whole SDK error chain.
 pub fn ok<T, E>(result: Result<T, SdkError<E, HttpResponse>>, what: &str) -> anyhow::Result<T>
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     result.map_err(|e| anyhow::anyhow!("{what}: {}", show(&e)))
 }
@@ -143,19 +159,38 @@ pub fn expect_status<T, E>(
     what: &str,
 ) -> anyhow::Result<()>
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match result {
         Ok(_) => bail!("{what}: expected status {want}, but it succeeded"),
         Err(e) => {
-            ensure!(status(&e) == Some(want), "{what}: expected status {want}, got {}", show(&e));
+            ensure!(
+                status(&e) == Some(want),
+                "{what}: expected status {want}, got {}",
+                show(&e)
+            );
             Ok(())
         }
     }
 }
 
+/// A streaming (not in-memory) body: the SDK then sends its checksum as an `aws-chunked`
+/// trailer instead of a header, as the AWS CLI and boto3 do for files. Replayable for retries.
+pub fn streaming(bytes: Vec<u8>) -> ByteStream {
+    let bytes = Bytes::from(bytes);
+    ByteStream::new(SdkBody::retryable(move || {
+        SdkBody::from_body_1_x(Full::new(bytes.clone()))
+    }))
+}
+
 pub async fn body(out: GetObjectOutput) -> anyhow::Result<Vec<u8>> {
-    Ok(out.body.collect().await.context("reading the body")?.into_bytes().to_vec())
+    Ok(out
+        .body
+        .collect()
+        .await
+        .context("reading the body")?
+        .into_bytes()
+        .to_vec())
 }
 
 /// Bodies must be equal; a mismatch names sizes, MD5s and the first differing offset.
@@ -203,13 +238,19 @@ pub async fn raw_request(
     for (name, value) in headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    let request = builder.body(Full::new(Bytes::from(body))).context("building a raw request")?;
+    let request = builder
+        .body(Full::new(Bytes::from(body)))
+        .context("building a raw request")?;
     let response = client
         .request(request)
         .await
         .with_context(|| format!("{method} {url}"))?;
     let (parts, body) = response.into_parts();
-    let body = body.collect().await.context("reading a raw response")?.to_bytes();
+    let body = body
+        .collect()
+        .await
+        .context("reading a raw response")?
+        .to_bytes();
     Ok(RawResponse {
         status: parts.status.as_u16(),
         headers: parts.headers,
@@ -241,7 +282,9 @@ pub fn url_decode_plus(s: &str) -> anyhow::Result<String> {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
                 let hex = std::str::from_utf8(&bytes[i + 1..i + 3])?;
-                out.push(u8::from_str_radix(hex, 16).with_context(|| format!("bad escape in {s:?}"))?);
+                out.push(
+                    u8::from_str_radix(hex, 16).with_context(|| format!("bad escape in {s:?}"))?,
+                );
                 i += 2;
             }
             b => out.push(b),

@@ -141,12 +141,24 @@ async fn route(
             };
             json(&state.repairer.scrub(rate).await?)
         }
-        (_, "/admin/status" | "/admin/progress" | "/admin/repair" | "/admin/gc" | "/admin/scrub") => {
-            Err(Failure(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed".into(),
-            ))
+        (Method::POST, "/admin/drain") => {
+            let node = query.get("node").filter(|n| !n.is_empty()).ok_or_else(|| {
+                Failure(StatusCode::BAD_REQUEST, "drain needs ?node=URL".into())
+            })?;
+            json(&state.repairer.drain(node).await?)
         }
+        (Method::POST, "/admin/rebuild-index") => {
+            let report = crate::recovery::rebuild_index(&state.repairer).await?;
+            json(&report)
+        }
+        (
+            _,
+            "/admin/status" | "/admin/progress" | "/admin/repair" | "/admin/gc" | "/admin/scrub"
+            | "/admin/drain" | "/admin/rebuild-index",
+        ) => Err(Failure(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed".into(),
+        )),
         _ => Err(Failure(StatusCode::NOT_FOUND, format!("no route {path}"))),
     }
 }

@@ -12,7 +12,8 @@ use clap::{Args, Subcommand};
 use super::client::{AdminClient, AdminError};
 use super::{GcReport, StatusReport};
 use crate::config::DEV_SECRET_KEY;
-use crate::repair::{ProgressSnapshot, RepairReport, ScrubReport};
+use crate::recovery::RebuildReport;
+use crate::repair::{DrainReport, ProgressSnapshot, RepairReport, ScrubReport};
 
 /// Default admin API address (the embedded dev gateway's).
 pub const DEFAULT_ADMIN_URL: &str = "http://127.0.0.1:9001";
@@ -51,6 +52,10 @@ pub enum AdminCommand {
         #[arg(long)]
         grace_secs: Option<u64>,
     },
+    /// Move every shard and metadata record off a node (its URL or key), so it can be removed.
+    Drain { node: String },
+    /// Rebuild the gateway's index from the metadata records on the nodes.
+    RebuildIndex,
 }
 
 /// Runs one admin command, printing its outcome.
@@ -70,6 +75,12 @@ pub async fn run(args: AdminArgs) -> Result<(), AdminError> {
         AdminCommand::Gc { grace_secs } => {
             let report = with_progress(&client, client.gc(grace_secs)).await?;
             print_gc(&report);
+        }
+        AdminCommand::Drain { node } => {
+            print_drain(&with_progress(&client, client.drain(&node)).await?);
+        }
+        AdminCommand::RebuildIndex => {
+            print_rebuild(&with_progress(&client, client.rebuild_index()).await?);
         }
     }
     Ok(())
@@ -176,8 +187,8 @@ fn print_status(s: &StatusReport) {
         human_bytes(free)
     );
     println!(
-        "Objects: {} in {} buckets; chunks: {} ({} waiting for GC)",
-        s.objects, s.buckets, s.chunks, s.garbage
+        "Objects: {} in {} buckets; chunks: {} ({} waiting for GC); {} metadata records to copy",
+        s.objects, s.buckets, s.chunks, s.garbage, s.records_pending
     );
     let r = &s.repair;
     println!(
@@ -260,6 +271,46 @@ fn print_gc(r: &GcReport) {
     );
     for failed in &o.nodes_failed {
         println!("  ! not swept: {failed}");
+    }
+}
+
+fn print_drain(r: &DrainReport) {
+    println!(
+        "Drain of {} ({}): {} shards copied or rebuilt elsewhere, {} removed from it, {} kept; \
+         {} records moved ({} failed); {} orphaned shards left for gc; {:.1} s",
+        r.node,
+        r.url,
+        r.repair.shards_rebuilt,
+        r.shards_removed,
+        r.shards_kept,
+        r.records_moved,
+        r.records_failed,
+        r.orphans_left,
+        r.elapsed_ms as f64 / 1000.0
+    );
+    if r.shards_kept > 0 || r.repair.chunks_failed > 0 || r.records_failed > 0 {
+        println!("  incomplete: run the drain again once every other node is up");
+    } else {
+        println!("  it holds nothing the cluster needs: remove it from `nodes`");
+    }
+}
+
+fn print_rebuild(r: &RebuildReport) {
+    println!(
+        "Index rebuilt from {} nodes ({} failed): {} records found, {} buckets and {} objects \
+         restored, {} deleted, {} already current, {} unreadable; {:.1} s",
+        r.nodes_listed,
+        r.nodes_failed.len(),
+        r.records_found,
+        r.restored.buckets,
+        r.restored.objects,
+        r.restored.deleted,
+        r.restored.skipped,
+        r.records_unreadable,
+        r.elapsed_ms as f64 / 1000.0
+    );
+    for failed in &r.nodes_failed {
+        println!("  ! not listed: {failed}");
     }
 }
 

@@ -13,7 +13,8 @@ use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 
 use super::{ErrorBody, GcReport, StatusReport};
-use crate::repair::{ProgressSnapshot, RepairReport, ScrubReport};
+use crate::recovery::RebuildReport;
+use crate::repair::{DrainReport, ProgressSnapshot, RepairReport, ScrubReport};
 
 /// What went wrong talking to the admin API.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,17 @@ impl AdminClient {
         self.call(Method::POST, &path).await
     }
 
+    /// Drains the node `node` (URL or placement key).
+    pub async fn drain(&self, node: &str) -> Result<DrainReport, AdminError> {
+        let path = format!("/admin/drain?node={}", percent_encode(node));
+        self.call(Method::POST, &path).await
+    }
+
+    /// Rebuilds the gateway's index from the metadata records on the nodes.
+    pub async fn rebuild_index(&self) -> Result<RebuildReport, AdminError> {
+        self.call(Method::POST, "/admin/rebuild-index").await
+    }
+
     /// Sends a request and decodes the JSON answer; error answers become `Refused`.
     pub async fn call<T: DeserializeOwned>(
         &self,
@@ -136,6 +148,19 @@ impl AdminClient {
         serde_json::from_slice(&body)
             .map_err(|e| AdminError::Protocol(format!("{path_and_query}: {e}")))
     }
+}
+
+/// Percent-encodes everything but unreserved characters, for a query value.
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -12,6 +12,8 @@
 //! | `POST /admin/repair` | [`RepairReport`](crate::repair::RepairReport) of a full sweep |
 //! | `POST /admin/scrub?max_bytes_per_sec=R` | [`ScrubReport`](crate::repair::ScrubReport) |
 //! | `POST /admin/gc?grace_secs=N` | [`GcReport`] |
+//! | `POST /admin/drain?node=URL` | [`DrainReport`](crate::repair::DrainReport) |
+//! | `POST /admin/rebuild-index` | [`RebuildReport`](crate::recovery::RebuildReport) |
 //!
 //! - `api`: the server and its routes;
 //! - `status`: assembling the status report;
@@ -60,6 +62,8 @@ pub struct StatusReport {
     pub chunks: u64,
     /// Chunks waiting for the garbage collector.
     pub garbage: u64,
+    /// Bucket and object changes not yet copied to the nodes' metadata records.
+    pub records_pending: u64,
     pub repair: RepairCounters,
     pub cache: CacheStats,
     /// The maintenance operation in hand, if any.

@@ -47,13 +47,14 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
     });
     let nodes = join_all(probes).await;
     let index = state.repairer.index().clone();
-    let (buckets, objects, chunks, garbage) = tokio::task::spawn_blocking(move || {
+    let (buckets, objects, chunks, garbage, records_pending) = tokio::task::spawn_blocking(move || {
         let (buckets, objects) = index.totals()?;
         Ok::<_, crate::index::IndexError>((
             buckets,
             objects,
             index.chunk_count()?,
             index.garbage_count()?,
+            index.pending_record_count()?,
         ))
     })
     .await
@@ -67,6 +68,7 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
         objects,
         chunks,
         garbage,
+        records_pending,
         repair: state.repairer.counters(),
         cache: state.cache.stats(),
         running: state.repairer.progress().snapshot(),

@@ -33,6 +33,9 @@ impl Membership {
     }
 }
 
+/// How many nodes hold each metadata record (see `recovery`).
+pub const RECORD_COPIES: usize = 3;
+
 impl BlobStore {
     fn membership(&self) -> Membership {
         // Poisoning needs a panic while holding the lock, which only flips a bool.
@@ -111,6 +114,14 @@ impl BlobStore {
         (before != current).then_some(before)
     }
 
+    /// The active nodes holding the metadata record with id `id` (up to [`RECORD_COPIES`]).
+    pub(crate) fn record_placement(&self, id: &[u8; 32]) -> Vec<usize> {
+        let active = self.membership().active();
+        let count = RECORD_COPIES.min(active.len());
+        self.place_among(&ChunkId::from_bytes(*id), &active, count)
+            .unwrap_or_default()
+    }
+
     fn place_among(
         &self,
         chunk: &ChunkId,
@@ -166,6 +177,7 @@ mod tests {
             let id = ChunkId::from_bytes(*blake3::hash(&n.to_le_bytes()).as_bytes());
             let now = store.placement(&id, 6).unwrap();
             assert!(!now.contains(&3));
+            assert!(!store.record_placement(id.as_bytes()).contains(&3));
             if let Some(before) = store.previous_placement(&id, 6, &now) {
                 assert!(before.contains(&3));
                 moved += 1;

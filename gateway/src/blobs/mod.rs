@@ -26,6 +26,7 @@ mod writer;
 
 pub use cluster::{BlobStore, ClusterConfig};
 pub use error::BlobError;
+pub use membership::RECORD_COPIES;
 pub use health::{NodeHealth, ShardOp, TrafficSnapshot};
 pub use pins::{ChunkPins, PinGuard};
 pub use reader::whole;

@@ -7,7 +7,8 @@ use std::ops::Bound;
 
 use redb::{ReadableTable, ReadableTableMetadata};
 
-use super::store::{BUCKETS, decode};
+use super::journal::{RecordKind, note_change};
+use super::store::{BUCKETS, Tables, decode};
 use super::{BucketRecord, Index, IndexError, encode_record};
 
 /// `NoSuchBucket` unless `name` exists; works on read and write tables alike.
@@ -21,6 +22,26 @@ pub(super) fn require_bucket(
     }
 }
 
+/// Whether bucket `name` holds neither objects nor in-progress uploads.
+pub(super) fn bucket_is_empty(t: &Tables<'_>, name: &str) -> Result<bool, IndexError> {
+    // Both tables are keyed by bucket first, so the first entry at or after (name, "") tells
+    // whether the bucket has any.
+    let first_object = t
+        .objects
+        .range::<(&str, &str)>((Bound::Included((name, "")), Bound::Unbounded))?
+        .next()
+        .transpose()?;
+    if first_object.is_some_and(|(k, _)| k.value().0 == name) {
+        return Ok(false);
+    }
+    let first_upload = t
+        .upload_keys
+        .range::<(&str, &str, &str)>((Bound::Included((name, "", "")), Bound::Unbounded))?
+        .next()
+        .transpose()?;
+    Ok(!first_upload.is_some_and(|(k, _)| k.value().0 == name))
+}
+
 impl Index {
     /// Creates a bucket; `BucketAlreadyExists` if the name is taken.
     pub fn create_bucket(&self, name: &str, record: &BucketRecord) -> Result<(), IndexError> {
@@ -29,6 +50,7 @@ impl Index {
                 return Err(IndexError::BucketAlreadyExists);
             }
             t.buckets.insert(name, encode_record(record).as_slice())?;
+            note_change(t, RecordKind::Bucket, name, "", true)?;
             Ok(())
         })
     }
@@ -63,26 +85,12 @@ impl Index {
     pub fn delete_bucket(&self, name: &str) -> Result<(), IndexError> {
         self.write(|t| {
             require_bucket(&t.buckets, name)?;
-            // Both tables are keyed by bucket first, so the first entry at or after
-            // (name, "") tells whether the bucket has any.
-            let first_object = t
-                .objects
-                .range::<(&str, &str)>((Bound::Included((name, "")), Bound::Unbounded))?
-                .next()
-                .transpose()?;
-            if first_object.is_some_and(|(k, _)| k.value().0 == name) {
-                return Err(IndexError::BucketNotEmpty);
-            }
-            let first_upload = t
-                .upload_keys
-                .range::<(&str, &str, &str)>((Bound::Included((name, "", "")), Bound::Unbounded))?
-                .next()
-                .transpose()?;
-            if first_upload.is_some_and(|(k, _)| k.value().0 == name) {
+            if !bucket_is_empty(t, name)? {
                 return Err(IndexError::BucketNotEmpty);
             }
             t.buckets.remove(name)?;
             t.object_counts.remove(name)?;
+            note_change(t, RecordKind::Bucket, name, "", false)?;
             Ok(())
         })
     }

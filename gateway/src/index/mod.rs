@@ -14,21 +14,27 @@
 //! - `uploads`: multipart uploads, their parts, completion and abort.
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
 //! - `catalog`: the chunk catalog (`ChunkRef` by chunk id) that repair and scrub walk.
+//! - `journal`: record versions and the outbox of changes to copy to the nodes; drain flags.
+//! - `restore`: rebuilding buckets, objects, refcounts and catalog from those copies.
 
 mod buckets;
 mod catalog;
+mod journal;
 pub mod error;
 mod objects;
 pub mod records;
 mod refcount;
+mod restore;
 mod store;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 mod uploads;
 
 pub use error::IndexError;
 pub use records::*;
+pub use journal::{JournalEntry, JournalState, RecordKind};
 pub use refcount::GarbageChunk;
+pub use restore::RestoreCounts;
 pub use store::{INDEX_FORMAT, Index};
 
 /// A check of the current object (`None`: key absent) run inside the write transaction that

@@ -2,7 +2,8 @@
 //! tags, and prefix listing.
 //!
 //! Record and manifest are written and removed together, and every change to the set of stored
-//! manifests goes through a [`RefDelta`] so chunk refcounts move in the same transaction.
+//! manifests goes through a [`RefDelta`] so chunk refcounts move in the same transaction. Every
+//! change is also noted in the journal (`journal`), for the copy of the metadata on the nodes.
 
 use std::ops::Bound;
 
@@ -10,6 +11,7 @@ use floe_codec::Manifest;
 use redb::ReadableTable;
 
 use super::buckets::require_bucket;
+use super::journal::{RecordKind, note_change};
 use super::refcount::RefDelta;
 use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables, decode};
 use super::{Index, IndexError, ObjectRecord, Precondition, encode_record};
@@ -79,6 +81,28 @@ pub(super) fn replace_object(
     Ok(previous)
 }
 
+/// Removes `bucket/key` (record and manifest), noting its chunks' release in `delta`; `None`
+/// if there is no such object.
+pub(super) fn remove_object(
+    t: &mut Tables<'_>,
+    delta: &mut RefDelta,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<ObjectRecord>, IndexError> {
+    let Some(previous) = current_record(t, bucket, key)? else {
+        return Ok(None);
+    };
+    let manifest = t
+        .manifests
+        .remove((bucket, key))?
+        .ok_or_else(|| missing_manifest(bucket, key))?;
+    delta.remove(&decode_manifest(bucket, key, manifest.value())?);
+    drop(manifest);
+    t.objects.remove((bucket, key))?;
+    count_objects(t, bucket, -1)?;
+    Ok(Some(previous))
+}
+
 impl Index {
     /// The record of `bucket/key`, or `None`; `NoSuchBucket` if the bucket is absent.
     pub fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, IndexError> {
@@ -130,6 +154,7 @@ impl Index {
             let mut delta = RefDelta::default();
             let previous =
                 replace_object(t, &mut delta, bucket, key, record, manifest, precondition)?;
+            note_change(t, RecordKind::Object, bucket, key, true)?;
             delta.apply(t)?;
             Ok(previous)
         })
@@ -144,20 +169,13 @@ impl Index {
     ) -> Result<Option<ObjectRecord>, IndexError> {
         self.write(|t| {
             require_bucket(&t.buckets, bucket)?;
-            let Some(previous) = current_record(t, bucket, key)? else {
-                return Ok(None);
-            };
             let mut delta = RefDelta::default();
-            let manifest = t
-                .manifests
-                .remove((bucket, key))?
-                .ok_or_else(|| missing_manifest(bucket, key))?;
-            delta.remove(&decode_manifest(bucket, key, manifest.value())?);
-            drop(manifest);
-            t.objects.remove((bucket, key))?;
-            count_objects(t, bucket, -1)?;
+            let previous = remove_object(t, &mut delta, bucket, key)?;
+            if previous.is_some() {
+                note_change(t, RecordKind::Object, bucket, key, false)?;
+            }
             delta.apply(t)?;
-            Ok(Some(previous))
+            Ok(previous)
         })
     }
 
@@ -174,6 +192,7 @@ impl Index {
             record.tags = tags;
             t.objects
                 .insert((bucket, key), encode_record(&record).as_slice())?;
+            note_change(t, RecordKind::Object, bucket, key, true)?;
             Ok(())
         })
     }

@@ -16,6 +16,9 @@
 //! | `parts` | (upload id, part number) | `PartRecord` |
 //! | `chunk_refs` | chunk id | refcount, only while > 0 |
 //! | `chunks` | chunk id | `ChunkRef` — the catalog: every chunk whose shards are kept |
+//! | `versions` | (kind, bucket, key) | version of the live bucket or object record |
+//! | `record_outbox` | (kind, bucket, key) | version not yet copied to the nodes |
+//! | `node_states` | node key | 1 while the node is draining |
 //! | `garbage` | chunk id | since (UnixMillis) |
 //! | `garbage_queue` | (since, chunk id) | (k, m) — oldest-first GC order |
 //!
@@ -56,6 +59,11 @@ pub(super) const UPLOAD_TIMES: TableDefinition<(i64, &str), ()> =
 pub(super) const PARTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("parts");
 pub(super) const CHUNK_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("chunk_refs");
 pub(super) const CHUNKS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("chunks");
+pub(super) const VERSIONS: TableDefinition<(u8, &str, &str), u64> =
+    TableDefinition::new("versions");
+pub(super) const RECORD_OUTBOX: TableDefinition<(u8, &str, &str), u64> =
+    TableDefinition::new("record_outbox");
+pub(super) const NODE_STATES: TableDefinition<&str, u8> = TableDefinition::new("node_states");
 pub(super) const GARBAGE: TableDefinition<&[u8; 32], i64> = TableDefinition::new("garbage");
 pub(super) const GARBAGE_QUEUE: TableDefinition<(i64, &[u8; 32]), (u16, u16)> =
     TableDefinition::new("garbage_queue");
@@ -76,6 +84,7 @@ impl std::fmt::Debug for Index {
 /// Every table, opened once in a write transaction: redb refuses to open a table twice in one
 /// transaction, so operations that touch several concepts share this instead.
 pub(super) struct Tables<'txn> {
+    pub meta: Table<'txn, &'static str, u64>,
     pub buckets: Table<'txn, &'static str, &'static [u8]>,
     pub object_counts: Table<'txn, &'static str, u64>,
     pub objects: Table<'txn, (&'static str, &'static str), &'static [u8]>,
@@ -86,14 +95,18 @@ pub(super) struct Tables<'txn> {
     pub parts: Table<'txn, (&'static str, u32), &'static [u8]>,
     pub chunk_refs: Table<'txn, &'static [u8; 32], u64>,
     pub chunks: Table<'txn, &'static [u8; 32], &'static [u8]>,
+    pub versions: Table<'txn, (u8, &'static str, &'static str), u64>,
+    pub record_outbox: Table<'txn, (u8, &'static str, &'static str), u64>,
+    pub node_states: Table<'txn, &'static str, u8>,
     pub garbage: Table<'txn, &'static [u8; 32], i64>,
     pub garbage_queue: Table<'txn, (i64, &'static [u8; 32]), (u16, u16)>,
 }
 
 impl<'txn> Tables<'txn> {
-    /// Opens (creating on first use) every table but `meta`.
+    /// Opens (creating on first use) every table.
     fn open(txn: &'txn WriteTransaction) -> Result<Self, IndexError> {
         Ok(Self {
+            meta: txn.open_table(META)?,
             buckets: txn.open_table(BUCKETS)?,
             object_counts: txn.open_table(OBJECT_COUNTS)?,
             objects: txn.open_table(OBJECTS)?,
@@ -104,6 +117,9 @@ impl<'txn> Tables<'txn> {
             parts: txn.open_table(PARTS)?,
             chunk_refs: txn.open_table(CHUNK_REFS)?,
             chunks: txn.open_table(CHUNKS)?,
+            versions: txn.open_table(VERSIONS)?,
+            record_outbox: txn.open_table(RECORD_OUTBOX)?,
+            node_states: txn.open_table(NODE_STATES)?,
             garbage: txn.open_table(GARBAGE)?,
             garbage_queue: txn.open_table(GARBAGE_QUEUE)?,
         })

@@ -11,6 +11,7 @@ use floe_codec::Manifest;
 use redb::ReadableTable;
 
 use super::buckets::require_bucket;
+use super::journal::{RecordKind, note_change};
 use super::objects::replace_object;
 use super::refcount::RefDelta;
 use super::store::{PARTS, Tables, UPLOAD_KEYS, UPLOAD_TIMES, UPLOADS, decode};
@@ -232,6 +233,7 @@ impl Index {
                 precondition,
             )?;
             remove_upload(t, &mut delta, upload_id)?;
+            note_change(t, RecordKind::Object, &upload.bucket, &upload.key, true)?;
             delta.apply(t)?;
             Ok(previous)
         })

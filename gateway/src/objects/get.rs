@@ -65,9 +65,14 @@ impl ObjectService {
             }
             Body::Chunks(chunks) => {
                 let chunks: Arc<[_]> = chunks.into();
-                Box::pin(self.reader.read_range(chunks, range, manifest_size).await.map(|r| {
-                    r.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
-                }))
+                Box::pin(
+                    self.reader
+                        .read_range(chunks, range, manifest_size)
+                        .await
+                        .map(|r| {
+                            r.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+                        }),
+                )
             }
         }
     }

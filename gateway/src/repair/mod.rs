@@ -16,9 +16,11 @@
 //! - `sweep`: the catalog sweep, the queue drain and the background loop;
 //! - `scrub`: every node re-verifies its shards; the rotten ones are rebuilt;
 //! - `orphans`: shards no catalogued chunk owns, deleted after a grace period;
+//! - `drain`: moving every shard and record off a node before it is removed;
 //! - [`progress`]: what the long operation in hand has done, for the admin API and the log.
 
 mod chunk;
+mod drain;
 mod orphans;
 pub mod progress;
 mod scrub;
@@ -33,9 +35,10 @@ use crate::blobs::{BlobError, BlobStore};
 use crate::index::{Index, IndexError};
 
 pub use chunk::ChunkRepair;
+pub use drain::DrainReport;
 pub use orphans::OrphanReport;
-pub use scrub::ScrubReport;
 pub use progress::{Progress, ProgressSnapshot};
+pub use scrub::ScrubReport;
 pub use sweep::RepairSchedule;
 
 /// Why a maintenance operation could not run or finish.

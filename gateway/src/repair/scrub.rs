@@ -122,7 +122,10 @@ impl Repairer {
         let mut walk = NodeScrub::default();
         let mut after = None;
         loop {
-            match node.scrub(after.as_ref(), SCRUB_PAGE, max_bytes_per_sec).await {
+            match node
+                .scrub(after.as_ref(), SCRUB_PAGE, max_bytes_per_sec)
+                .await
+            {
                 Ok(page) => {
                     walk.checked += page.checked;
                     walk.bytes += page.bytes;

@@ -99,6 +99,14 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
             path = req.uri().path(),
         );
         let is_head = req.method() == Method::HEAD;
+        let expects_continue = req
+            .headers()
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let empty_body = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
         req.extensions_mut().insert(id.clone());
         let inner = self.inner.clone();
         Box::pin(
@@ -112,6 +120,14 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
                     && resp.headers().contains_key(CONTENT_RANGE)
                 {
                     *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+                }
+                // A client that sent `Expect: 100-continue` and got its answer without a
+                // `100 Continue` (empty body, or refused before the body was read) may leave the
+                // connection in a state it cannot reuse: botocore then stalls its next request
+                // on it until the read timeout. Closing such connections costs one reconnect.
+                if expects_continue && (empty_body || !resp.status().is_success()) {
+                    resp.headers_mut()
+                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
                 }
                 tracing::debug!(status = resp.status().as_u16(), "response");
                 Ok(resp)

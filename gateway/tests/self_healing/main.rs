@@ -6,4 +6,6 @@
 mod support;
 
 mod repair;
+mod drain;
+mod recovery;
 mod scrub;

@@ -65,7 +65,7 @@ async fn replaced_nodes_are_refilled_and_survive_two_more_losses() {
     );
 
     // Full redundancy again: every shard of every chunk at its placement node, verified.
-    let (checked, shards) = assert_fully_redundant(&chunks, &cluster).await;
+    let (checked, shards) = assert_fully_redundant(&chunks, &cluster, &[0, 1, 2, 3, 4, 5]).await;
     assert_eq!(shards, checked * 6);
     let again = gw.admin.repair().await.expect("second repair");
     assert_eq!(again.shards_rebuilt, 0, "{again:?}");

@@ -36,7 +36,13 @@ async fn scrub_finds_and_repairs_a_thousand_flipped_bytes() {
     gw.s3.create_bucket().bucket("rot").send().await.unwrap();
     let sizes: Vec<usize> = (0..8).map(|i| 2_500_000 + i * 77_777).collect();
     for (i, &size) in sizes.iter().enumerate() {
-        put(&gw.s3, "rot", &format!("obj-{i}"), pattern(size, 41 + 2 * i as u64)).await;
+        put(
+            &gw.s3,
+            "rot",
+            &format!("obj-{i}"),
+            pattern(size, 41 + 2 * i as u64),
+        )
+        .await;
     }
     let chunks = catalog(gw.index());
     let urls = cluster.urls();
@@ -78,7 +84,10 @@ async fn scrub_finds_and_repairs_a_thousand_flipped_bytes() {
         std::fs::write(path, bytes).expect("write damaged shard");
     }
     let damaged = files.len() as u64;
-    println!("{FLIPS} byte flips in {damaged} shard files of {} chunks", chunks.len());
+    println!(
+        "{FLIPS} byte flips in {damaged} shard files of {} chunks",
+        chunks.len()
+    );
 
     let report = gw.admin.scrub(Some(0)).await.expect("scrub");
     let mib = report.bytes_checked as f64 / (1024.0 * 1024.0);

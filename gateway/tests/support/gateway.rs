@@ -44,11 +44,21 @@ pub fn config_text(urls: &[String], data: &Path, extra: &str) -> String {
 impl ClusterGateway {
     /// Starts a gateway over `cluster`'s nodes with its index under `data`.
     pub async fn start(cluster: &LocalCluster, data: &Path, extra: &str) -> Self {
+        Self::start_with(cluster, data, extra, GatewayOverrides::default()).await
+    }
+
+    /// [`start`](Self::start) with command-line overrides (e.g. `rebuild_index`).
+    pub async fn start_with(
+        cluster: &LocalCluster,
+        data: &Path,
+        extra: &str,
+        overrides: GatewayOverrides,
+    ) -> Self {
         std::fs::create_dir_all(data).expect("gateway data dir");
         let file = data.join("gateway.toml");
         std::fs::write(&file, config_text(&cluster.urls(), data, extra)).expect("config");
-        let config = GatewayConfig::resolve(Some(&file), GatewayOverrides::default())
-            .expect("gateway configuration");
+        let config =
+            GatewayConfig::resolve(Some(&file), overrides).expect("gateway configuration");
         let gateway = Gateway::start(&config).await.expect("gateway starts");
         let s3 =
             super::serve::client_with(&format!("http://{}", gateway.addr), ACCESS_KEY, SECRET_KEY);
@@ -74,6 +84,17 @@ impl ClusterGateway {
         self.config.data_dir.join("index.redb")
     }
 
+    /// Waits until every committed change is copied to the nodes' metadata records.
+    pub async fn wait_for_records(&self) {
+        for _ in 0..100 {
+            if self.admin.status().await.expect("status").records_pending == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("metadata records were not published");
+    }
+
     pub async fn stop(mut self) {
         if let Some(gateway) = self.gateway.take() {
             gateway.stop().await;
@@ -96,22 +117,33 @@ pub fn catalog(index: &Index) -> Vec<ChunkRef> {
 
 /// The node (index into `urls`) of each shard of `chunk`, as a gateway keyed by URL places it.
 pub fn placement(chunk: &ChunkRef, urls: &[String]) -> Vec<usize> {
-    let keys: Vec<&str> = urls.iter().map(String::as_str).collect();
-    place(&chunk.id, &keys, chunk.params.total()).expect("placement")
+    placement_among(chunk, urls, &(0..urls.len()).collect::<Vec<_>>())
+}
+
+/// Like [`placement`], over the nodes `active` only (as while others drain).
+pub fn placement_among(chunk: &ChunkRef, urls: &[String], active: &[usize]) -> Vec<usize> {
+    let keys: Vec<&str> = active.iter().map(|&i| urls[i].as_str()).collect();
+    let chosen = place(&chunk.id, &keys, chunk.params.total()).expect("placement");
+    chosen.into_iter().map(|pos| active[pos]).collect()
 }
 
 pub fn clients(cluster: &LocalCluster) -> Vec<NodeClient> {
     cluster.clients(ClientOptions::default())
 }
 
-/// Fetches every shard of every chunk from its placement node and checks it against the hash
-/// its chunk id commits to. Returns (chunks, shards) checked; panics on the first bad shard.
-pub async fn assert_fully_redundant(chunks: &[ChunkRef], cluster: &LocalCluster) -> (usize, usize) {
+/// Fetches every shard of every chunk from its placement node among `active` and checks it
+/// against the hash its chunk id commits to. Returns (chunks, shards) checked; panics on the
+/// first bad shard.
+pub async fn assert_fully_redundant(
+    chunks: &[ChunkRef],
+    cluster: &LocalCluster,
+    active: &[usize],
+) -> (usize, usize) {
     let urls = cluster.urls();
     let nodes = clients(cluster);
     let mut shards = 0;
     for chunk in chunks {
-        for (index, node) in placement(chunk, &urls).into_iter().enumerate() {
+        for (index, node) in placement_among(chunk, &urls, active).into_iter().enumerate() {
             let info = nodes[node]
                 .head_shard(&chunk.id, index as u16)
                 .await

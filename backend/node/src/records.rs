@@ -1,0 +1,307 @@
+//! `RecordStore`: opaque, versioned records on local disk, kept apart from the shards.
+//!
+//! ```text
+//! DATA/records/<first 2 hex>/<record_hex>     one file per record
+//! ```
+//!
+//! A record file is `MAGIC` (8 bytes, format version included) + the version (u64 big-endian) +
+//! the blake3 hash of the payload (32 bytes) + the payload. Writes go through a temp file in
+//! `DATA/tmp` (swept at startup), fsync and rename, like shards; a put never replaces a newer
+//! version, checked and renamed under one lock. A record that fails its hash is quarantined.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use floe_codec::ShardHash;
+
+use crate::layout::{Layout, is_prefix_name};
+use crate::protocol::{LIST_MAX_LIMIT, RecordEntry, RecordId, RecordPage};
+use crate::store::{StoreError, io_err, sync_dir};
+use crate::walk::read_names;
+
+/// File magic; the last two bytes are the format version.
+pub const RECORD_MAGIC: [u8; 8] = *b"FLRECD\x00\x01";
+/// Bytes before the payload: magic + version + hash.
+pub const RECORD_HEADER_LEN: usize = 8 + 8 + 32;
+pub const RECORDS_DIR: &str = "records";
+
+/// What a record put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordPut {
+    Stored,
+    /// The node holds a newer version, which it kept.
+    Newer(u64),
+}
+
+/// A verified record.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub version: u64,
+    pub payload: Bytes,
+}
+
+/// The records of one data directory (the shard store holds the directory lock).
+#[derive(Debug)]
+pub struct RecordStore {
+    root: PathBuf,
+    tmp: PathBuf,
+    quarantine: PathBuf,
+    /// Serialises version check + rename, so an older put can never overtake a newer one.
+    install: Mutex<()>,
+    seq: AtomicU64,
+}
+
+impl RecordStore {
+    pub fn open(layout: &Layout) -> Result<RecordStore, StoreError> {
+        let root = layout.root().join(RECORDS_DIR);
+        fs::create_dir_all(&root).map_err(io_err("cannot create directory", &root))?;
+        Ok(RecordStore {
+            root,
+            tmp: layout.tmp_dir(),
+            quarantine: layout.quarantine_dir(),
+            install: Mutex::new(()),
+            seq: AtomicU64::new(0),
+        })
+    }
+
+    fn prefix_dir(&self, id: &RecordId) -> PathBuf {
+        self.root.join(hex::encode(&id.0[..1]))
+    }
+
+    fn path(&self, id: &RecordId) -> PathBuf {
+        self.prefix_dir(id).join(id.to_hex())
+    }
+
+    /// Stores version `version` of record `id` after checking `payload` hashes to `claimed`.
+    pub fn put(
+        &self,
+        id: &RecordId,
+        version: u64,
+        claimed: &ShardHash,
+        payload: &[u8],
+    ) -> Result<RecordPut, StoreError> {
+        let actual = ShardHash::of(payload);
+        if actual != *claimed {
+            return Err(StoreError::HashMismatch {
+                claimed: *claimed,
+                actual,
+            });
+        }
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.tmp.join(format!("record-{id}.{seq}.tmp"));
+        let result = self.install(id, version, claimed, payload, &tmp);
+        if !matches!(result, Ok(RecordPut::Stored)) {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn install(
+        &self,
+        id: &RecordId,
+        version: u64,
+        hash: &ShardHash,
+        payload: &[u8],
+        tmp: &Path,
+    ) -> Result<RecordPut, StoreError> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(tmp)
+            .map_err(io_err("cannot create temp file", tmp))?;
+        let mut header = Vec::with_capacity(RECORD_HEADER_LEN);
+        header.extend_from_slice(&RECORD_MAGIC);
+        header.extend_from_slice(&version.to_be_bytes());
+        header.extend_from_slice(hash.as_bytes());
+        file.write_all(&header)
+            .and_then(|()| file.write_all(payload))
+            .and_then(|()| file.sync_all())
+            .map_err(io_err("cannot write temp file", tmp))?;
+        drop(file);
+        let prefix = self.prefix_dir(id);
+        fs::create_dir_all(&prefix).map_err(io_err("cannot create directory", &prefix))?;
+        let path = self.path(id);
+        {
+            let _guard = self.install.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(stored) = self.stored_version(&path)?
+                && stored > version
+            {
+                return Ok(RecordPut::Newer(stored));
+            }
+            fs::rename(tmp, &path).map_err(io_err("cannot rename into place", &path))?;
+        }
+        sync_dir(&prefix)?;
+        Ok(RecordPut::Stored)
+    }
+
+    /// The version in a record file's header; `None` if there is no (readable) record.
+    fn stored_version(&self, path: &Path) -> Result<Option<u64>, StoreError> {
+        let mut header = [0u8; 16];
+        match File::open(path).and_then(|mut f| f.read_exact(&mut header)) {
+            Ok(()) if header[..8] == RECORD_MAGIC => {
+                let mut version = [0u8; 8];
+                version.copy_from_slice(&header[8..16]);
+                Ok(Some(u64::from_be_bytes(version)))
+            }
+            // Damaged: a good copy may replace it.
+            Ok(()) => Ok(None),
+            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::UnexpectedEof) => {
+                Ok(None)
+            }
+            Err(e) => Err(io_err("cannot read record", path)(e)),
+        }
+    }
+
+    /// Reads and verifies record `id`; a damaged one is quarantined and reported `NotFound`
+    /// after logging, as the caller has other copies to turn to.
+    pub fn get(&self, id: &RecordId) -> Result<StoredRecord, StoreError> {
+        let path = self.path(id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound),
+            Err(e) => return Err(io_err("cannot read record", &path)(e)),
+        };
+        if let Some(record) = decode(&bytes) {
+            return Ok(record);
+        }
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dest = self.quarantine.join(format!("record-{id}.{stamp}"));
+        if fs::rename(&path, &dest).is_err() {
+            let _ = fs::remove_file(&path);
+        }
+        tracing::warn!(record = %id, "corrupt record quarantined");
+        Err(StoreError::NotFound)
+    }
+
+    /// Removes record `id`; returns whether it existed.
+    pub fn delete(&self, id: &RecordId) -> Result<bool, StoreError> {
+        let path = self.path(id);
+        let _guard = self.install.lock().unwrap_or_else(|e| e.into_inner());
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_err("cannot delete record", &path)(e)),
+        }
+    }
+
+    /// Up to `limit` records with ids after `after`, in id order, with their versions.
+    pub fn list(&self, after: Option<&RecordId>, limit: u32) -> Result<RecordPage, StoreError> {
+        let limit = limit.clamp(1, LIST_MAX_LIMIT) as usize;
+        let start = after.map(|a| hex::encode(&a.0[..1]));
+        let mut prefixes: Vec<String> = read_names(&self.root)?
+            .into_iter()
+            .filter(|n| is_prefix_name(n) && start.as_ref().is_none_or(|s| n >= s))
+            .collect();
+        prefixes.sort();
+        let mut page = RecordPage::default();
+        for prefix in prefixes {
+            let mut ids: Vec<RecordId> = read_names(&self.root.join(&prefix))?
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .filter(|id: &RecordId| after.is_none_or(|a| id > a))
+                .collect();
+            ids.sort();
+            for id in ids {
+                if page.records.len() == limit {
+                    page.next_after = page.records.last().map(|r| r.id);
+                    return Ok(page);
+                }
+                let path = self.path(&id);
+                let Some(version) = self.stored_version(&path)? else {
+                    continue;
+                };
+                let len = fs::metadata(&path).map_or(0, |m| m.len());
+                page.records.push(RecordEntry {
+                    id,
+                    version,
+                    len: len.saturating_sub(RECORD_HEADER_LEN as u64),
+                });
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// Parses and verifies a record file.
+fn decode(bytes: &[u8]) -> Option<StoredRecord> {
+    let header = bytes.get(..RECORD_HEADER_LEN)?;
+    if header[..8] != RECORD_MAGIC {
+        return None;
+    }
+    let mut version = [0u8; 8];
+    version.copy_from_slice(&header[8..16]);
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&header[16..48]);
+    let payload = &bytes[RECORD_HEADER_LEN..];
+    ShardHash::from_bytes(hash)
+        .matches(payload)
+        .then(|| StoredRecord {
+            version: u64::from_be_bytes(version),
+            payload: Bytes::copy_from_slice(payload),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, RecordStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path());
+        fs::create_dir_all(layout.tmp_dir()).unwrap();
+        fs::create_dir_all(layout.quarantine_dir()).unwrap();
+        let store = RecordStore::open(&layout).unwrap();
+        (dir, store)
+    }
+
+    fn put(store: &RecordStore, id: u8, version: u64, body: &[u8]) -> RecordPut {
+        store
+            .put(&RecordId([id; 32]), version, &ShardHash::of(body), body)
+            .unwrap()
+    }
+
+    #[test]
+    fn newest_version_wins_and_lists_in_order() {
+        let (_dir, store) = store();
+        assert_eq!(put(&store, 9, 5, b"five"), RecordPut::Stored);
+        assert_eq!(put(&store, 9, 3, b"three"), RecordPut::Newer(5));
+        assert_eq!(put(&store, 9, 5, b"five again"), RecordPut::Stored);
+        assert_eq!(put(&store, 1, 1, b"one"), RecordPut::Stored);
+        let got = store.get(&RecordId([9; 32])).unwrap();
+        assert_eq!((got.version, got.payload.as_ref()), (5, &b"five again"[..]));
+        let page = store.list(None, 10).unwrap();
+        let ids: Vec<u8> = page.records.iter().map(|r| r.id.0[0]).collect();
+        assert_eq!(ids, [1, 9]);
+        assert_eq!(page.records[1].len, 10);
+        let second = store.list(Some(&RecordId([1; 32])), 1).unwrap();
+        assert_eq!(second.records.len(), 1);
+        assert_eq!(second.next_after, None);
+        assert!(store.delete(&RecordId([1; 32])).unwrap());
+        assert!(!store.delete(&RecordId([1; 32])).unwrap());
+        let bad = store.put(&RecordId([2; 32]), 1, &ShardHash::of(b"x"), b"y");
+        assert!(matches!(bad, Err(StoreError::HashMismatch { .. })));
+    }
+
+    #[test]
+    fn rotten_record_is_quarantined() {
+        let (_dir, store) = store();
+        put(&store, 4, 1, b"payload");
+        let path = store.path(&RecordId([4; 32]));
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::write(&path, bytes).unwrap();
+        assert!(matches!(
+            store.get(&RecordId([4; 32])),
+            Err(StoreError::NotFound)
+        ));
+        assert!(!path.exists());
+    }
+}

@@ -1,0 +1,57 @@
+//! The record routes: put (newest version wins), get, delete and the paginated listing, over
+//! the [`RecordStore`](crate::records::RecordStore).
+
+use http::{HeaderName, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::{Body, EXISTED, Failure, blocking, bytes_response, hashed_body, json, set, text};
+use crate::protocol::{HEADER_RECORD_VERSION, RecordId, RecordListQuery, parse_version};
+use crate::records::RecordPut;
+use crate::server::NodeState;
+
+const RECORD_VERSION: HeaderName = HeaderName::from_static(HEADER_RECORD_VERSION);
+
+pub(super) async fn put(
+    state: &NodeState,
+    id: RecordId,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Failure> {
+    let version = parse_version(req.uri().query())?;
+    let (hash, body) = hashed_body(state, req).await?;
+    let records = state.records().clone();
+    let outcome = blocking(move || records.put(&id, version, &hash, &body)).await?;
+    Ok(match outcome {
+        RecordPut::Stored => text(StatusCode::CREATED, ""),
+        RecordPut::Newer(stored) => {
+            let mut response = text(StatusCode::CONFLICT, "a newer version is stored");
+            set(&mut response, RECORD_VERSION, &stored.to_string());
+            response
+        }
+    })
+}
+
+pub(super) async fn get(state: &NodeState, id: RecordId) -> Result<Response<Body>, Failure> {
+    let records = state.records().clone();
+    let record = blocking(move || records.get(&id)).await?;
+    let mut response = bytes_response(StatusCode::OK, record.payload);
+    set(&mut response, RECORD_VERSION, &record.version.to_string());
+    Ok(response)
+}
+
+pub(super) async fn delete(state: &NodeState, id: RecordId) -> Result<Response<Body>, Failure> {
+    let records = state.records().clone();
+    let existed = blocking(move || records.delete(&id)).await?;
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    set(&mut response, EXISTED, if existed { "true" } else { "false" });
+    Ok(response)
+}
+
+pub(super) async fn list(
+    state: &NodeState,
+    query: Option<&str>,
+) -> Result<Response<Body>, Failure> {
+    let query = RecordListQuery::parse(query)?;
+    let records = state.records().clone();
+    json(&blocking(move || records.list(query.after.as_ref(), query.limit)).await?)
+}

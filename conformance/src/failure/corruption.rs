@@ -1,0 +1,249 @@
+//! Rotten disks. Two fresh objects are written (1 MiB: one stripe; 9 MiB: three), their shard
+//! files are found on the nodes' disks (chunk ids that did not exist before the writes), and
+//! payload bytes are flipped in place: in data shard 0 of every new chunk and also in data
+//! shard 1 of every other one (two bad shards = m, still decodable). The first reads (a
+//! partial range, then whole objects) must return the original bytes, and the gateway's log
+//! must carry a `shard needs repair` warning naming each rotten shard.
+//!
+//! Shard files are `data/shards/<2 hex>/<chunk hex>.<index>`: a 40-byte header (magic and the
+//! payload's blake3 hash), then the payload.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::{Seeded, bounded, record};
+use crate::cluster::Cluster;
+use crate::report::{Column, Report};
+use crate::sdk::support::*;
+use crate::target::Target;
+
+const HEADER_LEN: usize = 40;
+
+/// One shard whose bytes were flipped.
+struct Rotten {
+    chunk: String,
+    index: u32,
+    node: usize,
+}
+
+/// (node, path, chunk hex, shard index) of every shard file in the cluster.
+fn shard_files(cluster: &Cluster) -> Vec<(usize, PathBuf, String, u32)> {
+    let mut out = Vec::new();
+    for (i, node) in cluster.nodes.iter().enumerate() {
+        for path in node.shard_files() {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let Some((chunk, index)) = name.rsplit_once('.')
+                && let Ok(index) = index.parse()
+            {
+                out.push((i, path.clone(), chunk.to_string(), index));
+            }
+        }
+    }
+    out
+}
+
+fn flip_payload(path: &PathBuf) -> anyhow::Result<()> {
+    let mut bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    ensure!(
+        bytes.len() > HEADER_LEN + 2,
+        "{} is too short for a shard file",
+        path.display()
+    );
+    let middle = HEADER_LEN + (bytes.len() - HEADER_LEN) / 3;
+    bytes[middle] ^= 0xFF;
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+pub async fn run(cluster: &mut Cluster, t: &Target, seeded: &Seeded, report: &mut Report) {
+    let started = Instant::now();
+    let result = bounded(
+        Duration::from_secs(90),
+        corrupt_and_read(cluster, t, &seeded.bucket),
+    )
+    .await;
+    let rotten = match result {
+        Ok((detail, rotten)) => {
+            record(
+                report,
+                "flipped shard bytes: reads correct",
+                started,
+                Ok(detail),
+            );
+            rotten
+        }
+        Err(e) => {
+            record(
+                report,
+                "flipped shard bytes: reads correct",
+                started,
+                Err(e),
+            );
+            report.record(
+                Column::Failure,
+                "flipped shard bytes: reported",
+                Err("not reached".into()),
+                Duration::ZERO,
+            );
+            return;
+        }
+    };
+    let started = Instant::now();
+    let result = reported(cluster, &rotten).await;
+    record(report, "flipped shard bytes: reported", started, result);
+}
+
+async fn corrupt_and_read(
+    cluster: &Cluster,
+    t: &Target,
+    bucket: &str,
+) -> anyhow::Result<(String, Vec<Rotten>)> {
+    let c = t.client();
+    let before: HashSet<String> = shard_files(cluster).into_iter().map(|f| f.2).collect();
+    let objects = [
+        ("corrupt/one-stripe", data(9000, MIB + 1)),
+        ("corrupt/three-stripes", data(9001, 9 * MIB + 3)),
+    ];
+    for (key, bytes) in &objects {
+        let put = c
+            .put_object()
+            .bucket(bucket)
+            .key(*key)
+            .body(ByteStream::from(bytes.clone()));
+        ok(put.send().await, &format!("put {key}"))?;
+    }
+    // A write is acknowledged at quorum (5 of 6 shards): give the last shard a moment to land.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let files: Vec<_> = shard_files(cluster)
+        .into_iter()
+        .filter(|f| !before.contains(&f.2))
+        .collect();
+    let mut chunks: Vec<&String> = files
+        .iter()
+        .map(|f| &f.2)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    chunks.sort();
+    ensure!(
+        chunks.len() >= 4,
+        "expected the 4 new chunks of 1 + 3 stripes on disk, found {}",
+        chunks.len()
+    );
+
+    let mut rotten = Vec::new();
+    for (n, chunk) in chunks.iter().enumerate() {
+        let indexes: &[u32] = if n.is_multiple_of(2) { &[0, 1] } else { &[0] };
+        for index in indexes {
+            let Some((node, path, _, _)) = files.iter().find(|f| &f.2 == *chunk && f.3 == *index)
+            else {
+                bail!("shard {index} of chunk {chunk} is on no node");
+            };
+            flip_payload(path)?;
+            rotten.push(Rotten {
+                chunk: (*chunk).clone(),
+                index: *index,
+                node: *node,
+            });
+        }
+    }
+    println!(
+        "  flipped payload bytes in {} shard files of {} chunks (shard 0 of each, shard 1 of every other)",
+        rotten.len(),
+        chunks.len()
+    );
+
+    // A partial range first (read shard by shard, never from the cache), then whole objects.
+    let (key, bytes) = &objects[1];
+    let (first, last) = (4 * MIB + 10, 4 * MIB + 100_000);
+    let range = format!("bytes={first}-{last}");
+    let out = ok(
+        c.get_object()
+            .bucket(bucket)
+            .key(*key)
+            .range(&range)
+            .send()
+            .await,
+        &range,
+    )?;
+    ensure_bytes(
+        &body(out).await?,
+        &bytes[first..=last],
+        &format!("{key} {range}"),
+    )?;
+    for (key, bytes) in &objects {
+        let out = ok(
+            c.get_object().bucket(bucket).key(*key).send().await,
+            &format!("get {key}"),
+        )?;
+        ensure_bytes(&body(out).await?, bytes, key)?;
+    }
+    let detail = format!(
+        "{} rotten shards in {} chunks: a partial range and both whole objects (1 MiB, 9 MiB) byte-exact",
+        rotten.len(),
+        chunks.len()
+    );
+    Ok((detail, rotten))
+}
+
+/// Every rotten shard appears in a `shard needs repair` warning of the gateway's log.
+async fn reported(cluster: &Cluster, rotten: &[Rotten]) -> anyhow::Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = cluster.gateway_log_text();
+        let warnings: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("shard needs repair"))
+            .collect();
+        let mut missing = Vec::new();
+        let mut reasons = Vec::new();
+        for r in rotten {
+            let (chunk, shard) = (format!("chunk={}", r.chunk), format!("shard={}", r.index));
+            match warnings
+                .iter()
+                .find(|l| l.contains(&chunk) && l.contains(&shard))
+            {
+                Some(line) => reasons.push(
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix("reason="))
+                        .unwrap_or("?")
+                        .to_string(),
+                ),
+                None => missing.push(format!(
+                    "{}.{} (node {})",
+                    &r.chunk[..16.min(r.chunk.len())],
+                    r.index,
+                    r.node
+                )),
+            }
+        }
+        if missing.is_empty() {
+            reasons.sort();
+            reasons.dedup();
+            return Ok(format!(
+                "all {} rotten shards reported in {} (reason {})",
+                rotten.len(),
+                cluster.gateway_log().display(),
+                reasons.join(", ")
+            ));
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "no `shard needs repair` warning in {} for {} of {} rotten shards: {}",
+                cluster.gateway_log().display(),
+                missing.len(),
+                rotten.len(),
+                missing.join(", ")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -1,0 +1,173 @@
+//! Restoring the index from journal entries read back from the storage nodes (the other half
+//! of `journal`): buckets, objects with their manifests, refcounts and the chunk catalog.
+//!
+//! An entry is applied only if it is newer than what the index already knows of its bucket or
+//! key (live version, or a change still waiting in the outbox), so restoring into an index
+//! that kept working meanwhile never rolls it back, and restoring twice changes nothing.
+
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use super::buckets::bucket_is_empty;
+use super::journal::{JournalEntry, JournalState, RecordKind, observe_version};
+use super::objects::{remove_object, replace_object};
+use super::refcount::RefDelta;
+use super::store::Tables;
+use super::{BucketRecord, Index, IndexError, encode_record};
+
+/// What one call to [`Index::restore`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreCounts {
+    pub buckets: u64,
+    pub objects: u64,
+    /// Objects and buckets removed by a newer tombstone.
+    pub deleted: u64,
+    /// Entries not newer than what the index holds, or deletions of what it does not hold.
+    pub skipped: u64,
+}
+
+/// Buckets before the objects in them, bucket deletions after them.
+fn phase(entry: &JournalEntry) -> u8 {
+    match (entry.kind, &entry.state) {
+        (RecordKind::Bucket, JournalState::Deleted) => 2,
+        (RecordKind::Bucket, _) => 0,
+        (RecordKind::Object, _) => 1,
+    }
+}
+
+fn apply(
+    t: &mut Tables<'_>,
+    delta: &mut RefDelta,
+    entry: &JournalEntry,
+    counts: &mut RestoreCounts,
+) -> Result<(), IndexError> {
+    let (bucket, key) = (entry.bucket.as_str(), entry.key.as_str());
+    let id = (entry.kind as u8, bucket, key);
+    let live = t.versions.get(id)?.map(|v| v.value());
+    let queued = t.record_outbox.get(id)?.map(|v| v.value());
+    if live.max(queued).is_some_and(|known| known >= entry.version) {
+        counts.skipped += 1;
+        return Ok(());
+    }
+    match &entry.state {
+        JournalState::Bucket(record) => {
+            t.buckets.insert(bucket, encode_record(record).as_slice())?;
+            t.versions.insert(id, entry.version)?;
+            counts.buckets += 1;
+        }
+        JournalState::Object(record, manifest) => {
+            if t.buckets.get(bucket)?.is_none() {
+                // Its bucket's own record was lost: keep the object under a stand-in.
+                let stand_in = BucketRecord {
+                    created: record.modified,
+                    region: String::new(),
+                };
+                t.buckets.insert(bucket, encode_record(&stand_in).as_slice())?;
+            }
+            replace_object(t, delta, bucket, key, record, manifest, &|_| true)?;
+            t.versions.insert(id, entry.version)?;
+            counts.objects += 1;
+        }
+        JournalState::Deleted => match entry.kind {
+            RecordKind::Object => {
+                if remove_object(t, delta, bucket, key)?.is_some() {
+                    counts.deleted += 1;
+                } else {
+                    counts.skipped += 1;
+                }
+                t.versions.remove(id)?;
+            }
+            RecordKind::Bucket => {
+                if t.buckets.get(bucket)?.is_some() && bucket_is_empty(t, bucket)? {
+                    t.buckets.remove(bucket)?;
+                    t.object_counts.remove(bucket)?;
+                    t.versions.remove(id)?;
+                    counts.deleted += 1;
+                } else {
+                    counts.skipped += 1;
+                }
+            }
+        },
+    }
+    observe_version(t, entry.version)
+}
+
+impl Index {
+    /// Applies `entries` (the newest known version of each bucket and key) in one transaction.
+    pub fn restore(&self, entries: &[JournalEntry]) -> Result<RestoreCounts, IndexError> {
+        let mut ordered: Vec<&JournalEntry> = entries.iter().collect();
+        ordered.sort_by_key(|e| phase(e));
+        self.write(|t| {
+            let mut counts = RestoreCounts::default();
+            let mut delta = RefDelta::default();
+            for entry in ordered {
+                apply(t, &mut delta, entry, &mut counts)?;
+            }
+            delta.apply(t)?;
+            Ok(counts)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::index::testkit::*;
+
+    #[test]
+    fn restore_rebuilds_objects_refcounts_and_catalog_and_is_idempotent() {
+        let (_dir, source) = index_with_bucket();
+        source
+            .put_object("b", "keep", &object_record("1"), &manifest(&[1, 2]), &always)
+            .unwrap();
+        source
+            .put_object("b", "gone", &object_record("2"), &manifest(&[3]), &always)
+            .unwrap();
+        source.delete_object("b", "gone").unwrap();
+        let entries = source.pending_records(100).unwrap();
+
+        let (_dir2, target) = temp_index();
+        let counts = target.restore(&entries).unwrap();
+        assert_eq!((counts.buckets, counts.objects, counts.deleted), (1, 1, 0));
+        assert_eq!(target.object("b", "keep").unwrap(), Some(object_record("1")));
+        assert_eq!(target.object("b", "gone").unwrap(), None);
+        assert_eq!((refs(&target, 1), refs(&target, 2), refs(&target, 3)), (1, 1, 0));
+        assert_eq!(target.chunk_count().unwrap(), 2);
+        assert_eq!(target.object_count("b").unwrap(), 1);
+        // Nothing to publish: the nodes already hold these.
+        assert_eq!(target.pending_record_count().unwrap(), 0);
+        let again = target.restore(&entries).unwrap();
+        assert_eq!(again.skipped, entries.len() as u64);
+
+        // New changes after a restore get newer versions than anything restored.
+        target
+            .put_object("b", "new", &object_record("3"), &manifest(&[4]), &always)
+            .unwrap();
+        let newest = target.pending_records(10).unwrap();
+        let max_restored = entries.iter().map(|e| e.version).max().unwrap();
+        assert!(newest.iter().all(|e| e.version > max_restored));
+    }
+
+    #[test]
+    fn newer_local_state_wins_and_tombstones_delete() {
+        let (_dir, index) = index_with_bucket();
+        index
+            .put_object("b", "k", &object_record("1"), &manifest(&[1]), &always)
+            .unwrap();
+        let old = index.pending_records(10).unwrap();
+        index
+            .put_object("b", "k", &object_record("2"), &manifest(&[2]), &always)
+            .unwrap();
+        let counts = index.restore(&old).unwrap();
+        assert_eq!(counts.skipped, 2);
+        assert_eq!(index.object("b", "k").unwrap(), Some(object_record("2")));
+
+        let mut tombstone = index.pending_records(10).unwrap()[1].clone();
+        tombstone.version += 1_000_000;
+        tombstone.state = JournalState::Deleted;
+        index.records_published(&[]).unwrap();
+        let counts = index.restore(&[tombstone]).unwrap();
+        assert_eq!(counts.deleted, 1);
+        assert_eq!(index.object("b", "k").unwrap(), None);
+        assert_eq!(refs(&index, 2), 0);
+    }
+}

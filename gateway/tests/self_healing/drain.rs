@@ -1,0 +1,99 @@
+//! Draining a node of a 7-node cluster (4+2): reads keep working during the move, afterwards
+//! the node holds no shard and no record, every chunk is complete on the other six, the drain
+//! survives a gateway restart, and the drained node plus one more can die with nothing lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::support::cluster::{LocalCluster, pattern};
+use crate::support::gateway::{
+    ClusterGateway, assert_fully_redundant, catalog, clients, get, placement_among, put,
+};
+
+const MIB: usize = 1024 * 1024;
+const DRAINED: usize = 3;
+
+fn sizes() -> Vec<usize> {
+    (0..8).map(|i| MIB + i * 250_000 + 3).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drained_node_ends_up_empty_while_reads_go_on() {
+    let mut cluster = LocalCluster::start(7);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("gateway");
+    let gw = ClusterGateway::start(&cluster, &data, "chunk_size = 524288").await;
+    gw.s3.create_bucket().bucket("move").send().await.unwrap();
+    for (i, &size) in sizes().iter().enumerate() {
+        put(&gw.s3, "move", &format!("obj-{i}"), pattern(size, 3 + 2 * i as u64)).await;
+    }
+    gw.wait_for_records().await;
+    let nodes = clients(&cluster);
+    let before = nodes[DRAINED].stats().await.unwrap();
+    assert!(before.shards > 0);
+    let records = nodes[DRAINED].list_records(None, 100).await.unwrap().records.len();
+
+    // Readers run through the whole drain.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let (s3, stop, reads) = (gw.s3.clone(), stop.clone(), reads.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                for (i, &size) in sizes().iter().enumerate() {
+                    let got = get(&s3, "move", &format!("obj-{i}")).await;
+                    assert!(got == pattern(size, 3 + 2 * i as u64), "obj-{i} differs mid-drain");
+                    reads.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    let url = cluster.urls()[DRAINED].clone();
+    let report = gw.admin.drain(&url).await.expect("drain");
+    stop.store(true, Ordering::Relaxed);
+    reader.await.expect("reads during the drain");
+    println!("drain: {report:?}; {} reads meanwhile", reads.load(Ordering::Relaxed));
+    assert!(reads.load(Ordering::Relaxed) > 0);
+    assert_eq!(report.shards_kept, 0, "{report:?}");
+    assert_eq!(report.repair.chunks_failed, 0, "{report:?}");
+    assert_eq!(report.shards_removed, before.shards, "{report:?}");
+    assert_eq!(report.records_moved, records as u64, "{report:?}");
+
+    // Nothing left on the node; everything complete where it now belongs.
+    let after = nodes[DRAINED].stats().await.unwrap();
+    assert_eq!(after.shards, 0);
+    assert!(nodes[DRAINED].list_records(None, 10).await.unwrap().records.is_empty());
+    let active: Vec<usize> = (0..7).filter(|&n| n != DRAINED).collect();
+    let chunks = catalog(gw.index());
+    assert_fully_redundant(&chunks, &cluster, &active).await;
+    // No stale copies either: exactly k + m shards per chunk in the whole cluster.
+    let mut stored = 0;
+    for &n in &active {
+        stored += nodes[n].stats().await.unwrap().shards;
+    }
+    assert_eq!(stored, chunks.len() as u64 * 6, "{report:?}");
+    let status = gw.admin.status().await.unwrap();
+    assert!(status.nodes[DRAINED].draining);
+    assert_eq!(status.nodes.iter().filter(|n| n.draining).count(), 1);
+
+    // New writes skip the draining node, and the mark survives a restart.
+    put(&gw.s3, "move", "late", pattern(3 * MIB, 99)).await;
+    gw.stop().await;
+    let gw = ClusterGateway::start(&cluster, &data, "chunk_size = 524288").await;
+    assert!(gw.admin.status().await.unwrap().nodes[DRAINED].draining);
+    let urls = cluster.urls();
+    for chunk in catalog(gw.index()) {
+        assert!(!placement_among(&chunk, &urls, &active).contains(&DRAINED));
+    }
+    assert_eq!(nodes[DRAINED].stats().await.unwrap().shards, 0);
+
+    // The drained node and one more die: nothing is lost.
+    cluster.nodes[DRAINED].kill();
+    cluster.nodes[0].kill();
+    for (i, &size) in sizes().iter().enumerate() {
+        let got = get(&gw.s3, "move", &format!("obj-{i}")).await;
+        assert!(got == pattern(size, 3 + 2 * i as u64), "obj-{i} differs");
+    }
+    assert!(get(&gw.s3, "move", "late").await == pattern(3 * MIB, 99));
+    gw.stop().await;
+}
