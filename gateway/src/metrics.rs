@@ -16,8 +16,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::cache::CacheStats;
-use crate::objects::ObjectService;
+use crate::cache::{CacheStats, CachedBlobs};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -64,9 +63,9 @@ pub struct LiveStats {
     pub repair_backlog: u64,
 }
 
-/// Reads the live values of a running object service.
-pub fn live_stats(service: &ObjectService) -> LiveStats {
-    let blobs = service.blobs();
+/// Reads the live values of a running gateway from its cache and blob store.
+pub fn live_stats(reader: &CachedBlobs) -> LiveStats {
+    let blobs = reader.blobs();
     let health = blobs.health();
     let nodes = blobs
         .nodes()
@@ -85,7 +84,7 @@ pub fn live_stats(service: &ObjectService) -> LiveStats {
         })
         .collect();
     LiveStats {
-        cache: service.cache().stats(),
+        cache: reader.stats(),
         nodes,
         repair_backlog: blobs.repairs().len() as u64,
     }

@@ -108,6 +108,12 @@ pub async fn run(
 async fn handle(state: &AdminState, req: Request<Incoming>) -> Reply {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    // Probes and the Prometheus scrape carry no secrets and need no token.
+    if method == Method::GET
+        && let Some(reply) = probe(state, &path)
+    {
+        return reply;
+    }
     if !authorized(&state.token, &req) {
         return failure(Failure(
             StatusCode::UNAUTHORIZED,
@@ -121,6 +127,45 @@ async fn handle(state: &AdminState, req: Request<Incoming>) -> Reply {
     route(state, method, &path, &query)
         .await
         .unwrap_or_else(failure)
+}
+
+/// `/health` (the process answers), `/ready` (enough nodes answer for writes to succeed) and
+/// `/metrics` (Prometheus text).
+fn probe(state: &AdminState, path: &str) -> Option<Reply> {
+    let text = |status: StatusCode, content_type: &'static str, body: String| {
+        Response::builder()
+            .status(status)
+            .header(CONTENT_TYPE, content_type)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    };
+    match path {
+        "/health" => Some(text(StatusCode::OK, "text/plain", "ok\n".into())),
+        "/ready" => {
+            let blobs = state.cache.blobs();
+            let up = blobs.nodes().len() - blobs.health().down().len();
+            let needed = blobs.config().write_quorum;
+            Some(if up >= needed {
+                text(
+                    StatusCode::OK,
+                    "text/plain",
+                    format!("ready: {up} nodes up\n"),
+                )
+            } else {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    format!("not ready: {up} nodes up, writes need {needed}\n"),
+                )
+            })
+        }
+        "/metrics" => Some(text(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            crate::metrics::metrics().render(&crate::metrics::live_stats(&state.cache)),
+        )),
+        _ => None,
+    }
 }
 
 async fn route(
@@ -142,9 +187,10 @@ async fn route(
             json(&state.repairer.scrub(rate).await?)
         }
         (Method::POST, "/admin/drain") => {
-            let node = query.get("node").filter(|n| !n.is_empty()).ok_or_else(|| {
-                Failure(StatusCode::BAD_REQUEST, "drain needs ?node=URL".into())
-            })?;
+            let node = query
+                .get("node")
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| Failure(StatusCode::BAD_REQUEST, "drain needs ?node=URL".into()))?;
             json(&state.repairer.drain(node).await?)
         }
         (Method::POST, "/admin/rebuild-index") => {
@@ -153,8 +199,13 @@ async fn route(
         }
         (
             _,
-            "/admin/status" | "/admin/progress" | "/admin/repair" | "/admin/gc" | "/admin/scrub"
-            | "/admin/drain" | "/admin/rebuild-index",
+            "/admin/status"
+            | "/admin/progress"
+            | "/admin/repair"
+            | "/admin/gc"
+            | "/admin/scrub"
+            | "/admin/drain"
+            | "/admin/rebuild-index",
         ) => Err(Failure(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed".into(),
