@@ -22,7 +22,9 @@ fn main() {
         .build()
         .expect("runtime");
     let tmp = tempfile::tempdir().expect("tempdir");
-    println!("small objects through floe serve (6 embedded nodes, 4+2), {OBJECTS} objects, concurrency {CONCURRENCY}");
+    println!(
+        "small objects through floe serve (6 embedded nodes, 4+2), {OBJECTS} objects, concurrency {CONCURRENCY}"
+    );
     println!("| inline threshold | size   |   PUT ops/s |   GET ops/s |");
     println!("|------------------|--------|-------------|-------------|");
     for threshold in [16 * 1024, 0] {
@@ -30,15 +32,30 @@ fn main() {
         std::fs::create_dir_all(&dir).expect("dir");
         let config = dir.join("gateway.toml");
         std::fs::write(&config, format!("inline_threshold = {threshold}\n")).expect("config");
-        let gateway = ServeProcess::start(&dir.join("data"), &["--config", config.to_str().expect("path")]);
+        let gateway = ServeProcess::start(
+            &dir.join("data"),
+            &["--config", config.to_str().expect("path")],
+        );
         let client = gateway.client();
         runtime.block_on(async {
-            client.create_bucket().bucket("small").send().await.expect("bucket");
+            client
+                .create_bucket()
+                .bucket("small")
+                .send()
+                .await
+                .expect("bucket");
             // Warm up connections, the index file and the nodes before measuring.
             for i in 0..200 {
                 let body = ByteStream::from(pattern(1024, i));
                 let key = format!("warm/{i}");
-                client.put_object().bucket("small").key(key).body(body).send().await.expect("warm-up put");
+                client
+                    .put_object()
+                    .bucket("small")
+                    .key(key)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("warm-up put");
             }
             for size in [4 * 1024, 16 * 1024] {
                 let body = pattern(size, size as u64);
@@ -83,7 +100,11 @@ fn main() {
                 let get = OBJECTS as f64 / start.elapsed().as_secs_f64();
                 println!(
                     "| {:>16} | {:>3} KiB | {put:>11.0} | {get:>11.0} |",
-                    if threshold == 0 { "0 (sharded)".to_string() } else { format!("{} KiB", threshold / 1024) },
+                    if threshold == 0 {
+                        "0 (sharded)".to_string()
+                    } else {
+                        format!("{} KiB", threshold / 1024)
+                    },
                     size / 1024
                 );
             }

@@ -153,7 +153,10 @@ impl Gateway {
                 .spawn(config.gc_interval, stopped(stop_rx.clone())),
         );
         for key in index.draining_nodes()? {
-            match blobs.node_by_name(&key).map(|n| blobs.set_draining(n, true)) {
+            match blobs
+                .node_by_name(&key)
+                .map(|n| blobs.set_draining(n, true))
+            {
                 Some(Ok(())) => tracing::info!(node = key, "node is draining"),
                 Some(Err(e)) => tracing::warn!(node = key, error = %e, "drain mark not applied"),
                 None => tracing::info!(node = key, "drained node is no longer configured"),

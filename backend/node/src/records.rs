@@ -150,7 +150,12 @@ impl RecordStore {
             }
             // Damaged: a good copy may replace it.
             Ok(()) => Ok(None),
-            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::UnexpectedEof) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::UnexpectedEof
+                ) =>
+            {
                 Ok(None)
             }
             Err(e) => Err(io_err("cannot read record", path)(e)),

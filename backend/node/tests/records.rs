@@ -58,7 +58,10 @@ async fn records_keep_the_newest_version_across_restarts() {
     let node = start_in(dir, u64::MAX).await;
     let client = node.client();
     assert_eq!(client.get_record(&id).await.unwrap().0, 11);
-    assert_eq!(client.list_records(None, 100).await.unwrap().records.len(), 25);
+    assert_eq!(
+        client.list_records(None, 100).await.unwrap().records.len(),
+        25
+    );
     // Shards and records live apart: no shard appeared.
     assert_eq!(client.stats().await.unwrap().shards, 0);
     node.stop().await;

@@ -186,7 +186,11 @@ async fn list_paginates_in_key_order() {
         assert!(page.shards.len() <= 7);
         pages += 1;
         // Modification times are checked in tests/scrub.rs; here only keys and lengths.
-        seen.extend(page.shards.into_iter().map(|e| ShardEntry { modified: 0, ..e }));
+        seen.extend(
+            page.shards
+                .into_iter()
+                .map(|e| ShardEntry { modified: 0, ..e }),
+        );
         match page.next_after {
             Some(next) => after = Some(next),
             None => break,

@@ -17,7 +17,10 @@ async fn scrub_finds_every_rotten_shard_once() {
     for n in 0..20u8 {
         for index in 0..3u16 {
             let (bytes, hash) = shard(n.wrapping_add(index as u8), 4096);
-            client.put_shard(&chunk(n), index, &hash, bytes).await.unwrap();
+            client
+                .put_shard(&chunk(n), index, &hash, bytes)
+                .await
+                .unwrap();
         }
     }
     let rotten = [key(3, 0), key(3, 2), key(11, 1), key(19, 2)];

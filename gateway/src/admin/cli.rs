@@ -269,6 +269,13 @@ fn print_gc(r: &GcReport) {
          {} in use",
         o.shards_listed, o.shards_deleted, o.chunks_deleted, o.young_skipped, o.pinned_skipped
     );
+    if o.misplaced_deleted + o.misplaced_kept > 0 {
+        println!(
+            "Rebalance: {} copies no longer at their placement deleted, {} kept (new copy not \
+             confirmed)",
+            o.misplaced_deleted, o.misplaced_kept
+        );
+    }
     for failed in &o.nodes_failed {
         println!("  ! not swept: {failed}");
     }
@@ -288,6 +295,9 @@ fn print_drain(r: &DrainReport) {
         r.orphans_left,
         r.elapsed_ms as f64 / 1000.0
     );
+    if let Some(error) = &r.node_error {
+        println!("  the node itself did not answer ({error}): its data was rebuilt elsewhere");
+    }
     if r.shards_kept > 0 || r.repair.chunks_failed > 0 || r.records_failed > 0 {
         println!("  incomplete: run the drain again once every other node is up");
     } else {

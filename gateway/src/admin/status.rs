@@ -47,18 +47,19 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
     });
     let nodes = join_all(probes).await;
     let index = state.repairer.index().clone();
-    let (buckets, objects, chunks, garbage, records_pending) = tokio::task::spawn_blocking(move || {
-        let (buckets, objects) = index.totals()?;
-        Ok::<_, crate::index::IndexError>((
-            buckets,
-            objects,
-            index.chunk_count()?,
-            index.garbage_count()?,
-            index.pending_record_count()?,
-        ))
-    })
-    .await
-    .map_err(|e| RepairError::Invalid(format!("index task: {e}")))??;
+    let (buckets, objects, chunks, garbage, records_pending) =
+        tokio::task::spawn_blocking(move || {
+            let (buckets, objects) = index.totals()?;
+            Ok::<_, crate::index::IndexError>((
+                buckets,
+                objects,
+                index.chunk_count()?,
+                index.garbage_count()?,
+                index.pending_record_count()?,
+            ))
+        })
+        .await
+        .map_err(|e| RepairError::Invalid(format!("index task: {e}")))??;
     let config = blobs.config();
     Ok(StatusReport {
         erasure_code: config.params.to_string(),

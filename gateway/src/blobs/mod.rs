@@ -26,8 +26,8 @@ mod writer;
 
 pub use cluster::{BlobStore, ClusterConfig};
 pub use error::BlobError;
-pub use membership::RECORD_COPIES;
 pub use health::{NodeHealth, ShardOp, TrafficSnapshot};
+pub use membership::RECORD_COPIES;
 pub use pins::{ChunkPins, PinGuard};
 pub use reader::whole;
 pub use repair_queue::{RepairQueue, RepairReason, ShardFault};

@@ -131,6 +131,7 @@ impl BlobStore {
         let hedge = tokio::time::sleep(self.config().hedge_after);
         tokio::pin!(hedge);
         let mut hedged = false;
+        let mut searched = false;
 
         loop {
             let have = shards.iter().flatten().count();
@@ -149,6 +150,12 @@ impl BlobStore {
                 }
             }
             if pending.is_empty() {
+                // Last resort, once: after nodes joined, shards may sit off their placement.
+                if !searched {
+                    searched = true;
+                    self.search_elsewhere(chunk, &placement, &mut shards).await;
+                    continue;
+                }
                 return Err(BlobError::Unreadable {
                     chunk: chunk.id,
                     have,

@@ -1,5 +1,6 @@
 //! Fetching shards for repair: verified shards of one chunk from an explicit list of (shard,
-//! node) sources, as many as a rebuild needs and no more.
+//! node) sources, as many as a rebuild needs and no more. Readers use it too, as a last resort,
+//! to look for shards off their placement.
 //!
 //! Unlike the read path this neither hedges nor reports faults: repair has just checked every
 //! shard itself and knows which ones are bad, and what it needs is any `need` verified shards,
@@ -20,6 +21,39 @@ pub struct ShardSource {
 }
 
 impl BlobStore {
+    /// Looks for the shards still missing from `shards` on every node but their placement node
+    /// (skipping nodes known to be down), until k are in hand. Shards land off their placement
+    /// when nodes join: until a repair sweep has moved them, they are where an older node list
+    /// put them.
+    pub(super) async fn search_elsewhere(
+        &self,
+        chunk: &ChunkRef,
+        placement: &[usize],
+        shards: &mut [Option<Bytes>],
+    ) {
+        let have = shards.iter().flatten().count();
+        let need = chunk.params.k().saturating_sub(have);
+        let sources: Vec<ShardSource> = (0..shards.len())
+            .filter(|&i| shards[i].is_none())
+            .flat_map(|shard| {
+                let home = placement.get(shard).copied();
+                (0..self.nodes().len())
+                    .filter(move |&node| Some(node) != home)
+                    .map(move |node| ShardSource { shard, node })
+            })
+            .filter(|s| !self.health().is_down(s.node))
+            .collect();
+        if need == 0 || sources.is_empty() {
+            return;
+        }
+        let found = self.fetch_for_repair(chunk, &sources, need).await;
+        for (slot, got) in shards.iter_mut().zip(found) {
+            if slot.is_none() {
+                *slot = got.map(Bytes::from);
+            }
+        }
+    }
+
     /// Fetches verified shards of `chunk` from `sources`, in order, keeping `need` requests in
     /// flight until `need` shards are in hand or the sources run out. A source naming a shard
     /// already fetched is skipped, so the same shard may be listed at several nodes as

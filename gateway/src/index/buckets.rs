@@ -39,7 +39,7 @@ pub(super) fn bucket_is_empty(t: &Tables<'_>, name: &str) -> Result<bool, IndexE
         .range::<(&str, &str, &str)>((Bound::Included((name, "", "")), Bound::Unbounded))?
         .next()
         .transpose()?;
-    Ok(!first_upload.is_some_and(|(k, _)| k.value().0 == name))
+    Ok(first_upload.is_none_or(|(k, _)| k.value().0 != name))
 }
 
 impl Index {

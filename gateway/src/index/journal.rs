@@ -43,7 +43,8 @@ impl RecordKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalState {
     Bucket(BucketRecord),
-    Object(ObjectRecord, Manifest),
+    /// Boxed: records are large, and most entries are small.
+    Object(Box<ObjectRecord>, Manifest),
     /// Deleted: published as a tombstone, so an older copy cannot bring it back.
     Deleted,
 }
@@ -61,7 +62,9 @@ pub struct JournalEntry {
 /// Hands out the next version (see the module docs).
 pub(super) fn next_version(t: &mut Tables<'_>) -> Result<u64, IndexError> {
     let last = t.meta.get(LAST_VERSION)?.map(|v| v.value()).unwrap_or(0);
-    let now_micros = u64::try_from(now_millis()).unwrap_or(0).saturating_mul(1000);
+    let now_micros = u64::try_from(now_millis())
+        .unwrap_or(0)
+        .saturating_mul(1000);
     let version = last.saturating_add(1).max(now_micros);
     t.meta.insert(LAST_VERSION, version)?;
     Ok(version)
@@ -113,7 +116,9 @@ impl Index {
                 .ok_or_else(|| IndexError::Corrupt(format!("journal entry of kind {kind}")))?;
             let state = match kind {
                 RecordKind::Bucket => match buckets.get(bucket)? {
-                    Some(v) => JournalState::Bucket(decode(format_args!("bucket {bucket}"), v.value())?),
+                    Some(v) => {
+                        JournalState::Bucket(decode(format_args!("bucket {bucket}"), v.value())?)
+                    }
                     None => JournalState::Deleted,
                 },
                 RecordKind::Object => match objects.get((bucket, key))? {
@@ -125,7 +130,7 @@ impl Index {
                         let manifest = Manifest::decode(manifest.value()).map_err(|e| {
                             IndexError::corrupt(format_args!("manifest {bucket}/{key}"), e)
                         })?;
-                        JournalState::Object(record, manifest)
+                        JournalState::Object(Box::new(record), manifest)
                     }
                     None => JournalState::Deleted,
                 },
@@ -221,7 +226,7 @@ mod tests {
         let entries = index.pending_records(10).unwrap();
         assert_eq!(
             entries[1].state,
-            JournalState::Object(object_record("2"), manifest(&[2]))
+            JournalState::Object(Box::new(object_record("2")), manifest(&[2]))
         );
 
         // Publishing an old version leaves a newer change queued.

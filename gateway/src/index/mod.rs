@@ -19,8 +19,8 @@
 
 mod buckets;
 mod catalog;
-mod journal;
 pub mod error;
+mod journal;
 mod objects;
 pub mod records;
 mod refcount;
@@ -31,8 +31,8 @@ pub(crate) mod testkit;
 mod uploads;
 
 pub use error::IndexError;
-pub use records::*;
 pub use journal::{JournalEntry, JournalState, RecordKind};
+pub use records::*;
 pub use refcount::GarbageChunk;
 pub use restore::RestoreCounts;
 pub use store::{INDEX_FORMAT, Index};

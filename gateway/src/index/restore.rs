@@ -62,7 +62,8 @@ fn apply(
                     created: record.modified,
                     region: String::new(),
                 };
-                t.buckets.insert(bucket, encode_record(&stand_in).as_slice())?;
+                t.buckets
+                    .insert(bucket, encode_record(&stand_in).as_slice())?;
             }
             replace_object(t, delta, bucket, key, record, manifest, &|_| true)?;
             t.versions.insert(id, entry.version)?;
@@ -117,7 +118,13 @@ mod tests {
     fn restore_rebuilds_objects_refcounts_and_catalog_and_is_idempotent() {
         let (_dir, source) = index_with_bucket();
         source
-            .put_object("b", "keep", &object_record("1"), &manifest(&[1, 2]), &always)
+            .put_object(
+                "b",
+                "keep",
+                &object_record("1"),
+                &manifest(&[1, 2]),
+                &always,
+            )
             .unwrap();
         source
             .put_object("b", "gone", &object_record("2"), &manifest(&[3]), &always)
@@ -128,9 +135,15 @@ mod tests {
         let (_dir2, target) = temp_index();
         let counts = target.restore(&entries).unwrap();
         assert_eq!((counts.buckets, counts.objects, counts.deleted), (1, 1, 0));
-        assert_eq!(target.object("b", "keep").unwrap(), Some(object_record("1")));
+        assert_eq!(
+            target.object("b", "keep").unwrap(),
+            Some(object_record("1"))
+        );
         assert_eq!(target.object("b", "gone").unwrap(), None);
-        assert_eq!((refs(&target, 1), refs(&target, 2), refs(&target, 3)), (1, 1, 0));
+        assert_eq!(
+            (refs(&target, 1), refs(&target, 2), refs(&target, 3)),
+            (1, 1, 0)
+        );
         assert_eq!(target.chunk_count().unwrap(), 2);
         assert_eq!(target.object_count("b").unwrap(), 1);
         // Nothing to publish: the nodes already hold these.

@@ -61,7 +61,8 @@ impl Publisher {
         let done: Vec<_> = results.into_iter().flatten().collect();
         let count = done.len();
         if count > 0 {
-            self.with_index(move |ix| ix.records_published(&done)).await?;
+            self.with_index(move |ix| ix.records_published(&done))
+                .await?;
         }
         Ok(count)
     }

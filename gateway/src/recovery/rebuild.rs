@@ -61,7 +61,9 @@ pub async fn rebuild_index(repairer: &Repairer) -> Result<RebuildReport, RepairE
                 Ok(page) => {
                     progress.advance(page.records.len() as u64);
                     for entry in page.records {
-                        let slot = newest.entry(entry.id).or_insert((entry.version, Vec::new()));
+                        let slot = newest
+                            .entry(entry.id)
+                            .or_insert((entry.version, Vec::new()));
                         if entry.version > slot.0 {
                             *slot = (entry.version, Vec::new());
                         }
@@ -99,10 +101,16 @@ pub async fn rebuild_index(repairer: &Repairer) -> Result<RebuildReport, RepairE
             None => report.records_unreadable += 1,
         }
         if batch.len() >= RESTORE_BATCH {
-            add(&mut report.restored, restore(repairer.index(), std::mem::take(&mut batch)).await?);
+            add(
+                &mut report.restored,
+                restore(repairer.index(), std::mem::take(&mut batch)).await?,
+            );
         }
     }
-    add(&mut report.restored, restore(repairer.index(), batch).await?);
+    add(
+        &mut report.restored,
+        restore(repairer.index(), batch).await?,
+    );
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     tracing::info!(
         found = report.records_found,
@@ -126,18 +134,27 @@ async fn fetch(
         match client.get_record(&id).await {
             Ok((got, bytes)) if got == version => match decode(&id, &bytes) {
                 Ok(entry) if entry.version == version => return Some(entry),
-                Ok(_) => tracing::warn!(record = %id, node = client.url(), "record version mismatch"),
-                Err(e) => tracing::warn!(record = %id, node = client.url(), error = %e, "unusable record"),
+                Ok(_) => {
+                    tracing::warn!(record = %id, node = client.url(), "record version mismatch")
+                }
+                Err(e) => {
+                    tracing::warn!(record = %id, node = client.url(), error = %e, "unusable record")
+                }
             },
             // Replaced by a newer version since the listing: another rebuild will see it.
             Ok(_) => {}
-            Err(e) => tracing::debug!(record = %id, node = client.url(), error = %e, "record fetch failed"),
+            Err(e) => {
+                tracing::debug!(record = %id, node = client.url(), error = %e, "record fetch failed")
+            }
         }
     }
     None
 }
 
-async fn restore(index: &Arc<Index>, batch: Vec<JournalEntry>) -> Result<RestoreCounts, RepairError> {
+async fn restore(
+    index: &Arc<Index>,
+    batch: Vec<JournalEntry>,
+) -> Result<RestoreCounts, RepairError> {
     if batch.is_empty() {
         return Ok(RestoreCounts::default());
     }

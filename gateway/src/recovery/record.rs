@@ -10,8 +10,8 @@ use floe_node::RecordId;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{
-    BucketRecord, JournalEntry, JournalState, ObjectRecord, RecordError, RecordKind,
-    decode_record, encode_record,
+    BucketRecord, JournalEntry, JournalState, ObjectRecord, RecordError, RecordKind, decode_record,
+    encode_record,
 };
 
 /// Domain separation for record ids.
@@ -34,7 +34,7 @@ enum Wire {
         bucket: String,
         key: String,
         version: u64,
-        record: ObjectRecord,
+        record: Box<ObjectRecord>,
         manifest: Vec<u8>,
     },
     ObjectDeleted {
@@ -106,10 +106,20 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             name,
             version,
             record,
-        } => entry(RecordKind::Bucket, name, String::new(), version, JournalState::Bucket(record)),
-        Wire::BucketDeleted { name, version } => {
-            entry(RecordKind::Bucket, name, String::new(), version, JournalState::Deleted)
-        }
+        } => entry(
+            RecordKind::Bucket,
+            name,
+            String::new(),
+            version,
+            JournalState::Bucket(record),
+        ),
+        Wire::BucketDeleted { name, version } => entry(
+            RecordKind::Bucket,
+            name,
+            String::new(),
+            version,
+            JournalState::Deleted,
+        ),
         Wire::Object {
             bucket,
             key,
@@ -125,7 +135,13 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             bucket,
             key,
             version,
-        } => entry(RecordKind::Object, bucket, key, version, JournalState::Deleted),
+        } => entry(
+            RecordKind::Object,
+            bucket,
+            key,
+            version,
+            JournalState::Deleted,
+        ),
     };
     if record_id(entry.kind, &entry.bucket, &entry.key) != *id {
         return Err(RecordDecodeError::WrongId);
@@ -178,7 +194,7 @@ mod tests {
             "b".into(),
             "dir/key".into(),
             77,
-            JournalState::Object(record, Manifest::chunked(vec![chunk], 99)),
+            JournalState::Object(Box::new(record), Manifest::chunked(vec![chunk], 99)),
         )
     }
 
@@ -186,7 +202,13 @@ mod tests {
     fn records_round_trip_and_ids_separate_kinds() {
         let entries = [
             object(),
-            entry(RecordKind::Object, "b".into(), "x".into(), 3, JournalState::Deleted),
+            entry(
+                RecordKind::Object,
+                "b".into(),
+                "x".into(),
+                3,
+                JournalState::Deleted,
+            ),
             entry(
                 RecordKind::Bucket,
                 "b".into(),
@@ -197,7 +219,13 @@ mod tests {
                     region: String::new(),
                 }),
             ),
-            entry(RecordKind::Bucket, "c".into(), String::new(), 9, JournalState::Deleted),
+            entry(
+                RecordKind::Bucket,
+                "c".into(),
+                String::new(),
+                9,
+                JournalState::Deleted,
+            ),
         ];
         for e in &entries {
             let (id, bytes) = encode(e);
@@ -218,7 +246,10 @@ mod tests {
     fn foreign_or_damaged_bytes_are_refused() {
         let (id, bytes) = encode(&object());
         let other = record_id(RecordKind::Object, "b", "elsewhere");
-        assert!(matches!(decode(&other, &bytes), Err(RecordDecodeError::WrongId)));
+        assert!(matches!(
+            decode(&other, &bytes),
+            Err(RecordDecodeError::WrongId)
+        ));
         for cut in 0..bytes.len() {
             assert!(decode(&id, &bytes[..cut]).is_err());
         }

@@ -5,7 +5,8 @@
 //! 2. HEAD every shard at its placement node: present, right length and the stored hash the
 //!    chunk id commits to, or else missing / corrupt / unreachable.
 //! 3. A bad shard that a drain has not moved yet is copied from its previous node.
-//! 4. Whatever is still missing is rebuilt: fetch k verified shards (data first), then
+//! 4. Whatever is still missing is rebuilt: fetch k verified shards (data first; when the
+//!    placement holds fewer than k, as after nodes joined, every other node is asked too), then
 //!    `reconstruct_all` on a blocking thread; every rebuilt shard is checked against its hash.
 //! 5. PUT each rebuilt shard to its placement node, which verifies it again before storing.
 
@@ -152,13 +153,20 @@ impl Repairer {
                     node: placement[i],
                 })
                 .collect();
-            let have = slots.iter().flatten().count();
-            let need = chunk.params.k().saturating_sub(have);
-            let fetched = self.blobs.fetch_for_repair(chunk, &sources, need).await;
-            for (slot, got) in slots.iter_mut().zip(fetched) {
-                if slot.is_none() {
-                    *slot = got;
-                }
+            self.fetch_more(chunk, &sources, &mut slots).await;
+            if slots.iter().flatten().count() < chunk.params.k() {
+                // Too few where placement says: after nodes joined, shards sit where an older
+                // node list put them. Ask every other node for the shards still missing.
+                let search: Vec<ShardSource> = (0..total)
+                    .filter(|&i| slots[i].is_none())
+                    .flat_map(|i| {
+                        let home = placement[i];
+                        (0..nodes.len())
+                            .filter(move |&n| n != home)
+                            .map(move |n| ShardSource { shard: i, node: n })
+                    })
+                    .collect();
+                self.fetch_more(chunk, &search, &mut slots).await;
             }
             let chunk_ref = chunk.clone();
             let rebuilt = tokio::task::spawn_blocking(move || {
@@ -201,6 +209,28 @@ impl Repairer {
         }
         out.failed = out.rebuilt < bad.len();
         out
+    }
+}
+
+impl Repairer {
+    /// Fetches from `sources` until `slots` hold k verified shards (or the sources run out).
+    async fn fetch_more(
+        &self,
+        chunk: &ChunkRef,
+        sources: &[ShardSource],
+        slots: &mut [Option<Vec<u8>>],
+    ) {
+        let have = slots.iter().flatten().count();
+        let need = chunk.params.k().saturating_sub(have);
+        if need == 0 {
+            return;
+        }
+        let fetched = self.blobs.fetch_for_repair(chunk, sources, need).await;
+        for (slot, got) in slots.iter_mut().zip(fetched) {
+            if slot.is_none() {
+                *slot = got;
+            }
+        }
     }
 }
 

@@ -43,6 +43,8 @@ pub struct DrainReport {
     pub stale_copies_removed: u64,
     /// Shards of chunks the index does not know, left for the orphan sweep.
     pub orphans_left: u64,
+    /// Why the node itself could not be listed or emptied (a dead node), if so.
+    pub node_error: Option<String>,
     pub elapsed_ms: u64,
 }
 
@@ -82,11 +84,22 @@ impl Repairer {
             ..DrainReport::default()
         };
         self.progress.phase("moving records", None);
-        self.move_records(&client, &mut report).await?;
-        self.progress.phase("removing old copies", Some(report.repair.chunks_checked));
+        let moved = self.move_records(&client, &mut report).await;
+        self.progress
+            .phase("removing old copies", Some(report.repair.chunks_checked));
         self.retire_old_copies(node, &mut report).await?;
-        self.progress.phase("removing what is left on the node", None);
-        self.remove_shards(&client, &mut report).await?;
+        self.progress
+            .phase("removing what is left on the node", None);
+        let removed = self.remove_shards(&client, &mut report).await;
+        // A dead node cannot be listed or emptied; its shards were rebuilt elsewhere all the
+        // same, and its records have two more copies each.
+        for result in [moved, removed] {
+            match result {
+                Ok(()) => {}
+                Err(RepairError::Node { message, .. }) => report.node_error = Some(message),
+                Err(e) => return Err(e),
+            }
+        }
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::info!(
             node = report.node,
@@ -153,6 +166,8 @@ impl Repairer {
                 Ok(true) if previous[index] == drained => counts.0 += 1,
                 Ok(true) => counts.1 += 1,
                 Ok(false) => {}
+                // A dead drained node: nothing to delete that anyone will read again.
+                Err(e) if previous[index] == drained && e.is_transient() => {}
                 Err(e) => {
                     tracing::warn!(chunk = %chunk.id, shard, node = old.url(), error = %e, "old copy not deleted");
                     counts.2 += 1;
@@ -279,12 +294,13 @@ impl Repairer {
 }
 
 /// Whether `node` holds shard `index` of `chunk` with the right length and hash.
-async fn holds(node: &NodeClient, chunk: &ChunkRef, index: usize) -> bool {
+pub(super) async fn holds(node: &NodeClient, chunk: &ChunkRef, index: usize) -> bool {
     node.head_shard(&chunk.id, index as u16)
         .await
         .ok()
         .flatten()
         .is_some_and(|info| {
-            info.len == chunk.shard_len() as u64 && Some(&info.hash) == chunk.shard_hashes.get(index)
+            info.len == chunk.shard_len() as u64
+                && Some(&info.hash) == chunk.shard_hashes.get(index)
         })
 }

@@ -6,6 +6,11 @@
 //! it is absent from the catalog *after* the collector's pin protocol has made sure no write is
 //! in flight for it (`try_begin_delete`, then the catalog check), and only if its shard files
 //! are older than the grace period.
+//!
+//! The same listing finds *misplaced* copies: shards of catalogued chunks on a node their
+//! placement no longer names (a node joined and a repair sweep wrote the shard where it now
+//! belongs). They are deleted once the copy at the placement is confirmed, which completes a
+//! rebalance.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +18,7 @@ use floe_codec::ChunkId;
 use floe_node::{NodeClient, ShardEntry, ShardKey};
 use serde::{Deserialize, Serialize};
 
+use super::drain::holds;
 use super::{RepairError, Repairer};
 
 /// Shards listed per page.
@@ -30,6 +36,11 @@ pub struct OrphanReport {
     pub young_skipped: u64,
     /// Orphaned shards kept because a write or read holds their chunk.
     pub pinned_skipped: u64,
+    /// Copies of catalogued chunks on a node that is not (or no longer) their placement,
+    /// deleted because the copy at the placement is confirmed (after a node joined, say).
+    pub misplaced_deleted: u64,
+    /// Misplaced copies kept because the copy at the placement could not be confirmed.
+    pub misplaced_kept: u64,
     /// Nodes whose listing or deletes failed part-way, with the reason.
     pub nodes_failed: Vec<String>,
 }
@@ -56,10 +67,10 @@ impl Repairer {
     ) -> Result<OrphanReport, RepairError> {
         let mut report = OrphanReport::default();
         let nodes = self.blobs.nodes().to_vec();
-        for node in &nodes {
+        for (n, node) in nodes.iter().enumerate() {
             self.progress
                 .phase(&format!("listing shards of {}", node.url()), None);
-            if let Err(e) = self.sweep_node(node, grace, &mut report).await {
+            if let Err(e) = self.sweep_node(n, grace, &mut report).await {
                 tracing::warn!(node = node.url(), error = %e, "orphan sweep of node stopped");
                 report.nodes_failed.push(format!("{}: {e}", node.url()));
             }
@@ -76,10 +87,11 @@ impl Repairer {
 
     async fn sweep_node(
         &self,
-        node: &NodeClient,
+        n: usize,
         grace: Duration,
         report: &mut OrphanReport,
     ) -> Result<(), RepairError> {
+        let node = &self.blobs.nodes()[n];
         let failed = |e: floe_node::ClientError| RepairError::Node {
             node: node.url().to_string(),
             message: e.to_string(),
@@ -102,6 +114,9 @@ impl Repairer {
             let cutoff = unix_now().saturating_sub(grace.as_secs());
             for (group, known) in groups.into_iter().zip(known) {
                 if known {
+                    let (deleted, kept) = self.retire_misplaced(n, group).await?;
+                    report.misplaced_deleted += deleted;
+                    report.misplaced_kept += kept;
                     continue;
                 }
                 if group.iter().any(|e| e.modified > cutoff || e.modified == 0) {
@@ -123,6 +138,51 @@ impl Repairer {
                 None => return Ok(()),
             }
         }
+    }
+
+    /// Deletes node `n`'s copies of a catalogued chunk that placement no longer puts there
+    /// (neither now nor, mid-drain, before), once the copy where it belongs is confirmed.
+    /// Returns (deleted, kept).
+    async fn retire_misplaced(
+        &self,
+        n: usize,
+        group: &[ShardEntry],
+    ) -> Result<(u64, u64), RepairError> {
+        let id = group[0].key.chunk;
+        let Some(chunk) = self.with_index(move |ix| ix.chunk(&id)).await? else {
+            return Ok((0, 0));
+        };
+        let total = chunk.params.total();
+        let placement = self.blobs.placement(&id, total)?;
+        let previous = self.blobs.previous_placement(&id, total, &placement);
+        let node = &self.blobs.nodes()[n];
+        let (mut deleted, mut kept) = (0, 0);
+        for entry in group {
+            let index = usize::from(entry.key.index);
+            let belongs = placement.get(index) == Some(&n)
+                || previous.as_ref().and_then(|p| p.get(index)) == Some(&n);
+            if belongs {
+                continue;
+            }
+            // An index the chunk does not have is a stray nothing can need.
+            let confirmed = match placement.get(index) {
+                Some(&home) => holds(&self.blobs.nodes()[home], &chunk, index).await,
+                None => true,
+            };
+            if !confirmed {
+                kept += 1;
+                continue;
+            }
+            let gone = node.delete_shard(&id, entry.key.index).await;
+            match gone {
+                Ok(_) => deleted += 1,
+                Err(e) => {
+                    tracing::warn!(chunk = %id, node = node.url(), error = %e, "misplaced copy kept");
+                    kept += 1;
+                }
+            }
+        }
+        Ok((deleted, kept))
     }
 
     /// Deletes one node's shards of an orphaned chunk under the collector's deletion mark;

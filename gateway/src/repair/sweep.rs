@@ -1,10 +1,10 @@
 //! Where repair work comes from: the full catalog sweep, the repair queue, and the background
 //! loop that drains the one often and runs the other now and then.
 //!
-//! A fault in the queue names a chunk by id only. A chunk that is still pinned may belong to a
-//! write that has not committed yet (a write reports a missed node before its manifest reaches
-//! the index), so its faults wait for a later round; a chunk that is neither pinned nor in the
-//! catalog was abandoned or collected, and its faults are dropped.
+//! A fault in the queue names a chunk by id only. A chunk not in the catalog but pinned may
+//! belong to a write that has not committed yet (a write reports a missed node before its
+//! manifest reaches the index), so its faults wait for a later round; a chunk that is neither
+//! pinned nor in the catalog was abandoned or collected, and its faults are dropped.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -114,12 +114,12 @@ impl Repairer {
         let mut report = RepairReport::default();
         let mut ready = Vec::new();
         for (id, faults) in by_chunk {
-            if self.blobs.pins().is_pinned(&id) {
-                queue.requeue(faults);
-                continue;
-            }
+            // Pins first, catalog second: writers hold their pins until their commit, so an
+            // unpinned chunk missing from the catalog will never be committed.
+            let pinned = self.blobs.pins().is_pinned(&id);
             match self.with_index(move |ix| ix.chunk(&id)).await {
                 Ok(Some(chunk)) => ready.push(chunk),
+                Ok(None) if pinned => queue.requeue(faults),
                 Ok(None) => tracing::debug!(chunk = %id, "fault for a chunk no longer stored"),
                 Err(e) => {
                     queue.requeue(faults);

@@ -1,6 +1,7 @@
-//! Draining a node of a 7-node cluster (4+2): reads keep working during the move, afterwards
-//! the node holds no shard and no record, every chunk is complete on the other six, the drain
-//! survives a gateway restart, and the drained node plus one more can die with nothing lost.
+//! Membership changes. Draining a node of a 7-node cluster (4+2): reads keep working during the
+//! move, afterwards the node holds no shard and no record, every chunk is complete on the other
+//! six, the drain survives a gateway restart, and the drained node plus one more can die with
+//! nothing lost. Adding a node: new writes use it, and repair + gc rebalance onto it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,13 +26,24 @@ async fn drained_node_ends_up_empty_while_reads_go_on() {
     let gw = ClusterGateway::start(&cluster, &data, "chunk_size = 524288").await;
     gw.s3.create_bucket().bucket("move").send().await.unwrap();
     for (i, &size) in sizes().iter().enumerate() {
-        put(&gw.s3, "move", &format!("obj-{i}"), pattern(size, 3 + 2 * i as u64)).await;
+        put(
+            &gw.s3,
+            "move",
+            &format!("obj-{i}"),
+            pattern(size, 3 + 2 * i as u64),
+        )
+        .await;
     }
     gw.wait_for_records().await;
     let nodes = clients(&cluster);
     let before = nodes[DRAINED].stats().await.unwrap();
     assert!(before.shards > 0);
-    let records = nodes[DRAINED].list_records(None, 100).await.unwrap().records.len();
+    let records = nodes[DRAINED]
+        .list_records(None, 100)
+        .await
+        .unwrap()
+        .records
+        .len();
 
     // Readers run through the whole drain.
     let stop = Arc::new(AtomicBool::new(false));
@@ -42,7 +54,10 @@ async fn drained_node_ends_up_empty_while_reads_go_on() {
             while !stop.load(Ordering::Relaxed) {
                 for (i, &size) in sizes().iter().enumerate() {
                     let got = get(&s3, "move", &format!("obj-{i}")).await;
-                    assert!(got == pattern(size, 3 + 2 * i as u64), "obj-{i} differs mid-drain");
+                    assert!(
+                        got == pattern(size, 3 + 2 * i as u64),
+                        "obj-{i} differs mid-drain"
+                    );
                     reads.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -52,7 +67,10 @@ async fn drained_node_ends_up_empty_while_reads_go_on() {
     let report = gw.admin.drain(&url).await.expect("drain");
     stop.store(true, Ordering::Relaxed);
     reader.await.expect("reads during the drain");
-    println!("drain: {report:?}; {} reads meanwhile", reads.load(Ordering::Relaxed));
+    println!(
+        "drain: {report:?}; {} reads meanwhile",
+        reads.load(Ordering::Relaxed)
+    );
     assert!(reads.load(Ordering::Relaxed) > 0);
     assert_eq!(report.shards_kept, 0, "{report:?}");
     assert_eq!(report.repair.chunks_failed, 0, "{report:?}");
@@ -62,7 +80,14 @@ async fn drained_node_ends_up_empty_while_reads_go_on() {
     // Nothing left on the node; everything complete where it now belongs.
     let after = nodes[DRAINED].stats().await.unwrap();
     assert_eq!(after.shards, 0);
-    assert!(nodes[DRAINED].list_records(None, 10).await.unwrap().records.is_empty());
+    assert!(
+        nodes[DRAINED]
+            .list_records(None, 10)
+            .await
+            .unwrap()
+            .records
+            .is_empty()
+    );
     let active: Vec<usize> = (0..7).filter(|&n| n != DRAINED).collect();
     let chunks = catalog(gw.index());
     assert_fully_redundant(&chunks, &cluster, &active).await;
@@ -95,5 +120,60 @@ async fn drained_node_ends_up_empty_while_reads_go_on() {
         assert!(got == pattern(size, 3 + 2 * i as u64), "obj-{i} differs");
     }
     assert!(get(&gw.s3, "move", "late").await == pattern(3 * MIB, 99));
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_node_is_filled_by_repair_and_gc_removes_old_copies() {
+    let mut cluster = LocalCluster::start(6);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("gateway");
+    let gw = ClusterGateway::start(&cluster, &data, "chunk_size = 524288").await;
+    gw.s3.create_bucket().bucket("grow").send().await.unwrap();
+    for (i, &size) in sizes().iter().enumerate() {
+        put(
+            &gw.s3,
+            "grow",
+            &format!("obj-{i}"),
+            pattern(size, 5 + 2 * i as u64),
+        )
+        .await;
+    }
+    gw.stop().await;
+
+    cluster.add_node();
+    let gw = ClusterGateway::start(&cluster, &data, "chunk_size = 524288").await;
+    // Before any rebalance, shards sit where the 6-node placement put them: still readable.
+    for (i, &size) in sizes().iter().enumerate() {
+        let got = get(&gw.s3, "grow", &format!("obj-{i}")).await;
+        assert!(
+            got == pattern(size, 5 + 2 * i as u64),
+            "obj-{i} unreadable after the join"
+        );
+    }
+    let repaired = gw.admin.repair().await.expect("repair");
+    assert_eq!(repaired.chunks_failed, 0, "{repaired:?}");
+    assert!(repaired.shards_rebuilt > 0, "{repaired:?}");
+    let gc = gw.admin.gc(Some(0)).await.expect("gc");
+    println!("rebalance: {repaired:?}\n{gc:?}");
+    assert_eq!(gc.orphans.misplaced_kept, 0, "{gc:?}");
+    assert_eq!(
+        gc.orphans.misplaced_deleted, repaired.shards_rebuilt,
+        "{gc:?}"
+    );
+
+    let chunks = catalog(gw.index());
+    let all: Vec<usize> = (0..7).collect();
+    assert_fully_redundant(&chunks, &cluster, &all).await;
+    let mut stored = 0;
+    for node in clients(&cluster) {
+        stored += node.stats().await.unwrap().shards;
+    }
+    assert_eq!(stored, chunks.len() as u64 * 6);
+    assert!(clients(&cluster)[6].stats().await.unwrap().shards > 0);
+    for (i, &size) in sizes().iter().enumerate() {
+        let got = get(&gw.s3, "grow", &format!("obj-{i}")).await;
+        assert!(got == pattern(size, 5 + 2 * i as u64), "obj-{i} differs");
+    }
     gw.stop().await;
 }

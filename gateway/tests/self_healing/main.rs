@@ -1,11 +1,12 @@
-//! Self-healing against real `floe node` processes (erasure code 4+2 over 6 nodes): repair after
-//! nodes are replaced by empty ones, and the admin API and CLI that drive it. One test binary
-//! (link time); each module starts its own cluster.
+//! Self-healing against real `floe node` processes (erasure code 4+2): repair after nodes are
+//! replaced by empty ones, scrub of rotten shards, drain of a node, rebuild of a lost index, and
+//! the admin API and CLI that drive them. One test binary (link time); each module starts its
+//! own cluster.
 
 #[path = "../support/mod.rs"]
 mod support;
 
-mod repair;
 mod drain;
 mod recovery;
+mod repair;
 mod scrub;

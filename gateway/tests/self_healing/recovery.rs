@@ -47,7 +47,12 @@ async fn seen(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Seen {
         size: head.content_length().unwrap_or(-1),
         etag: head.e_tag().unwrap_or_default().to_string(),
         content_type: head.content_type().map(str::to_string),
-        metadata: head.metadata().cloned().unwrap_or_default().into_iter().collect(),
+        metadata: head
+            .metadata()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
         tags,
     }
 }
@@ -92,15 +97,40 @@ async fn lost_index_is_rebuilt_from_the_nodes() {
         s3.create_bucket().bucket(bucket).send().await.unwrap();
     }
     put(&s3, "photos", "cat.jpg", pattern(3_000, 1), "image/jpeg").await;
-    put(&s3, "photos", "raw/dog.bin", pattern(2 * MIB + 5, 3), "application/x-raw").await;
+    put(
+        &s3,
+        "photos",
+        "raw/dog.bin",
+        pattern(2 * MIB + 5, 3),
+        "application/x-raw",
+    )
+    .await;
     put(&s3, "docs", "readme.txt", pattern(900, 5), "text/plain").await;
-    put(&s3, "docs", "readme.txt", pattern(1_500_000, 7), "text/markdown").await;
+    put(
+        &s3,
+        "docs",
+        "readme.txt",
+        pattern(1_500_000, 7),
+        "text/markdown",
+    )
+    .await;
     put(&s3, "docs", "gone.txt", pattern(100, 9), "text/plain").await;
-    s3.delete_object().bucket("docs").key("gone.txt").send().await.unwrap();
+    s3.delete_object()
+        .bucket("docs")
+        .key("gone.txt")
+        .send()
+        .await
+        .unwrap();
     s3.create_bucket().bucket("dropped").send().await.unwrap();
     s3.delete_bucket().bucket("dropped").send().await.unwrap();
     let tags = aws_sdk_s3::types::Tagging::builder()
-        .tag_set(aws_sdk_s3::types::Tag::builder().key("project").value("floe").build().unwrap())
+        .tag_set(
+            aws_sdk_s3::types::Tag::builder()
+                .key("project")
+                .value("floe")
+                .build()
+                .unwrap(),
+        )
         .build()
         .unwrap();
     s3.put_object_tagging()
@@ -132,13 +162,22 @@ async fn lost_index_is_rebuilt_from_the_nodes() {
             .send()
             .await
             .unwrap();
-        parts.push(CompletedPart::builder().part_number(n).e_tag(part.e_tag().unwrap()).build());
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        );
     }
     s3.complete_multipart_upload()
         .bucket("docs")
         .key("big/multi.dat")
         .upload_id(id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -155,11 +194,22 @@ async fn lost_index_is_rebuilt_from_the_nodes() {
     let gw = ClusterGateway::start(&cluster, &data, "chunk_size = 1048576").await;
     assert_eq!(gw.admin.status().await.unwrap().objects, 0);
     let out = Command::new(env!("CARGO_BIN_EXE_floe"))
-        .args(["admin", "--gateway", gw.admin.url(), "--token", ADMIN_TOKEN, "rebuild-index"])
+        .args([
+            "admin",
+            "--gateway",
+            gw.admin.url(),
+            "--token",
+            ADMIN_TOKEN,
+            "rebuild-index",
+        ])
         .output()
         .expect("floe admin rebuild-index");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("3 buckets and 4 objects restored"), "{text}");
     assert_eq!(snapshot(&gw.s3).await, before);
     assert_eq!(gw.index().chunk_count().unwrap(), chunks_before);

@@ -115,3 +115,43 @@ async fn admin_api_wants_the_token() {
     assert_eq!(gc.collected.deleted, 0);
     gw.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_reported_by_writes_and_reads_are_repaired_from_the_queue() {
+    let mut cluster = LocalCluster::start(6);
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = ClusterGateway::start(&cluster, tmp.path(), "chunk_size = 1048576").await;
+    gw.s3.create_bucket().bucket("q").send().await.unwrap();
+
+    // A write with one node down succeeds (quorum 5 of 6) and reports the missed shards.
+    cluster.nodes[2].kill();
+    put(&gw.s3, "q", "written", pattern(3 * MIB, 21)).await;
+    let queued = gw.admin.status().await.unwrap().repair.queued;
+    assert!(queued > 0);
+    cluster.nodes[2].restart();
+    let report = gw.gateway().repairer.drain_queue().await.expect("queue round");
+    assert_eq!(report.shards_rebuilt, queued, "{report:?}");
+    assert_eq!(gw.admin.status().await.unwrap().repair.queued, 0);
+
+    // A read that meets a missing shard reports it, and the next round puts it back.
+    put(&gw.s3, "q", "read", pattern(MIB, 23)).await;
+    let chunks = catalog(gw.index());
+    let urls = cluster.urls();
+    let chunk = chunks
+        .iter()
+        .find(|c| c.len as usize == MIB)
+        .expect("the 1 MiB chunk");
+    let node = placement(chunk, &urls)[0];
+    let hex = chunk.id.to_hex();
+    let file = cluster.nodes[node]
+        .data_dir()
+        .join("shards")
+        .join(&hex[..2])
+        .join(format!("{hex}.0"));
+    std::fs::remove_file(file).expect("delete data shard 0");
+    assert!(get(&gw.s3, "q", "read").await == pattern(MIB, 23));
+    let report = gw.gateway().repairer.drain_queue().await.expect("queue round");
+    assert_eq!(report.shards_rebuilt, 1, "{report:?}");
+    assert_fully_redundant(&chunks, &cluster, &[0, 1, 2, 3, 4, 5]).await;
+    gw.stop().await;
+}

@@ -154,6 +154,12 @@ impl LocalCluster {
         Self { nodes, _tmp: tmp }
     }
 
+    /// Starts one more node in the cluster's directory.
+    pub fn add_node(&mut self) {
+        let dir = self._tmp.path().join(format!("node{}", self.nodes.len()));
+        self.nodes.push(NodeProcess::start(&dir, "127.0.0.1:0"));
+    }
+
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(NodeProcess::url).collect()
     }

@@ -57,8 +57,7 @@ impl ClusterGateway {
         std::fs::create_dir_all(data).expect("gateway data dir");
         let file = data.join("gateway.toml");
         std::fs::write(&file, config_text(&cluster.urls(), data, extra)).expect("config");
-        let config =
-            GatewayConfig::resolve(Some(&file), overrides).expect("gateway configuration");
+        let config = GatewayConfig::resolve(Some(&file), overrides).expect("gateway configuration");
         let gateway = Gateway::start(&config).await.expect("gateway starts");
         let s3 =
             super::serve::client_with(&format!("http://{}", gateway.addr), ACCESS_KEY, SECRET_KEY);
@@ -143,7 +142,10 @@ pub async fn assert_fully_redundant(
     let nodes = clients(cluster);
     let mut shards = 0;
     for chunk in chunks {
-        for (index, node) in placement_among(chunk, &urls, active).into_iter().enumerate() {
+        for (index, node) in placement_among(chunk, &urls, active)
+            .into_iter()
+            .enumerate()
+        {
             let info = nodes[node]
                 .head_shard(&chunk.id, index as u16)
                 .await

@@ -147,11 +147,22 @@ mod tests {
         let id = RecordId([0xa5; 32]);
         assert_eq!(id.to_hex().parse::<RecordId>().unwrap(), id);
         assert!("../x".parse::<RecordId>().is_err());
-        let json = serde_json::to_string(&RecordEntry { id, version: 7, len: 3 }).unwrap();
+        let json = serde_json::to_string(&RecordEntry {
+            id,
+            version: 7,
+            len: 3,
+        })
+        .unwrap();
         assert!(json.contains(&id.to_hex()), "{json}");
-        let q = RecordListQuery { after: Some(id), limit: 5 };
+        let q = RecordListQuery {
+            after: Some(id),
+            limit: 5,
+        };
         let pq = q.path_and_query();
-        assert_eq!(RecordListQuery::parse(pq.split_once('?').map(|p| p.1)).unwrap(), q);
+        assert_eq!(
+            RecordListQuery::parse(pq.split_once('?').map(|p| p.1)).unwrap(),
+            q
+        );
         assert_eq!(parse_version(Some("version=42")), Ok(42));
         assert!(parse_version(Some("version=x")).is_err());
         assert!(parse_version(None).is_err());

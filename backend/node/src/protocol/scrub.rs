@@ -101,7 +101,10 @@ mod tests {
         let query = pq.split_once('?').map(|(_, q)| q);
         assert_eq!(ScrubQuery::parse(query).unwrap(), q);
         let defaults = ScrubQuery::parse(None).unwrap();
-        assert_eq!((defaults.limit, defaults.max_bytes_per_sec), (LIST_DEFAULT_LIMIT, 0));
+        assert_eq!(
+            (defaults.limit, defaults.max_bytes_per_sec),
+            (LIST_DEFAULT_LIMIT, 0)
+        );
         assert!(ScrubQuery::parse(Some("limit=0")).is_err());
         assert!(ScrubQuery::parse(Some("max_bytes_per_sec=-1")).is_err());
         assert_eq!(

@@ -43,7 +43,11 @@ pub(super) async fn delete(state: &NodeState, id: RecordId) -> Result<Response<B
     let existed = blocking(move || records.delete(&id)).await?;
     let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::NO_CONTENT;
-    set(&mut response, EXISTED, if existed { "true" } else { "false" });
+    set(
+        &mut response,
+        EXISTED,
+        if existed { "true" } else { "false" },
+    );
     Ok(response)
 }
 
