@@ -100,7 +100,7 @@ async fn replaced_nodes_are_refilled_and_survive_two_more_losses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_api_wants_the_token() {
+async fn admin_api_wants_the_token_and_gc_sweeps_orphans() {
     let cluster = LocalCluster::start(6);
     let tmp = tempfile::tempdir().unwrap();
     let gw = ClusterGateway::start(&cluster, tmp.path(), "").await;
@@ -113,6 +113,24 @@ async fn admin_api_wants_the_token() {
     assert!(status.nodes.iter().all(|n| n.up && n.stats.is_some()));
     let gc = gw.admin.gc(Some(0)).await.expect("gc");
     assert_eq!(gc.collected.deleted, 0);
+
+    // A shard of no committed chunk: kept while young, deleted once past the grace period.
+    let stray = floe_codec::ChunkId::from_bytes([7; 32]);
+    let body = bytes::Bytes::from_static(b"orphaned shard");
+    let hash = floe_codec::ShardHash::of(&body);
+    let node = &crate::support::gateway::clients(&cluster)[2];
+    node.put_shard(&stray, 1, &hash, body).await.unwrap();
+    let young = gw.admin.gc(Some(3600)).await.expect("gc");
+    assert_eq!(
+        (young.orphans.young_skipped, young.orphans.shards_deleted),
+        (1, 0)
+    );
+    let old = gw.admin.gc(Some(0)).await.expect("gc");
+    assert_eq!(
+        (old.orphans.shards_deleted, old.orphans.chunks_deleted),
+        (1, 1)
+    );
+    assert!(node.head_shard(&stray, 1).await.unwrap().is_none());
     gw.stop().await;
 }
 
@@ -121,20 +139,25 @@ async fn faults_reported_by_writes_and_reads_are_repaired_from_the_queue() {
     let mut cluster = LocalCluster::start(6);
     let tmp = tempfile::tempdir().unwrap();
     let gw = ClusterGateway::start(&cluster, tmp.path(), "chunk_size = 1048576").await;
-    gw.s3.create_bucket().bucket("q").send().await.unwrap();
+    gw.s3.create_bucket().bucket("queue").send().await.unwrap();
 
     // A write with one node down succeeds (quorum 5 of 6) and reports the missed shards.
     cluster.nodes[2].kill();
-    put(&gw.s3, "q", "written", pattern(3 * MIB, 21)).await;
+    put(&gw.s3, "queue", "written", pattern(3 * MIB, 21)).await;
     let queued = gw.admin.status().await.unwrap().repair.queued;
     assert!(queued > 0);
     cluster.nodes[2].restart();
-    let report = gw.gateway().repairer.drain_queue().await.expect("queue round");
+    let report = gw
+        .gateway()
+        .repairer
+        .drain_queue()
+        .await
+        .expect("queue round");
     assert_eq!(report.shards_rebuilt, queued, "{report:?}");
     assert_eq!(gw.admin.status().await.unwrap().repair.queued, 0);
 
     // A read that meets a missing shard reports it, and the next round puts it back.
-    put(&gw.s3, "q", "read", pattern(MIB, 23)).await;
+    put(&gw.s3, "queue", "read", pattern(MIB, 23)).await;
     let chunks = catalog(gw.index());
     let urls = cluster.urls();
     let chunk = chunks
@@ -149,8 +172,13 @@ async fn faults_reported_by_writes_and_reads_are_repaired_from_the_queue() {
         .join(&hex[..2])
         .join(format!("{hex}.0"));
     std::fs::remove_file(file).expect("delete data shard 0");
-    assert!(get(&gw.s3, "q", "read").await == pattern(MIB, 23));
-    let report = gw.gateway().repairer.drain_queue().await.expect("queue round");
+    assert!(get(&gw.s3, "queue", "read").await == pattern(MIB, 23));
+    let report = gw
+        .gateway()
+        .repairer
+        .drain_queue()
+        .await
+        .expect("queue round");
     assert_eq!(report.shards_rebuilt, 1, "{report:?}");
     assert_fully_redundant(&chunks, &cluster, &[0, 1, 2, 3, 4, 5]).await;
     gw.stop().await;
