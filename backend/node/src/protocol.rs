@@ -204,18 +204,32 @@ impl Route {
     }
 }
 
-/// The parameters of `GET /v1/shards`.
+/// One page of a listing: entries strictly after `after`, at most `limit` of them. Shards and
+/// records are listed the same way; [`Listed`] names each kind's path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListQuery {
-    pub after: Option<ShardKey>,
+pub struct PageQuery<K> {
+    pub after: Option<K>,
     pub limit: u32,
 }
 
-impl ListQuery {
+/// A kind of entry the node lists page by page.
+pub trait Listed: FromStr<Err = ProtocolError> + fmt::Display {
+    /// The listing's path.
+    const PATH: &'static str;
+}
+
+impl Listed for ShardKey {
+    const PATH: &'static str = SHARDS_PATH;
+}
+
+/// The parameters of `GET /v1/shards`.
+pub type ListQuery = PageQuery<ShardKey>;
+
+impl<K: Listed> PageQuery<K> {
     /// Parses the query string (without `?`). Unknown parameters are ignored for forward
     /// compatibility; a limit above [`LIST_MAX_LIMIT`] is clamped, zero is refused.
-    pub fn parse(query: Option<&str>) -> Result<ListQuery, ProtocolError> {
-        let mut out = ListQuery {
+    pub fn parse(query: Option<&str>) -> Result<Self, ProtocolError> {
+        let mut out = PageQuery {
             after: None,
             limit: LIST_DEFAULT_LIMIT,
         };
@@ -242,8 +256,8 @@ impl ListQuery {
     /// Path and query for this listing request.
     pub fn path_and_query(&self) -> String {
         match &self.after {
-            Some(after) => format!("{SHARDS_PATH}?after={after}&limit={}", self.limit),
-            None => format!("{SHARDS_PATH}?limit={}", self.limit),
+            Some(after) => format!("{}?after={after}&limit={}", K::PATH, self.limit),
+            None => format!("{}?limit={}", K::PATH, self.limit),
         }
     }
 }

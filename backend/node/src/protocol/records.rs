@@ -15,7 +15,7 @@ use std::str::FromStr;
 use floe_codec::ChunkId;
 use serde::{Deserialize, Serialize};
 
-use super::{LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, ProtocolError};
+use super::ProtocolError;
 
 /// Record collection: list with `GET`, single records below it.
 pub const RECORDS_PATH: &str = "/v1/records";
@@ -86,47 +86,12 @@ pub struct RecordPage {
     pub next_after: Option<RecordId>,
 }
 
+impl super::Listed for RecordId {
+    const PATH: &'static str = RECORDS_PATH;
+}
+
 /// The parameters of `GET /v1/records`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordListQuery {
-    pub after: Option<RecordId>,
-    pub limit: u32,
-}
-
-impl RecordListQuery {
-    /// Parses the query string (without `?`), like the shard listing's.
-    pub fn parse(query: Option<&str>) -> Result<RecordListQuery, ProtocolError> {
-        let mut out = RecordListQuery {
-            after: None,
-            limit: LIST_DEFAULT_LIMIT,
-        };
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match name {
-                "after" if value.is_empty() => out.after = None,
-                "after" => out.after = Some(value.parse()?),
-                "limit" => {
-                    let limit: u32 = value
-                        .parse()
-                        .map_err(|_| ProtocolError::Query(pair.to_owned()))?;
-                    if limit == 0 {
-                        return Err(ProtocolError::Query(pair.to_owned()));
-                    }
-                    out.limit = limit.min(LIST_MAX_LIMIT);
-                }
-                _ => {}
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn path_and_query(&self) -> String {
-        match &self.after {
-            Some(after) => format!("{RECORDS_PATH}?after={after}&limit={}", self.limit),
-            None => format!("{RECORDS_PATH}?limit={}", self.limit),
-        }
-    }
-}
+pub type RecordListQuery = super::PageQuery<RecordId>;
 
 /// The `version` parameter of a record PUT.
 pub fn parse_version(query: Option<&str>) -> Result<u64, ProtocolError> {
