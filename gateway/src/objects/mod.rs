@@ -30,3 +30,10 @@ pub use conditions::normalize_etag;
 pub use error::ObjectError;
 pub use service::{ObjectService, ServiceConfig, now_millis};
 pub use types::*;
+
+/// The stored records are also the service's domain types: re-exported so the S3 adapter
+/// depends on this layer only, never on the index beneath it.
+pub use crate::index::{
+    BucketRecord, ChecksumAlgorithm, ChecksumType, ContentHeaders, ObjectRecord, StoredChecksum,
+    UnixMillis, UploadRecord,
+};

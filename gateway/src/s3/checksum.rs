@@ -10,7 +10,7 @@ use http::HeaderMap;
 use s3s::TrailingHeaders;
 use s3s::dto;
 
-use crate::index::{ChecksumAlgorithm, ChecksumType, StoredChecksum};
+use crate::objects::{ChecksumAlgorithm, ChecksumType, StoredChecksum};
 use crate::objects::{ChecksumClaim, ClaimedValue, ObjectError};
 
 /// The five `x-amz-checksum-*` values an input may carry.

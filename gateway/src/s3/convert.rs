@@ -12,7 +12,7 @@ use s3s::dto::{
     TimestampFormat,
 };
 
-use crate::index::{ContentHeaders, UnixMillis};
+use crate::objects::{ContentHeaders, UnixMillis};
 use crate::objects::{EtagMatch, ObjectError, RangeSpec, ReadConditions, WriteConditions};
 
 /// Owner reported in listings: Floe has a single tenant.

@@ -10,7 +10,7 @@ use s3s::dto::{
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use crate::index::ObjectRecord;
+use crate::objects::ObjectRecord;
 use crate::objects::{ListPage, ListRequest, ObjectError, ObjectService};
 
 use super::checksum::{algorithm_out, stored_type};
