@@ -10,6 +10,7 @@
 //! - [`cache`]: verified chunk bytes by chunk id (moka);
 //! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads);
 //! - [`metrics`]: Prometheus metrics;
+//! - [`http_server`]: the accept loop shared by the S3 and admin listeners;
 //! - [`config`] and [`launch`]: the TOML configuration and wiring it all up.
 
 pub mod admin;
@@ -17,6 +18,7 @@ pub mod blobs;
 pub mod cache;
 pub mod collector;
 pub mod config;
+pub mod http_server;
 pub mod index;
 pub mod launch;
 pub mod metrics;

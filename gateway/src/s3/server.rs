@@ -4,11 +4,7 @@
 //! without it Nagle plus delayed ACK stalls every small GET by ~44 ms (see DESIGN.md).
 
 use std::future::Future;
-use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use hyper_util::server::graceful::GracefulShutdown;
 use s3s::S3Result;
 use s3s::auth::{S3Auth, SecretKey, SimpleAuth};
 use s3s::host::{S3Host, VirtualHost};
@@ -20,6 +16,7 @@ use crate::objects::ObjectService;
 use super::FloeS3;
 use super::errors::unknown_access_key;
 use super::request_id::RequestIdService;
+use crate::http_server::accept_until;
 
 /// How the S3 endpoint authenticates and addresses buckets.
 #[derive(Debug, Clone, Default)]
@@ -54,42 +51,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let service = RequestIdService::new(service);
-    let mut builder = ConnBuilder::new(TokioExecutor::new());
-    // The timer enables hyper's 30 s header-read timeout (slow-loris guard, also an idle
-    // keep-alive limit).
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = match accepted {
-            Ok(conn) => conn,
-            Err(e) => {
-                // Out of descriptors or an aborted handshake: transient, keep serving.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::warn!(error = %e, %peer, "cannot set TCP_NODELAY");
-        }
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service.clone())
-            .into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
-            }
-        });
-    }
-
-    drop(listener);
+    let graceful = accept_until("s3", listener, service, shutdown).await;
     tracing::info!("S3 endpoint draining in-flight requests");
     graceful.shutdown().await;
     Ok(())
