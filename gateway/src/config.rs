@@ -8,6 +8,8 @@ use std::time::Duration;
 use floe_codec::{CodecParams, DEFAULT_CHUNK_SIZE};
 use serde::Deserialize;
 
+use crate::tls::TlsSection;
+
 /// Access key printed for the embedded dev cluster when none is configured.
 pub const DEV_ACCESS_KEY: &str = "floeadmin";
 /// Secret key printed for the embedded dev cluster when none is configured.
@@ -75,6 +77,8 @@ pub struct GatewayFile {
     pub orphan_grace_secs: Option<u64>,
     /// Seconds after which an unfinished multipart upload is aborted (0: never).
     pub upload_expiry_secs: Option<u64>,
+    /// HTTPS for the S3 endpoint and the CA for `https://` nodes (see [`TlsSection`]).
+    pub tls: Option<TlsSection>,
 }
 
 /// Flags given on the command line; they win over the file.
@@ -123,6 +127,8 @@ pub struct GatewayConfig {
     /// Rebuild the index from the nodes' metadata records before serving (a flag, not a
     /// setting: `floe serve --rebuild-index`).
     pub rebuild_index: bool,
+    /// `[tls]`, shape-checked; its files are read by [`TlsSection::load`].
+    pub tls: TlsSection,
 }
 
 impl GatewayConfig {
@@ -255,6 +261,8 @@ impl GatewayConfig {
             .admin_listen
             .or(file.admin_listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], admin_port)));
+        let tls = file.tls.unwrap_or_default();
+        tls.validate(&nodes).map_err(ConfigError::Invalid)?;
         let admin_token = file.admin_token.unwrap_or_else(|| secret_key.clone());
         if admin_token.is_empty() {
             return Err(ConfigError::Invalid("admin_token must not be empty".into()));
@@ -289,6 +297,7 @@ impl GatewayConfig {
             orphan_grace: Duration::from_secs(file.orphan_grace_secs.unwrap_or(3_600)),
             upload_expiry: every(file.upload_expiry_secs.unwrap_or(7 * 86_400)),
             rebuild_index: flags.rebuild_index,
+            tls,
         })
     }
 }

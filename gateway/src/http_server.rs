@@ -1,12 +1,14 @@
 //! The accept loop shared by the gateway's HTTP listeners (the S3 endpoint and the admin API):
 //! TCP_NODELAY on every socket (see DESIGN.md: without it small responses stall ~40 ms on
-//! Nagle and delayed ACKs), HTTP/1.1 keep-alive with hyper's header-read timeout, and a
-//! graceful drain once `shutdown` resolves.
+//! Nagle and delayed ACKs), optional TLS, HTTP/1.1 keep-alive with hyper's header-read
+//! timeout, and a graceful drain once `shutdown` resolves.
 
 use std::error::Error as StdError;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use floe_node::tls::{TlsAcceptor, handshake};
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -16,11 +18,30 @@ use tokio::net::TcpListener;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
+/// A bound socket, and the TLS acceptor when it serves HTTPS.
+pub struct Listener {
+    tcp: TcpListener,
+    tls: Option<TlsAcceptor>,
+}
+
+impl Listener {
+    pub fn new(tcp: TcpListener, tls: Option<TlsAcceptor>) -> Self {
+        Listener { tcp, tls }
+    }
+}
+
+/// Plain HTTP.
+impl From<TcpListener> for Listener {
+    fn from(tcp: TcpListener) -> Self {
+        Listener::new(tcp, None)
+    }
+}
+
 /// Accepts connections for `service` until `shutdown` resolves, then stops accepting and
 /// returns the handle that waits for in-flight connections (the caller picks how long).
 pub async fn accept_until<S, B>(
     name: &'static str,
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     service: S,
     shutdown: impl Future<Output = ()> + Send,
 ) -> GracefulShutdown
@@ -32,10 +53,12 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    let Listener { tcp: listener, tls } = listener.into();
     let mut builder = ConnBuilder::new(TokioExecutor::new());
     // The timer enables hyper's 30 s header-read timeout (slow-loris guard, also an idle
     // keep-alive limit).
     builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -55,12 +78,32 @@ where
         if let Err(e) = stream.set_nodelay(true) {
             tracing::warn!(listener = name, error = %e, %peer, "cannot set TCP_NODELAY");
         }
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service.clone())
-            .into_owned();
-        let conn = graceful.watch(conn);
+        // Taken before the handshake, so a shutdown signalled during it still reaches the
+        // connection, and the drain waits for it.
+        let watcher = graceful.watcher();
+        let (builder, service, tls) = (builder.clone(), service.clone(), tls.clone());
+        // The TLS handshake happens in the connection's task (bounded by floe_node's
+        // HANDSHAKE_TIMEOUT): a slow or silent client must not stall the accept loop.
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let result = match tls {
+                None => {
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(acceptor) => match handshake(&acceptor, stream).await {
+                    Ok(stream) => {
+                        watcher
+                            .watch(builder.serve_connection(TokioIo::new(stream), service))
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::debug!(listener = name, error = %e, %peer, "TLS handshake failed");
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = result {
                 tracing::debug!(listener = name, error = %e, %peer, "connection ended with an error");
             }
         });

@@ -15,6 +15,7 @@ use crate::blobs::{BlobStore, ClusterConfig};
 use crate::cache::CachedBlobs;
 use crate::collector::Collector;
 use crate::config::GatewayConfig;
+use crate::http_server::Listener;
 use crate::index::Index;
 use crate::objects::{ObjectService, ServiceConfig};
 use crate::recovery::Publisher;
@@ -33,6 +34,8 @@ pub enum LaunchError {
     },
     #[error("cluster secret: {0}")]
     Secret(String),
+    #[error(transparent)]
+    Tls(#[from] floe_node::TlsError),
     #[error("embedded storage node: {0}")]
     Node(String),
     #[error("node client for {url}: {message}")]
@@ -67,6 +70,16 @@ pub struct Gateway {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// A remote node's name for placement: its address, written as the `http://` url it had before
+/// TLS existed. Moving a node from http:// to https:// changes how it is reached, not what it
+/// stores, so it must not move every chunk to a new placement.
+fn placement_key(url: &str) -> String {
+    match url.strip_prefix("https://") {
+        Some(authority) => format!("http://{authority}"),
+        None => url.to_string(),
+    }
+}
+
 /// Resolves once the gateway is told to stop.
 async fn stopped(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
@@ -84,6 +97,8 @@ impl Gateway {
         })?;
         let secret = ClusterSecret::from_bytes(config.cluster_secret.as_bytes())
             .map_err(|e| LaunchError::Secret(e.to_string()))?;
+        // Before anything is started: a bad certificate or CA file stops the launch here.
+        let tls = config.tls.load()?;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
 
@@ -126,18 +141,17 @@ impl Gateway {
         let clients = urls
             .iter()
             .map(|url| {
-                NodeClient::new(url, secret.clone(), options.clone()).map_err(|e| {
-                    LaunchError::Client {
+                NodeClient::with_trust(url, secret.clone(), options.clone(), tls.nodes.as_ref())
+                    .map_err(|e| LaunchError::Client {
                         url: url.clone(),
                         message: e.to_string(),
-                    }
-                })
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let keys = if config.embedded() {
             keys
         } else {
-            clients.iter().map(|c| c.url().to_string()).collect()
+            clients.iter().map(|c| placement_key(c.url())).collect()
         };
         let mut cluster = ClusterConfig::new(config.params);
         cluster.write_quorum = config.write_quorum;
@@ -243,6 +257,7 @@ impl Gateway {
             }
         }));
         let shutdown = stopped(stop_rx);
+        let listener = Listener::new(listener, tls.s3);
         tasks.push(tokio::spawn(async move {
             if let Err(e) = run(listener, s3, shutdown).await {
                 tracing::error!(error = %e, "S3 server stopped");

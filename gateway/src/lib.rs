@@ -11,7 +11,8 @@
 //! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads);
 //! - [`metrics`]: Prometheus metrics;
 //! - [`http_server`]: the accept loop shared by the S3 and admin listeners;
-//! - [`config`] and [`launch`]: the TOML configuration and wiring it all up.
+//! - [`config`] and [`launch`]: the TOML configuration and wiring it all up;
+//! - [`tls`]: the `[tls]` section (HTTPS endpoint, CA for `https://` nodes).
 
 pub mod admin;
 pub mod blobs;
@@ -26,3 +27,4 @@ pub mod objects;
 pub mod recovery;
 pub mod repair;
 pub mod s3;
+pub mod tls;

@@ -56,7 +56,7 @@ enum Command {
     Admin(AdminArgs),
     /// Run a storage node: stores shards by id on one disk.
     Node {
-        /// TOML config file (listen, data_dir, cluster_secret, max_shard_bytes).
+        /// TOML config file (listen, data_dir, cluster_secret, max_shard_bytes, [tls]).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Address to listen on (port 0 picks a free port; the bound address is printed).
@@ -116,8 +116,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let config = GatewayConfig::resolve(config.as_deref(), overrides)?;
                 config.check_data_dir()?;
                 if check_config {
+                    // Reads and parses the certificate, key and CA files, as startup would.
+                    config.tls.load()?;
                     println!(
-                        "gateway config OK: listen {}, data {}, {} nodes, erasure code {}, write quorum {}",
+                        "gateway config OK: listen {}://{}, data {}, {} nodes, erasure code {}, write quorum {}",
+                        scheme(&config),
                         config.listen,
                         config.data_dir.display(),
                         if config.embedded() { config.embedded_nodes } else { config.nodes.len() },
@@ -141,8 +144,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } => {
                 let config = floe_node::NodeConfig::resolve(config.as_deref(), listen, data)?;
                 if check_config {
+                    let tls = config.tls_acceptor()?;
                     println!(
-                        "node config OK: listen {}, data {}",
+                        "node config OK: listen {}://{}, data {}",
+                        if tls.is_some() { "https" } else { "http" },
                         config.listen,
                         config.data_dir.display()
                     );
@@ -155,9 +160,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     })
 }
 
+fn scheme(config: &GatewayConfig) -> &'static str {
+    if config.tls.serves_https() {
+        "https"
+    } else {
+        "http"
+    }
+}
+
 /// Tells a newcomer where the endpoint is and how to reach it.
 fn print_banner(config: &GatewayConfig, gateway: &Gateway) {
-    let endpoint = format!("http://{}", gateway.addr);
+    let endpoint = format!("{}://{}", scheme(config), gateway.addr);
     let storage = if config.embedded() {
         format!(
             "{} embedded storage nodes under {}",
@@ -178,7 +191,13 @@ fn print_banner(config: &GatewayConfig, gateway: &Gateway) {
         "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}",
         config.access_key, config.secret_key, config.region
     );
-    println!("  aws --endpoint-url {endpoint} s3 mb s3://demo");
+    // A private CA is the common case; without the flag aws cli refuses the certificate.
+    let ca_flag = if config.tls.serves_https() {
+        " --ca-bundle CA.pem"
+    } else {
+        ""
+    };
+    println!("  aws --endpoint-url {endpoint}{ca_flag} s3 mb s3://demo");
     use std::io::Write;
     let _ = std::io::stdout().flush();
 }

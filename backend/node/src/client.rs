@@ -19,6 +19,7 @@ use crate::protocol::{
     HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, LIST_MAX_LIMIT, ListQuery, NodeStats,
     STATS_PATH, ScrubQuery, ScrubReport, ShardInfo, ShardKey, ShardPage,
 };
+use crate::tls::NodeTrust;
 use crate::transport::Transport;
 
 mod records;
@@ -95,12 +96,23 @@ impl NodeClient {
         secret: ClusterSecret,
         options: ClientOptions,
     ) -> Result<Self, ClientError> {
+        Self::with_trust(base_url, secret, options, None)
+    }
+
+    /// [`new`](Self::new) that also accepts `https://host:port`, verifying the node's
+    /// certificate against `trust` (required for https urls).
+    pub fn with_trust(
+        base_url: &str,
+        secret: ClusterSecret,
+        options: ClientOptions,
+        trust: Option<&NodeTrust>,
+    ) -> Result<Self, ClientError> {
         Ok(NodeClient {
-            inner: Arc::new(Transport::new(base_url, secret, options)?),
+            inner: Arc::new(Transport::new(base_url, secret, options, trust)?),
         })
     }
 
-    /// The normalized base url (`http://host:port`), also the node's identity for placement.
+    /// The normalized base url (`http://host:port` or `https://host:port`).
     pub fn url(&self) -> &str {
         &self.inner.base
     }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::auth::ClusterSecret;
+use crate::tls::{TlsAcceptor, TlsError, TlsFiles};
 
 /// Environment variable holding the cluster secret.
 pub const SECRET_ENV: &str = "FLOE_CLUSTER_SECRET";
@@ -30,6 +31,8 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub secret: ClusterSecret,
     pub max_shard_bytes: u64,
+    /// Serve HTTPS with this certificate and key; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Why a configuration could not be assembled.
@@ -51,6 +54,8 @@ pub enum ConfigError {
     ZeroMaxShardBytes,
     #[error("data directory {path} is not usable: {reason}")]
     DataDir { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// The file format. Every field is optional; unknown fields are refused so typos surface.
@@ -61,6 +66,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     cluster_secret: Option<String>,
     max_shard_bytes: Option<u64>,
+    tls: Option<TlsFiles>,
 }
 
 impl NodeConfig {
@@ -71,6 +77,7 @@ impl NodeConfig {
             data_dir: data_dir.into(),
             secret,
             max_shard_bytes: DEFAULT_MAX_SHARD_BYTES,
+            tls: None,
         }
     }
 
@@ -119,6 +126,12 @@ impl NodeConfig {
             .map_err(|e| fail("cannot write in it", e))?;
         fs::remove_file(&probe).map_err(|e| fail("cannot remove a file in it", e))
     }
+
+    /// Reads and checks the `[tls]` certificate and key: the acceptor to serve HTTPS with, or
+    /// `None` for plain HTTP. Called at startup and by `--check-config`.
+    pub fn tls_acceptor(&self) -> Result<Option<TlsAcceptor>, ConfigError> {
+        Ok(self.tls.as_ref().map(TlsFiles::acceptor).transpose()?)
+    }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -161,6 +174,7 @@ fn build(
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
         secret,
         max_shard_bytes,
+        tls: file.tls,
     })
 }
 
@@ -186,6 +200,7 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:9200".parse().unwrap());
         assert_eq!(c.data_dir, PathBuf::from("/srv/floe"));
         assert_eq!(c.max_shard_bytes, 1024);
+        assert_eq!(c.tls, None);
 
         let file = parse(r#"listen = "0.0.0.0:9200""#);
         let cli: SocketAddr = "127.0.0.1:0".parse().unwrap();
@@ -197,6 +212,23 @@ mod tests {
         let c = build(FileConfig::default(), Some("env".into()), None, None).unwrap();
         assert_eq!(c.listen, DEFAULT_LISTEN);
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn tls_section() {
+        let file = parse("[tls]\ncert = \"/etc/floe/fullchain.pem\"\nkey = \"/etc/floe/key.pem\"");
+        let c = build(file, Some("s".into()), None, None).unwrap();
+        let tls = c.tls.clone().unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/etc/floe/fullchain.pem"));
+        assert_eq!(tls.key, PathBuf::from("/etc/floe/key.pem"));
+        // Missing files are a config error naming the file.
+        let err = c.tls_acceptor().err().unwrap().to_string();
+        assert!(err.contains("/etc/floe/fullchain.pem"), "{err}");
+        // Both paths are required, and typos are refused.
+        assert!(toml::from_str::<FileConfig>("[tls]\ncert = \"c\"").is_err());
+        assert!(
+            toml::from_str::<FileConfig>("[tls]\ncert = \"c\"\nkey = \"k\"\nca = \"x\"").is_err()
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`scrub`]: paced re-verification of stored shards, page by page.
 //! - [`stats`]: running totals and free space.
 //! - [`config`]: `NodeConfig` from file, environment and command line.
+//! - [`tls`]: certificate and key files, the HTTPS server side and the CA the client trusts.
 //! - [`server`]: the HTTP server (`run`), with request handling in `routes`.
 //! - [`client`]: `NodeClient`, the typed client the gateway uses, over the signed, retrying
 //!   HTTP exchange in `transport`.
@@ -27,6 +28,7 @@ pub mod scrub;
 pub mod server;
 pub mod stats;
 pub mod store;
+pub mod tls;
 mod transport;
 pub mod walk;
 
@@ -42,8 +44,9 @@ pub use protocol::{
     NodeStats, RecordEntry, RecordId, RecordPage, STATUS_CORRUPT, ScrubQuery, ScrubReport,
     ShardEntry, ShardInfo, ShardKey, ShardPage,
 };
-pub use server::{NodeState, run};
+pub use server::{NodeState, run, run_tls};
 pub use store::{ShardStore, StoreError};
+pub use tls::{NodeTrust, TlsError, TlsFiles};
 
 /// Failures that stop a node from starting or running.
 #[derive(Debug, thiserror::Error)]
@@ -65,12 +68,14 @@ pub enum NodeError {
 /// Opens the store, binds `config.listen` (port 0 picks a free port), announces the bound
 /// address on stdout and serves until `shutdown` completes.
 ///
-/// The announcement is exactly one line, `floe node listening on http://ADDR`, flushed at once:
-/// scripts and tests read it to learn the port.
+/// The announcement is exactly one line, `floe node listening on http://ADDR` (`https://` with
+/// `[tls]`), flushed at once: scripts and tests read it to learn the port.
 pub async fn serve(
     config: NodeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
+    // Bad TLS files fail here, before the port is taken, with the file named.
+    let tls = config.tls_acceptor()?;
     let state = Arc::new(NodeState::open(&config)?);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -81,11 +86,15 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     {
         let mut stdout = io::stdout().lock();
-        writeln!(stdout, "floe node listening on http://{addr}")?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        writeln!(stdout, "floe node listening on {scheme}://{addr}")?;
         stdout.flush()?;
     }
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "floe node started");
-    run(listener, state, shutdown).await?;
+    match tls {
+        Some(tls) => run_tls(listener, tls, state, shutdown).await?,
+        None => run(listener, state, shutdown).await?,
+    }
     tracing::info!("floe node stopped");
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The node's HTTP/1.1 server: shared state, the accept loop, per-connection settings
-//! (TCP_NODELAY, keep-alive, header timeout) and graceful shutdown.
+//! (TCP_NODELAY, optional TLS, keep-alive, header timeout) and graceful shutdown.
 //!
 //! What each request does lives in `routes`; this module only owns connections.
 
@@ -13,6 +13,7 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -23,6 +24,7 @@ use crate::config::NodeConfig;
 use crate::records::RecordStore;
 use crate::routes;
 use crate::store::ShardStore;
+use crate::tls::{self, TlsAcceptor};
 
 /// How long a client may take to send a request's headers; also closes idle keep-alive
 /// connections, so clients should pool connections for less than this.
@@ -76,6 +78,25 @@ pub async fn run(
     state: Arc<NodeState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve(listener, None, state, shutdown).await
+}
+
+/// [`run`] over HTTPS: every connection completes a TLS handshake with `tls` first.
+pub async fn run_tls(
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    state: Arc<NodeState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve(listener, Some(tls), state, shutdown).await
+}
+
+async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    state: Arc<NodeState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -84,7 +105,8 @@ pub async fn run(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(serve_connection(stream, peer, state.clone(), stop_rx.clone()));
+                    let tls = tls.clone();
+                    connections.spawn(accept_connection(stream, peer, tls, state.clone(), stop_rx.clone()));
                 }
                 Err(e) => accept_failed(e).await,
             },
@@ -126,17 +148,37 @@ async fn accept_failed(e: io::Error) {
     }
 }
 
-async fn serve_connection(
+async fn accept_connection(
     stream: TcpStream,
     peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
     state: Arc<NodeState>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     // Without NODELAY a small response can sit in Nagle's buffer waiting for a delayed ACK:
     // ~40 ms per request (see DESIGN.md).
     if let Err(e) = stream.set_nodelay(true) {
         tracing::warn!(%peer, error = %e, "cannot set TCP_NODELAY");
     }
+    // The handshake runs here, in the connection's task, so a slow client never holds up the
+    // accept loop. A shutdown arriving meanwhile is seen by `serve_connection` at once.
+    match tls {
+        None => serve_connection(stream, peer, state, stop).await,
+        Some(acceptor) => match tls::handshake(&acceptor, stream).await {
+            Ok(stream) => serve_connection(stream, peer, state, stop).await,
+            Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        },
+    }
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    state: Arc<NodeState>,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = service_fn(move |req| {
         let state = state.clone();
         async move { Ok::<_, Infallible>(routes::handle(&state, req).await) }

@@ -1,6 +1,6 @@
 //! The signed HTTP exchange under [`NodeClient`](crate::client::NodeClient): url validation,
-//! the pooled hyper client (TCP_NODELAY, keep-alive), request signing, per-attempt timeouts and
-//! bounded retries with doubling backoff.
+//! the pooled hyper client (TCP_NODELAY, keep-alive, TLS for `https://` nodes), request
+//! signing, per-attempt timeouts and bounded retries with doubling backoff.
 //!
 //! It answers with whole responses and leaves their meaning to the typed client; the only
 //! statuses it interprets are 5xx, which count as transient and are retried.
@@ -13,6 +13,7 @@ use floe_codec::ShardHash;
 use http::header::RANGE;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -20,6 +21,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::auth::{ClusterSecret, sign, unix_now};
 use crate::client::{ClientError, ClientOptions};
 use crate::protocol::{HEADER_DATE, HEADER_SHARD_HASH, HEADER_SIGNATURE, STATUS_CORRUPT};
+use crate::tls::NodeTrust;
 
 /// Idle pooled connections are dropped before the node's 30 s header timeout would close them,
 /// so a request rarely lands on a connection the node is about to hang up.
@@ -35,7 +37,7 @@ pub(crate) struct Transport {
     pub base: String,
     secret: ClusterSecret,
     options: ClientOptions,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 /// A complete response.
@@ -62,19 +64,29 @@ impl Reply {
 }
 
 impl Transport {
-    /// Validates `base_url` (`http://host:port`, trailing slash tolerated) and builds the pool.
+    /// Validates `base_url` (`http://host:port`, or `https://host:port` with `trust`; trailing
+    /// slash tolerated) and builds the pool.
     pub(crate) fn new(
         base_url: &str,
         secret: ClusterSecret,
         options: ClientOptions,
+        trust: Option<&NodeTrust>,
     ) -> Result<Transport, ClientError> {
         let invalid = |why: &str| ClientError::InvalidUrl(format!("{base_url:?}: {why}"));
         let uri: Uri = base_url.parse().map_err(|e| invalid(&format!("{e}")))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some(_) => return Err(invalid("only http:// is supported")),
+        let scheme = match uri.scheme_str() {
+            Some("http") => "http",
+            Some("https") if trust.is_some() => "https",
+            // Without a CA bundle no node certificate could verify: say so now, not on every
+            // request.
+            Some("https") => {
+                return Err(invalid(
+                    "https:// needs a CA bundle to verify the node's certificate (node_ca)",
+                ));
+            }
+            Some(_) => return Err(invalid("only http:// and https:// are supported")),
             None => return Err(invalid("expected http://host:port")),
-        }
+        };
         let authority = uri.authority().ok_or_else(|| invalid("missing host"))?;
         // Signatures cover the path the node sees, so a path prefix could never verify.
         if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
@@ -84,12 +96,25 @@ impl Transport {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(options.timeout));
+        // The TLS layer sees https:// urls, so the TCP connector must let them through.
+        connector.enforce_http(false);
+        // One connector type for both schemes; pooled connections keep their TLS session, so
+        // the handshake is paid once per connection, not per request.
+        let tls = match trust {
+            Some(trust) => trust.client_config(),
+            None => NodeTrust::untrusting_config(),
+        };
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let http = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build(connector);
         Ok(Transport {
-            base: format!("http://{authority}"),
+            base: format!("{scheme}://{authority}"),
             secret,
             options,
             http,

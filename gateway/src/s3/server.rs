@@ -9,14 +9,13 @@ use s3s::S3Result;
 use s3s::auth::{S3Auth, SecretKey, SimpleAuth};
 use s3s::host::{S3Host, VirtualHost};
 use s3s::service::{S3Service, S3ServiceBuilder};
-use tokio::net::TcpListener;
 
 use crate::objects::ObjectService;
 
 use super::FloeS3;
 use super::errors::unknown_access_key;
 use super::request_id::RequestIdService;
-use crate::http_server::accept_until;
+use crate::http_server::{Listener, accept_until};
 
 /// How the S3 endpoint authenticates and addresses buckets.
 #[derive(Debug, Clone, Default)]
@@ -46,7 +45,7 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Service
 /// for in-flight requests to finish (idle keep-alive connections are closed at once). Callers
 /// wanting a bound on that wait wrap this future in a timeout.
 pub async fn run(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     service: S3Service,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
