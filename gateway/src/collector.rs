@@ -110,7 +110,18 @@ impl Collector {
             }
             let id = entry.id;
             let outcome = async {
-                if self.index(move |ix| ix.chunk_refs(&id)).await? > 0 {
+                let refs = self
+                    .index(move |ix| {
+                        let refs = ix.chunk_refs(&id)?;
+                        // The release that brought it to zero may not be durable yet: a crash
+                        // could bring back an object that needs this chunk. Sync first.
+                        if refs == 0 {
+                            ix.sync()?;
+                        }
+                        Ok(refs)
+                    })
+                    .await?;
+                if refs > 0 {
                     self.index(move |ix| ix.forget_garbage(&id)).await?;
                     report.revived += 1;
                     return Ok(());

@@ -9,6 +9,7 @@
 //! - [`records`]: the persisted record types and their versioned encoding.
 //! - [`error`]: [`IndexError`], the one error type of this boundary.
 //! - `store`: [`Index`] itself: opening the file, the table layout, transaction plumbing.
+//! - `group_commit`: concurrent writes sharing one durable commit (fsync).
 //! - `buckets`: create, read, list and delete buckets.
 //! - `objects`: object records and manifests, conditional writes, tags, listing.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
@@ -20,6 +21,9 @@
 mod buckets;
 mod catalog;
 pub mod error;
+#[cfg(test)]
+mod fuzz_tests;
+mod group_commit;
 mod journal;
 mod objects;
 pub mod records;

@@ -35,6 +35,7 @@ use redb::{
 use serde::de::DeserializeOwned;
 
 use super::catalog::fill_catalog;
+use super::group_commit::GroupCommit;
 use super::{IndexError, UnixMillis, decode_record};
 
 /// Version of the table layout above. The `meta` table (`&str -> u64`) is the one thing every
@@ -73,6 +74,7 @@ pub(super) const GARBAGE_QUEUE: TableDefinition<(i64, &[u8; 32]), (u16, u16)> =
 /// `spawn_blocking`.
 pub struct Index {
     pub(super) db: Database,
+    group: GroupCommit,
 }
 
 impl std::fmt::Debug for Index {
@@ -131,7 +133,10 @@ impl Index {
     /// written in another index format, or a redb file that is not a Floe index at all.
     pub fn open(path: &Path) -> Result<Index, IndexError> {
         let db = Database::create(path)?;
-        let index = Index { db };
+        let index = Index {
+            db,
+            group: GroupCommit::default(),
+        };
         let txn = index.db.begin_write()?;
         // Checked before any typed table is opened: a newer layout may type them differently.
         check_format(&txn)?;
@@ -145,16 +150,15 @@ impl Index {
         Ok(self.db.begin_read()?)
     }
 
-    /// Runs `body` in one durable write transaction: committed if it returns `Ok`, rolled back
-    /// entirely (nothing written) if it returns `Err`.
+    /// Runs `body` in one write transaction: committed if it returns `Ok`, rolled back entirely
+    /// (nothing written) if it returns `Err`. Returns once the commit is durable (an acknowledged
+    /// PUT must survive kill -9); concurrent writers share the fsync (see `group_commit`).
     pub(super) fn write<T>(
         &self,
         body: impl FnOnce(&mut Tables<'_>) -> Result<T, IndexError>,
     ) -> Result<T, IndexError> {
         let mut txn = self.db.begin_write()?;
-        // redb's default already, but an acknowledged PUT surviving kill -9 depends on it, so it
-        // is stated rather than inherited.
-        txn.set_durability(Durability::Immediate)?;
+        txn.set_durability(Durability::None)?;
         let outcome = {
             let mut tables = Tables::open(&txn)?;
             body(&mut tables)
@@ -162,6 +166,8 @@ impl Index {
         match outcome {
             Ok(value) => {
                 txn.commit()?;
+                let seq = self.group.committed();
+                self.group.wait_durable(seq, || self.flush())?;
                 Ok(value)
             }
             Err(e) => {
@@ -171,6 +177,24 @@ impl Index {
                 Err(e)
             }
         }
+    }
+}
+
+impl Index {
+    /// Makes every commit visible so far durable. Called before acting irreversibly (deleting
+    /// shards) on what a read showed: a reader can see a commit whose writer is still waiting
+    /// for its fsync.
+    pub fn sync(&self) -> Result<(), IndexError> {
+        let seq = self.group.latest();
+        self.group.wait_durable(seq, || self.flush())
+    }
+
+    /// An empty durable commit: redb then persists every non-durable commit before it.
+    fn flush(&self) -> Result<(), IndexError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        txn.commit()?;
+        Ok(())
     }
 }
 

@@ -48,7 +48,17 @@ impl Publisher {
 
     /// One round: publishes up to a batch of queued changes; returns how many succeeded.
     pub async fn publish_once(&self) -> Result<usize, IndexError> {
-        let pending = self.with_index(|ix| ix.pending_records(BATCH)).await?;
+        let pending = self
+            .with_index(|ix| {
+                let pending = ix.pending_records(BATCH)?;
+                // Only durable changes go to the nodes: a commit a crash could still undo must
+                // not come back from the nodes' copies in an index rebuild.
+                if !pending.is_empty() {
+                    ix.sync()?;
+                }
+                Ok(pending)
+            })
+            .await?;
         if pending.is_empty() {
             return Ok(0);
         }

@@ -110,7 +110,17 @@ impl Repairer {
                 .chunk_by(|a, b| a.key.chunk == b.key.chunk)
                 .collect();
             let ids: Vec<ChunkId> = groups.iter().map(|g| g[0].key.chunk).collect();
-            let known = self.with_index(move |ix| ix.has_chunks(&ids)).await?;
+            let known = self
+                .with_index(move |ix| {
+                    let known = ix.has_chunks(&ids)?;
+                    // "Unknown" may come from a commit not yet durable; make it so before
+                    // deleting on its strength.
+                    if known.iter().any(|k| !k) {
+                        ix.sync()?;
+                    }
+                    Ok(known)
+                })
+                .await?;
             let cutoff = unix_now().saturating_sub(grace.as_secs());
             for (group, known) in groups.into_iter().zip(known) {
                 if known {
