@@ -8,6 +8,7 @@ use std::time::Duration;
 use floe_codec::{CodecParams, DEFAULT_CHUNK_SIZE};
 use serde::Deserialize;
 
+use crate::limits::{Limits, LimitsSection};
 use crate::tls::TlsSection;
 
 /// Access key printed for the embedded dev cluster when none is configured.
@@ -79,6 +80,8 @@ pub struct GatewayFile {
     pub upload_expiry_secs: Option<u64>,
     /// HTTPS for the S3 endpoint and the CA for `https://` nodes (see [`TlsSection`]).
     pub tls: Option<TlsSection>,
+    /// `[limits]`: request, key, metadata, part and object size limits (see `limits`).
+    pub limits: Option<LimitsSection>,
 }
 
 /// Flags given on the command line; they win over the file.
@@ -129,6 +132,7 @@ pub struct GatewayConfig {
     pub rebuild_index: bool,
     /// `[tls]`, shape-checked; its files are read by [`TlsSection::load`].
     pub tls: TlsSection,
+    pub limits: Limits,
 }
 
 impl GatewayConfig {
@@ -263,6 +267,11 @@ impl GatewayConfig {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], admin_port)));
         let tls = file.tls.unwrap_or_default();
         tls.validate(&nodes).map_err(ConfigError::Invalid)?;
+        let limits = file
+            .limits
+            .unwrap_or_default()
+            .resolve()
+            .map_err(ConfigError::Invalid)?;
         let admin_token = file.admin_token.unwrap_or_else(|| secret_key.clone());
         if admin_token.is_empty() {
             return Err(ConfigError::Invalid("admin_token must not be empty".into()));
@@ -298,6 +307,7 @@ impl GatewayConfig {
             upload_expiry: every(file.upload_expiry_secs.unwrap_or(7 * 86_400)),
             rebuild_index: flags.rebuild_index,
             tls,
+            limits,
         })
     }
 }
@@ -322,6 +332,8 @@ mod tests {
         let c = GatewayConfig::build(file, GatewayOverrides::default(), None, None, None).unwrap();
         assert_eq!(c.nodes.len(), 6);
         assert_eq!(c.write_quorum, 5);
+        // The example spells out every limit at its default.
+        assert_eq!(c.limits, Limits::default());
     }
 
     #[test]

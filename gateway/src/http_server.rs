@@ -18,15 +18,27 @@ use tokio::net::TcpListener;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// A bound socket, and the TLS acceptor when it serves HTTPS.
+/// A bound socket, the TLS acceptor when it serves HTTPS, and its header size limit.
 pub struct Listener {
     tcp: TcpListener,
     tls: Option<TlsAcceptor>,
+    max_header_bytes: Option<usize>,
 }
 
 impl Listener {
     pub fn new(tcp: TcpListener, tls: Option<TlsAcceptor>) -> Self {
-        Listener { tcp, tls }
+        Listener {
+            tcp,
+            tls,
+            max_header_bytes: None,
+        }
+    }
+
+    /// Requests whose line and headers exceed `bytes` get 431 from hyper's parser before any
+    /// handler runs (hyper's own default is about 400 KiB).
+    pub fn with_max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = Some(bytes);
+        self
     }
 }
 
@@ -53,11 +65,18 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let Listener { tcp: listener, tls } = listener.into();
+    let Listener {
+        tcp: listener,
+        tls,
+        max_header_bytes,
+    } = listener.into();
     let mut builder = ConnBuilder::new(TokioExecutor::new());
     // The timer enables hyper's 30 s header-read timeout (slow-loris guard, also an idle
     // keep-alive limit).
     builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    if let Some(bytes) = max_header_bytes {
+        builder.http1().max_buf_size(bytes);
+    }
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

@@ -210,7 +210,12 @@ impl Gateway {
             reader,
             ServiceConfig {
                 inline_threshold: config.inline_threshold,
-                ..ServiceConfig::default()
+                min_part_size: config.limits.min_part_bytes,
+                max_put_size: config.limits.max_part_bytes,
+                max_object_size: config.limits.max_object_bytes,
+                max_key_len: config.limits.max_key_bytes,
+                max_metadata_size: config.limits.max_metadata_bytes,
+                max_part_number: config.limits.max_part_count,
             },
         );
         let s3 = build_service(
@@ -219,6 +224,8 @@ impl Gateway {
                 access_key: config.access_key.clone(),
                 secret_key: config.secret_key.clone(),
                 domains: config.domains.clone(),
+                max_xml_body_bytes: config.limits.max_xml_body_bytes,
+                max_concurrent_requests: config.limits.max_concurrent_requests,
             },
         );
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -257,7 +264,8 @@ impl Gateway {
             }
         }));
         let shutdown = stopped(stop_rx);
-        let listener = Listener::new(listener, tls.s3);
+        let listener =
+            Listener::new(listener, tls.s3).with_max_header_bytes(config.limits.max_header_bytes);
         tasks.push(tokio::spawn(async move {
             if let Err(e) = run(listener, s3, shutdown).await {
                 tracing::error!(error = %e, "S3 server stopped");

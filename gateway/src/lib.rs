@@ -12,6 +12,7 @@
 //! - [`metrics`]: Prometheus metrics;
 //! - [`http_server`]: the accept loop shared by the S3 and admin listeners;
 //! - [`config`] and [`launch`]: the TOML configuration and wiring it all up;
+//! - [`limits`]: the `[limits]` section (request concurrency, key, metadata, part sizes);
 //! - [`tls`]: the `[tls]` section (HTTPS endpoint, CA for `https://` nodes).
 
 pub mod admin;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod http_server;
 pub mod index;
 pub mod launch;
+pub mod limits;
 pub mod metrics;
 pub mod objects;
 pub mod recovery;

@@ -174,9 +174,10 @@ impl ObjectService {
         claim: ChecksumClaim,
         content_length: Option<u64>,
     ) -> Result<PartOutcome, ObjectError> {
-        if !(1..=MAX_PART_NUMBER).contains(&part_number) {
+        let max = self.config.max_part_number;
+        if !(1..=max).contains(&part_number) {
             return Err(ObjectError::InvalidArgument(format!(
-                "part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive"
+                "part number must be an integer between 1 and {max}, inclusive"
             )));
         }
         let Ingested {

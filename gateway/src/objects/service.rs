@@ -25,6 +25,8 @@ pub struct ServiceConfig {
     pub max_key_len: usize,
     /// Total bytes of user metadata (names + values) allowed (S3: 2 KiB).
     pub max_metadata_size: usize,
+    /// Highest part number of a multipart upload (S3: 10,000).
+    pub max_part_number: u32,
 }
 
 impl Default for ServiceConfig {
@@ -36,6 +38,7 @@ impl Default for ServiceConfig {
             max_object_size: 5 * 1024 * 1024 * 1024 * 1024,
             max_key_len: 1024,
             max_metadata_size: 2048,
+            max_part_number: 10_000,
         }
     }
 }

@@ -19,6 +19,9 @@ use s3s::service::S3Service;
 use s3s::{HttpError, HttpResponse, S3Error};
 use tracing::Instrument;
 
+use super::admission::{Admission, refusal, slow_down};
+use super::xml_limit::carries_xml;
+
 const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 
 /// The id of the request being served.
@@ -69,19 +72,48 @@ impl IdSource {
     }
 }
 
-/// The s3s service with request ids; what [`super::run`] serves.
+/// The s3s service with request ids and admission; what [`super::run`] serves.
 #[derive(Debug, Clone)]
 pub struct RequestIdService {
     inner: S3Service,
     ids: Arc<IdSource>,
+    admission: Admission,
+    max_xml_body_bytes: usize,
 }
 
 impl RequestIdService {
-    pub fn new(inner: S3Service) -> Self {
+    pub fn new(inner: S3Service, admission: Admission, max_xml_body_bytes: usize) -> Self {
         Self {
             inner,
             ids: Arc::new(IdSource::new()),
+            admission,
+            max_xml_body_bytes,
         }
+    }
+
+    /// A refusal for an XML body announced larger than the limit (see `xml_limit`).
+    fn xml_too_large(&self, req: &http::Request<Incoming>, id: &RequestId) -> Option<HttpResponse> {
+        let length: u64 = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()?;
+        let content_type = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        (length > self.max_xml_body_bytes as u64
+            && carries_xml(req.method(), req.uri(), content_type))
+        .then(|| {
+            refusal(
+                StatusCode::BAD_REQUEST,
+                "MaxMessageLengthExceeded",
+                "Your request was too big.",
+                id.as_str(),
+            )
+        })
     }
 }
 
@@ -107,10 +139,21 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
             .headers()
             .get(http::header::CONTENT_LENGTH)
             .is_some_and(|v| v.as_bytes() == b"0");
+        let Some(permit) = self.admission.try_admit() else {
+            let _entered = span.enter();
+            tracing::warn!("too many requests in flight: 503 SlowDown");
+            // Not yet routed, so the operation is unknown; counted so a dashboard shows the refusals.
+            crate::metrics::metrics().observe_request("Refused", 503, std::time::Duration::ZERO);
+            return Box::pin(std::future::ready(Ok(slow_down(id.as_str()))));
+        };
+        if let Some(resp) = self.xml_too_large(&req, &id) {
+            return Box::pin(std::future::ready(Ok(resp)));
+        }
         req.extensions_mut().insert(id.clone());
         let inner = self.inner.clone();
         Box::pin(
             async move {
+                let _permit = permit;
                 let mut resp = hyper::service::Service::call(&inner, req).await?;
                 if let Ok(v) = HeaderValue::from_str(id.as_str()) {
                     resp.headers_mut().insert(X_AMZ_REQUEST_ID, v);

@@ -4,15 +4,18 @@
 //! without it Nagle plus delayed ACK stalls every small GET by ~44 ms (see DESIGN.md).
 
 use std::future::Future;
+use std::sync::Arc;
 
 use s3s::S3Result;
 use s3s::auth::{S3Auth, SecretKey, SimpleAuth};
+use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::host::{S3Host, VirtualHost};
-use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::service::S3ServiceBuilder;
 
 use crate::objects::ObjectService;
 
 use super::FloeS3;
+use super::admission::Admission;
 use super::errors::unknown_access_key;
 use super::request_id::RequestIdService;
 use crate::http_server::{Listener, accept_until};
@@ -25,12 +28,20 @@ pub struct S3Settings {
     /// Virtual-hosted-style base domains (e.g. "localhost", "s3.example.com"); path style
     /// always works.
     pub domains: Vec<String>,
+    /// Largest XML request body s3s reads (CompleteMultipartUpload, DeleteObjects, tagging).
+    pub max_xml_body_bytes: usize,
+    /// Requests served at once; more get 503 SlowDown (see `admission`).
+    pub max_concurrent_requests: usize,
 }
 
-/// The s3s service over `service`. Requests must be signed with the configured key: with auth
-/// set, s3s's default access check refuses anonymous requests (AccessDenied).
-pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Service {
+/// The s3s service over `service`, with request ids and admission. Requests must be signed with
+/// the configured key: with auth set, s3s's default access check refuses anonymous requests
+/// (AccessDenied).
+pub fn build_service(service: ObjectService, settings: &S3Settings) -> RequestIdService {
     let mut builder = S3ServiceBuilder::new(FloeS3::new(service));
+    let mut limits = S3Config::default();
+    limits.xml_max_body_size = settings.max_xml_body_bytes;
+    builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(limits))));
     builder.set_auth(AccessKeys(SimpleAuth::from_single(
         settings.access_key.clone(),
         settings.secret_key.clone(),
@@ -38,7 +49,11 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Service
     if !settings.domains.is_empty() {
         builder.set_host(VirtualHosts::new(&settings.domains));
     }
-    builder.build()
+    RequestIdService::new(
+        builder.build(),
+        Admission::new(settings.max_concurrent_requests),
+        settings.max_xml_body_bytes,
+    )
 }
 
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting and waits
@@ -46,10 +61,9 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Service
 /// wanting a bound on that wait wrap this future in a timeout.
 pub async fn run(
     listener: impl Into<Listener>,
-    service: S3Service,
+    service: RequestIdService,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let service = RequestIdService::new(service);
     let graceful = accept_until("s3", listener, service, shutdown).await;
     tracing::info!("S3 endpoint draining in-flight requests");
     graceful.shutdown().await;

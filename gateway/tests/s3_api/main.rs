@@ -10,6 +10,7 @@ mod conditionals;
 mod copy;
 mod dedup;
 mod errors;
+mod limits;
 mod listing;
 mod metadata;
 mod multipart;

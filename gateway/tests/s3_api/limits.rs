@@ -1,0 +1,276 @@
+//! `[limits]`: every limit, lowered in the config, refuses what passes it with S3's answer and
+//! lets what fits through: concurrent requests (503 SlowDown), header bytes (431), XML bodies
+//! (MaxMessageLengthExceeded), keys, metadata, part numbers and sizes, object size.
+
+use std::time::Duration;
+
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use floe_gateway::limits::Limits;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::harness::*;
+
+/// A presigned PUT sent by hand: headers and half the body, then nothing. The gateway is
+/// serving it (reading the body) until the rest comes.
+async fn stalled_put(gw: &TestGateway, key: &str, body: &[u8]) -> TcpStream {
+    let presigned = gw
+        .client
+        .put_object()
+        .bucket("lim")
+        .key(key)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
+        .await
+        .expect("presign");
+    let uri: http::Uri = presigned.uri().parse().unwrap();
+    let mut head = format!(
+        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
+        uri.path_and_query().unwrap(),
+        uri.authority().unwrap(),
+        body.len()
+    );
+    for (name, value) in presigned.headers() {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..body.len() / 2]).await.unwrap();
+    stream
+}
+
+/// Sends the rest of a stalled PUT's body and returns the response's status line.
+async fn finish(mut stream: TcpStream, body: &[u8]) -> String {
+    stream.write_all(&body[body.len() / 2..]).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn requests_past_the_concurrency_limit_get_slow_down() {
+    let gw = TestGateway::start_with(|c| {
+        c.limits = Limits {
+            max_concurrent_requests: 2,
+            ..Limits::default()
+        }
+    })
+    .await;
+    gw.create_bucket("lim").await;
+    let body = data(1, 64 * KIB);
+    let first = stalled_put(&gw, "a", &body).await;
+    let second = stalled_put(&gw, "b", &body).await;
+    // Give the server a moment to admit both.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let no_retry = aws_sdk_s3::Client::from_conf(
+        gw.client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    expect_err(
+        no_retry.list_objects_v2().bucket("lim").send().await,
+        503,
+        "SlowDown",
+    );
+    let refused = raw_request(gw.addr, "GET", "/lim", &[], vec![]).await;
+    assert_eq!(refused.status, 503);
+    assert!(
+        refused.text().contains("<Code>SlowDown</Code>"),
+        "{}",
+        refused.text()
+    );
+    assert!(refused.header("x-amz-request-id").is_some());
+
+    // The admitted PUTs complete, and their permits come back.
+    assert!(finish(first, &body).await.contains("200"));
+    assert!(finish(second, &body).await.contains("200"));
+    assert_bytes(&gw.get("lim", "a").await, &body, "a");
+    assert_bytes(&gw.get("lim", "b").await, &body, "b");
+    // With the SDK's standard retries, a burst wider than the limit still all succeeds.
+    let puts = (0..8).map(|i| {
+        let client = gw.client.clone();
+        async move {
+            client
+                .put_object()
+                .bucket("lim")
+                .key(format!("burst/{i}"))
+                .body(ByteStream::from(data(i, 256 * KIB)))
+                .send()
+                .await
+        }
+    });
+    for result in futures::future::join_all(puts).await {
+        ok(result, "burst PUT");
+    }
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_headers_get_431() {
+    let gw = TestGateway::start_with(|c| {
+        c.limits = Limits {
+            max_header_bytes: 16 * 1024,
+            ..Limits::default()
+        }
+    })
+    .await;
+    gw.create_bucket("lim").await;
+    let big = vec![("x-filler".to_string(), "a".repeat(20 * 1024))];
+    let resp = raw_request(gw.addr, "GET", "/lim/k", &big, vec![]).await;
+    assert_eq!(resp.status, 431);
+    // A normal signed request still works.
+    gw.put("lim", "k", b"fine").await;
+    gw.stop().await;
+}
+
+#[tokio::test]
+async fn object_layer_limits_use_s3_error_codes() {
+    let gw = TestGateway::start_with(|c| {
+        c.limits = Limits {
+            max_key_bytes: 100,
+            max_metadata_bytes: 64,
+            max_xml_body_bytes: 4096,
+            max_part_count: 3,
+            min_part_bytes: 64 * KIB as u64,
+            max_part_bytes: 256 * KIB as u64,
+            max_object_bytes: 512 * KIB as u64,
+            ..Limits::default()
+        }
+    })
+    .await;
+    gw.create_bucket("lim").await;
+    let s3 = &gw.client;
+
+    // Keys and metadata.
+    gw.put("lim", &"k".repeat(100), b"x").await;
+    expect_err(
+        s3.put_object()
+            .bucket("lim")
+            .key("k".repeat(101))
+            .send()
+            .await,
+        400,
+        "KeyTooLongError",
+    );
+    ok(
+        s3.put_object()
+            .bucket("lim")
+            .key("m")
+            .metadata("note", "a".repeat(40))
+            .send()
+            .await,
+        "metadata within the limit",
+    );
+    expect_err(
+        s3.put_object()
+            .bucket("lim")
+            .key("m")
+            .metadata("note", "a".repeat(80))
+            .send()
+            .await,
+        400,
+        "MetadataTooLarge",
+    );
+
+    // A single PUT above max_part_bytes.
+    expect_err(
+        s3.put_object()
+            .bucket("lim")
+            .key("big")
+            .body(ByteStream::from(data(2, 300 * KIB)))
+            .send()
+            .await,
+        400,
+        "EntityTooLarge",
+    );
+
+    // XML bodies: a DeleteObjects of 200 keys is over 4 KiB.
+    let many: Vec<ObjectIdentifier> = (0..200)
+        .map(|i| {
+            ObjectIdentifier::builder()
+                .key(format!("some/longish/key/{i:05}"))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let delete = Delete::builder().set_objects(Some(many)).build().unwrap();
+    expect_err(
+        s3.delete_objects()
+            .bucket("lim")
+            .delete(delete)
+            .send()
+            .await,
+        400,
+        "MaxMessageLengthExceeded",
+    );
+
+    // Parts: numbers past max_part_count, and a completed object past max_object_bytes.
+    let upload = ok(
+        s3.create_multipart_upload()
+            .bucket("lim")
+            .key("mp")
+            .send()
+            .await,
+        "create upload",
+    );
+    let id = upload.upload_id().unwrap();
+    expect_err(
+        s3.upload_part()
+            .bucket("lim")
+            .key("mp")
+            .upload_id(id)
+            .part_number(4)
+            .body(ByteStream::from(data(3, 64 * KIB)))
+            .send()
+            .await,
+        400,
+        "InvalidArgument",
+    );
+    let mut parts = Vec::new();
+    for n in 1..=3 {
+        let out = ok(
+            s3.upload_part()
+                .bucket("lim")
+                .key("mp")
+                .upload_id(id)
+                .part_number(n)
+                .body(ByteStream::from(data(n as u64, 200 * KIB)))
+                .send()
+                .await,
+            "upload part",
+        );
+        parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    expect_err(
+        s3.complete_multipart_upload()
+            .bucket("lim")
+            .key("mp")
+            .upload_id(id)
+            .multipart_upload(
+                aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await,
+        400,
+        "EntityTooLarge",
+    );
+    expect_status(s3.head_object().bucket("lim").key("mp").send().await, 404);
+    gw.stop().await;
+}
