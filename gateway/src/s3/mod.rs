@@ -10,10 +10,13 @@
 //!   - `tagging`: Get/Put/DeleteObjectTagging;
 //! - helpers: `convert` (pure value conversions), `checksum` (flexible checksums in and out),
 //!   `body` (stream adapters), `errors` (the one `ObjectError -> S3Error` mapping);
-//! - serving: `server` ([`build_service`], [`run`]), `request_id` (`x-amz-request-id`).
+//! - serving: `server` ([`build_service`], [`run`]), `request_id` (`x-amz-request-id`),
+//!   `admission` (503 SlowDown past the concurrent request limit), `xml_limit` (XML bodies
+//!   over the limit refused before s3s reads them).
 //!
 //! Operations not listed answer `NotImplemented` (s3s's default).
 
+mod admission;
 mod body;
 mod buckets;
 mod checksum;
@@ -26,6 +29,7 @@ mod reads;
 mod request_id;
 pub mod server;
 mod tagging;
+mod xml_limit;
 
 pub use request_id::{RequestId, RequestIdService};
 pub use server::{S3Settings, build_service, run};
