@@ -78,6 +78,8 @@ pub struct GatewayFile {
     pub orphan_grace_secs: Option<u64>,
     /// Seconds after which an unfinished multipart upload is aborted (0: never).
     pub upload_expiry_secs: Option<u64>,
+    /// Seconds in-flight requests get to finish after SIGTERM before the gateway exits anyway.
+    pub shutdown_grace_secs: Option<u64>,
     /// HTTPS for the S3 endpoint and the CA for `https://` nodes (see [`TlsSection`]).
     pub tls: Option<TlsSection>,
     /// `[limits]`: request, key, metadata, part and object size limits (see `limits`).
@@ -127,6 +129,7 @@ pub struct GatewayConfig {
     pub orphan_grace: Duration,
     /// `None`: uploads never expire.
     pub upload_expiry: Option<Duration>,
+    pub shutdown_grace: Duration,
     /// Rebuild the index from the nodes' metadata records before serving (a flag, not a
     /// setting: `floe serve --rebuild-index`).
     pub rebuild_index: bool,
@@ -305,6 +308,7 @@ impl GatewayConfig {
             scrub_bytes_per_sec: file.scrub_bytes_per_sec.unwrap_or(64 * 1024 * 1024),
             orphan_grace: Duration::from_secs(file.orphan_grace_secs.unwrap_or(3_600)),
             upload_expiry: every(file.upload_expiry_secs.unwrap_or(7 * 86_400)),
+            shutdown_grace: Duration::from_secs(file.shutdown_grace_secs.unwrap_or(30)),
             rebuild_index: flags.rebuild_index,
             tls,
             limits,

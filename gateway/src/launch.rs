@@ -66,6 +66,10 @@ pub struct Gateway {
     pub repairer: Arc<Repairer>,
     /// Where the admin API listens.
     pub admin_addr: SocketAddr,
+    /// Stops the S3 and admin listeners, which then drain their in-flight requests.
+    stop_front: watch::Sender<bool>,
+    front_tasks: Vec<JoinHandle<()>>,
+    /// Stops what those requests depend on: background loops and the embedded nodes.
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -100,7 +104,9 @@ impl Gateway {
         // Before anything is started: a bad certificate or CA file stops the launch here.
         let tls = config.tls.load()?;
         let (stop, stop_rx) = watch::channel(false);
+        let (stop_front, front_rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        let mut front_tasks = Vec::new();
 
         let (urls, keys) = if config.embedded() {
             let mut urls = Vec::new();
@@ -257,16 +263,16 @@ impl Gateway {
             cache: service.cache().clone(),
             scrub_bytes_per_sec: config.scrub_bytes_per_sec,
         };
-        let shutdown = stopped(stop_rx.clone());
-        tasks.push(tokio::spawn(async move {
+        let shutdown = stopped(front_rx.clone());
+        front_tasks.push(tokio::spawn(async move {
             if let Err(e) = crate::admin::run(admin_listener, admin, shutdown).await {
                 tracing::error!(error = %e, "admin API stopped");
             }
         }));
-        let shutdown = stopped(stop_rx);
+        let shutdown = stopped(front_rx);
         let listener =
             Listener::new(listener, tls.s3).with_max_header_bytes(config.limits.max_header_bytes);
-        tasks.push(tokio::spawn(async move {
+        front_tasks.push(tokio::spawn(async move {
             if let Err(e) = run(listener, s3, shutdown).await {
                 tracing::error!(error = %e, "S3 server stopped");
             }
@@ -278,13 +284,20 @@ impl Gateway {
             collector,
             repairer,
             admin_addr,
+            stop_front,
+            front_tasks,
             stop,
             tasks,
         })
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits for every server task.
+    /// Stops accepting, lets in-flight requests finish, then stops the background loops and
+    /// the embedded nodes (which those requests may still be writing to) and waits for them.
     pub async fn stop(self) {
+        let _ = self.stop_front.send(true);
+        for task in self.front_tasks {
+            let _ = task.await;
+        }
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;

@@ -132,8 +132,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let gateway = Gateway::start(&config).await?;
                 print_banner(&config, &gateway);
                 shutdown_signal().await;
-                tracing::info!("shutting down");
-                gateway.stop().await;
+                let grace = config.shutdown_grace;
+                tracing::info!(
+                    grace_secs = grace.as_secs(),
+                    "shutting down: no new connections, in-flight requests finishing"
+                );
+                if tokio::time::timeout(grace, gateway.stop()).await.is_err() {
+                    // What is cut off now was never acknowledged, and the index commits an
+                    // object only whole, so nothing half-written becomes visible.
+                    tracing::warn!(
+                        grace_secs = grace.as_secs(),
+                        "requests still in flight after the shutdown grace period; exiting"
+                    );
+                } else {
+                    tracing::info!("stopped cleanly");
+                }
             }
             Command::Admin(args) => floe_gateway::admin::cli::run(args).await?,
             Command::Node {

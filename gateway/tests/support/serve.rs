@@ -84,6 +84,26 @@ impl ServeProcess {
         }
     }
 
+    /// SIGTERM, then waits up to `wait` for the process to exit: its exit status, or `None` if
+    /// it is still running (then it is left to `kill`).
+    pub fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.pid()?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let deadline = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut()?.try_wait().expect("try_wait") {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     pub fn client(&self) -> aws_sdk_s3::Client {
         client(&self.endpoint)
     }
