@@ -9,6 +9,7 @@
 //! - [`walk`]: the startup scan, temp sweep and sorted paginated listing.
 //! - [`scrub`]: paced re-verification of stored shards, page by page.
 //! - [`stats`]: running totals and free space.
+//! - [`metrics`]: the Prometheus exposition of `GET /metrics`, one registry per node.
 //! - [`config`]: `NodeConfig` from file, environment and command line.
 //! - [`tls`]: certificate and key files, the HTTPS server side and the CA the client trusts.
 //! - [`server`]: the HTTP server (`run`), with request handling in `routes`.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod layout;
+pub mod metrics;
 pub mod protocol;
 pub mod records;
 mod routes;

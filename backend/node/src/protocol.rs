@@ -35,6 +35,9 @@ pub const HEADER_EXISTED: &str = "x-floe-existed";
 
 /// Unauthenticated liveness probe.
 pub const HEALTH_PATH: &str = "/v1/health";
+/// Unauthenticated Prometheus scrape (see [`crate::metrics`]); at the root, where Prometheus
+/// looks by default.
+pub const METRICS_PATH: &str = "/metrics";
 /// Node statistics as JSON [`NodeStats`].
 pub const STATS_PATH: &str = "/v1/stats";
 /// Shard collection: list with `GET`, single shards below it.

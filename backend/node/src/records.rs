@@ -310,3 +310,61 @@ mod tests {
         assert!(!path.exists());
     }
 }
+
+/// Record files come back from disk, where anything can happen to them: `decode` must refuse
+/// every damaged file without panicking and accept only bytes whose payload matches its hash.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn file(version: u64, payload: &[u8]) -> Vec<u8> {
+        let mut out = RECORD_MAGIC.to_vec();
+        out.extend_from_slice(&version.to_be_bytes());
+        out.extend_from_slice(ShardHash::of(payload).as_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn random_record_files_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+            if let Some(record) = decode(&bytes) {
+                prop_assert!(ShardHash::of(&record.payload).as_bytes() == &bytes[16..48]);
+            }
+        }
+
+        #[test]
+        fn damaged_record_files_are_refused(
+            version in any::<u64>(),
+            payload in prop::collection::vec(any::<u8>(), 0..2048),
+            at in any::<prop::sample::Index>(),
+            xor in 1..=255u8,
+            cut in any::<prop::sample::Index>(),
+            extra in prop::collection::vec(any::<u8>(), 0..16),
+            how in 0..4u8,
+        ) {
+            let good = file(version, &payload);
+            let decoded = decode(&good).unwrap();
+            prop_assert_eq!((decoded.version, decoded.payload.as_ref()), (version, &payload[..]));
+            let mut bad = good.clone();
+            match how {
+                // A flip in the version field is the one damage the hash cannot see, and the
+                // version only orders copies of the same record.
+                0 => { let i = at.index(bad.len()); bad[i] ^= xor; }
+                1 => bad.truncate(cut.index(bad.len())),
+                2 => bad.extend_from_slice(&extra),
+                _ => { let i = at.index(bad.len() + 1); bad.splice(i..i, extra.iter().copied()); }
+            }
+            match decode(&bad) {
+                Some(record) => {
+                    prop_assert!(bad == good || (how == 0 && (8..16).contains(&at.index(good.len())))
+                        || ((how == 2 || how == 3) && extra.is_empty()));
+                    prop_assert!(ShardHash::of(&record.payload).as_bytes() == &bad[16..48]);
+                }
+                None => prop_assert!(bad != good),
+            }
+        }
+    }
+}

@@ -13,8 +13,9 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 
 use crate::auth::{self, AuthError};
+use crate::metrics::{self, RouteKind};
 use crate::protocol::{
-    HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, ListQuery, ProtocolError, Route,
+    HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, ListQuery, METRICS_PATH, ProtocolError, Route,
     STATUS_CORRUPT, ScrubQuery, ShardKey, parse_range,
 };
 use crate::server::NodeState;
@@ -86,14 +87,18 @@ pub(crate) async fn handle(state: &NodeState, req: Request<Incoming>) -> Respons
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let kind = RouteKind::of(&method, &path);
     let response = dispatch(state, req)
         .await
         .unwrap_or_else(Failure::into_response);
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics().observe_request(kind, status, elapsed);
     tracing::debug!(
         %method,
         path,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
+        status,
+        micros = elapsed.as_micros() as u64,
         "request"
     );
     response
@@ -104,6 +109,14 @@ async fn dispatch(state: &NodeState, req: Request<Incoming>) -> Result<Response<
     if req.uri().path() == HEALTH_PATH {
         return match *req.method() {
             Method::GET | Method::HEAD => Ok(text(StatusCode::OK, "ok")),
+            _ => Err(not_allowed()),
+        };
+    }
+    // Unsigned as well: Prometheus cannot sign requests, and the exposition holds only counts
+    // and sizes, never shard or record contents, keys or ids.
+    if req.uri().path() == METRICS_PATH {
+        return match *req.method() {
+            Method::GET | Method::HEAD => render_metrics(state).await,
             _ => Err(not_allowed()),
         };
     }
@@ -155,9 +168,13 @@ async fn put(
 ) -> Result<Response<Body>, Failure> {
     let (hash, body) = hashed_body(state, req).await?;
     let store = state.store().clone();
+    let len = body.len() as u64;
     let outcome = blocking(move || store.put(&key, &hash, &body)).await?;
     let status = match outcome {
-        PutOutcome::Stored => StatusCode::CREATED,
+        PutOutcome::Stored => {
+            state.metrics().add_shard_bytes_written(len);
+            StatusCode::CREATED
+        }
         PutOutcome::AlreadyPresent => StatusCode::OK,
     };
     let mut response = text(status, "");
@@ -229,13 +246,19 @@ async fn get(
     let store = state.store().clone();
     let shard = blocking(move || store.get(&key)).await?;
     let len = shard.payload.len() as u64;
+    // Counted once the bytes have passed verification; a refused range reads nothing out.
+    let served = |body: &Bytes| state.metrics().add_shard_bytes_read(body.len() as u64);
 
     let mut response = match range {
-        None => bytes_response(StatusCode::OK, shard.payload),
+        None => {
+            served(&shard.payload);
+            bytes_response(StatusCode::OK, shard.payload)
+        }
         Some(range) => match parse_range(&range, len) {
             Ok((start, end)) => {
                 // Both ends are below `len`, the length of an in-memory buffer, so they fit usize.
                 let body = shard.payload.slice(start as usize..=end as usize);
+                served(&body);
                 let mut r = bytes_response(StatusCode::PARTIAL_CONTENT, body);
                 set(&mut r, CONTENT_RANGE, &format!("bytes {start}-{end}/{len}"));
                 r
@@ -289,7 +312,20 @@ async fn list(state: &NodeState, query: ListQuery) -> Result<Response<Body>, Fai
 
 async fn scrub(state: &NodeState, query: ScrubQuery) -> Result<Response<Body>, Failure> {
     let store = state.store().clone();
-    json(&blocking(move || crate::scrub::scrub_page(&store, &query)).await?)
+    let report = blocking(move || crate::scrub::scrub_page(&store, &query)).await?;
+    state.metrics().add_scrubbed(report.checked, report.bytes);
+    json(&report)
+}
+
+/// The Prometheus exposition; on a blocking thread, as it reads the store and the filesystem.
+async fn render_metrics(state: &NodeState) -> Result<Response<Body>, Failure> {
+    let metrics = state.metrics().clone();
+    let text = tokio::task::spawn_blocking(move || metrics.render())
+        .await
+        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    set(&mut response, CONTENT_TYPE, metrics::CONTENT_TYPE);
+    Ok(response)
 }
 
 async fn stats(state: &NodeState) -> Result<Response<Body>, Failure> {

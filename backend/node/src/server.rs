@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::NodeError;
 use crate::auth::ClusterSecret;
 use crate::config::NodeConfig;
+use crate::metrics::NodeMetrics;
 use crate::records::RecordStore;
 use crate::routes;
 use crate::store::ShardStore;
@@ -39,6 +40,8 @@ pub struct NodeState {
     records: Arc<RecordStore>,
     secret: ClusterSecret,
     max_shard_bytes: u64,
+    /// This node's own counters: several nodes may share a process (the gateway's dev mode).
+    metrics: Arc<NodeMetrics>,
 }
 
 impl NodeState {
@@ -46,8 +49,10 @@ impl NodeState {
     pub fn open(config: &NodeConfig) -> Result<NodeState, NodeError> {
         let store = ShardStore::open(&config.data_dir)?;
         let records = RecordStore::open(store.layout())?;
+        let store = Arc::new(store);
         Ok(NodeState {
-            store: Arc::new(store),
+            metrics: Arc::new(NodeMetrics::new(store.clone())),
+            store,
             records: Arc::new(records),
             secret: config.secret.clone(),
             max_shard_bytes: config.max_shard_bytes,
@@ -68,6 +73,10 @@ impl NodeState {
 
     pub fn max_shard_bytes(&self) -> u64 {
         self.max_shard_bytes
+    }
+
+    pub fn metrics(&self) -> &Arc<NodeMetrics> {
+        &self.metrics
     }
 }
 
