@@ -22,6 +22,8 @@ mod buckets;
 mod checksum;
 mod convert;
 mod errors;
+#[cfg(test)]
+mod fuzz_tests;
 mod list;
 mod multipart;
 mod objects;
