@@ -25,13 +25,39 @@ pub enum Body {
 }
 
 /// One object's bytes.
+///
+/// Deserializing validates (through [`ManifestFields`]), so a manifest embedded in another
+/// record (a multipart part, say) is checked as strictly as one read by [`Manifest::decode`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "ManifestFields")]
 pub struct Manifest {
     /// Chunk size the writer used; informational (range math uses per-chunk lengths).
     pub chunk_size: u32,
     /// Object size in bytes.
     pub size: u64,
     pub body: Body,
+}
+
+/// The wire shape of [`Manifest`], before validation.
+#[derive(Deserialize)]
+struct ManifestFields {
+    chunk_size: u32,
+    size: u64,
+    body: Body,
+}
+
+impl TryFrom<ManifestFields> for Manifest {
+    type Error = ManifestError;
+
+    fn try_from(fields: ManifestFields) -> Result<Self, ManifestError> {
+        let manifest = Manifest {
+            chunk_size: fields.chunk_size,
+            size: fields.size,
+            body: fields.body,
+        };
+        manifest.validate()?;
+        Ok(manifest)
+    }
 }
 
 impl Manifest {
@@ -76,7 +102,7 @@ impl Manifest {
         if format != MANIFEST_FORMAT {
             return Err(ManifestError::UnknownFormat(format));
         }
-        let (manifest, trailing): (Self, &[u8]) =
+        let (fields, trailing): (ManifestFields, &[u8]) =
             postcard::take_from_bytes(rest).map_err(|e| ManifestError::Malformed(e.to_string()))?;
         if !trailing.is_empty() {
             return Err(ManifestError::Malformed(format!(
@@ -84,8 +110,7 @@ impl Manifest {
                 trailing.len()
             )));
         }
-        manifest.validate()?;
-        Ok(manifest)
+        Manifest::try_from(fields)
     }
 
     /// Cross-checks what postcard cannot: the size against the body, and each chunk's id against
@@ -182,5 +207,30 @@ mod tests {
             Manifest::decode(&tampered.encode()),
             Err(ManifestError::Inconsistent(_))
         ));
+    }
+
+    #[test]
+    fn embedded_manifests_are_validated_too() {
+        // A record that carries a manifest (as a multipart part record does) goes through serde,
+        // not `Manifest::decode`: the same checks must apply.
+        #[derive(Serialize, Deserialize)]
+        struct Part {
+            etag: String,
+            manifest: Manifest,
+        }
+        let good = Part {
+            etag: "e".into(),
+            manifest: Manifest::chunked(vec![chunk(40, 2, 1)], 64),
+        };
+        let bytes = postcard::to_allocvec(&good).unwrap();
+        assert!(postcard::from_bytes::<Part>(&bytes).is_ok());
+        let mut c = chunk(40, 2, 1);
+        c.len = 39;
+        let bad = Part {
+            etag: "e".into(),
+            manifest: Manifest::chunked(vec![c], 64),
+        };
+        let bytes = postcard::to_allocvec(&bad).unwrap();
+        assert!(postcard::from_bytes::<Part>(&bytes).is_err());
     }
 }
