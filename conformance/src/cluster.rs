@@ -1,7 +1,9 @@
 //! A real Floe cluster made of processes: `floe node` × N and one `floe serve --nodes ...`, on
 //! 127.0.0.1 with ports chosen at run time (port 0, then the printed address), fresh secrets and
 //! data in a temporary directory. Nodes can be killed (SIGKILL) and restarted on the same port
-//! and data; their shard files can be listed for corruption; the gateway's log is a file.
+//! and data; their shard files can be listed for corruption; the gateway's log is a file. The
+//! gateway can take an extra config file and be restarted over the same nodes and index; every
+//! process's PID is available (for RSS sampling).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -130,6 +132,11 @@ impl NodeProcess {
         format!("http://{}", self.addr)
     }
 
+    /// The process id, while the node runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no chance to flush or say goodbye.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -163,6 +170,7 @@ impl Drop for NodeProcess {
 /// Nodes + gateway in one temporary directory.
 pub struct Cluster {
     floe: PathBuf,
+    ec: String,
     cluster_secret: String,
     pub nodes: Vec<NodeProcess>,
     gateway: Option<Child>,
@@ -176,6 +184,17 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `count` nodes, then a gateway over them with erasure code `ec` (blocking).
     pub fn start(floe: &Path, count: usize, ec: &str) -> anyhow::Result<Self> {
+        Self::start_with_config(floe, count, ec, None)
+    }
+
+    /// [`Cluster::start`], the gateway also reading the TOML file `config` (`floe serve
+    /// --config`; its settings yield to the flags this sets: listen, data, nodes, ec).
+    pub fn start_with_config(
+        floe: &Path,
+        count: usize,
+        ec: &str,
+        config: Option<&Path>,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("floe-conformance-")
             .tempdir()
@@ -193,32 +212,94 @@ impl Cluster {
                 &cluster_secret,
             )?);
         }
-        let urls: Vec<String> = nodes.iter().map(NodeProcess::url).collect();
-        let gateway_dir = dir.path().join("gateway");
-        std::fs::create_dir_all(&gateway_dir)?;
-        let mut cmd = Command::new(floe);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&gateway_dir)
-            .args(["--nodes", &urls.join(","), "--ec", ec])
-            .env("FLOE_CLUSTER_SECRET", &cluster_secret)
-            .env("FLOE_ROOT_ACCESS_KEY", &access_key)
-            .env("FLOE_ROOT_SECRET_KEY", &secret_key)
-            // The failure scenarios look for the gateway's `shard needs repair` warnings here.
-            .env("RUST_LOG", "info,s3s=off")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::from(log_file(&dir.path().join("gateway.log"))?));
-        let (gateway, endpoint) =
-            spawn_and_wait(cmd, "Floe S3 gateway listening on ", "floe serve")?;
-        Ok(Self {
+        let mut cluster = Self {
             floe: floe.to_path_buf(),
+            ec: ec.to_string(),
             cluster_secret,
             nodes,
-            gateway: Some(gateway),
-            endpoint,
+            gateway: None,
+            endpoint: String::new(),
             access_key,
             secret_key,
             dir: Some(dir),
-        })
+        };
+        let (gateway, endpoint) = cluster.spawn_gateway("127.0.0.1:0", config)?;
+        cluster.gateway = Some(gateway);
+        cluster.endpoint = endpoint;
+        Ok(cluster)
+    }
+
+    /// `floe serve` over this cluster's nodes and gateway data directory, listening on `listen`;
+    /// returns the process and its endpoint.
+    fn spawn_gateway(
+        &self,
+        listen: &str,
+        config: Option<&Path>,
+    ) -> anyhow::Result<(Child, String)> {
+        let gateway_dir = self.root().join("gateway");
+        std::fs::create_dir_all(&gateway_dir)?;
+        let mut cmd = Command::new(&self.floe);
+        cmd.arg("serve");
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
+        cmd.args(["--listen", listen, "--data"])
+            .arg(&gateway_dir)
+            .args(["--nodes", &self.node_urls().join(","), "--ec", &self.ec])
+            .env("FLOE_CLUSTER_SECRET", &self.cluster_secret)
+            .env("FLOE_ROOT_ACCESS_KEY", &self.access_key)
+            .env("FLOE_ROOT_SECRET_KEY", &self.secret_key)
+            // The failure scenarios look for the gateway's `shard needs repair` warnings here.
+            .env("RUST_LOG", "info,s3s=off")
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::from(log_file(&self.gateway_log())?));
+        spawn_and_wait(cmd, "Floe S3 gateway listening on ", "floe serve")
+    }
+
+    /// Stops the gateway (SIGTERM, so it drains and closes its index; SIGKILL after 15 s) and
+    /// starts it again over the same nodes and data directory, with `config` as its config file
+    /// (`None`: none). The same address is tried first (a few attempts while the port lingers),
+    /// then any free port; `endpoint` (and so [`Cluster::target`]) follows.
+    pub fn restart_gateway(&mut self, config: Option<&Path>) -> anyhow::Result<()> {
+        if let Some(child) = self.gateway.take() {
+            stop_gracefully(child, Duration::from_secs(15));
+        }
+        let old = self.endpoint.trim_start_matches("http://").to_string();
+        let mut last = None;
+        for _ in 0..30 {
+            match self.spawn_gateway(&old, config) {
+                Ok((child, endpoint)) => {
+                    self.gateway = Some(child);
+                    self.endpoint = endpoint;
+                    return Ok(());
+                }
+                Err(e) => {
+                    last = Some(e);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        match self.spawn_gateway("127.0.0.1:0", config) {
+            Ok((child, endpoint)) => {
+                self.gateway = Some(child);
+                self.endpoint = endpoint;
+                Ok(())
+            }
+            Err(e) => Err(e).context(format!(
+                "restarting the gateway (on {old}: {:#})",
+                last.expect("at least one attempt")
+            )),
+        }
+    }
+
+    /// The gateway's process id, while it runs.
+    pub fn gateway_pid(&self) -> Option<u32> {
+        self.gateway.as_ref().map(Child::id)
+    }
+
+    /// Each node's process id (`None` for a killed node), in node order.
+    pub fn node_pids(&self) -> Vec<Option<u32>> {
+        self.nodes.iter().map(NodeProcess::pid).collect()
     }
 
     pub fn target(&self) -> Target {
@@ -292,6 +373,27 @@ impl Drop for Cluster {
             let _ = g.wait();
         }
     }
+}
+
+/// SIGTERM (through `kill`, no libc here), then waits up to `grace` for the exit; SIGKILL after.
+fn stop_gracefully(mut child: Child, grace: Duration) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if sent {
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn strip_ansi(s: &str) -> String {

@@ -8,16 +8,17 @@
 //!   `AWS_SECRET_ACCESS_KEY` and `AWS_REGION` (default us-east-1); the Floe-only failure
 //!   scenarios are skipped. This is how Floe is compared with any other S3 server.
 //!
-//! Modules: `target` (endpoint and clients), `cluster` (the processes), `report` (checks and the
-//! matrix), `sdk` (aws-sdk-s3 scenarios), `clients` (aws cli, rclone, s3cmd, boto3 scripts),
-//! `failure` (kill, restart and corrupt).
+//! Modules: `target` (endpoint and clients) and `cluster` (the processes), both from the
+//! library; `report` (checks and the matrix), `sdk` (aws-sdk-s3 scenarios), `clients` (aws cli,
+//! rclone, s3cmd, boto3 scripts), `failure` (kill, restart and corrupt).
 
 mod clients;
-mod cluster;
 mod failure;
 mod report;
 mod sdk;
-mod target;
+
+// From the library, under the names the suite's modules use (`crate::cluster`, `crate::target`).
+use floe_conformance::{cluster, target};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

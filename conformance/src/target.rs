@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 #[derive(Clone)]
 pub struct Target {
@@ -80,7 +82,9 @@ impl Target {
         Client::from_conf(config)
     }
 
-    fn config(&self, access: &str, secret: &str) -> aws_sdk_s3::config::Builder {
+    /// The configuration every client here starts from: endpoint, region, credentials, path
+    /// style, the SDK's latest behaviour. Callers adjust it (retries, timeouts) and build.
+    pub fn config(&self, access: &str, secret: &str) -> aws_sdk_s3::config::Builder {
         aws_sdk_s3::Config::builder()
             .endpoint_url(&self.endpoint)
             .region(Region::new(self.region.clone()))
@@ -111,9 +115,7 @@ impl Target {
             .bucket(&name)
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("create bucket {name}: {}", crate::sdk::support::show(&e))
-            })?;
+            .map_err(|e| anyhow::anyhow!("create bucket {name}: {}", show(&e)))?;
         Ok(name)
     }
 
@@ -165,7 +167,27 @@ async fn empty_and_delete(client: &Client, bucket: &str) -> Result<(), ()> {
     match client.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(()),
         // Already gone (a scenario deleted it, or a client purged it).
-        Err(e) if crate::sdk::support::status(&e) == Some(404) => Ok(()),
+        Err(e) if status(&e) == Some(404) => Ok(()),
         Err(_) => Err(()),
     }
+}
+
+/// An SDK error in one line: `HTTP 503 ServiceUnavailable: message` when the server answered
+/// with an S3 error, else the SDK's whole error chain (timeouts, connection errors, ...).
+pub fn show<E>(err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match (status(err), err.as_service_error()) {
+        (Some(status), Some(service)) => format!(
+            "HTTP {status} {}: {}",
+            service.code().unwrap_or("(no code)"),
+            service.message().unwrap_or("(no message)")
+        ),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}
+
+pub fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    err.raw_response().map(|r| r.status().as_u16())
 }

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, bail, ensure};
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use aws_sdk_s3::types::ChecksumAlgorithm;
@@ -92,25 +92,8 @@ pub fn checksum_header(algorithm: &ChecksumAlgorithm) -> String {
     format!("x-amz-checksum-{}", algorithm.as_str().to_ascii_lowercase())
 }
 
-/// An SDK error in one line: `HTTP 503 ServiceUnavailable: message` when the server answered
-/// with an S3 error, else the SDK's whole error chain (timeouts, connection errors, ...).
-pub fn show<E>(err: &SdkError<E, HttpResponse>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match (status(err), err.as_service_error()) {
-        (Some(status), Some(service)) => format!(
-            "HTTP {status} {}: {}",
-            service.code().unwrap_or("(no code)"),
-            service.message().unwrap_or("(no message)")
-        ),
-        _ => DisplayErrorContext(err).to_string(),
-    }
-}
-
-pub fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
-    err.raw_response().map(|r| r.status().as_u16())
-}
+// `show` and `status` live in the library (the target needs them too).
+pub use floe_conformance::target::{show, status};
 
 pub fn code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<String> {
     err.as_service_error()
