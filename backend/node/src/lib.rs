@@ -43,8 +43,8 @@ pub use auth::{AuthError, ClusterSecret, sign};
 pub use client::{ClientError, ClientOptions, NodeClient, RecordStored};
 pub use config::{ConfigError, NodeConfig};
 pub use protocol::{
-    NodeStats, RecordEntry, RecordId, RecordPage, STATUS_CORRUPT, ScrubQuery, ScrubReport,
-    ShardEntry, ShardInfo, ShardKey, ShardPage,
+    NodeStats, RecordEntry, RecordId, RecordItem, RecordPage, STATUS_CORRUPT, ScrubQuery,
+    ScrubReport, ShardEntry, ShardInfo, ShardKey, ShardPage,
 };
 pub use server::{NodeState, run, run_tls};
 pub use store::{ShardStore, StoreError};

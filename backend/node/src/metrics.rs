@@ -67,6 +67,7 @@ impl RouteKind {
             (Route::List, Method::GET) => RouteKind::ShardList,
             (Route::Scrub, Method::POST) => RouteKind::Scrub,
             (Route::Records, Method::GET) => RouteKind::RecordList,
+            (Route::Records, Method::POST) => RouteKind::RecordPut,
             (Route::Record(_), Method::PUT) => RouteKind::RecordPut,
             (Route::Record(_), Method::GET) => RouteKind::RecordGet,
             (Route::Record(_), Method::DELETE) => RouteKind::RecordDelete,

@@ -19,8 +19,8 @@ mod records;
 mod scrub;
 
 pub use records::{
-    HEADER_RECORD_VERSION, RECORDS_PATH, RecordEntry, RecordId, RecordListQuery, RecordPage,
-    parse_version,
+    BatchReply, HEADER_RECORD_VERSION, MAX_BATCH_RECORDS, RECORDS_PATH, RecordEntry, RecordId,
+    RecordItem, RecordListQuery, RecordPage, decode_batch, encode_batch, parse_version,
 };
 pub use scrub::{SCRUB_PAGE_BUDGET, SCRUB_PATH, ScrubQuery, ScrubReport};
 
@@ -69,6 +69,8 @@ pub enum ProtocolError {
     BadRange,
     #[error("range not satisfiable")]
     RangeNotSatisfiable,
+    #[error("malformed record batch: {0}")]
+    Batch(String),
 }
 
 /// Identifies one stored shard: the chunk it belongs to and its position in the stripe.

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use floe_codec::ShardHash;
 
 use crate::layout::{Layout, is_prefix_name};
-use crate::protocol::{LIST_MAX_LIMIT, RecordEntry, RecordId, RecordPage};
+use crate::protocol::{LIST_MAX_LIMIT, RecordEntry, RecordId, RecordItem, RecordPage};
 use crate::store::{StoreError, io_err, sync_dir};
 use crate::walk::read_names;
 
@@ -36,6 +36,13 @@ pub enum RecordPut {
     Stored,
     /// The node holds a newer version, which it kept.
     Newer(u64),
+}
+
+/// Flushes the whole filesystem holding `dir` (`syncfs`): one device flush for a batch.
+fn sync_filesystem(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| rustix::fs::syncfs(&d).map_err(io::Error::from))
+        .map_err(io_err("cannot sync filesystem of", dir))
 }
 
 /// A verified record.
@@ -92,51 +99,115 @@ impl RecordStore {
                 actual,
             });
         }
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let tmp = self.tmp.join(format!("record-{id}.{seq}.tmp"));
-        let result = self.install(id, version, claimed, payload, &tmp);
-        if !matches!(result, Ok(RecordPut::Stored)) {
+        let tmp = self.write_temp(id, version, &actual, payload)?;
+        let synced = File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err("cannot sync temp file", &tmp));
+        if let Err(e) = synced {
             let _ = fs::remove_file(&tmp);
+            return Err(e);
         }
-        result
+        let outcome = self.install(id, version, &tmp)?;
+        sync_dir(&self.prefix_dir(id))?;
+        Ok(outcome)
     }
 
-    fn install(
+    /// Stores many records with two filesystem syncs in all instead of two fsyncs each: every
+    /// temp file is written, one `syncfs` makes them durable, they are renamed into place, and a
+    /// second `syncfs` makes the renames durable. Outcomes come in `batch` order.
+    pub fn put_batch(&self, batch: &[RecordItem]) -> Result<Vec<RecordPut>, StoreError> {
+        let mut temps = Vec::with_capacity(batch.len());
+        for item in batch {
+            let hash = ShardHash::of(&item.payload);
+            match self.write_temp(&item.id, item.version, &hash, &item.payload) {
+                Ok(tmp) => temps.push(tmp),
+                Err(e) => {
+                    for tmp in &temps {
+                        let _ = fs::remove_file(tmp);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let synced = sync_filesystem(&self.tmp);
+        if let Err(e) = synced {
+            for tmp in &temps {
+                let _ = fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut failure = None;
+        for (item, tmp) in batch.iter().zip(&temps) {
+            if failure.is_some() {
+                let _ = fs::remove_file(tmp);
+                continue;
+            }
+            match self.install(&item.id, item.version, tmp) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => failure = Some(e),
+            }
+        }
+        // Renames done before a failure are made durable too; the caller retries the batch.
+        sync_filesystem(&self.root)?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
+        }
+    }
+
+    /// Writes a record file under a fresh temp name, without syncing it.
+    fn write_temp(
         &self,
         id: &RecordId,
         version: u64,
         hash: &ShardHash,
         payload: &[u8],
-        tmp: &Path,
-    ) -> Result<RecordPut, StoreError> {
-        let mut file = OpenOptions::new()
+    ) -> Result<PathBuf, StoreError> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.tmp.join(format!("record-{id}.{seq}.tmp"));
+        let written = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(tmp)
-            .map_err(io_err("cannot create temp file", tmp))?;
-        let mut header = Vec::with_capacity(RECORD_HEADER_LEN);
-        header.extend_from_slice(&RECORD_MAGIC);
-        header.extend_from_slice(&version.to_be_bytes());
-        header.extend_from_slice(hash.as_bytes());
-        file.write_all(&header)
-            .and_then(|()| file.write_all(payload))
-            .and_then(|()| file.sync_all())
-            .map_err(io_err("cannot write temp file", tmp))?;
-        drop(file);
-        let prefix = self.prefix_dir(id);
-        fs::create_dir_all(&prefix).map_err(io_err("cannot create directory", &prefix))?;
-        let path = self.path(id);
-        {
-            let _guard = self.install.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(stored) = self.stored_version(&path)?
-                && stored > version
-            {
-                return Ok(RecordPut::Newer(stored));
+            .open(&tmp)
+            .and_then(|mut file| {
+                let mut header = Vec::with_capacity(RECORD_HEADER_LEN);
+                header.extend_from_slice(&RECORD_MAGIC);
+                header.extend_from_slice(&version.to_be_bytes());
+                header.extend_from_slice(hash.as_bytes());
+                file.write_all(&header)?;
+                file.write_all(payload)
+            });
+        match written {
+            Ok(()) => Ok(tmp),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(io_err("cannot write temp file", &tmp)(e))
             }
-            fs::rename(tmp, &path).map_err(io_err("cannot rename into place", &path))?;
         }
-        sync_dir(&prefix)?;
-        Ok(RecordPut::Stored)
+    }
+
+    /// Renames a durable temp file into place unless a newer version is stored (then the temp
+    /// file is removed). The caller makes the rename durable.
+    fn install(&self, id: &RecordId, version: u64, tmp: &Path) -> Result<RecordPut, StoreError> {
+        let prefix = self.prefix_dir(id);
+        let path = self.path(id);
+        let outcome = fs::create_dir_all(&prefix)
+            .map_err(io_err("cannot create directory", &prefix))
+            .and_then(|()| {
+                let _guard = self.install.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(stored) = self.stored_version(&path)?
+                    && stored > version
+                {
+                    return Ok(RecordPut::Newer(stored));
+                }
+                fs::rename(tmp, &path).map_err(io_err("cannot rename into place", &path))?;
+                Ok(RecordPut::Stored)
+            });
+        if !matches!(outcome, Ok(RecordPut::Stored)) {
+            let _ = fs::remove_file(tmp);
+        }
+        outcome
     }
 
     /// The version in a record file's header; `None` if there is no (readable) record.

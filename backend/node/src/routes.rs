@@ -134,6 +134,7 @@ async fn dispatch(state: &NodeState, req: Request<Incoming>) -> Result<Response<
         (Route::List, Method::GET) => list(state, ListQuery::parse(req.uri().query())?).await,
         (Route::Scrub, Method::POST) => scrub(state, ScrubQuery::parse(req.uri().query())?).await,
         (Route::Records, Method::GET) => records::list(state, req.uri().query()).await,
+        (Route::Records, Method::POST) => records::put_batch(state, req).await,
         (Route::Record(id), Method::PUT) => records::put(state, id, req).await,
         (Route::Record(id), Method::GET) => records::get(state, id).await,
         (Route::Record(id), Method::DELETE) => records::delete(state, id).await,

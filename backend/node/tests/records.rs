@@ -5,7 +5,7 @@ mod common;
 
 use bytes::Bytes;
 use common::{start, start_in};
-use floe_node::{ClientError, RecordId, RecordStored};
+use floe_node::{ClientError, RecordId, RecordItem, RecordStored};
 
 #[tokio::test]
 async fn records_keep_the_newest_version_across_restarts() {
@@ -65,4 +65,45 @@ async fn records_keep_the_newest_version_across_restarts() {
     // Shards and records live apart: no shard appeared.
     assert_eq!(client.stats().await.unwrap().shards, 0);
     node.stop().await;
+}
+
+#[tokio::test]
+async fn batches_store_many_records_and_keep_newer_versions() {
+    let node = start().await;
+    let client = node.client();
+    client
+        .put_record(&RecordId([7; 32]), 50, Bytes::from_static(b"fifty"))
+        .await
+        .unwrap();
+    let items: Vec<RecordItem> = (0..100u8)
+        .map(|n| RecordItem {
+            id: RecordId([n; 32]),
+            version: 10,
+            payload: Bytes::from(vec![n; usize::from(n)]),
+        })
+        .collect();
+    let outcomes = client.put_records(&items).await.unwrap();
+    assert_eq!(outcomes.len(), 100);
+    for (n, outcome) in outcomes.iter().enumerate() {
+        let want = if n == 7 {
+            RecordStored::Newer(50)
+        } else {
+            RecordStored::Stored
+        };
+        assert_eq!(*outcome, want, "record {n}");
+    }
+    assert_eq!(
+        client.get_record(&RecordId([7; 32])).await.unwrap(),
+        (50, Bytes::from_static(b"fifty"))
+    );
+    assert_eq!(
+        client.get_record(&RecordId([99; 32])).await.unwrap(),
+        (10, Bytes::from(vec![99; 99]))
+    );
+    assert!(client.put_records(&[]).await.unwrap().is_empty());
+    // Survives a restart, and no temp file is left behind.
+    let dir = node.stop().await;
+    let node = start_in(dir, u64::MAX).await;
+    let page = node.client().list_records(None, 1000).await.unwrap();
+    assert_eq!(page.records.len(), 100);
 }

@@ -2,7 +2,7 @@
 //!
 //! The index queues each change in its outbox in the same transaction as the change itself,
 //! so nothing is lost to a crash between commit and copy; the publisher drains the outbox in
-//! the background, a few records in parallel, and retries what failed on its next round. Each
+//! the background, one batch per node at a time, and retries what failed on its next round. Each
 //! record goes to [`RECORD_COPIES`](crate::blobs::RECORD_COPIES) nodes and counts as published
 //! once two of them hold it (the third copy is best effort: one node down must not hold the
 //! outbox up; a node holding a newer version counts as holding it).
@@ -11,18 +11,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use futures::future::join_all;
 use tokio::task::JoinHandle;
+
+use floe_node::RecordItem;
 
 use super::record::encode;
 use crate::blobs::BlobStore;
 use crate::index::{Index, IndexError, JournalEntry, RecordKind};
 
-/// Outbox entries read per round.
-const BATCH: usize = 256;
-/// Records sent concurrently.
-const PARALLEL: usize = 8;
+/// Outbox entries read per round; each node gets its share of them in one request.
+const BATCH: usize = 1024;
 
 /// Drains the index's outbox to the nodes.
 #[derive(Debug, Clone)]
@@ -62,13 +61,7 @@ impl Publisher {
         if pending.is_empty() {
             return Ok(0);
         }
-        let results: Vec<Option<(RecordKind, String, String, u64)>> =
-            futures::stream::iter(pending)
-                .map(|entry| async move { self.publish(entry).await })
-                .buffer_unordered(PARALLEL)
-                .collect()
-                .await;
-        let done: Vec<_> = results.into_iter().flatten().collect();
+        let done = self.publish(pending).await;
         let count = done.len();
         if count > 0 {
             self.with_index(move |ix| ix.records_published(&done))
@@ -77,28 +70,58 @@ impl Publisher {
         Ok(count)
     }
 
-    /// Sends one record to its nodes; its outbox key when enough of them hold it.
-    async fn publish(&self, entry: JournalEntry) -> Option<(RecordKind, String, String, u64)> {
-        let (id, bytes) = encode(&entry);
-        let body = Bytes::from(bytes);
-        let targets = self.blobs.record_placement(&id.0);
-        let puts = targets.iter().map(|&node| {
-            let client = self.blobs.nodes()[node].clone();
-            let body = body.clone();
-            async move { client.put_record(&id, entry.version, body).await }
-        });
-        let results = join_all(puts).await;
-        let stored = results.iter().filter(|r| r.is_ok()).count();
-        if stored >= targets.len().clamp(1, 2) {
-            Some((entry.kind, entry.bucket, entry.key, entry.version))
-        } else {
-            let errors: Vec<String> = results
-                .iter()
-                .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
-                .collect();
-            tracing::debug!(record = %id, ?errors, "record not published yet");
-            None
+    /// Sends the records of `entries` to their nodes, one batch per node (one request and one
+    /// sync there, however many records); returns the outbox keys of those enough nodes hold.
+    async fn publish(&self, entries: Vec<JournalEntry>) -> Vec<(RecordKind, String, String, u64)> {
+        let nodes = self.blobs.nodes();
+        let mut batches: Vec<Vec<(usize, RecordItem)>> = vec![Vec::new(); nodes.len()];
+        let mut wanted = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let (id, bytes) = encode(entry);
+            let payload = Bytes::from(bytes);
+            let targets = self.blobs.record_placement(&id.0);
+            wanted.push(targets.len().clamp(1, 2));
+            for node in targets {
+                batches[node].push((
+                    i,
+                    RecordItem {
+                        id,
+                        version: entry.version,
+                        payload: payload.clone(),
+                    },
+                ));
+            }
         }
+        let sends = batches
+            .into_iter()
+            .enumerate()
+            .filter(|(_, batch)| !batch.is_empty())
+            .map(|(node, batch)| {
+                let client = nodes[node].clone();
+                async move {
+                    let items: Vec<RecordItem> = batch.iter().map(|(_, r)| r.clone()).collect();
+                    let outcome = client.put_records(&items).await;
+                    if let Err(e) = &outcome {
+                        tracing::debug!(node = %client.url(), error = %e, records = items.len(), "record batch not stored");
+                    }
+                    (batch, outcome.is_ok())
+                }
+            });
+        let mut stored = vec![0usize; entries.len()];
+        for (batch, ok) in join_all(sends).await {
+            if ok {
+                // Stored or kept as a newer version: either way the node holds this change.
+                for (i, _) in batch {
+                    stored[i] += 1;
+                }
+            }
+        }
+        entries
+            .into_iter()
+            .zip(stored.into_iter().zip(wanted))
+            .filter(|(_, (stored, wanted))| stored >= wanted)
+            .map(|(e, _)| (e.kind, e.bucket, e.key, e.version))
+            .collect()
     }
 
     /// Publishes until the outbox is empty or a round makes no progress; returns the count.

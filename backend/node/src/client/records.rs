@@ -6,7 +6,8 @@ use http::{Method, StatusCode};
 
 use super::{ClientError, NodeClient};
 use crate::protocol::{
-    HEADER_EXISTED, HEADER_RECORD_VERSION, LIST_MAX_LIMIT, RecordId, RecordListQuery, RecordPage,
+    BatchReply, HEADER_EXISTED, HEADER_RECORD_VERSION, LIST_MAX_LIMIT, RECORDS_PATH, RecordId,
+    RecordItem, RecordListQuery, RecordPage, encode_batch,
 };
 
 /// What a record put did.
@@ -43,6 +44,37 @@ impl NodeClient {
             StatusCode::BAD_REQUEST => Err(ClientError::HashMismatch),
             _ => Err(reply.into_error()),
         }
+    }
+
+    /// Stores many records in one request and one sync on the node; one outcome per record,
+    /// in order. An error means none of them can be counted as stored.
+    pub async fn put_records(
+        &self,
+        items: &[RecordItem],
+    ) -> Result<Vec<RecordStored>, ClientError> {
+        let body = Bytes::from(encode_batch(items));
+        let hash = ShardHash::of(&body);
+        let reply = self
+            .inner
+            .call(Method::POST, RECORDS_PATH, Some(&hash), None, body)
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(reply.into_error());
+        }
+        let reply: BatchReply = serde_json::from_slice(&reply.body)
+            .map_err(|e| ClientError::Protocol(format!("bad JSON from a record batch: {e}")))?;
+        if reply.newer.len() != items.len() {
+            return Err(ClientError::Protocol(format!(
+                "{} outcomes for {} records",
+                reply.newer.len(),
+                items.len()
+            )));
+        }
+        Ok(reply
+            .newer
+            .into_iter()
+            .map(|n| n.map_or(RecordStored::Stored, RecordStored::Newer))
+            .collect())
     }
 
     /// The stored version and bytes of record `id`.

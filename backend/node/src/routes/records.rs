@@ -5,9 +5,14 @@ use http::{HeaderName, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::{Body, EXISTED, Failure, blocking, bytes_response, hashed_body, json, set, text};
-use crate::protocol::{HEADER_RECORD_VERSION, RecordId, RecordListQuery, parse_version};
+use floe_codec::ShardHash;
+
+use crate::protocol::{
+    BatchReply, HEADER_RECORD_VERSION, RecordId, RecordListQuery, decode_batch, parse_version,
+};
 use crate::records::RecordPut;
 use crate::server::NodeState;
+use crate::store::StoreError;
 
 const RECORD_VERSION: HeaderName = HeaderName::from_static(HEADER_RECORD_VERSION);
 
@@ -28,6 +33,33 @@ pub(super) async fn put(
             response
         }
     })
+}
+
+/// A batch put: every record stored (or refused as older) with one sync for the batch.
+pub(super) async fn put_batch(
+    state: &NodeState,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Failure> {
+    let (hash, body) = hashed_body(state, req).await?;
+    let actual = ShardHash::of(&body);
+    if actual != hash {
+        return Err(StoreError::HashMismatch {
+            claimed: hash,
+            actual,
+        }
+        .into());
+    }
+    let items = decode_batch(&body)?;
+    let records = state.records().clone();
+    let outcomes = blocking(move || records.put_batch(&items)).await?;
+    let newer = outcomes
+        .into_iter()
+        .map(|o| match o {
+            RecordPut::Stored => None,
+            RecordPut::Newer(v) => Some(v),
+        })
+        .collect();
+    json(&BatchReply { newer })
 }
 
 pub(super) async fn get(state: &NodeState, id: RecordId) -> Result<Response<Body>, Failure> {
