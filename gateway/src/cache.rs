@@ -92,10 +92,19 @@ impl CachedBlobs {
                 let chunks = chunks.clone();
                 async move {
                     let chunk = &chunks[slice.chunk_index];
-                    this.read_slice(chunk, slice.offset, slice.len, admit).await
+                    this.read_pieces(chunk, slice.offset, slice.len, admit)
+                        .await
                 }
             })
-            .buffered(ahead);
+            .buffered(ahead)
+            // One frame per piece: a chunk read around the cache is sent as its shard buffers,
+            // never copied into one.
+            .flat_map(|pieces| {
+                futures::stream::iter(match pieces {
+                    Ok(pieces) => pieces.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                })
+            });
         let guard = pins.pin(ids).await;
         bytes.map(move |item| {
             let _held = &guard;
@@ -103,33 +112,34 @@ impl CachedBlobs {
         })
     }
 
-    /// A slice of one chunk: from the cache when the chunk is there, or read and cached when the
-    /// slice is the whole chunk and `admit` allows it; a partial slice of a cold chunk reads only
-    /// the shards it needs.
-    pub async fn read_slice(
+    /// A slice of one chunk, as pieces in order: from the cache when the chunk is there, or read
+    /// and cached when the slice is the whole chunk and `admit` allows it. Read around the cache
+    /// (a partial slice of a cold chunk, or a chunk not admitted) it is one piece per shard
+    /// touched, fetching only those shards.
+    async fn read_pieces(
         &self,
         chunk: &ChunkRef,
         offset: usize,
         len: usize,
         admit: bool,
-    ) -> Result<Bytes, BlobError> {
+    ) -> Result<Vec<Bytes>, BlobError> {
         let Some(cache) = &self.cache else {
-            return self.blobs.read_slice(chunk, offset, len).await;
+            return self.blobs.read_pieces(chunk, offset, len).await;
         };
         let whole = offset == 0 && len >= chunk.len as usize;
         if let Some(bytes) = cache.get(&chunk.id).await {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(slice(&bytes, offset, len));
+            return Ok(vec![slice(&bytes, offset, len)]);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         if !whole || !admit {
-            return self.blobs.read_slice(chunk, offset, len).await;
+            return self.blobs.read_pieces(chunk, offset, len).await;
         }
         let bytes = cache
             .try_get_with(chunk.id, self.blobs.read_chunk(chunk))
             .await
             .map_err(|e: Arc<BlobError>| clone_error(&e))?;
-        Ok(slice(&bytes, offset, len))
+        Ok(vec![slice(&bytes, offset, len)])
     }
 }
 

@@ -5,12 +5,12 @@
 //! chunk, zero-padded at the end, so a healthy read is just k fetches and a concatenation.
 //!
 //! - `encode`: [`encode_chunk`] and the [`EncodedChunk`] it returns.
-//! - `decode`: [`reconstruct_data`], [`decode_chunk`], [`reconstruct_all`].
+//! - `decode`: [`reconstruct_data`], [`restore_data`], [`decode_chunk`], [`reconstruct_all`].
 
 mod decode;
 mod encode;
 
-pub use decode::{decode_chunk, reconstruct_all, reconstruct_data};
+pub use decode::{decode_chunk, reconstruct_all, reconstruct_data, restore_data};
 pub use encode::{EncodedChunk, encode_chunk};
 
 use serde::{Deserialize, Serialize};

@@ -21,7 +21,7 @@ pub mod range;
 
 pub use chunk::{
     ChunkRef, EncodedChunk, FORMAT_VERSION, chunk_id, decode_chunk, encode_chunk, reconstruct_all,
-    reconstruct_data, shard_len_for,
+    reconstruct_data, restore_data, shard_len_for,
 };
 pub use chunker::{Chunker, DEFAULT_CHUNK_SIZE};
 pub use error::{CodecError, ManifestError};

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use floe_codec::{ByteRange, ChunkRef, chunk_slices, reconstruct_data, shard_slices};
+use floe_codec::{ByteRange, ChunkRef, chunk_slices, restore_data, shard_slices};
 use floe_node::ClientError;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 
@@ -55,28 +55,41 @@ impl BlobStore {
         offset: usize,
         len: usize,
     ) -> Result<Bytes, BlobError> {
+        let mut pieces = self.read_pieces(chunk, offset, len).await?;
+        if pieces.len() <= 1 {
+            return Ok(pieces.pop().unwrap_or_default());
+        }
+        let mut out = BytesMut::with_capacity(pieces.iter().map(Bytes::len).sum());
+        for piece in &pieces {
+            out.extend_from_slice(piece);
+        }
+        Ok(out.freeze())
+    }
+
+    /// Like [`read_slice`](Self::read_slice), but as one piece per shard touched, in order: views
+    /// of the fetched (or rebuilt) shard buffers, so a streamed read copies nothing here.
+    pub async fn read_pieces(
+        &self,
+        chunk: &ChunkRef,
+        offset: usize,
+        len: usize,
+    ) -> Result<Vec<Bytes>, BlobError> {
         let len = len.min((chunk.len as usize).saturating_sub(offset));
         if len == 0 {
-            return Ok(Bytes::new());
+            return Ok(Vec::new());
         }
         let slices = shard_slices(chunk.shard_len(), offset, len);
         let wanted: Vec<usize> = slices.iter().map(|s| s.shard_index).collect();
         let shards = self.fetch_shards(chunk, &wanted).await?;
-        let piece = |i: usize| -> Result<Bytes, BlobError> {
-            let s = slices[i];
-            let shard = shards[s.shard_index].as_ref().ok_or_else(|| {
-                BlobError::Internal("fetched shard set lacks a wanted shard".into())
-            })?;
-            Ok(shard.slice(s.offset..s.offset + s.len))
-        };
-        if slices.len() == 1 {
-            return piece(0);
-        }
-        let mut out = BytesMut::with_capacity(len);
-        for i in 0..slices.len() {
-            out.extend_from_slice(&piece(i)?);
-        }
-        Ok(out.freeze())
+        slices
+            .iter()
+            .map(|s| {
+                let shard = shards[s.shard_index].as_ref().ok_or_else(|| {
+                    BlobError::Internal("fetched shard set lacks a wanted shard".into())
+                })?;
+                Ok(shard.slice(s.offset..s.offset + s.len))
+            })
+            .collect()
     }
 
     /// Returns a shard set (k+m slots) in which every `wanted` data shard is present and verified.
@@ -195,21 +208,20 @@ impl BlobStore {
         }
     }
 
-    /// Rebuilds the missing data shards from any k verified shards, on a blocking thread.
+    /// Rebuilds the missing data shards from any k verified shards, on a blocking thread. The
+    /// fetched shards are decoded in place (no copy); only the rebuilt ones are new buffers.
     async fn decode(
         &self,
         chunk: &ChunkRef,
         shards: Vec<Option<Bytes>>,
     ) -> Result<Vec<Option<Bytes>>, BlobError> {
         let chunk = chunk.clone();
-        let mut owned: Vec<Option<Vec<u8>>> = shards
-            .iter()
-            .map(|s| s.as_ref().map(|b| b.to_vec()))
-            .collect();
-        drop(shards);
         tokio::task::spawn_blocking(move || {
-            reconstruct_data(&chunk, &mut owned)?;
-            Ok(owned.into_iter().map(|s| s.map(Bytes::from)).collect())
+            let mut shards = shards;
+            for (index, bytes) in restore_data(&chunk, &shards)? {
+                shards[index] = Some(Bytes::from(bytes));
+            }
+            Ok(shards)
         })
         .await
         .map_err(|e| BlobError::Internal(format!("decode task: {e}")))?

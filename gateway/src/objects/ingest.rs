@@ -1,10 +1,11 @@
 //! Body ingest: one pass over a request body that hashes it (MD5 for the ETag, plus any requested
 //! checksum) on a blocking thread while the blob layer cuts, encodes and fans it out.
 //!
-//! MD5 is the most expensive step of a PUT (~0.5 GiB/s), so it never runs in series with the
-//! encode: frames are handed to the hashing thread through a bounded channel, which also bounds
-//! memory. Bodies up to the inline threshold never reach the blob layer: they become an inline
-//! manifest stored in the index.
+//! MD5 is the most expensive step of a PUT (~0.5 GiB/s), so for bodies past the inline
+//! threshold it never runs in series with the encode: frames are handed to a hashing thread
+//! through a bounded channel, which also bounds memory. Bodies up to the inline threshold are
+//! hashed in place and never reach the blob layer: they become an inline manifest stored in the
+//! index.
 
 use std::sync::Arc;
 
@@ -47,15 +48,11 @@ pub async fn ingest(
     algorithm: Option<ChecksumAlgorithm>,
     limits: IngestLimits,
 ) -> Result<Ingested, ObjectError> {
-    let (tx, mut rx) = mpsc::channel::<Bytes>(HASH_QUEUE);
-    let hasher = tokio::task::spawn_blocking(move || {
-        let mut digest = BodyDigest::new(algorithm);
-        while let Some(frame) = rx.blocking_recv() {
-            digest.update(&frame);
-        }
-        digest.finish()
-    });
-
+    // Small bodies are hashed right here: a few KiB of MD5 costs less than handing frames to
+    // another thread. Once the body outgrows the inline threshold, the digest so far moves to a
+    // hashing thread and the rest of the frames follow it there.
+    let mut digest = Some(BodyDigest::new(algorithm));
+    let mut hashing: Option<HashingThread> = None;
     let mut head = BytesMut::new();
     let mut writer: Option<BlobWriter> = None;
     let mut size: u64 = 0;
@@ -70,14 +67,19 @@ pub async fn ingest(
                 "the body is longer than its declared Content-Length".into(),
             ));
         }
-        tx.send(frame.clone())
-            .await
-            .map_err(|_| ObjectError::Internal("hashing thread stopped".into()))?;
+        match (&hashing, &mut digest) {
+            (Some(thread), _) => thread.feed(frame.clone()).await?,
+            (None, Some(d)) => d.update(&frame),
+            (None, None) => return Err(ObjectError::Internal("body digest lost".into())),
+        }
         match &mut writer {
             Some(w) => w.write(&frame).await?,
             None => {
                 head.extend_from_slice(&frame);
                 if head.len() > limits.inline_threshold {
+                    if let Some(d) = digest.take() {
+                        hashing = Some(HashingThread::start(d));
+                    }
                     let mut w = BlobWriter::new(blobs.clone());
                     w.write(&head).await?;
                     head = BytesMut::new();
@@ -86,7 +88,6 @@ pub async fn ingest(
             }
         }
     }
-    drop(tx);
     if limits.expected_len.is_some_and(|n| size != n) {
         return Err(ObjectError::IncompleteBody);
     }
@@ -98,12 +99,48 @@ pub async fn ingest(
         }
         None => (Manifest::inline(head.to_vec(), chunk_size), None),
     };
-    let digests = hasher
-        .await
-        .map_err(|e| ObjectError::Internal(format!("hashing thread: {e}")))?;
+    let digests = match (hashing, digest) {
+        (Some(thread), _) => thread.finish().await?,
+        (None, Some(d)) => d.finish(),
+        (None, None) => return Err(ObjectError::Internal("body digest lost".into())),
+    };
     Ok(Ingested {
         manifest,
         digests,
         pins,
     })
+}
+
+/// The digest of a large body, computed on a blocking thread fed through a bounded channel (so
+/// hashing runs beside the encode and a slow hash holds the body back instead of buffering it).
+struct HashingThread {
+    frames: mpsc::Sender<Bytes>,
+    done: tokio::task::JoinHandle<Digests>,
+}
+
+impl HashingThread {
+    fn start(mut digest: BodyDigest) -> Self {
+        let (frames, mut rx) = mpsc::channel::<Bytes>(HASH_QUEUE);
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(frame) = rx.blocking_recv() {
+                digest.update(&frame);
+            }
+            digest.finish()
+        });
+        Self { frames, done }
+    }
+
+    async fn feed(&self, frame: Bytes) -> Result<(), ObjectError> {
+        self.frames
+            .send(frame)
+            .await
+            .map_err(|_| ObjectError::Internal("hashing thread stopped".into()))
+    }
+
+    async fn finish(self) -> Result<Digests, ObjectError> {
+        drop(self.frames);
+        self.done
+            .await
+            .map_err(|e| ObjectError::Internal(format!("hashing thread: {e}")))
+    }
 }

@@ -20,23 +20,32 @@ pub fn reconstruct_data(
     chunk: &ChunkRef,
     shards: &mut [Option<Vec<u8>>],
 ) -> Result<(), CodecError> {
+    for (index, bytes) in restore_data(chunk, shards)? {
+        shards[index] = Some(bytes);
+    }
+    Ok(())
+}
+
+/// The missing data shards, rebuilt from any k present shards and checked against their hashes,
+/// as `(index, bytes)`; empty when no data shard is missing. Borrows the shards it is given (any
+/// byte container), so a reader holding network buffers decodes without copying them first.
+/// Same slot rules as [`reconstruct_data`].
+pub fn restore_data<T: AsRef<[u8]>>(
+    chunk: &ChunkRef,
+    shards: &[Option<T>],
+) -> Result<Vec<(usize, Vec<u8>)>, CodecError> {
     let shard_len = check_slots(chunk, shards)?;
     let k = chunk.params.k();
-    if shards[..k].iter().all(Option::is_some) {
-        return Ok(());
-    }
-    // Collect first and assign after every rebuilt shard has passed its hash check, so a failure
-    // leaves the caller's slots as they were and it can retry with other shards.
     let mut rebuilt = Vec::new();
+    if shards[..k].iter().all(Option::is_some) {
+        return Ok(rebuilt);
+    }
     visit_data(chunk, shards, shard_len, |index, bytes, restored| {
         if restored {
             rebuilt.push((index, bytes.to_vec()));
         }
     })?;
-    for (index, bytes) in rebuilt {
-        shards[index] = Some(bytes);
-    }
-    Ok(())
+    Ok(rebuilt)
 }
 
 /// Convenience for whole-chunk reads: [`reconstruct_data`], then the data shards concatenated and
@@ -112,9 +121,9 @@ pub fn reconstruct_all(chunk: &ChunkRef, shards: &mut [Option<Vec<u8>>]) -> Resu
 /// Decodes from exactly k present shards and hands every data shard, in index order, to `sink`
 /// as `(index, bytes, restored)`. Restored shards are checked against their hash before `sink`
 /// sees them. Requires `check_slots` to have passed and at least one data shard to be missing.
-fn visit_data(
+fn visit_data<T: AsRef<[u8]>>(
     chunk: &ChunkRef,
-    shards: &[Option<Vec<u8>>],
+    shards: &[Option<T>],
     shard_len: usize,
     mut sink: impl FnMut(usize, &[u8], bool),
 ) -> Result<(), CodecError> {
@@ -125,7 +134,7 @@ fn visit_data(
     let present = shards
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| s.as_deref().map(|bytes| (i, bytes)))
+        .filter_map(|(i, s)| s.as_ref().map(|bytes| (i, bytes.as_ref())))
         .take(k);
     for (index, bytes) in present {
         if index < k {
@@ -137,7 +146,7 @@ fn visit_data(
     let result = decoder.decode()?;
     for (index, slot) in shards[..k].iter().enumerate() {
         match slot {
-            Some(bytes) => sink(index, bytes, false),
+            Some(bytes) => sink(index, bytes.as_ref(), false),
             None => {
                 let bytes = result.restored_original(index).ok_or_else(|| {
                     CodecError::ReedSolomon(format!("decoder did not restore data shard {index}"))
@@ -151,7 +160,10 @@ fn visit_data(
 }
 
 /// Validates the reference and the slots; returns the shard length.
-fn check_slots(chunk: &ChunkRef, shards: &[Option<Vec<u8>>]) -> Result<usize, CodecError> {
+fn check_slots<T: AsRef<[u8]>>(
+    chunk: &ChunkRef,
+    shards: &[Option<T>],
+) -> Result<usize, CodecError> {
     chunk.check_shape()?;
     let total = chunk.params.total();
     if shards.len() != total {
@@ -164,6 +176,7 @@ fn check_slots(chunk: &ChunkRef, shards: &[Option<Vec<u8>>]) -> Result<usize, Co
     let mut have = 0;
     for (index, bytes) in shards.iter().enumerate() {
         if let Some(bytes) = bytes {
+            let bytes = bytes.as_ref();
             if bytes.len() != shard_len {
                 return Err(CodecError::ShardLength {
                     index,
