@@ -120,6 +120,29 @@ fn bench_params(k: u16, m: u16, data: &[u8]) {
             },
         ),
     );
+    let mut reused = ReedSolomonDecoder::new(k, m, shard_len).expect("decoder");
+    row(
+        &format!("{params} RS decode, reused decoder, 2 lost"),
+        measure(
+            || (),
+            |()| {
+                reused.reset(k, m, shard_len).expect("reset");
+                for i in 2..k + 2 {
+                    let shard = enc.shard(i);
+                    if i < k {
+                        reused.add_original_shard(i, shard).expect("add");
+                    } else {
+                        reused.add_recovery_shard(i - k, shard).expect("add");
+                    }
+                }
+                reused
+                    .decode()
+                    .expect("decode")
+                    .restored_original(0)
+                    .map(<[u8]>::len)
+            },
+        ),
+    );
     row(
         &format!("{params} reconstruct_data, all data present"),
         measure(
