@@ -8,25 +8,45 @@
 
 use http::{Method, Uri};
 
-/// Query keys that name an upload's data or a signature, not an XML subresource.
-fn is_data_or_auth_key(key: &str) -> bool {
-    matches!(key, "partNumber" | "uploadId" | "x-id")
-        || key.len() > 6 && key[..6].eq_ignore_ascii_case("x-amz-")
-}
+/// Subresources whose PUT body is an XML document. Only these are checked, so a data upload
+/// with a query key this list does not know is never refused here.
+const XML_SUBRESOURCES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "cors",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "retention",
+    "tagging",
+    "versioning",
+    "website",
+];
 
 /// Whether this request's body is an XML document for s3s to parse (rather than object data):
-/// any POST but a browser form upload, or a PUT to a subresource such as `?tagging`. A PUT to a
-/// bare bucket (CreateBucketConfiguration) is left to s3s: with virtual-hosted addressing its
-/// path looks like an object key, and such documents are tiny.
+/// any POST but a browser form upload, or a PUT to an XML subresource such as `?tagging`. A PUT
+/// to a bare bucket (CreateBucketConfiguration) is left to s3s: with virtual-hosted addressing
+/// its path looks like an object key, and such documents are tiny.
 pub fn carries_xml(method: &Method, uri: &Uri, content_type: Option<&str>) -> bool {
-    let subresource = uri.query().is_some_and(|q| {
-        q.split('&')
-            .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
-            .any(|key| !key.is_empty() && !is_data_or_auth_key(key))
-    });
     match *method {
         Method::POST => !content_type.is_some_and(|t| t.starts_with("multipart/form-data")),
-        Method::PUT => subresource,
+        Method::PUT => uri.query().is_some_and(|q| {
+            q.split('&')
+                .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
+                .any(|key| XML_SUBRESOURCES.contains(&key))
+        }),
         _ => false,
     }
 }
@@ -52,6 +72,8 @@ mod tests {
             "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=ff&x-id=PutObject"
         ));
         assert!(!xml(Method::GET, "/b?list-type=2"));
+        assert!(!xml(Method::PUT, "/b/k?some-future-param=1"));
+        assert!(xml(Method::PUT, "/b/k?acl"));
         assert!(!carries_xml(
             &Method::POST,
             &"/b".parse().unwrap(),
