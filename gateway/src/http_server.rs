@@ -35,7 +35,7 @@ impl Listener {
     }
 
     /// Requests whose line and headers exceed `bytes` get 431 from hyper's parser before any
-    /// handler runs (hyper's own default is about 400 KiB).
+    /// handler runs. This is hyper's read buffer limit, so it also caps body frame sizes.
     pub fn with_max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = Some(bytes);
         self

@@ -26,7 +26,9 @@ pub struct LimitsSection {
     pub max_key_bytes: Option<usize>,
     /// User metadata (names + values), in bytes [default and S3: 2048].
     pub max_metadata_bytes: Option<usize>,
-    /// Request line plus headers, in bytes [default: 64 KiB].
+    /// Request line plus headers, in bytes [default: 400 KiB, hyper's own]. This is hyper's
+    /// read buffer size, so it also sets the largest body frame: keep it well above 64 KiB for
+    /// fast uploads.
     pub max_header_bytes: Option<usize>,
     /// XML request bodies (CompleteMultipartUpload, DeleteObjects, tagging), in bytes
     /// [default: 20 MiB, enough for 10,000 parts].
@@ -61,7 +63,7 @@ impl Default for Limits {
             max_concurrent_requests: 1024,
             max_key_bytes: 1024,
             max_metadata_bytes: 2048,
-            max_header_bytes: 64 * 1024,
+            max_header_bytes: 400 * 1024,
             max_xml_body_bytes: 20 * MIB as usize,
             max_part_count: 10_000,
             min_part_bytes: 5 * MIB,

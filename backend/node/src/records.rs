@@ -114,7 +114,8 @@ impl RecordStore {
 
     /// Stores many records with two filesystem syncs in all instead of two fsyncs each: every
     /// temp file is written, one `syncfs` makes them durable, they are renamed into place, and a
-    /// second `syncfs` makes the renames durable. Outcomes come in `batch` order.
+    /// second `syncfs` makes the renames durable. Outcomes come in `batch` order. (`syncfs`
+    /// reports writeback errors from Linux 5.8 on; older kernels could hide one.)
     pub fn put_batch(&self, batch: &[RecordItem]) -> Result<Vec<RecordPut>, StoreError> {
         let mut temps = Vec::with_capacity(batch.len());
         for item in batch {

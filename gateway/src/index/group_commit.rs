@@ -6,7 +6,9 @@
 //! sequence number, and then waits here until an `Immediate` commit made after it has returned.
 //! Whoever arrives while no flush is running does the flush, for everything committed so far; the
 //! writers that commit during that flush are covered by the next one. Under load one fsync
-//! acknowledges a whole batch; alone, a writer pays one commit plus one flush.
+//! acknowledges a whole batch; alone, a writer pays one commit plus one flush. A commit is
+//! numbered before it is made, under redb's write lock, so its number exists before anyone can
+//! read it.
 //!
 //! A write is acknowledged only once durable. What a concurrent reader may see early is a commit
 //! that a crash could still roll back, so code that destroys data on the strength of what it read
@@ -40,7 +42,8 @@ struct State {
 }
 
 impl GroupCommit {
-    /// Records a non-durable commit that has just returned, and gives its sequence number.
+    /// Numbers a non-durable commit about to be made (call it while the write transaction is
+    /// still open), and gives its sequence number.
     pub fn committed(&self) -> u64 {
         let mut state = self.lock();
         state.committed += 1;
@@ -77,12 +80,15 @@ impl GroupCommit {
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 continue;
             }
-            // Everything counted in `committed` has returned from its commit, so a durable
-            // commit that begins after this point covers all of it.
+            // Everything counted in `committed` has committed or holds the write lock, so a
+            // durable commit that begins after this point covers all of it.
             state.flushing = true;
             let target = state.committed;
             drop(state);
-            let outcome = flush();
+            // A panic inside the flush must not leave `flushing` set: every writer would wait
+            // for it forever.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&flush))
+                .unwrap_or_else(|_| Err(IndexError::Storage("index flush panicked".into())));
             state = self.lock();
             state.flushing = false;
             match outcome {

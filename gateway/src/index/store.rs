@@ -165,10 +165,20 @@ impl Index {
         };
         match outcome {
             Ok(value) => {
-                txn.commit()?;
+                // Numbered before the commit, while this transaction still holds redb's write
+                // lock: a reader can only see this commit after the number exists, so a `sync`
+                // after that read covers it (a flush's own transaction waits for this one).
                 let seq = self.group.committed();
+                txn.commit()?;
                 self.group.wait_durable(seq, || self.flush())?;
                 Ok(value)
+            }
+            Err(IndexError::PreconditionFailed) => {
+                let _ = txn.abort();
+                // The record that failed the check may be a commit not yet durable; a 412 must
+                // not be answered on the strength of something a crash could still undo.
+                self.sync()?;
+                Err(IndexError::PreconditionFailed)
             }
             Err(e) => {
                 // The operation's own error is the one worth reporting; a failing abort leaves

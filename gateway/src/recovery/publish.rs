@@ -20,8 +20,33 @@ use super::record::encode;
 use crate::blobs::BlobStore;
 use crate::index::{Index, IndexError, JournalEntry, RecordKind};
 
-/// Outbox entries read per round; each node gets its share of them in one request.
-const BATCH: usize = 1024;
+/// Outbox entries read per round.
+const BATCH: usize = 256;
+/// Payload bytes per request: a node's share of a round goes in requests of at most this much
+/// (a larger record goes alone), well under the node's body cap (`max_shard_bytes`, 64 MiB by
+/// default). The manifest of a huge object makes a record of megabytes.
+const REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+/// Cuts one node's records into requests of at most [`REQUEST_BYTES`] of payload each; a
+/// record larger than that goes alone (and may be refused, without holding the others up).
+fn split_by_bytes(batch: Vec<(usize, RecordItem)>) -> Vec<Vec<(usize, RecordItem)>> {
+    let mut requests: Vec<Vec<(usize, RecordItem)>> = Vec::new();
+    let mut bytes = 0;
+    for item in batch {
+        let len = item.1.payload.len();
+        match requests.last_mut() {
+            Some(last) if bytes + len <= REQUEST_BYTES => {
+                bytes += len;
+                last.push(item);
+            }
+            _ => {
+                bytes = len;
+                requests.push(vec![item]);
+            }
+        }
+    }
+    requests
+}
 
 /// Drains the index's outbox to the nodes.
 #[derive(Debug, Clone)]
@@ -95,7 +120,7 @@ impl Publisher {
         let sends = batches
             .into_iter()
             .enumerate()
-            .filter(|(_, batch)| !batch.is_empty())
+            .flat_map(|(node, batch)| split_by_bytes(batch).into_iter().map(move |b| (node, b)))
             .map(|(node, batch)| {
                 let client = nodes[node].clone();
                 async move {
@@ -158,5 +183,39 @@ impl Publisher {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use floe_node::RecordId;
+
+    fn item(i: usize, len: usize) -> (usize, RecordItem) {
+        let item = RecordItem {
+            id: RecordId([i as u8; 32]),
+            version: 1,
+            payload: Bytes::from(vec![0u8; len]),
+        };
+        (i, item)
+    }
+
+    #[test]
+    fn batches_are_cut_by_bytes_and_big_records_go_alone() {
+        let mb = 1024 * 1024;
+        let batch = vec![
+            item(0, 3 * mb),
+            item(1, 3 * mb),
+            item(2, 3 * mb),
+            item(3, 20 * mb),
+            item(4, 10),
+        ];
+        let requests = split_by_bytes(batch);
+        let shape: Vec<Vec<usize>> = requests
+            .iter()
+            .map(|r| r.iter().map(|(i, _)| *i).collect())
+            .collect();
+        assert_eq!(shape, vec![vec![0, 1], vec![2], vec![3], vec![4]]);
+        assert!(split_by_bytes(Vec::new()).is_empty());
     }
 }
