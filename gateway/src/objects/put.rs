@@ -16,9 +16,16 @@ impl ObjectService {
         self.check_attributes(&req.attributes)?;
         let content_md5 = parse_content_md5(req.content_md5.as_deref())?;
         // Fail before reading the body when the answer is already known; the commit re-checks
-        // the conditions atomically.
-        self.check_write_conditions(&req.bucket, &req.key, &req.conditions)
-            .await?;
+        // the conditions (and the bucket) atomically. An unconditional PUT of a small body
+        // skips the early look: reading a few KiB costs less than the extra index round trip,
+        // and the commit gives the same NoSuchBucket.
+        let small = req
+            .content_length
+            .is_some_and(|n| n <= self.config.inline_threshold as u64);
+        if !(small && req.conditions.is_empty()) {
+            self.check_write_conditions(&req.bucket, &req.key, &req.conditions)
+                .await?;
+        }
 
         let ingested = ingest(
             self.blobs(),

@@ -300,3 +300,28 @@ async fn unsupported_operation_is_not_implemented() {
     assert_eq!(code_of(&err).as_deref(), Some("NotImplemented"));
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn put_into_a_missing_bucket_is_no_such_bucket_small_or_large() {
+    let gw = TestGateway::start().await;
+    // A small body skips the early index look and is refused at the commit; a large one is
+    // refused before its body is stored. Both leave nothing behind.
+    for len in [10, 300 * KIB] {
+        let put = gw
+            .client
+            .put_object()
+            .bucket("nowhere")
+            .key("k")
+            .body(aws_sdk_s3::primitives::ByteStream::from(data(7, len)))
+            .send()
+            .await;
+        expect_err(put, 404, "NoSuchBucket");
+    }
+    gw.create_bucket("nowhere").await;
+    let listed = ok(
+        gw.client.list_objects_v2().bucket("nowhere").send().await,
+        "list",
+    );
+    assert_eq!(listed.key_count(), Some(0));
+    gw.stop().await;
+}
