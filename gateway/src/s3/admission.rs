@@ -2,14 +2,18 @@
 //! answered at once with 503 `SlowDown`, the answer every S3 SDK treats as "back off and retry",
 //! instead of queueing until memory or the nodes give out.
 //!
-//! A permit is held while the request is handled: until the response head is ready, which for a
-//! PUT or an UploadPart includes reading the whole body. A GET's body streams after that, under
-//! the cache's and the reader's own bounds.
+//! A permit is held for the whole request: while it is handled (for a PUT or an UploadPart that
+//! includes reading the body) and, for a streamed response such as a GET of a large object,
+//! until the last byte is sent or the client goes away, since the stream's read-ahead buffers
+//! are what the limit bounds.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
+use http_body::{Frame, SizeHint};
 use s3s::HttpResponse;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -29,6 +33,46 @@ impl Admission {
     /// A permit if one is free now; `None` means answer [`slow_down`].
     pub fn try_admit(&self) -> Option<OwnedSemaphorePermit> {
         self.permits.clone().try_acquire_owned().ok()
+    }
+}
+
+/// Keeps `permit` until `resp`'s body is sent (or dropped). A body already in memory releases
+/// it at once.
+pub fn hold_until_sent(resp: HttpResponse, permit: OwnedSemaphorePermit) -> HttpResponse {
+    if resp.body().bytes().is_some() {
+        return resp;
+    }
+    resp.map(|body| {
+        s3s::Body::http_body(HeldBody {
+            inner: Box::pin(body),
+            _permit: permit,
+        })
+    })
+}
+
+/// A response body that carries its request's permit.
+struct HeldBody {
+    inner: Pin<Box<s3s::Body>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl http_body::Body for HeldBody {
+    type Data = Bytes;
+    type Error = s3s::StdError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, s3s::StdError>>> {
+        self.get_mut().inner.as_mut().poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

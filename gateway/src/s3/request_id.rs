@@ -19,7 +19,7 @@ use s3s::service::S3Service;
 use s3s::{HttpError, HttpResponse, S3Error};
 use tracing::Instrument;
 
-use super::admission::{Admission, refusal, slow_down};
+use super::admission::{Admission, hold_until_sent, refusal, slow_down};
 use super::xml_limit::carries_xml;
 
 const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
@@ -153,8 +153,8 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
         let inner = self.inner.clone();
         Box::pin(
             async move {
-                let _permit = permit;
-                let mut resp = hyper::service::Service::call(&inner, req).await?;
+                let resp = hyper::service::Service::call(&inner, req).await?;
+                let mut resp = hold_until_sent(resp, permit);
                 if let Ok(v) = HeaderValue::from_str(id.as_str()) {
                     resp.headers_mut().insert(X_AMZ_REQUEST_ID, v);
                 }

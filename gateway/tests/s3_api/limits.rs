@@ -274,3 +274,41 @@ async fn object_layer_limits_use_s3_error_codes() {
     expect_status(s3.head_object().bucket("lim").key("mp").send().await, 404);
     gw.stop().await;
 }
+
+#[tokio::test]
+async fn a_streaming_get_holds_its_permit_until_the_body_is_read() {
+    let gw = TestGateway::start_with(|c| {
+        c.limits = Limits {
+            max_concurrent_requests: 1,
+            ..Limits::default()
+        }
+    })
+    .await;
+    gw.create_bucket("lim").await;
+    let big = data(9, 24 * MIB);
+    gw.put("lim", "big", &big).await;
+
+    // Headers are back, the 24 MiB body is not read: far more than the socket buffers hold.
+    let out = ok(
+        gw.client.get_object().bucket("lim").key("big").send().await,
+        "get",
+    );
+    let refused = raw_request(gw.addr, "GET", "/lim", &[], vec![]).await;
+    assert_eq!(refused.status, 503, "{}", refused.text());
+
+    assert_bytes(&body(out).await, &big, "streamed body");
+    // The permit came back with the end of the body.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = raw_request(gw.addr, "GET", "/lim", &[], vec![])
+            .await
+            .status;
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Unsigned, so refused by auth (403) rather than by admission.
+    assert_eq!(status, 403);
+    gw.stop().await;
+}
