@@ -3,3 +3,4 @@
 pub mod cluster;
 pub mod gateway;
 pub mod serve;
+pub mod uploads;
