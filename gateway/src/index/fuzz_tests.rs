@@ -12,66 +12,11 @@ use floe_codec::{ChunkRef, Manifest};
 use proptest::prelude::*;
 
 use super::testkit::*;
+use crate::fuzz_edits::{self, Edit, apply, wild_bytes};
 use crate::recovery::record as node_record;
 
-// ---- edits of valid encodings ----
-
-#[derive(Debug, Clone)]
-enum Edit {
-    Flip(prop::sample::Index, u8),
-    Insert(prop::sample::Index, Vec<u8>),
-    Delete(prop::sample::Index, usize),
-    Overwrite(prop::sample::Index, Vec<u8>),
-    Truncate(prop::sample::Index),
-    Duplicate(prop::sample::Index, usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let index = any::<prop::sample::Index>();
-    // 0xff and 0x80 make postcard varints long and lengths huge: the allocator's worst case.
-    let wild = prop_oneof![Just(0xffu8), Just(0x80), Just(0), Just(1), any::<u8>()];
-    prop_oneof![
-        4 => (index.clone(), 1..=255u8).prop_map(|(i, x)| Edit::Flip(i, x)),
-        2 => (index.clone(), prop::collection::vec(wild.clone(), 1..12)).prop_map(|(i, b)| Edit::Insert(i, b)),
-        2 => (index.clone(), 1..12usize).prop_map(|(i, n)| Edit::Delete(i, n)),
-        2 => (index.clone(), prop::collection::vec(wild, 1..10)).prop_map(|(i, b)| Edit::Overwrite(i, b)),
-        1 => index.clone().prop_map(Edit::Truncate),
-        1 => (index, 1..48usize).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-    ]
-}
-
 fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    prop::collection::vec(edit(), 1..8)
-}
-
-fn apply(bytes: &mut Vec<u8>, edits: &[Edit]) {
-    for e in edits {
-        let len = bytes.len();
-        match e {
-            Edit::Flip(i, x) if len > 0 => bytes[i.index(len)] ^= x,
-            Edit::Insert(i, b) => {
-                let p = i.index(len + 1);
-                bytes.splice(p..p, b.iter().copied());
-            }
-            Edit::Delete(i, n) if len > 0 => {
-                let p = i.index(len);
-                bytes.drain(p..(p + n).min(len));
-            }
-            Edit::Overwrite(i, b) if len > 0 => {
-                let p = i.index(len);
-                for (j, &v) in b.iter().enumerate().take(len - p) {
-                    bytes[p + j] = v;
-                }
-            }
-            Edit::Truncate(i) if len > 0 => bytes.truncate(i.index(len)),
-            Edit::Duplicate(i, n) if len > 0 => {
-                let p = i.index(len);
-                let copy = bytes[p..(p + n).min(len)].to_vec();
-                bytes.splice(p..p, copy);
-            }
-            _ => {}
-        }
-    }
+    fuzz_edits::edits(wild_bytes())
 }
 
 // ---- valid records with arbitrary contents ----

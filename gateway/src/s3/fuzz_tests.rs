@@ -19,19 +19,11 @@ use s3s::xml;
 
 use super::checksum::{self, ChecksumValues, checksum_values};
 use super::convert;
+use crate::fuzz_edits::{apply, edits};
 use crate::objects::checksum::unb64;
 use crate::objects::{normalize_etag, validate_bucket_name};
 
 // ---- damaging text ----
-
-#[derive(Debug, Clone)]
-enum Edit {
-    Flip(prop::sample::Index, u8),
-    Insert(prop::sample::Index, String),
-    Delete(prop::sample::Index, usize),
-    Truncate(prop::sample::Index),
-    Duplicate(prop::sample::Index, usize),
-}
 
 /// Fragments an XML reader treats specially.
 fn token() -> impl Strategy<Value = String> {
@@ -82,43 +74,9 @@ fn token() -> impl Strategy<Value = String> {
     ]
 }
 
-fn edit() -> impl Strategy<Value = Edit> {
-    let index = any::<prop::sample::Index>();
-    prop_oneof![
-        3 => (index.clone(), 1..=255u8).prop_map(|(i, x)| Edit::Flip(i, x)),
-        4 => (index.clone(), token()).prop_map(|(i, t)| Edit::Insert(i, t)),
-        2 => (index.clone(), 1..16usize).prop_map(|(i, n)| Edit::Delete(i, n)),
-        1 => index.clone().prop_map(Edit::Truncate),
-        1 => (index, 1..64usize).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, edits: &[Edit]) {
-    for e in edits {
-        let len = bytes.len();
-        match e {
-            Edit::Flip(i, x) if len > 0 => bytes[i.index(len)] ^= x,
-            Edit::Insert(i, t) => {
-                let p = i.index(len + 1);
-                bytes.splice(p..p, t.bytes());
-            }
-            Edit::Delete(i, n) if len > 0 => {
-                let p = i.index(len);
-                bytes.drain(p..(p + n).min(len));
-            }
-            Edit::Truncate(i) if len > 0 => bytes.truncate(i.index(len)),
-            Edit::Duplicate(i, n) if len > 0 => {
-                let p = i.index(len);
-                let copy = bytes[p..(p + n).min(len)].to_vec();
-                bytes.splice(p..p, copy);
-            }
-            _ => {}
-        }
-    }
-}
-
 fn damaged(valid: impl Strategy<Value = String>) -> impl Strategy<Value = Vec<u8>> {
-    (valid, prop::collection::vec(edit(), 1..8)).prop_map(|(s, edits)| {
+    let tokens = token().prop_map(String::into_bytes).boxed();
+    (valid, edits(tokens)).prop_map(|(s, edits)| {
         let mut bytes = s.into_bytes();
         apply(&mut bytes, &edits);
         bytes
