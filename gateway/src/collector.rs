@@ -172,23 +172,16 @@ impl Collector {
         }
     }
 
-    /// Runs a pass every `interval` until `shutdown` resolves.
+    /// Runs a pass every `interval` until `shutdown` resolves (a pass cut short by shutdown is
+    /// safe: each chunk is forgotten only after its shards are deleted).
     pub fn spawn(
         self,
         interval: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            tokio::pin!(shutdown);
-            loop {
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    () = tokio::time::sleep(interval) => {}
-                }
-                if let Err(e) = self.collect_once().await {
-                    tracing::error!(error = %e, "garbage collection pass failed");
-                }
-            }
+        crate::periodic::every("garbage collection", interval, shutdown, move || {
+            let this = self.clone();
+            async move { this.collect_once().await }
         })
     }
 }

@@ -10,6 +10,7 @@
 //! - [`cache`]: verified chunk bytes by chunk id (moka);
 //! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads);
 //! - [`metrics`]: Prometheus metrics;
+//! - [`periodic`]: the loop shape of the simple background tasks;
 //! - [`http_server`]: the accept loop shared by the S3 and admin listeners;
 //! - [`config`] and [`launch`]: the TOML configuration and wiring it all up;
 //! - [`limits`]: the `[limits]` section (request concurrency, key, metadata, part sizes);
@@ -28,6 +29,7 @@ pub mod launch;
 pub mod limits;
 pub mod metrics;
 pub mod objects;
+pub mod periodic;
 pub mod recovery;
 pub mod repair;
 pub mod s3;

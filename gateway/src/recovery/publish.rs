@@ -167,22 +167,15 @@ impl Publisher {
         interval: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            tokio::pin!(shutdown);
-            loop {
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    () = tokio::time::sleep(interval) => {}
-                }
-                let round = self.flush();
-                tokio::select! {
-                    () = &mut shutdown => return,
-                    result = round => if let Err(e) = result {
-                        tracing::error!(error = %e, "publishing metadata records failed");
-                    },
-                }
-            }
-        })
+        crate::periodic::every(
+            "publishing metadata records",
+            interval,
+            shutdown,
+            move || {
+                let this = self.clone();
+                async move { this.flush().await }
+            },
+        )
     }
 }
 
