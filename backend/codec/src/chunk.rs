@@ -6,9 +6,11 @@
 //!
 //! - `encode`: [`encode_chunk`] and the [`EncodedChunk`] it returns.
 //! - `decode`: [`reconstruct_data`], [`restore_data`], [`decode_chunk`], [`reconstruct_all`].
+//! - `recovery`: the cached linear plans degraded decoding runs on.
 
 mod decode;
 mod encode;
+mod recovery;
 
 pub use decode::{decode_chunk, reconstruct_all, reconstruct_data, restore_data};
 pub use encode::{EncodedChunk, encode_chunk};

@@ -44,6 +44,29 @@ fn all_slots(enc: &EncodedChunk) -> Vec<Option<Vec<u8>>> {
 }
 
 proptest! {
+    /// Codes wider than one 32-symbol block of the field, where degraded decoding derives its
+    /// coefficients from multi-block probes; lengths cross the 64-byte block edge too.
+    #[test]
+    fn wide_codes_decode(
+        (k, m) in prop_oneof![Just((33u16, 3u16)), Just((40, 8)), Just((100, 20))],
+        len in 1..=20_000usize,
+        seed in any::<u64>(),
+    ) {
+        let data: Vec<u8> = (0..len as u64).map(|i| (i.wrapping_mul(seed | 1) >> 7) as u8).collect();
+        let enc = encode(k, m, &data);
+        let mut slots = all_slots(&enc);
+        // Lose the first m/2 data shards and parity from the back, so inputs mix both kinds.
+        let lost = usize::from(m.div_ceil(2));
+        let step = (seed as usize % (usize::from(k) / lost)).max(1);
+        for i in 0..lost {
+            slots[i * step] = None;
+        }
+        for slot in slots.iter_mut().rev().take(usize::from(m) - lost) {
+            *slot = None;
+        }
+        prop_assert_eq!(decode_chunk(&enc.chunk, slots).unwrap(), data);
+    }
+
     #[test]
     fn any_k_shards_decode((k, m, data, order) in case(), lose in 0..=6usize) {
         let enc = encode(k, m, &data);

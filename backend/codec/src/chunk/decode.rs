@@ -5,9 +5,12 @@
 //! caller), `None` if it is missing. A corrupt input that slips through yields rebuilt shards that
 //! miss their hashes, so it surfaces as `ShardHashMismatch` instead of wrong bytes.
 
-use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
+use std::sync::Arc;
+
+use reed_solomon_simd::ReedSolomonEncoder;
 
 use super::ChunkRef;
+use super::recovery::Plan;
 use crate::{CodecError, ShardHash};
 
 /// Fills in every missing data shard (indices < k) from any k present shards.
@@ -36,16 +39,17 @@ pub fn restore_data<T: AsRef<[u8]>>(
 ) -> Result<Vec<(usize, Vec<u8>)>, CodecError> {
     let shard_len = check_slots(chunk, shards)?;
     let k = chunk.params.k();
-    let mut rebuilt = Vec::new();
     if shards[..k].iter().all(Option::is_some) {
-        return Ok(rebuilt);
+        return Ok(Vec::new());
     }
-    visit_data(chunk, shards, shard_len, |index, bytes, restored| {
-        if restored {
-            rebuilt.push((index, bytes.to_vec()));
-        }
-    })?;
-    Ok(rebuilt)
+    let (plan, inputs) = plan_for(chunk, shards)?;
+    plan.lost()
+        .map(|index| {
+            let mut bytes = vec![0u8; shard_len];
+            rebuild_checked(chunk, &plan, index, &inputs, &mut bytes)?;
+            Ok((index, bytes))
+        })
+        .collect()
 }
 
 /// Convenience for whole-chunk reads: [`reconstruct_data`], then the data shards concatenated and
@@ -70,13 +74,21 @@ pub fn decode_chunk(chunk: &ChunkRef, shards: Vec<Option<Vec<u8>>>) -> Result<Ve
         return Ok(out);
     }
 
-    // Degraded read: copy restored shards straight out of the decoder's buffers into the result,
-    // rather than into owned shards first. Nothing is shared with the caller, so a hash failure
+    // Degraded read: present shards are copied into the result and lost ones are rebuilt
+    // straight into their place in it. Nothing is shared with the caller, so a hash failure
     // half-way only discards `out`.
+    let (plan, inputs) = plan_for(chunk, &shards)?;
     let mut out = Vec::with_capacity(k * shard_len);
-    visit_data(chunk, &shards, shard_len, |_, bytes, _| {
-        out.extend_from_slice(bytes)
-    })?;
+    for (index, slot) in shards[..k].iter().enumerate() {
+        match slot {
+            Some(bytes) => out.extend_from_slice(bytes),
+            None => {
+                let start = out.len();
+                out.resize(start + shard_len, 0);
+                rebuild_checked(chunk, &plan, index, &inputs, &mut out[start..])?;
+            }
+        }
+    }
     out.truncate(len);
     Ok(out)
 }
@@ -118,45 +130,34 @@ pub fn reconstruct_all(chunk: &ChunkRef, shards: &mut [Option<Vec<u8>>]) -> Resu
     Ok(())
 }
 
-/// Decodes from exactly k present shards and hands every data shard, in index order, to `sink`
-/// as `(index, bytes, restored)`. Restored shards are checked against their hash before `sink`
-/// sees them. Requires `check_slots` to have passed and at least one data shard to be missing.
-fn visit_data<T: AsRef<[u8]>>(
+/// The recovery plan for the shards at hand, and its inputs: exactly k present shards, data
+/// shards first. Any k suffice, and a surplus input could hide a corrupt shard from the hash
+/// check without ever influencing the output.
+fn plan_for<'a, T: AsRef<[u8]>>(
     chunk: &ChunkRef,
-    shards: &[Option<T>],
-    shard_len: usize,
-    mut sink: impl FnMut(usize, &[u8], bool),
-) -> Result<(), CodecError> {
+    shards: &'a [Option<T>],
+) -> Result<(Arc<Plan>, Vec<&'a [u8]>), CodecError> {
     let k = chunk.params.k();
-    let mut decoder = ReedSolomonDecoder::new(k, chunk.params.m(), shard_len)?;
-    // Exactly k inputs, data shards first: any k suffice, and a surplus input could hide a
-    // corrupt shard from the hash check below without ever influencing the output.
-    let present = shards
+    let (indices, inputs): (Vec<usize>, Vec<&[u8]>) = shards
         .iter()
         .enumerate()
         .filter_map(|(i, s)| s.as_ref().map(|bytes| (i, bytes.as_ref())))
-        .take(k);
-    for (index, bytes) in present {
-        if index < k {
-            decoder.add_original_shard(index, bytes)?;
-        } else {
-            decoder.add_recovery_shard(index - k, bytes)?;
-        }
-    }
-    let result = decoder.decode()?;
-    for (index, slot) in shards[..k].iter().enumerate() {
-        match slot {
-            Some(bytes) => sink(index, bytes.as_ref(), false),
-            None => {
-                let bytes = result.restored_original(index).ok_or_else(|| {
-                    CodecError::ReedSolomon(format!("decoder did not restore data shard {index}"))
-                })?;
-                check_hash(&chunk.shard_hashes, index, bytes)?;
-                sink(index, bytes, true);
-            }
-        }
-    }
-    Ok(())
+        .take(k)
+        .unzip();
+    let plan = Plan::for_inputs(k, chunk.params.m(), &indices)?;
+    Ok((plan, inputs))
+}
+
+/// Rebuilds lost data shard `index` into the zeroed `dst` and checks it against its hash.
+fn rebuild_checked(
+    chunk: &ChunkRef,
+    plan: &Plan,
+    index: usize,
+    inputs: &[&[u8]],
+    dst: &mut [u8],
+) -> Result<(), CodecError> {
+    plan.rebuild(index, inputs, dst)?;
+    check_hash(&chunk.shard_hashes, index, dst)
 }
 
 /// Validates the reference and the slots; returns the shard length.
