@@ -351,7 +351,16 @@ impl Cluster {
     }
 
     /// Stops everything; with `keep`, leaves the directory (shards, index, logs) behind.
-    pub fn shutdown(mut self, keep: bool) {
+    pub fn shutdown(self, keep: bool) {
+        if let (true, Some(dir)) = (keep, self.stop()) {
+            let path = dir.keep();
+            println!("cluster data kept in {}", path.display());
+        }
+    }
+
+    /// Stops every process and hands back the data directory, which is removed when dropped, so
+    /// the caller chooses when that deletion happens.
+    pub fn stop(mut self) -> Option<tempfile::TempDir> {
         if let Some(mut g) = self.gateway.take() {
             let _ = g.kill();
             let _ = g.wait();
@@ -359,10 +368,7 @@ impl Cluster {
         for n in &mut self.nodes {
             n.kill();
         }
-        if let (true, Some(dir)) = (keep, self.dir.take()) {
-            let path = dir.keep();
-            println!("cluster data kept in {}", path.display());
-        }
+        self.dir.take()
     }
 }
 

@@ -229,11 +229,16 @@ async fn run(cli: &Cli, s: &Settings, env_target: Option<Target>) -> Report {
         cleanup(&target).await;
         targets.push(res);
     } else {
-        targets.push(bench_floe(cli, s, &rss).await);
+        let (floe, floe_data) = bench_floe(cli, s, &rss).await;
+        targets.push(floe);
         if !cli.no_baseline {
             flush_page_cache_writes();
             targets.push(bench_baseline(cli, s, &rss).await);
         }
+        // Floe's data goes only now: ext4 avoids reusing inodes freed in the last ~30 s, and
+        // with no journal it scans past them on every file it creates, so a big deletion just
+        // before the baseline ran would have slowed the baseline's writes.
+        drop(floe_data);
     }
     let checks = match (s.mode, targets.first()) {
         ("cluster", Some(floe)) => report::evaluate(floe, targets.get(1), s.target_concurrency),
@@ -343,13 +348,19 @@ async fn bench_common(
 const CACHE_OFF_CELLS: [(u64, usize); 4] = [(4 * KIB, 8), (MIB, 8), (64 * MIB, 1), (64 * MIB, 8)];
 const DEGRADED_CELLS: [(u64, usize); 3] = [(64 * MIB, 1), (64 * MIB, 8), (MIB, 8)];
 
-async fn bench_floe(cli: &Cli, s: &Settings, rss: &RssMonitor) -> TargetResults {
+/// Runs every phase on a fresh Floe cluster; returns the results and the cluster's data
+/// directory, still on disk (removed when dropped).
+async fn bench_floe(
+    cli: &Cli,
+    s: &Settings,
+    rss: &RssMonitor,
+) -> (TargetResults, Option<tempfile::TempDir>) {
     let mut res = TargetResults::new("floe", "");
     let floe = match cluster::find_floe_binary(cli.floe.as_deref()) {
         Ok(f) => f,
         Err(e) => {
             res.failures.push(format!("{e:#}"));
-            return res;
+            return (res, None);
         }
     };
     eprintln!(
@@ -362,11 +373,11 @@ async fn bench_floe(cli: &Cli, s: &Settings, rss: &RssMonitor) -> TargetResults 
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
                 res.failures.push(format!("starting the cluster: {e:#}"));
-                return res;
+                return (res, None);
             }
             Err(e) => {
                 res.failures.push(format!("starting the cluster: {e}"));
-                return res;
+                return (res, None);
             }
         };
     res.endpoint = cluster.endpoint.clone();
@@ -395,8 +406,8 @@ async fn bench_floe(cli: &Cli, s: &Settings, rss: &RssMonitor) -> TargetResults 
     {
         rss.unwatch(&name);
     }
-    cluster.shutdown(false);
-    res
+    let data = cluster.stop();
+    (res, data)
 }
 
 fn watch_cluster(cluster: &Cluster, rss: &RssMonitor) {

@@ -1,6 +1,6 @@
 //! Phase 1, PUT then GET cells (object size × concurrency), and the GET reruns of the cache-off
-//! and degraded phases over the objects phase 1 wrote. One random body per size, shared by every
-//! PUT of that size as `Bytes`.
+//! and degraded phases over the objects phase 1 wrote. One random base body per size; every PUT
+//! stamps its own copy (`stamped`), so no two objects share content a store could dedup.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::ops::{self, Expect};
 use super::report::progress;
 use super::results::ObjectCell;
-use super::rng::random_bytes;
+use super::rng::{random_bytes, stamped};
 use super::units::KIB;
 use super::workload::{self, Done};
 
@@ -52,7 +52,7 @@ impl Written {
         }
     }
 
-    /// The body every object of `size` holds (generated on first use).
+    /// The base body of objects of `size` (generated on first use); see [`object_body`].
     pub fn body(&mut self, size: u64) -> Bytes {
         self.bodies
             .entry(size)
@@ -75,6 +75,18 @@ impl Written {
 
 fn key(size: u64, c: usize, i: usize) -> String {
     format!("obj/{size}/c{c}/{i:05}")
+}
+
+/// The content of object `i` of cell (size, c): the base body stamped with the cell and index.
+/// Large copies run on the blocking pool so stamping never stalls the client's I/O threads.
+async fn object_body(base: Bytes, c: usize, i: usize) -> Bytes {
+    let tag = ((c as u64) << 32) | i as u64;
+    if base.len() <= 1 << 20 {
+        return stamped(&base, tag);
+    }
+    tokio::task::spawn_blocking(move || stamped(&base, tag))
+        .await
+        .expect("stamping a body does not panic")
 }
 
 /// Every PUT then GET cell, in order of size then concurrency.
@@ -112,7 +124,10 @@ async fn put_cell(
     let (client, bucket) = (client.clone(), written.bucket.clone());
     let mut run = workload::run(n, c, 1, move |i| {
         let (client, bucket, body) = (client.clone(), bucket.clone(), body.clone());
-        async move { Done::one(ops::put(&client, &bucket, &key(size, c, i), body).await) }
+        async move {
+            let body = object_body(body, c, i).await;
+            Done::one(ops::put(&client, &bucket, &key(size, c, i), body).await)
+        }
     })
     .await;
     let prev = written.cells.get(&(size, c)).copied().unwrap_or(0);
@@ -148,6 +163,7 @@ pub async fn get_cell(
             },
         };
     };
+    let body = object_body(body, key_c, 0).await;
     let reads = |n: usize| {
         let (client, bucket, body) = (client.clone(), written.bucket.clone(), body.clone());
         workload::run(n, c, 1, move |i| {

@@ -45,9 +45,41 @@ pub fn random_bytes(seed: u64, len: usize) -> Bytes {
     Bytes::from(buf)
 }
 
+/// Distance between stamps in [`stamped`]: a divisor of any chunk size a server could pick, so
+/// every chunk of a stamped body is unique.
+pub const STAMP_EVERY: usize = 4096;
+
+/// A copy of `base` with `tag` written (little-endian) at the start of every 4 KiB block.
+/// Objects of one size then share no block of content, so a content-addressed store (Floe
+/// dedups identical chunks) writes each one in full like any other server, instead of
+/// recognising the bytes it already holds.
+pub fn stamped(base: &[u8], tag: u64) -> Bytes {
+    let mut buf = base.to_vec();
+    let stamp = tag.to_le_bytes();
+    for block in buf.chunks_mut(STAMP_EVERY) {
+        let n = block.len().min(stamp.len());
+        block[..n].copy_from_slice(&stamp[..n]);
+    }
+    Bytes::from(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_make_every_block_differ() {
+        let base = random_bytes(1, 3 * STAMP_EVERY + 5);
+        let (a, b) = (stamped(&base, 1), stamped(&base, 2));
+        assert_eq!(a.len(), base.len());
+        for (x, y) in a.chunks(STAMP_EVERY).zip(b.chunks(STAMP_EVERY)) {
+            assert_ne!(x, y);
+            // Only the stamp differs from the base.
+            assert_eq!(x[8..], y[8..]);
+        }
+        assert_eq!(&a[..8], &1u64.to_le_bytes());
+        assert_eq!(stamped(&base, 1), a);
+    }
 
     #[test]
     fn same_seed_same_sequence_other_seed_other_sequence() {

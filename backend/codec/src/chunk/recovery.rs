@@ -68,7 +68,11 @@ pub(super) struct Plan {
 impl Plan {
     /// The plan for rebuilding data shards from exactly these k `inputs` (ascending shard
     /// indices); cached per pattern.
-    pub(super) fn for_inputs(k: usize, m: usize, inputs: &[usize]) -> Result<Arc<Plan>, CodecError> {
+    pub(super) fn for_inputs(
+        k: usize,
+        m: usize,
+        inputs: &[usize],
+    ) -> Result<Arc<Plan>, CodecError> {
         let key = PlanKey {
             k,
             m,
@@ -108,8 +112,12 @@ impl Plan {
             .find(|row| row.index == index)
             .ok_or_else(|| CodecError::ReedSolomon(format!("no recovery row for shard {index}")))?;
         let shard_len = dst.len();
-        if inputs.len() != self.inputs.len() || inputs.iter().any(|input| input.as_ref().len() != shard_len) {
-            return Err(CodecError::ReedSolomon("recovery inputs differ in length".into()));
+        if inputs.len() != self.inputs.len()
+            || inputs.iter().any(|input| input.as_ref().len() != shard_len)
+        {
+            return Err(CodecError::ReedSolomon(
+                "recovery inputs differ in length".into(),
+            ));
         }
         let whole = shard_len - shard_len % BLOCK;
         let engine = engine();
@@ -169,7 +177,9 @@ impl Plan {
     fn derive(key: &PlanKey) -> Result<Plan, CodecError> {
         let (k, m) = (key.k, key.m);
         if key.inputs.len() != k || key.inputs.iter().any(|&shard| shard >= k + m) {
-            return Err(CodecError::ReedSolomon("recovery plan needs k distinct inputs".into()));
+            return Err(CodecError::ReedSolomon(
+                "recovery plan needs k distinct inputs".into(),
+            ));
         }
         let probe_len = k.div_ceil(SYMBOLS_PER_BLOCK) * BLOCK;
         let mut decoder = ReedSolomonDecoder::new(k, m, probe_len)?;
@@ -228,5 +238,7 @@ fn engine() -> &'static DefaultEngine {
 
 /// A poisoned cache only means another reader panicked mid-insert; the map is still valid.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
