@@ -21,6 +21,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+mod direct_io;
 pub mod layout;
 pub mod metrics;
 pub mod protocol;

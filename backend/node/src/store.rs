@@ -7,7 +7,7 @@
 //! at any moment leaves either the old state or the new one, plus temp debris that `open` sweeps.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use floe_codec::ShardHash;
 
+use crate::direct_io::DirectIo;
 use crate::layout::{self, HEADER_LEN, Layout};
 use crate::protocol::{NodeStats, ShardInfo, ShardKey, ShardPage};
 use crate::stats::{Counters, DiskSpace, payload_len};
@@ -78,6 +79,8 @@ pub struct ShardStore {
     /// Serialises every change to the shard tree together with its counter update.
     counters: Mutex<Counters>,
     seq: AtomicU64,
+    /// Shard file I/O, around the page cache for large shards.
+    io: DirectIo,
     /// Held only for its flock: a second node on the same directory would sweep our temp files.
     _lock: File,
 }
@@ -112,6 +115,7 @@ impl ShardStore {
             "shard store opened"
         );
         Ok(ShardStore {
+            io: DirectIo::default(),
             layout,
             counters: Mutex::new(counters),
             seq: AtomicU64::new(0),
@@ -172,16 +176,9 @@ impl ShardStore {
         hash: &ShardHash,
         payload: &[u8],
     ) -> Result<(), StoreError> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(tmp)
-            .map_err(io_err("cannot create temp file", tmp))?;
-        file.write_all(&layout::encode_header(hash))
-            .and_then(|()| file.write_all(payload))
-            .and_then(|()| file.sync_all())
+        self.io
+            .create(tmp, &[&layout::encode_header(hash), payload])
             .map_err(io_err("cannot write temp file", tmp))?;
-        drop(file);
 
         let prefix = self.layout.prefix_dir(key);
         if !prefix.is_dir() {
@@ -205,15 +202,17 @@ impl ShardStore {
     /// `Corrupt`, so it is never served and never reported twice.
     pub fn get(&self, key: &ShardKey) -> Result<StoredShard, StoreError> {
         let path = self.layout.shard_path(key);
-        let Some((mut file, meta)) = open_shard(&path)? else {
+        let Some((file, meta)) = open_shard(&path)? else {
             return Err(StoreError::NotFound);
         };
-        let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        file.read_to_end(&mut buf)
+        let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        let buf = self
+            .io
+            .read_all(&file, &path, len)
             .map_err(io_err("cannot read shard", &path))?;
         let problem = match layout::decode_header(&buf) {
             Ok(hash) if hash.matches(&buf[HEADER_LEN..]) => {
-                let payload = Bytes::from(buf).slice(HEADER_LEN..);
+                let payload = buf.slice(HEADER_LEN..);
                 return Ok(StoredShard { hash, payload });
             }
             Ok(_) => "payload does not match its stored hash".to_owned(),
