@@ -137,16 +137,40 @@ fn create_direct(path: &Path, parts: &[&[u8]], len: usize) -> io::Result<()> {
         .custom_flags(OFlags::DIRECT.bits() as i32)
         .open(path)?;
     let padded = len.next_multiple_of(ALIGN);
-    let (mut raw, start) = aligned_zeroed(padded);
-    let buf = &mut raw[start..start + padded];
-    let mut at = 0;
-    for part in parts {
-        buf[at..at + part.len()].copy_from_slice(part);
-        at += part.len();
-    }
-    file.write_all_at(buf, 0)?;
+    with_write_buffer(padded, |buf| {
+        let mut at = 0;
+        for part in parts {
+            buf[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        // The padding past `len` reaches the disk before the cut; keep it zero, not stale.
+        buf[len..].fill(0);
+        file.write_all_at(buf, 0)
+    })?;
     file.set_len(len as u64)?;
     file.sync_all()
+}
+
+/// Largest write buffer a thread keeps between writes (4 MiB shards and their header fit).
+const KEPT_BUFFER: usize = 8 * 1024 * 1024;
+
+/// Runs `f` on an aligned buffer of exactly `len` bytes (contents unspecified). Each blocking
+/// thread reuses one buffer, so a write neither zeroes nor page-faults a fresh allocation.
+fn with_write_buffer<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if len + ALIGN > KEPT_BUFFER {
+        let (mut raw, start) = aligned_zeroed(len);
+        return f(&mut raw[start..start + len]);
+    }
+    BUFFER.with_borrow_mut(|raw| {
+        if raw.len() < len + ALIGN {
+            *raw = vec![0u8; len + ALIGN];
+        }
+        let start = raw.as_ptr().align_offset(ALIGN);
+        f(&mut raw[start..start + len])
+    })
 }
 
 #[cfg(test)]

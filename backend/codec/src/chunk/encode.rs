@@ -4,6 +4,8 @@
 //! The caller's buffer becomes the data shards in place (systematic code), so the only copies of
 //! chunk bytes are the parity shards the encoder produces.
 
+use std::sync::Mutex;
+
 use reed_solomon_simd::ReedSolomonEncoder;
 
 use super::{ChunkRef, chunk_id, shard_len_for};
@@ -66,15 +68,17 @@ pub fn encode_chunk(params: CodecParams, mut data: Vec<u8>) -> Result<EncodedChu
     let shard_len = shard_len_for(data.len(), k);
     data.resize(k * shard_len, 0);
 
-    let mut encoder = ReedSolomonEncoder::new(k, m, shard_len)?;
-    for shard in data.chunks_exact(shard_len) {
-        encoder.add_original_shard(shard)?;
-    }
-    let parity: Vec<Vec<u8>> = encoder
-        .encode()?
-        .recovery_iter()
-        .map(<[u8]>::to_vec)
-        .collect();
+    let parity = with_encoder(k, m, shard_len, |encoder| {
+        for shard in data.chunks_exact(shard_len) {
+            encoder.add_original_shard(shard)?;
+        }
+        let parity: Vec<Vec<u8>> = encoder
+            .encode()?
+            .recovery_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
+        Ok(parity)
+    })?;
     // The encoder was configured for m recovery shards; anything else is a library bug, but it
     // would silently break every later decode, so refuse it here.
     if parity.len() != m {
@@ -100,6 +104,38 @@ pub fn encode_chunk(params: CodecParams, mut data: Vec<u8>) -> Result<EncodedChu
         data,
         parity,
     })
+}
+
+/// Encoders kept for reuse. A new one allocates and zeroes a work area as big as the chunk,
+/// which page-faults it in again for every chunk; a reset one keeps its area. Bounded, so idle
+/// encoders hold at most a few chunks' worth of memory.
+const KEPT_ENCODERS: usize = 4;
+
+/// Runs `f` on an encoder set up for (k, m, shard_len), reusing a kept one when there is one.
+fn with_encoder<T>(
+    k: usize,
+    m: usize,
+    shard_len: usize,
+    f: impl FnOnce(&mut ReedSolomonEncoder) -> Result<T, CodecError>,
+) -> Result<T, CodecError> {
+    static KEPT: Mutex<Vec<ReedSolomonEncoder>> = Mutex::new(Vec::new());
+    let kept = KEPT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .pop();
+    let mut encoder = match kept {
+        Some(mut encoder) => {
+            encoder.reset(k, m, shard_len)?;
+            encoder
+        }
+        None => ReedSolomonEncoder::new(k, m, shard_len)?,
+    };
+    let result = f(&mut encoder);
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if kept.len() < KEPT_ENCODERS {
+        kept.push(encoder);
+    }
+    result
 }
 
 #[cfg(test)]
