@@ -83,7 +83,7 @@ impl DirectIo {
             }
         }
         let mut buf = Vec::with_capacity(len);
-        (&*file).take(len as u64).read_to_end(&mut buf)?;
+        file.take(len as u64).read_to_end(&mut buf)?;
         if buf.len() < len {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
