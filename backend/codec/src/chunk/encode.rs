@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use reed_solomon_simd::ReedSolomonEncoder;
 
+use super::recovery::lock;
 use super::{ChunkRef, chunk_id, shard_len_for};
 use crate::{CodecError, CodecParams, ShardHash};
 
@@ -119,10 +120,7 @@ fn with_encoder<T>(
     f: impl FnOnce(&mut ReedSolomonEncoder) -> Result<T, CodecError>,
 ) -> Result<T, CodecError> {
     static KEPT: Mutex<Vec<ReedSolomonEncoder>> = Mutex::new(Vec::new());
-    let kept = KEPT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .pop();
+    let kept = lock(&KEPT).pop();
     let mut encoder = match kept {
         Some(mut encoder) => {
             encoder.reset(k, m, shard_len)?;
@@ -131,7 +129,7 @@ fn with_encoder<T>(
         None => ReedSolomonEncoder::new(k, m, shard_len)?,
     };
     let result = f(&mut encoder);
-    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut kept = lock(&KEPT);
     if kept.len() < KEPT_ENCODERS {
         kept.push(encoder);
     }

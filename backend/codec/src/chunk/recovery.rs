@@ -236,8 +236,9 @@ fn engine() -> &'static DefaultEngine {
     ENGINE.get_or_init(DefaultEngine::new)
 }
 
-/// A poisoned cache only means another reader panicked mid-insert; the map is still valid.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// A poisoned lock only means another thread panicked while holding it; the caches these locks
+/// guard stay valid, so carry on.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
