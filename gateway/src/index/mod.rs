@@ -10,6 +10,7 @@
 //! - [`error`]: [`IndexError`], the one error type of this boundary.
 //! - `store`: [`Index`] itself: opening the file, the table layout, transaction plumbing.
 //! - `group_commit`: concurrent writes sharing one durable commit (fsync).
+//! - `batch`: concurrent object PUTs and DELETEs sharing one write transaction.
 //! - `buckets`: create, read, list and delete buckets.
 //! - `objects`: object records and manifests, conditional writes, tags, listing.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
@@ -18,6 +19,7 @@
 //! - `journal`: record versions and the outbox of changes to copy to the nodes; drain flags.
 //! - `restore`: rebuilding buckets, objects, refcounts and catalog from those copies.
 
+mod batch;
 mod buckets;
 mod catalog;
 pub mod error;

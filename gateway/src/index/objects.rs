@@ -149,15 +149,24 @@ impl Index {
         manifest: &Manifest,
         precondition: Precondition<'_>,
     ) -> Result<Option<ObjectRecord>, IndexError> {
-        self.write(|t| {
-            require_bucket(&t.buckets, bucket)?;
-            let mut delta = RefDelta::default();
-            let previous =
-                replace_object(t, &mut delta, bucket, key, record, manifest, precondition)?;
-            note_change(t, RecordKind::Object, bucket, key, true)?;
-            delta.apply(t)?;
-            Ok(previous)
-        })
+        self.write_batched(
+            |t| {
+                require_bucket(&t.buckets, bucket)?;
+                let current = current_record(t, bucket, key)?;
+                match precondition(current.as_ref()) {
+                    true => Ok(()),
+                    false => Err(IndexError::PreconditionFailed),
+                }
+            },
+            |t| {
+                let mut delta = RefDelta::default();
+                let previous =
+                    replace_object(t, &mut delta, bucket, key, record, manifest, precondition)?;
+                note_change(t, RecordKind::Object, bucket, key, true)?;
+                delta.apply(t)?;
+                Ok(previous)
+            },
+        )
     }
 
     /// Removes `bucket/key` and releases its chunks. `Ok(None)` if there was no such object, as
@@ -167,16 +176,18 @@ impl Index {
         bucket: &str,
         key: &str,
     ) -> Result<Option<ObjectRecord>, IndexError> {
-        self.write(|t| {
-            require_bucket(&t.buckets, bucket)?;
-            let mut delta = RefDelta::default();
-            let previous = remove_object(t, &mut delta, bucket, key)?;
-            if previous.is_some() {
-                note_change(t, RecordKind::Object, bucket, key, false)?;
-            }
-            delta.apply(t)?;
-            Ok(previous)
-        })
+        self.write_batched(
+            |t| require_bucket(&t.buckets, bucket),
+            |t| {
+                let mut delta = RefDelta::default();
+                let previous = remove_object(t, &mut delta, bucket, key)?;
+                if previous.is_some() {
+                    note_change(t, RecordKind::Object, bucket, key, false)?;
+                }
+                delta.apply(t)?;
+                Ok(previous)
+            },
+        )
     }
 
     /// Replaces the tags of an existing object; `NoSuchKey` if there is none.

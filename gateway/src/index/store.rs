@@ -34,6 +34,7 @@ use redb::{
 };
 use serde::de::DeserializeOwned;
 
+use super::batch::WriteBatcher;
 use super::catalog::fill_catalog;
 use super::group_commit::GroupCommit;
 use super::{IndexError, UnixMillis, decode_record};
@@ -75,6 +76,7 @@ pub(super) const GARBAGE_QUEUE: TableDefinition<(i64, &[u8; 32]), (u16, u16)> =
 pub struct Index {
     pub(super) db: Database,
     group: GroupCommit,
+    pub(super) batch: WriteBatcher,
 }
 
 impl std::fmt::Debug for Index {
@@ -106,7 +108,7 @@ pub(super) struct Tables<'txn> {
 
 impl<'txn> Tables<'txn> {
     /// Opens (creating on first use) every table.
-    fn open(txn: &'txn WriteTransaction) -> Result<Self, IndexError> {
+    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Self, IndexError> {
         Ok(Self {
             meta: txn.open_table(META)?,
             buckets: txn.open_table(BUCKETS)?,
@@ -136,6 +138,7 @@ impl Index {
         let index = Index {
             db,
             group: GroupCommit::default(),
+            batch: WriteBatcher::default(),
         };
         let txn = index.db.begin_write()?;
         // Checked before any typed table is opened: a newer layout may type them differently.
