@@ -5,7 +5,6 @@
 //! DATA/shards/<first 2 hex>/<chunk_hex>.<index> shard files
 //! DATA/tmp/                                   writes in progress; emptied at startup
 //! DATA/quarantine/                            shards that failed verification, kept for forensics
-//! DATA/records.redb                           the gateway's metadata copies (`records`)
 //! ```
 //!
 //! A shard file is `MAGIC` (8 bytes, format version included) + the 32-byte blake3 hash of the

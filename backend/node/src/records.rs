@@ -1,48 +1,34 @@
 //! `RecordStore`: opaque, versioned records on local disk, kept apart from the shards.
 //!
 //! ```text
-//! DATA/records.redb     table `records`: record id -> version (u64 BE) + blake3 (32) + payload
+//! DATA/records/<first 2 hex>/<record_hex>     one file per record
 //! ```
 //!
-//! Records are small (a bucket or object description) and come in batches, one per publishing
-//! round of the gateway. They live in one redb file, so a batch costs one durable transaction:
-//! a file per record (create, write, rename, and two filesystem syncs per batch) cost a node
-//! more CPU than every shard it stored during small-object PUTs. Each value keeps the payload's
-//! blake3, checked on every read, and a put never replaces a newer version (checked inside the
-//! write transaction). A record that fails its hash is moved to `DATA/quarantine` and removed.
-//! Records of the earlier file-per-record layout (`DATA/records/`) are imported at startup
-//! (`legacy`).
+//! A record file is `MAGIC` (8 bytes, format version included) + the version (u64 big-endian) +
+//! the blake3 hash of the payload (32 bytes) + the payload. Writes go through a temp file in
+//! `DATA/tmp` (swept at startup), fsync and rename, like shards; a put never replaces a newer
+//! version, checked and renamed under one lock. A record that fails its hash is quarantined.
 
-mod legacy;
-
-use std::fs;
-use std::io;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use floe_codec::ShardHash;
-use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
-    WriteTransaction,
-};
 
-use crate::layout::Layout;
+use crate::layout::{Layout, is_prefix_name};
 use crate::protocol::{LIST_MAX_LIMIT, RecordEntry, RecordId, RecordItem, RecordPage};
-use crate::store::StoreError;
+use crate::store::{StoreError, io_err, sync_dir};
+use crate::walk::read_names;
 
-pub use legacy::{RECORD_HEADER_LEN, RECORD_MAGIC, RECORDS_DIR};
-
-/// The record database, in the data directory.
-pub const RECORDS_FILE: &str = "records.redb";
-/// Version of the table layout; kept in `meta` so an old build refuses a newer file.
-pub const RECORDS_FORMAT: u64 = 1;
-
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const RECORDS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("records");
-const FORMAT_KEY: &str = "format";
-/// Bytes of a stored value before the payload: version + hash.
-const VALUE_HEADER_LEN: usize = 8 + 32;
+/// File magic; the last two bytes are the format version.
+pub const RECORD_MAGIC: [u8; 8] = *b"FLRECD\x00\x01";
+/// Bytes before the payload: magic + version + hash.
+pub const RECORD_HEADER_LEN: usize = 8 + 8 + 32;
+pub const RECORDS_DIR: &str = "records";
 
 /// What a record put did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +36,13 @@ pub enum RecordPut {
     Stored,
     /// The node holds a newer version, which it kept.
     Newer(u64),
+}
+
+/// Flushes the whole filesystem holding `dir` (`syncfs`): one device flush for a batch.
+fn sync_filesystem(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| rustix::fs::syncfs(&d).map_err(io::Error::from))
+        .map_err(io_err("cannot sync filesystem of", dir))
 }
 
 /// A verified record.
@@ -62,40 +55,33 @@ pub struct StoredRecord {
 /// The records of one data directory (the shard store holds the directory lock).
 #[derive(Debug)]
 pub struct RecordStore {
-    db: Database,
-    path: PathBuf,
+    root: PathBuf,
+    tmp: PathBuf,
     quarantine: PathBuf,
+    /// Serialises version check + rename, so an older put can never overtake a newer one.
+    install: Mutex<()>,
+    seq: AtomicU64,
 }
 
 impl RecordStore {
-    /// Opens (creating if needed) the record database, and imports the records of the older
-    /// file-per-record layout if any are left.
     pub fn open(layout: &Layout) -> Result<RecordStore, StoreError> {
-        let path = layout.root().join(RECORDS_FILE);
-        let db = Database::create(&path).map_err(db_err("cannot open record database", &path))?;
-        let store = RecordStore {
-            db,
-            path,
+        let root = layout.root().join(RECORDS_DIR);
+        fs::create_dir_all(&root).map_err(io_err("cannot create directory", &root))?;
+        Ok(RecordStore {
+            root,
+            tmp: layout.tmp_dir(),
             quarantine: layout.quarantine_dir(),
-        };
-        store.write(|txn| check_format(txn))?;
-        legacy::import(&store, &layout.root().join(RECORDS_DIR))?;
-        Ok(store)
+            install: Mutex::new(()),
+            seq: AtomicU64::new(0),
+        })
     }
 
-    /// Runs `body` in one durable write transaction (committed only if it returns `Ok`).
-    fn write<T>(
-        &self,
-        body: impl FnOnce(&WriteTransaction) -> Result<T, redb::Error>,
-    ) -> Result<T, StoreError> {
-        let run = || -> Result<T, redb::Error> {
-            let mut txn = self.db.begin_write()?;
-            txn.set_durability(Durability::Immediate)?;
-            let value = body(&txn)?;
-            txn.commit()?;
-            Ok(value)
-        };
-        run().map_err(db_err("cannot write record database", &self.path))
+    fn prefix_dir(&self, id: &RecordId) -> PathBuf {
+        self.root.join(hex::encode(&id.0[..1]))
+    }
+
+    fn path(&self, id: &RecordId) -> PathBuf {
+        self.prefix_dir(id).join(id.to_hex())
     }
 
     /// Stores version `version` of record `id` after checking `payload` hashes to `claimed`.
@@ -113,192 +99,230 @@ impl RecordStore {
                 actual,
             });
         }
-        let item = RecordItem {
-            id: *id,
-            version,
-            payload: Bytes::copy_from_slice(payload),
-        };
-        Ok(self.put_batch(std::slice::from_ref(&item))?.remove(0))
+        let tmp = self.write_temp(id, version, &actual, payload)?;
+        let synced = File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err("cannot sync temp file", &tmp));
+        if let Err(e) = synced {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        let outcome = self.install(id, version, &tmp)?;
+        sync_dir(&self.prefix_dir(id))?;
+        Ok(outcome)
     }
 
-    /// Stores many records in one durable transaction. Outcomes come in `batch` order; a later
-    /// item of the same id is judged against the earlier one.
+    /// Stores many records with two filesystem syncs in all instead of two fsyncs each: every
+    /// temp file is written, one `syncfs` makes them durable, they are renamed into place, and a
+    /// second `syncfs` makes the renames durable. Outcomes come in `batch` order. (`syncfs`
+    /// reports writeback errors from Linux 5.8 on; older kernels could hide one.)
     pub fn put_batch(&self, batch: &[RecordItem]) -> Result<Vec<RecordPut>, StoreError> {
-        // Hashed before the write lock is taken: the transaction only compares and copies.
-        let values: Vec<Vec<u8>> = batch
-            .iter()
-            .map(|item| encode_value(item.version, &ShardHash::of(&item.payload), &item.payload))
-            .collect();
-        self.write(|txn| {
-            let mut table = txn.open_table(RECORDS)?;
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for (item, value) in batch.iter().zip(&values) {
-                let stored = table
-                    .get(&item.id.0)?
-                    .and_then(|v| value_version(v.value()));
-                match stored {
-                    Some(stored) if stored > item.version => {
-                        outcomes.push(RecordPut::Newer(stored));
+        let mut temps = Vec::with_capacity(batch.len());
+        for item in batch {
+            let hash = ShardHash::of(&item.payload);
+            match self.write_temp(&item.id, item.version, &hash, &item.payload) {
+                Ok(tmp) => temps.push(tmp),
+                Err(e) => {
+                    for tmp in &temps {
+                        let _ = fs::remove_file(tmp);
                     }
-                    _ => {
-                        table.insert(&item.id.0, value.as_slice())?;
-                        outcomes.push(RecordPut::Stored);
-                    }
+                    return Err(e);
                 }
             }
-            Ok(outcomes)
-        })
+        }
+        let synced = sync_filesystem(&self.tmp);
+        if let Err(e) = synced {
+            for tmp in &temps {
+                let _ = fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut failure = None;
+        for (item, tmp) in batch.iter().zip(&temps) {
+            if failure.is_some() {
+                let _ = fs::remove_file(tmp);
+                continue;
+            }
+            match self.install(&item.id, item.version, tmp) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => failure = Some(e),
+            }
+        }
+        // Renames done before a failure are made durable too; the caller retries the batch.
+        sync_filesystem(&self.root)?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
+        }
+    }
+
+    /// Writes a record file under a fresh temp name, without syncing it.
+    fn write_temp(
+        &self,
+        id: &RecordId,
+        version: u64,
+        hash: &ShardHash,
+        payload: &[u8],
+    ) -> Result<PathBuf, StoreError> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.tmp.join(format!("record-{id}.{seq}.tmp"));
+        let written = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .and_then(|mut file| {
+                let mut header = Vec::with_capacity(RECORD_HEADER_LEN);
+                header.extend_from_slice(&RECORD_MAGIC);
+                header.extend_from_slice(&version.to_be_bytes());
+                header.extend_from_slice(hash.as_bytes());
+                file.write_all(&header)?;
+                file.write_all(payload)
+            });
+        match written {
+            Ok(()) => Ok(tmp),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                Err(io_err("cannot write temp file", &tmp)(e))
+            }
+        }
+    }
+
+    /// Renames a durable temp file into place unless a newer version is stored (then the temp
+    /// file is removed). The caller makes the rename durable.
+    fn install(&self, id: &RecordId, version: u64, tmp: &Path) -> Result<RecordPut, StoreError> {
+        let prefix = self.prefix_dir(id);
+        let path = self.path(id);
+        let outcome = fs::create_dir_all(&prefix)
+            .map_err(io_err("cannot create directory", &prefix))
+            .and_then(|()| {
+                let _guard = self.install.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(stored) = self.stored_version(&path)?
+                    && stored > version
+                {
+                    return Ok(RecordPut::Newer(stored));
+                }
+                fs::rename(tmp, &path).map_err(io_err("cannot rename into place", &path))?;
+                Ok(RecordPut::Stored)
+            });
+        if !matches!(outcome, Ok(RecordPut::Stored)) {
+            let _ = fs::remove_file(tmp);
+        }
+        outcome
+    }
+
+    /// The version in a record file's header; `None` if there is no (readable) record.
+    fn stored_version(&self, path: &Path) -> Result<Option<u64>, StoreError> {
+        let mut header = [0u8; 16];
+        match File::open(path).and_then(|mut f| f.read_exact(&mut header)) {
+            Ok(()) if header[..8] == RECORD_MAGIC => {
+                let mut version = [0u8; 8];
+                version.copy_from_slice(&header[8..16]);
+                Ok(Some(u64::from_be_bytes(version)))
+            }
+            // Damaged: a good copy may replace it.
+            Ok(()) => Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(io_err("cannot read record", path)(e)),
+        }
     }
 
     /// Reads and verifies record `id`; a damaged one is quarantined and reported `NotFound`
     /// after logging, as the caller has other copies to turn to.
     pub fn get(&self, id: &RecordId) -> Result<StoredRecord, StoreError> {
-        let read = || -> Result<Option<Vec<u8>>, redb::Error> {
-            let txn = self.db.begin_read()?;
-            let table = txn.open_table(RECORDS)?;
-            Ok(table.get(&id.0)?.map(|v| v.value().to_vec()))
+        let path = self.path(id);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound),
+            Err(e) => return Err(io_err("cannot read record", &path)(e)),
         };
-        let bytes = read()
-            .map_err(db_err("cannot read record database", &self.path))?
-            .ok_or(StoreError::NotFound)?;
-        if let Some(record) = decode_value(&bytes) {
+        if let Some(record) = decode(&bytes) {
             return Ok(record);
         }
-        self.quarantine(id, &bytes)?;
-        tracing::warn!(record = %id, "corrupt record quarantined");
-        Err(StoreError::NotFound)
-    }
-
-    /// Keeps the damaged bytes of `id` for forensics and removes the entry (unless a good copy
-    /// replaced it meanwhile).
-    fn quarantine(&self, id: &RecordId, bytes: &[u8]) -> Result<(), StoreError> {
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let dest = self.quarantine.join(format!("record-{id}.{stamp}"));
-        if let Err(e) = fs::write(&dest, bytes) {
-            tracing::warn!(record = %id, error = %e, "cannot keep a corrupt record");
+        if fs::rename(&path, &dest).is_err() {
+            let _ = fs::remove_file(&path);
         }
-        self.write(|txn| {
-            let mut table = txn.open_table(RECORDS)?;
-            let still_bad = table
-                .get(&id.0)?
-                .is_some_and(|v| decode_value(v.value()).is_none());
-            if still_bad {
-                table.remove(&id.0)?;
-            }
-            Ok(())
-        })
+        tracing::warn!(record = %id, "corrupt record quarantined");
+        Err(StoreError::NotFound)
     }
 
     /// Removes record `id`; returns whether it existed.
     pub fn delete(&self, id: &RecordId) -> Result<bool, StoreError> {
-        self.write(|txn| Ok(txn.open_table(RECORDS)?.remove(&id.0)?.is_some()))
+        let path = self.path(id);
+        let _guard = self.install.lock().unwrap_or_else(|e| e.into_inner());
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_err("cannot delete record", &path)(e)),
+        }
     }
 
     /// Up to `limit` records with ids after `after`, in id order, with their versions.
     pub fn list(&self, after: Option<&RecordId>, limit: u32) -> Result<RecordPage, StoreError> {
         let limit = limit.clamp(1, LIST_MAX_LIMIT) as usize;
-        let read = || -> Result<RecordPage, redb::Error> {
-            let txn = self.db.begin_read()?;
-            let table = txn.open_table(RECORDS)?;
-            let range = match after {
-                Some(after) => table.range::<&[u8; 32]>((
-                    std::ops::Bound::Excluded(&after.0),
-                    std::ops::Bound::Unbounded,
-                ))?,
-                None => table.range::<&[u8; 32]>(..)?,
-            };
-            let mut page = RecordPage::default();
-            for entry in range {
-                let (id, value) = entry?;
+        let start = after.map(|a| hex::encode(&a.0[..1]));
+        let mut prefixes: Vec<String> = read_names(&self.root)?
+            .into_iter()
+            .filter(|n| is_prefix_name(n) && start.as_ref().is_none_or(|s| n >= s))
+            .collect();
+        prefixes.sort();
+        let mut page = RecordPage::default();
+        for prefix in prefixes {
+            let mut ids: Vec<RecordId> = read_names(&self.root.join(&prefix))?
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .filter(|id: &RecordId| after.is_none_or(|a| id > a))
+                .collect();
+            ids.sort();
+            for id in ids {
                 if page.records.len() == limit {
                     page.next_after = page.records.last().map(|r| r.id);
-                    break;
+                    return Ok(page);
                 }
-                let value = value.value();
-                // A damaged entry is skipped here and quarantined when read.
-                let Some(version) = value_version(value) else {
+                let path = self.path(&id);
+                let Some(version) = self.stored_version(&path)? else {
                     continue;
                 };
+                let len = fs::metadata(&path).map_or(0, |m| m.len());
                 page.records.push(RecordEntry {
-                    id: RecordId(*id.value()),
+                    id,
                     version,
-                    len: value.len().saturating_sub(VALUE_HEADER_LEN) as u64,
+                    len: len.saturating_sub(RECORD_HEADER_LEN as u64),
                 });
             }
-            Ok(page)
-        };
-        read().map_err(db_err("cannot read record database", &self.path))
+        }
+        Ok(page)
     }
 }
 
-/// Verifies the format marker, or writes it into a new file.
-fn check_format(txn: &WriteTransaction) -> Result<(), redb::Error> {
-    let mut meta = txn.open_table(META)?;
-    let stored = meta.get(FORMAT_KEY)?.map(|v| v.value());
-    match stored {
-        Some(RECORDS_FORMAT) => {}
-        Some(other) => {
-            return Err(redb::Error::Io(io::Error::other(format!(
-                "record database format {other}, this build reads format {RECORDS_FORMAT}"
-            ))));
-        }
-        None => {
-            let foreign = txn
-                .list_tables()?
-                .any(|t| t.name() != META.name() && t.name() != RECORDS.name());
-            if foreign {
-                return Err(redb::Error::Io(io::Error::other(
-                    "not a Floe record database",
-                )));
-            }
-            meta.insert(FORMAT_KEY, RECORDS_FORMAT)?;
-        }
+/// Parses and verifies a record file.
+fn decode(bytes: &[u8]) -> Option<StoredRecord> {
+    let header = bytes.get(..RECORD_HEADER_LEN)?;
+    if header[..8] != RECORD_MAGIC {
+        return None;
     }
-    drop(meta);
-    txn.open_table(RECORDS)?;
-    Ok(())
-}
-
-fn encode_value(version: u64, hash: &ShardHash, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(VALUE_HEADER_LEN + payload.len());
-    out.extend_from_slice(&version.to_be_bytes());
-    out.extend_from_slice(hash.as_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
-/// The version of a stored value; `None` if it is too short to hold one.
-fn value_version(value: &[u8]) -> Option<u64> {
-    let version: [u8; 8] = value.get(..8)?.try_into().ok()?;
-    Some(u64::from_be_bytes(version))
-}
-
-/// Parses and verifies a stored value.
-fn decode_value(value: &[u8]) -> Option<StoredRecord> {
-    let version = value_version(value)?;
-    let hash: [u8; 32] = value.get(8..VALUE_HEADER_LEN)?.try_into().ok()?;
-    let payload = &value[VALUE_HEADER_LEN..];
+    let mut version = [0u8; 8];
+    version.copy_from_slice(&header[8..16]);
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&header[16..48]);
+    let payload = &bytes[RECORD_HEADER_LEN..];
     ShardHash::from_bytes(hash)
         .matches(payload)
         .then(|| StoredRecord {
-            version,
+            version: u64::from_be_bytes(version),
             payload: Bytes::copy_from_slice(payload),
         })
-}
-
-/// Maps a redb failure on `path` into the store's I/O error.
-fn db_err<E: Into<redb::Error>>(context: &'static str, path: &Path) -> impl Fn(E) -> StoreError {
-    let path = path.to_path_buf();
-    move |e| StoreError::Io {
-        context,
-        path: path.clone(),
-        source: match e.into() {
-            redb::Error::Io(io) => io,
-            other => io::Error::other(other),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -344,79 +368,75 @@ mod tests {
 
     #[test]
     fn rotten_record_is_quarantined() {
-        let (dir, store) = store();
+        let (_dir, store) = store();
         put(&store, 4, 1, b"payload");
-        let id = RecordId([4; 32]);
-        {
-            // Flip a payload bit behind the store's back.
-            let txn = store.db.begin_write().unwrap();
-            {
-                let mut table = txn.open_table(RECORDS).unwrap();
-                let mut bytes = table.get(&id.0).unwrap().unwrap().value().to_vec();
-                let last = bytes.len() - 1;
-                bytes[last] ^= 1;
-                table.insert(&id.0, bytes.as_slice()).unwrap();
+        let path = store.path(&RecordId([4; 32]));
+        let mut bytes = fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::write(&path, bytes).unwrap();
+        assert!(matches!(
+            store.get(&RecordId([4; 32])),
+            Err(StoreError::NotFound)
+        ));
+        assert!(!path.exists());
+    }
+}
+
+/// Record files come back from disk, where anything can happen to them: `decode` must refuse
+/// every damaged file without panicking and accept only bytes whose payload matches its hash.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn file(version: u64, payload: &[u8]) -> Vec<u8> {
+        let mut out = RECORD_MAGIC.to_vec();
+        out.extend_from_slice(&version.to_be_bytes());
+        out.extend_from_slice(ShardHash::of(payload).as_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn random_record_files_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+            if let Some(record) = decode(&bytes) {
+                prop_assert!(ShardHash::of(&record.payload).as_bytes() == &bytes[16..48]);
             }
-            txn.commit().unwrap();
         }
-        assert!(matches!(store.get(&id), Err(StoreError::NotFound)));
-        assert!(store.list(None, 10).unwrap().records.is_empty());
-        let kept = fs::read_dir(dir.path().join("quarantine")).unwrap().count();
-        assert_eq!(kept, 1);
-    }
 
-    #[test]
-    fn records_survive_reopen_and_an_unknown_format_is_refused() {
-        let (dir, store) = store();
-        put(&store, 7, 3, b"kept");
-        drop(store);
-        let layout = Layout::new(dir.path());
-        let store = RecordStore::open(&layout).unwrap();
-        assert_eq!(store.get(&RecordId([7; 32])).unwrap().version, 3);
-        store
-            .write(|txn| {
-                txn.open_table(META)?.insert(FORMAT_KEY, 99)?;
-                Ok(())
-            })
-            .unwrap();
-        drop(store);
-        let err = RecordStore::open(&layout).unwrap_err();
-        assert!(err.to_string().contains("99"), "{err}");
-    }
-
-    #[test]
-    fn files_of_the_old_layout_are_imported_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let layout = Layout::new(dir.path());
-        fs::create_dir_all(layout.quarantine_dir()).unwrap();
-        let old = dir.path().join(RECORDS_DIR);
-        let file = |id: u8, version: u64, payload: &[u8]| {
-            let id = RecordId([id; 32]);
-            let prefix = old.join(hex::encode(&id.0[..1]));
-            fs::create_dir_all(&prefix).unwrap();
-            let mut bytes = RECORD_MAGIC.to_vec();
-            bytes.extend_from_slice(&version.to_be_bytes());
-            bytes.extend_from_slice(ShardHash::of(payload).as_bytes());
-            bytes.extend_from_slice(payload);
-            fs::write(prefix.join(id.to_hex()), bytes).unwrap();
-        };
-        file(1, 10, b"bucket");
-        file(2, 20, b"object");
-        // Damaged: its hash is of other bytes.
-        file(3, 30, b"rot");
-        let path = old.join("03").join(RecordId([3; 32]).to_hex());
-        let mut rotten = fs::read(&path).unwrap();
-        *rotten.last_mut().unwrap() ^= 1;
-        fs::write(&path, rotten).unwrap();
-
-        let store = RecordStore::open(&layout).unwrap();
-        let got = store.get(&RecordId([2; 32])).unwrap();
-        assert_eq!((got.version, got.payload.as_ref()), (20, &b"object"[..]));
-        assert_eq!(store.list(None, 10).unwrap().records.len(), 2);
-        assert!(!old.exists());
-        assert_eq!(fs::read_dir(layout.quarantine_dir()).unwrap().count(), 1);
-        drop(store);
-        let store = RecordStore::open(&layout).unwrap();
-        assert_eq!(store.list(None, 10).unwrap().records.len(), 2);
+        #[test]
+        fn damaged_record_files_are_refused(
+            version in any::<u64>(),
+            payload in prop::collection::vec(any::<u8>(), 0..2048),
+            at in any::<prop::sample::Index>(),
+            xor in 1..=255u8,
+            cut in any::<prop::sample::Index>(),
+            extra in prop::collection::vec(any::<u8>(), 0..16),
+            how in 0..4u8,
+        ) {
+            let good = file(version, &payload);
+            let decoded = decode(&good).unwrap();
+            prop_assert_eq!((decoded.version, decoded.payload.as_ref()), (version, &payload[..]));
+            let mut bad = good.clone();
+            match how {
+                // A flip in the version field is the one damage the hash cannot see, and the
+                // version only orders copies of the same record.
+                0 => { let i = at.index(bad.len()); bad[i] ^= xor; }
+                1 => bad.truncate(cut.index(bad.len())),
+                2 => bad.extend_from_slice(&extra),
+                _ => { let i = at.index(bad.len() + 1); bad.splice(i..i, extra.iter().copied()); }
+            }
+            match decode(&bad) {
+                Some(record) => {
+                    prop_assert!(bad == good || (how == 0 && (8..16).contains(&at.index(good.len())))
+                        || ((how == 2 || how == 3) && extra.is_empty()));
+                    prop_assert!(ShardHash::of(&record.payload).as_bytes() == &bad[16..48]);
+                }
+                None => prop_assert!(bad != good),
+            }
+        }
     }
 }
