@@ -1,5 +1,5 @@
-//! Shared write transactions: concurrent small writes (object PUT and DELETE) join one durable
-//! redb transaction instead of each committing their own.
+//! Shared write transactions: concurrent small writes (object PUT and DELETE, the publisher's
+//! outbox cleanup) join one durable redb transaction instead of each committing their own.
 //!
 //! A redb commit costs a fixed price however little it changed: every modified table root, the
 //! allocator state and, for a durable commit, page writes plus an fsync, all under redb's single

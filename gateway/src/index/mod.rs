@@ -2,15 +2,17 @@
 //! uploads and their parts, and the per-chunk reference counts behind dedup and garbage
 //! collection, all in one redb file.
 //!
-//! Every mutation is one durable redb write transaction, so an object's record, its manifest and
-//! the refcounts of the chunks it gains and drops always change together, and a PUT acknowledged
-//! after [`Index::put_object`] returned survives `kill -9`.
+//! Every mutation runs inside one durable redb write transaction (object writes share theirs
+//! with concurrent ones), so an object's record, its manifest and the refcounts of the chunks it
+//! gains and drops always change together, and a PUT acknowledged after [`Index::put_object`]
+//! returned survives `kill -9`.
 //!
 //! - [`records`]: the persisted record types and their versioned encoding.
 //! - [`error`]: [`IndexError`], the one error type of this boundary.
 //! - `store`: [`Index`] itself: opening the file, the table layout, transaction plumbing.
 //! - `group_commit`: concurrent writes sharing one durable commit (fsync).
-//! - `batch`: concurrent object PUTs and DELETEs sharing one write transaction.
+//! - `batch`: concurrent object PUTs and DELETEs (and the outbox cleanup) sharing one durable
+//!   write transaction.
 //! - `buckets`: create, read, list and delete buckets.
 //! - `objects`: object records and manifests, conditional writes, tags, listing.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
