@@ -11,12 +11,36 @@
 use std::ops::Bound;
 
 use floe_codec::{ChunkId, ChunkRef, Manifest};
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{AccessGuard, ReadableTable, ReadableTableMetadata, Value, WriteTransaction};
 
 use super::store::{
     BUCKETS, CHUNKS, GARBAGE_QUEUE, MANIFESTS, OBJECT_COUNTS, PARTS, Tables, decode,
 };
 use super::{Index, IndexError, PartRecord, encode_record};
+
+/// One page of a table keyed by chunk id: entries in id order, strictly after `after`, at most
+/// `limit`, each turned into a `T` by `each`. The catalog and the refcounts are both walked this
+/// way by sweeps that resume where the last page ended.
+pub(super) fn chunk_page<V: Value + 'static, T>(
+    table: &impl ReadableTable<&'static [u8; 32], V>,
+    after: Option<&ChunkId>,
+    limit: usize,
+    mut each: impl FnMut(ChunkId, AccessGuard<'_, V>) -> Result<T, IndexError>,
+) -> Result<Vec<T>, IndexError> {
+    let start = match after {
+        Some(id) => Bound::Excluded(id.as_bytes()),
+        None => Bound::Unbounded,
+    };
+    let mut out = Vec::new();
+    for entry in table
+        .range::<&[u8; 32]>((start, Bound::Unbounded))?
+        .take(limit)
+    {
+        let (key, value) = entry?;
+        out.push(each(ChunkId::from_bytes(*key.value()), value)?);
+    }
+    Ok(out)
+}
 
 /// Adds (or rewrites, identically) the catalog entry of `chunk`.
 pub(super) fn remember_chunk(t: &mut Tables<'_>, chunk: &ChunkRef) -> Result<(), IndexError> {
@@ -103,22 +127,9 @@ impl Index {
     ) -> Result<Vec<ChunkRef>, IndexError> {
         let txn = self.read()?;
         let chunks = txn.open_table(CHUNKS)?;
-        let start = match after {
-            Some(id) => Bound::Excluded(id.as_bytes()),
-            None => Bound::Unbounded,
-        };
-        let mut out = Vec::new();
-        for entry in chunks
-            .range::<&[u8; 32]>((start, Bound::Unbounded))?
-            .take(limit)
-        {
-            let (key, value) = entry?;
-            out.push(decode_entry(
-                &ChunkId::from_bytes(*key.value()),
-                value.value(),
-            )?);
-        }
-        Ok(out)
+        chunk_page(&chunks, after, limit, |id, value| {
+            decode_entry(&id, value.value())
+        })
     }
 
     /// Number of chunks in the catalog.

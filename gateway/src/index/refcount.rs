@@ -11,12 +11,11 @@
 //! reference and leaves it only when the collector has deleted its shards.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use floe_codec::{ChunkId, ChunkRef, CodecParams, Manifest};
 use redb::ReadableTable;
 
-use super::catalog::{forget_chunk, remember_chunk};
+use super::catalog::{chunk_page, forget_chunk, remember_chunk};
 use super::store::{CHUNK_REFS, GARBAGE_QUEUE, Tables, now_millis};
 use super::{Index, IndexError, UnixMillis};
 
@@ -169,19 +168,7 @@ impl Index {
     ) -> Result<Vec<ChunkId>, IndexError> {
         let txn = self.read()?;
         let refs = txn.open_table(CHUNK_REFS)?;
-        let start = match after {
-            Some(id) => Bound::Excluded(id.as_bytes()),
-            None => Bound::Unbounded,
-        };
-        let mut out = Vec::new();
-        for entry in refs
-            .range::<&[u8; 32]>((start, Bound::Unbounded))?
-            .take(limit)
-        {
-            let (key, _) = entry?;
-            out.push(ChunkId::from_bytes(*key.value()));
-        }
-        Ok(out)
+        chunk_page(&refs, after, limit, |id, _| Ok(id))
     }
 }
 
