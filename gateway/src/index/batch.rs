@@ -254,6 +254,34 @@ mod tests {
         }
     }
 
+    /// Starts a writer that holds the transaction until `company` others wait for it, then
+    /// inserts bucket `name`; returns once it holds the transaction. Only its batched run waits:
+    /// run again alone after a rollback, it must not.
+    fn first_member(
+        index: &Arc<Index>,
+        company: usize,
+        name: &'static str,
+    ) -> thread::JoinHandle<Result<(), IndexError>> {
+        let index = index.clone();
+        let waited = AtomicBool::new(false);
+        let handle = {
+            let index = index.clone();
+            thread::spawn(move || {
+                index.write_batched(
+                    |_| {
+                        if !waited.swap(true, Ordering::SeqCst) {
+                            until_waiting(&index, company);
+                        }
+                        Ok(())
+                    },
+                    |t| insert_bucket(t, name),
+                )
+            })
+        };
+        until_in_use(&index);
+        handle
+    }
+
     fn insert_bucket(t: &mut Tables<'_>, name: &str) -> Result<(), IndexError> {
         t.buckets
             .insert(name, encode_record(&bucket_record()).as_slice())?;
@@ -265,19 +293,7 @@ mod tests {
         let (_dir, index) = index_with_bucket();
         let index = Arc::new(index);
         let writers = 8;
-        let first = {
-            let index = index.clone();
-            thread::spawn(move || {
-                index.write_batched(
-                    |_| {
-                        until_waiting(&index, writers - 1);
-                        Ok(())
-                    },
-                    |t| insert_bucket(t, "w0"),
-                )
-            })
-        };
-        until_in_use(&index);
+        let first = first_member(&index, writers - 1, "w0");
         let others: Vec<_> = (1..writers)
             .map(|i| {
                 let index = index.clone();
@@ -300,19 +316,7 @@ mod tests {
     fn a_refusing_check_leaves_its_batch_mates_alone() {
         let (_dir, index) = index_with_bucket();
         let index = Arc::new(index);
-        let first = {
-            let index = index.clone();
-            thread::spawn(move || {
-                index.write_batched(
-                    |_| {
-                        until_waiting(&index, 1);
-                        Ok(())
-                    },
-                    |t| insert_bucket(t, "kept"),
-                )
-            })
-        };
-        until_in_use(&index);
+        let first = first_member(&index, 1, "kept");
         let refused = index.write_batched(
             |_| Err(IndexError::NoSuchBucket),
             |t| insert_bucket(t, "never"),
@@ -328,23 +332,7 @@ mod tests {
     fn a_failed_apply_rolls_back_the_batch_and_the_others_run_alone() {
         let (_dir, index) = index_with_bucket();
         let index = Arc::new(index);
-        let first = {
-            let index = index.clone();
-            // Only the batched run waits for company; the run alone after the rollback must not.
-            let alone = AtomicBool::new(false);
-            thread::spawn(move || {
-                index.write_batched(
-                    |_| {
-                        if !alone.swap(true, Ordering::SeqCst) {
-                            until_waiting(&index, 1);
-                        }
-                        Ok(())
-                    },
-                    |t| insert_bucket(t, "good"),
-                )
-            })
-        };
-        until_in_use(&index);
+        let first = first_member(&index, 1, "good");
         // Writes, then fails: the batch (with "good" in it) must not be committed.
         let failed = index.write_batched(
             |_| Ok(()),
