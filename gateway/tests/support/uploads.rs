@@ -87,18 +87,31 @@ impl Uploads {
     }
 }
 
+/// GETs `key` whole: its ETag and its bytes.
+async fn read_back(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(Option<String>, bytes::Bytes), String> {
+    let got = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let etag = got.e_tag().map(str::to_owned);
+    let bytes = got.body.collect().await.map_err(|e| e.to_string())?;
+    Ok((etag, bytes.into_bytes()))
+}
+
 /// Every acknowledged upload reads back byte-identical, with its ETag.
 pub async fn assert_acked_intact(client: &Client, bucket: &str, acked: &HashMap<String, String>) {
     for (key, etag) in acked {
-        let got = client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
+        let (got_etag, bytes) = read_back(client, bucket, key)
             .await
-            .unwrap_or_else(|e| panic!("acknowledged {key} lost: {e:?}"));
-        assert_eq!(got.e_tag(), Some(etag.as_str()), "{key}");
-        let bytes = got.body.collect().await.unwrap().into_bytes();
+            .unwrap_or_else(|e| panic!("acknowledged {key} lost: {e}"));
+        assert_eq!(got_etag.as_deref(), Some(etag.as_str()), "{key}");
         assert!(
             bytes.as_ref() == body(index_of(key)).as_slice(),
             "{key} differs"
@@ -118,14 +131,7 @@ pub async fn assert_listed_whole(client: &Client, bucket: &str) {
         let key = object.key().unwrap();
         let want = body(index_of(key));
         assert_eq!(object.size(), Some(want.len() as i64), "listed {key}");
-        let got = client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-        let bytes = got.body.collect().await.unwrap().into_bytes();
+        let (_, bytes) = read_back(client, bucket, key).await.unwrap();
         assert!(
             bytes.as_ref() == want.as_slice(),
             "listed {key} is not whole"
