@@ -1,0 +1,93 @@
+//! Compaction: a sealed segment that is mostly superseded puts is copied forward and removed.
+//!
+//! Its live puts are appended to the newest segment (same id, same version) and made durable
+//! before the old file goes, so a crash at any point replays to the same records: the copies
+//! come later in the log than the originals and win. Tombstones are carried forward too while
+//! an older segment exists that may still hold a put they cancel, unless a newer put of the
+//! record exists (a tombstone moved past it would delete it).
+
+use std::fs;
+
+use super::entry::EntryKind;
+use super::log::{Change, Log, scan};
+use crate::store::{StoreError, io_err, sync_dir};
+
+/// Bytes of copied payload per append while compacting, so memory stays bounded.
+const COPY_BYTES: usize = 8 << 20;
+
+impl Log {
+    /// Compacts the sealed segment with the smallest live share, if that share is under half;
+    /// returns whether it did.
+    pub fn compact_one(&mut self) -> Result<bool, StoreError> {
+        let newest = self.segments.keys().next_back().copied();
+        let oldest = self.segments.keys().next().copied();
+        let Some(seq) = self
+            .segments
+            .iter()
+            .filter(|(seq, segment)| Some(**seq) != newest && segment.live * 2 < segment.size)
+            .min_by(|(_, a), (_, b)| {
+                // live_a / size_a against live_b / size_b, without floats.
+                (u128::from(a.live) * u128::from(b.size))
+                    .cmp(&(u128::from(b.live) * u128::from(a.size)))
+            })
+            .map(|(seq, _)| *seq)
+        else {
+            return Ok(false);
+        };
+        let segment = &self.segments[&seq];
+        let mut entries = Vec::new();
+        scan(
+            &segment.file,
+            segment.size,
+            &segment.path,
+            |offset, header| entries.push((offset, header)),
+        )?;
+        let mut changes = Vec::new();
+        let mut pending = 0;
+        for (offset, header) in entries {
+            let id = header.id;
+            match header.kind {
+                EntryKind::Put { .. } => {
+                    let Some(loc) = self
+                        .get(&id)
+                        .filter(|loc| loc.segment == seq && loc.offset == offset)
+                    else {
+                        continue;
+                    };
+                    match self.read(&id, &loc)? {
+                        Some(payload) => {
+                            pending += payload.len();
+                            changes.push(Change::Put {
+                                id,
+                                version: loc.version,
+                                payload,
+                            });
+                        }
+                        None => {
+                            tracing::warn!(record = %id, "rotten record dropped while compacting");
+                            changes.push(Change::Tombstone { id });
+                        }
+                    }
+                }
+                EntryKind::Tombstone => {
+                    if Some(seq) != oldest && self.get(&id).is_none() {
+                        changes.push(Change::Tombstone { id });
+                    }
+                }
+            }
+            if pending >= COPY_BYTES {
+                self.commit(&changes)?;
+                changes.clear();
+                pending = 0;
+            }
+        }
+        self.commit(&changes)?;
+        if let Some(segment) = self.segments.remove(&seq) {
+            fs::remove_file(&segment.path)
+                .map_err(io_err("cannot remove record segment", &segment.path))?;
+            sync_dir(&self.dir)?;
+            tracing::debug!(segment = %segment.path.display(), "record segment compacted");
+        }
+        Ok(true)
+    }
+}

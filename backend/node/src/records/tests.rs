@@ -1,0 +1,215 @@
+//! The record store against its own files: versions, replay after a restart, torn tails, rot,
+//! compaction and the import of the first format.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::entry::ENTRY_HEADER_LEN;
+use super::legacy::{RECORDS_DIR, encode as legacy_file};
+use super::*;
+
+fn layout() -> (tempfile::TempDir, Layout) {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::new(dir.path());
+    fs::create_dir_all(layout.quarantine_dir()).unwrap();
+    (dir, layout)
+}
+
+fn put(store: &RecordStore, id: u8, version: u64, body: &[u8]) -> RecordPut {
+    store
+        .put(&RecordId([id; 32]), version, &ShardHash::of(body), body)
+        .unwrap()
+}
+
+fn got(store: &RecordStore, id: u8) -> Option<(u64, Vec<u8>)> {
+    match store.get(&RecordId([id; 32])) {
+        Ok(r) => Some((r.version, r.payload.to_vec())),
+        Err(StoreError::NotFound) => None,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn segments(layout: &Layout) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(layout.root().join(LOG_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn ids(store: &RecordStore) -> Vec<u8> {
+    let page = store.list(None, 1000).unwrap();
+    page.records.iter().map(|r| r.id.0[0]).collect()
+}
+
+#[test]
+fn newest_version_wins_and_lists_in_order() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open(&layout).unwrap();
+    assert_eq!(put(&store, 9, 5, b"five"), RecordPut::Stored);
+    assert_eq!(put(&store, 9, 3, b"three"), RecordPut::Newer(5));
+    assert_eq!(put(&store, 9, 5, b"five again"), RecordPut::Stored);
+    assert_eq!(put(&store, 1, 1, b"one"), RecordPut::Stored);
+    assert_eq!(got(&store, 9), Some((5, b"five again".to_vec())));
+    let page = store.list(None, 10).unwrap();
+    assert_eq!(ids(&store), [1, 9]);
+    assert_eq!(page.records[1].len, 10);
+    let first = store.list(None, 1).unwrap();
+    assert_eq!(first.next_after, Some(RecordId([1; 32])));
+    let second = store.list(Some(&RecordId([1; 32])), 1).unwrap();
+    assert_eq!(second.records.len(), 1);
+    assert_eq!(second.next_after, None);
+    assert!(store.delete(&RecordId([1; 32])).unwrap());
+    assert!(!store.delete(&RecordId([1; 32])).unwrap());
+    let bad = store.put(&RecordId([2; 32]), 1, &ShardHash::of(b"x"), b"y");
+    assert!(matches!(bad, Err(StoreError::HashMismatch { .. })));
+}
+
+#[test]
+fn a_batch_orders_its_own_duplicates() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open(&layout).unwrap();
+    let item = |version: u64, body: &'static [u8]| RecordItem {
+        id: RecordId([5; 32]),
+        version,
+        payload: Bytes::from_static(body),
+    };
+    let outcomes = store
+        .put_batch(&[item(4, b"four"), item(2, b"two"), item(4, b"four again")])
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        [RecordPut::Stored, RecordPut::Newer(4), RecordPut::Stored]
+    );
+    assert_eq!(got(&store, 5), Some((4, b"four again".to_vec())));
+}
+
+#[test]
+fn a_restart_replays_the_log_and_cuts_a_torn_tail() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open(&layout).unwrap();
+    for n in 0..20u8 {
+        put(&store, n, u64::from(n), &[n; 100]);
+    }
+    assert!(store.delete(&RecordId([3; 32])).unwrap());
+    drop(store);
+    let segment = segments(&layout).pop().unwrap();
+    let intact = fs::metadata(&segment).unwrap().len();
+    // A batch the crash cut short: a whole entry header, half its payload.
+    let mut torn = Vec::new();
+    super::entry::encode_put(&mut torn, &RecordId([77; 32]), 1, &[7; 300]).unwrap();
+    torn.truncate(ENTRY_HEADER_LEN + 150);
+    OpenOptions::new()
+        .append(true)
+        .open(&segment)
+        .unwrap()
+        .write_all(&torn)
+        .unwrap();
+
+    let store = RecordStore::open(&layout).unwrap();
+    assert_eq!(fs::metadata(&segment).unwrap().len(), intact);
+    assert_eq!(ids(&store).len(), 19);
+    assert_eq!(got(&store, 3), None);
+    assert_eq!(got(&store, 77), None);
+    assert_eq!(got(&store, 12), Some((12, vec![12; 100])));
+    put(&store, 77, 2, b"after the tear");
+    drop(store);
+    let store = RecordStore::open(&layout).unwrap();
+    assert_eq!(got(&store, 77), Some((2, b"after the tear".to_vec())));
+}
+
+#[test]
+fn rot_costs_only_the_entries_it_touches() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open(&layout).unwrap();
+    for n in 1..=3u8 {
+        put(&store, n, 1, &[n; 64]);
+    }
+    drop(store);
+    let segment = segments(&layout).pop().unwrap();
+    let mut bytes = fs::read(&segment).unwrap();
+    let entry = ENTRY_HEADER_LEN + 64;
+    // A bit flip in the second entry's header, and one in the third entry's payload.
+    bytes[8 + entry + 40] ^= 0x10;
+    bytes[8 + 2 * entry + ENTRY_HEADER_LEN + 5] ^= 0x01;
+    fs::write(&segment, &bytes).unwrap();
+
+    let store = RecordStore::open(&layout).unwrap();
+    assert_eq!(ids(&store), [1, 3], "the rotten header hides record 2 only");
+    assert_eq!(got(&store, 1), Some((1, vec![1; 64])));
+    assert_eq!(got(&store, 3), None, "a rotten payload is never served");
+    assert_eq!(ids(&store), [1]);
+    drop(store);
+    let store = RecordStore::open(&layout).unwrap();
+    assert_eq!(ids(&store), [1], "the drop of record 3 is durable");
+    put(&store, 2, 2, b"rewritten by the gateway");
+    assert_eq!(ids(&store), [1, 2]);
+}
+
+#[test]
+fn compaction_reclaims_superseded_segments_and_keeps_deletes() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open_with(&layout, 4096).unwrap();
+    // Record 0 stays; records 1..=8 are rewritten many times; records 9 and 10 are deleted.
+    put(&store, 0, 1, &[0; 500]);
+    put(&store, 9, 1, &[9; 500]);
+    put(&store, 10, 1, &[10; 500]);
+    assert!(store.delete(&RecordId([9; 32])).unwrap());
+    for round in 1..=40u64 {
+        for n in 1..=8u8 {
+            put(&store, n, round, &[n; 500]);
+        }
+        if round == 20 {
+            assert!(store.delete(&RecordId([10; 32])).unwrap());
+        }
+    }
+    let written = 43 * 8 * (ENTRY_HEADER_LEN + 500);
+    let on_disk: u64 = segments(&layout)
+        .iter()
+        .map(|p| fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(
+        on_disk < 10 * 4096 && (on_disk as usize) < written / 8,
+        "{on_disk} bytes on disk after {written} written"
+    );
+    let check = |store: &RecordStore| {
+        assert_eq!(ids(store), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(got(store, 0), Some((1, vec![0; 500])));
+        for n in 1..=8u8 {
+            assert_eq!(got(store, n), Some((40, vec![n; 500])));
+        }
+    };
+    check(&store);
+    drop(store);
+    check(&RecordStore::open_with(&layout, 4096).unwrap());
+}
+
+#[test]
+fn the_first_format_is_imported_once() {
+    let (_dir, layout) = layout();
+    let legacy = layout.root().join(RECORDS_DIR);
+    for n in [0x10u8, 0x20, 0x21] {
+        let id = RecordId([n; 32]);
+        let prefix = legacy.join(hex::encode([n]));
+        fs::create_dir_all(&prefix).unwrap();
+        fs::write(prefix.join(id.to_hex()), legacy_file(7, &[n; 33])).unwrap();
+    }
+    let rotten = legacy.join("30").join(RecordId([0x30; 32]).to_hex());
+    fs::create_dir_all(rotten.parent().unwrap()).unwrap();
+    let mut bytes = legacy_file(1, b"rotten");
+    bytes.push(0);
+    fs::write(&rotten, bytes).unwrap();
+
+    let store = RecordStore::open(&layout).unwrap();
+    assert_eq!(ids(&store), [0x10, 0x20, 0x21]);
+    assert_eq!(got(&store, 0x21), Some((7, vec![0x21; 33])));
+    assert!(!legacy.exists());
+    assert_eq!(fs::read_dir(layout.quarantine_dir()).unwrap().count(), 1);
+    drop(store);
+    assert_eq!(
+        ids(&RecordStore::open(&layout).unwrap()),
+        [0x10, 0x20, 0x21]
+    );
+}
