@@ -150,13 +150,16 @@ impl Publisher {
             .collect()
     }
 
-    /// Publishes until the outbox is empty or a round makes no progress; returns the count.
-    pub async fn flush(&self) -> Result<usize, IndexError> {
+    /// Publishes rounds while they come back full; a partial round means the outbox is (about)
+    /// empty, and the rest waits for the next tick. Under a stream of small PUTs this makes
+    /// rounds of a full batch every tick instead of many rounds of a few records, each costing
+    /// the index and every node a sync.
+    async fn publish_backlog(&self) -> Result<usize, IndexError> {
         let mut total = 0;
         loop {
             let done = self.publish_once().await?;
             total += done;
-            if done == 0 {
+            if done < BATCH {
                 return Ok(total);
             }
         }
@@ -174,7 +177,7 @@ impl Publisher {
             shutdown,
             move || {
                 let this = self.clone();
-                async move { this.flush().await }
+                async move { this.publish_backlog().await }
             },
         )
     }
