@@ -5,6 +5,7 @@
 //! DATA/shards/<first 2 hex>/<chunk_hex>.<index> shard files
 //! DATA/tmp/                                   writes in progress; emptied at startup
 //! DATA/quarantine/                            shards that failed verification, kept for forensics
+//! DATA/record-log/<seq>.seg                   the gateway's metadata records (see `records`)
 //! ```
 //!
 //! A shard file is `MAGIC` (8 bytes, format version included) + the 32-byte blake3 hash of the
