@@ -21,8 +21,6 @@ pub mod blobs;
 pub mod cache;
 pub mod collector;
 pub mod config;
-#[cfg(test)]
-mod fuzz_edits;
 pub mod http_server;
 pub mod index;
 pub mod launch;

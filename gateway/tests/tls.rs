@@ -9,6 +9,7 @@
 
 mod support;
 
+use floe_testkit::pki::write_test_pki;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -22,26 +23,6 @@ use floe_gateway::launch::Gateway;
 use support::cluster::{SECRET, pattern};
 use support::gateway::{ACCESS_KEY, SECRET_KEY, config_text};
 use support::serve::ServeProcess;
-
-/// Writes `ca.pem`, and `cert.pem` + `key.pem` for 127.0.0.1 and localhost signed by that CA.
-fn make_pki(dir: &Path) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "Floe test CA");
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
-    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-}
 
 fn tls_section(pki: &Path) -> String {
     format!(
@@ -99,7 +80,7 @@ fn aws_cli_over_https_with_ca_bundle() {
     );
     let tmp = tempfile::tempdir().unwrap();
     let pki = tmp.path().join("pki");
-    make_pki(&pki);
+    write_test_pki(&pki);
     let config = tmp.path().join("gateway.toml");
     std::fs::write(&config, tls_section(&pki)).unwrap();
     let config_arg = config.to_str().unwrap();
@@ -248,7 +229,7 @@ fn start_gateway_config(data: &Path, urls: &[String], extra: &str) -> PathBuf {
 async fn gateway_writes_to_https_nodes_it_trusts() {
     let tmp = tempfile::tempdir().unwrap();
     let pki = tmp.path().join("pki");
-    make_pki(&pki);
+    write_test_pki(&pki);
     let nodes: Vec<NodeProcess> = (0..6)
         .map(|i| {
             let dir = tmp.path().join(format!("node{i}"));
@@ -296,7 +277,7 @@ async fn gateway_writes_to_https_nodes_it_trusts() {
 
     // A gateway trusting another CA cannot write: every node's certificate is refused.
     let other = tmp.path().join("other-pki");
-    make_pki(&other);
+    write_test_pki(&other);
     let wrong_ca = format!("[tls]\nnode_ca = {:?}\n", other.join("ca.pem"));
     let file = start_gateway_config(&tmp.path().join("gw-wrong-ca"), &urls, &wrong_ca);
     let config = GatewayConfig::resolve(Some(&file), GatewayOverrides::default()).unwrap();
@@ -339,7 +320,7 @@ async fn put_get(gateway: &Gateway, key: &str, data: Option<&[u8]>) -> Vec<u8> {
 async fn switching_nodes_to_https_moves_no_data() {
     let tmp = tempfile::tempdir().unwrap();
     let pki = tmp.path().join("pki");
-    make_pki(&pki);
+    write_test_pki(&pki);
     let dirs: Vec<PathBuf> = (0..6).map(|i| tmp.path().join(format!("n{i}"))).collect();
     let plain: Vec<NodeProcess> = dirs
         .iter()
@@ -409,7 +390,7 @@ fn floe(args: &[&str]) -> Output {
 fn check_config_reads_the_tls_files() {
     let tmp = tempfile::tempdir().unwrap();
     let pki = tmp.path().join("pki");
-    make_pki(&pki);
+    write_test_pki(&pki);
     let other = rcgen::KeyPair::generate().unwrap();
     std::fs::write(pki.join("other-key.pem"), other.serialize_pem()).unwrap();
     let write = |name: &str, text: String| {

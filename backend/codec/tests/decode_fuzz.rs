@@ -15,70 +15,12 @@ use floe_codec::{
     MAX_TOTAL_SHARDS, Manifest, ShardHash, chunk_slices, decode_chunk, encode_chunk,
     reconstruct_all, reconstruct_data, shard_slices,
 };
+use floe_testkit::mutation::{self, Edit, apply, wild_bytes};
 use proptest::prelude::*;
 
-/// One edit of a byte string. Positions are `Index`es so they stay in bounds whatever the
-/// length turns out to be.
-#[derive(Debug, Clone)]
-enum Edit {
-    Flip(prop::sample::Index, u8),
-    Insert(prop::sample::Index, Vec<u8>),
-    Delete(prop::sample::Index, usize),
-    Overwrite(prop::sample::Index, Vec<u8>),
-    Truncate(prop::sample::Index),
-    /// Repeats a slice in place: duplicated length prefixes and list entries are what make a
-    /// length-prefixed decoder read past where it should.
-    Duplicate(prop::sample::Index, usize),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let index = any::<prop::sample::Index>();
-    prop_oneof![
-        4 => (index.clone(), 1..=255u8).prop_map(|(i, x)| Edit::Flip(i, x)),
-        2 => (index.clone(), prop::collection::vec(any::<u8>(), 1..16)).prop_map(|(i, b)| Edit::Insert(i, b)),
-        2 => (index.clone(), 1..16usize).prop_map(|(i, n)| Edit::Delete(i, n)),
-        // 0xff bytes make varints long and lengths huge: the worst case for an allocator.
-        2 => (index.clone(), prop::collection::vec(prop_oneof![Just(0xffu8), Just(0x80), Just(0), any::<u8>()], 1..10))
-            .prop_map(|(i, b)| Edit::Overwrite(i, b)),
-        1 => index.clone().prop_map(Edit::Truncate),
-        1 => (index, 1..64usize).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, edits: &[Edit]) {
-    for e in edits {
-        // An empty input can only grow.
-        let at = |i: &prop::sample::Index, len: usize| if len == 0 { 0 } else { i.index(len) };
-        let len = bytes.len();
-        match e {
-            Edit::Flip(i, x) if len > 0 => bytes[i.index(len)] ^= x,
-            Edit::Insert(i, b) => {
-                let p = if len == 0 { 0 } else { i.index(len + 1) };
-                bytes.splice(p..p, b.iter().copied());
-            }
-            Edit::Delete(i, n) if len > 0 => {
-                let p = at(i, len);
-                bytes.drain(p..(p + n).min(len));
-            }
-            Edit::Overwrite(i, b) if len > 0 => {
-                let p = at(i, len);
-                for (j, &v) in b.iter().enumerate().take(len - p) {
-                    bytes[p + j] = v;
-                }
-            }
-            Edit::Truncate(i) => bytes.truncate(at(i, len)),
-            Edit::Duplicate(i, n) if len > 0 => {
-                let p = at(i, len);
-                let copy = bytes[p..(p + n).min(len)].to_vec();
-                bytes.splice(p..p, copy);
-            }
-            _ => {}
-        }
-    }
-}
-
+/// Up to 7 edits; inserted and overwritten fragments make varints long and lengths huge.
 fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    prop::collection::vec(edit(), 1..8)
+    mutation::edits(wild_bytes())
 }
 
 fn chunk(k: u16, m: u16, data: Vec<u8>) -> EncodedChunk {

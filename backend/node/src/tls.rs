@@ -210,19 +210,7 @@ mod tests {
         /// A CA, and a server certificate for 127.0.0.1 signed by it, as PEM files.
         fn new() -> Pki {
             let dir = tempfile::tempdir().unwrap();
-            let ca_key = rcgen::KeyPair::generate().unwrap();
-            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            let ca_cert = ca.self_signed(&ca_key).unwrap();
-            let issuer = rcgen::Issuer::new(ca, ca_key);
-            let key = rcgen::KeyPair::generate().unwrap();
-            let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
-                .unwrap()
-                .signed_by(&key, &issuer)
-                .unwrap();
-            std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
-            std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
-            std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+            floe_testkit::pki::write_test_pki(dir.path());
             Pki { dir }
         }
 

@@ -24,6 +24,7 @@ use floe_node::{
     ClusterSecret, NodeConfig, NodeStats, RecordEntry, RecordId, RecordPage, ScrubQuery,
     ScrubReport, ShardEntry, ShardInfo, ShardKey, ShardPage, sign,
 };
+use floe_testkit::mutation::{self, Edit, apply};
 use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -32,62 +33,16 @@ use tokio::net::TcpStream;
 
 // ---- mutation of valid inputs ----
 
-/// One edit of a byte string; positions are `Index`es so they fit whatever the length is.
-#[derive(Debug, Clone)]
-enum Edit {
-    Flip(prop::sample::Index, u8),
-    Insert(prop::sample::Index, Vec<u8>),
-    Delete(prop::sample::Index, usize),
-    Truncate(prop::sample::Index),
-    Duplicate(prop::sample::Index, usize),
-}
-
 /// Bytes that mean something to these parsers: separators, signs, escapes, digits, hex.
-fn interesting_byte() -> impl Strategy<Value = u8> {
+fn interesting_byte() -> impl Strategy<Value = u8> + Clone {
     prop_oneof![
         prop::sample::select(b"/.&=?%+-,0123456789abcdefABCDEF \t\"\\[]{}#\n".to_vec()),
         any::<u8>(),
     ]
 }
 
-fn edit() -> impl Strategy<Value = Edit> {
-    let index = any::<prop::sample::Index>();
-    prop_oneof![
-        3 => (index.clone(), 1..=255u8).prop_map(|(i, x)| Edit::Flip(i, x)),
-        3 => (index.clone(), prop::collection::vec(interesting_byte(), 1..12))
-            .prop_map(|(i, b)| Edit::Insert(i, b)),
-        2 => (index.clone(), 1..12usize).prop_map(|(i, n)| Edit::Delete(i, n)),
-        1 => index.clone().prop_map(Edit::Truncate),
-        1 => (index, 1..40usize).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-    ]
-}
-
 fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    prop::collection::vec(edit(), 1..6)
-}
-
-fn apply(bytes: &mut Vec<u8>, edits: &[Edit]) {
-    for e in edits {
-        let len = bytes.len();
-        match e {
-            Edit::Flip(i, x) if len > 0 => bytes[i.index(len)] ^= x,
-            Edit::Insert(i, b) => {
-                let p = i.index(len + 1);
-                bytes.splice(p..p, b.iter().copied());
-            }
-            Edit::Delete(i, n) if len > 0 => {
-                let p = i.index(len);
-                bytes.drain(p..(p + n).min(len));
-            }
-            Edit::Truncate(i) if len > 0 => bytes.truncate(i.index(len)),
-            Edit::Duplicate(i, n) if len > 0 => {
-                let p = i.index(len);
-                let copy = bytes[p..(p + n).min(len)].to_vec();
-                bytes.splice(p..p, copy);
-            }
-            _ => {}
-        }
-    }
+    mutation::edits(prop::collection::vec(interesting_byte(), 1..12))
 }
 
 /// A valid input damaged by a few edits, as (lossy) text.

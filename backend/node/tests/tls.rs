@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use floe_testkit::pki::write_test_pki;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,24 +12,6 @@ use common::{chunk, fast_options, secret, shard};
 use floe_node::{ClientError, NodeClient, NodeConfig, NodeState, NodeTrust, TlsFiles};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-
-/// Writes `ca.pem`, and `cert.pem` + `key.pem` for 127.0.0.1 and localhost signed by that CA.
-fn make_pki(dir: &Path) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
-    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-}
 
 struct TlsNode {
     _dir: tempfile::TempDir,
@@ -39,7 +22,7 @@ struct TlsNode {
 async fn start_tls_node() -> TlsNode {
     let dir = tempfile::tempdir().unwrap();
     let pki = dir.path().join("pki");
-    make_pki(&pki);
+    write_test_pki(&pki);
     let mut config = NodeConfig::new(dir.path().join("data"), secret());
     config.tls = Some(TlsFiles {
         cert: pki.join("cert.pem"),
@@ -88,7 +71,7 @@ async fn untrusted_or_plain_clients_are_refused() {
     let node = start_tls_node().await;
     // A CA that did not sign the node's certificate.
     let other = tempfile::tempdir().unwrap();
-    make_pki(other.path());
+    write_test_pki(other.path());
     let wrong = NodeTrust::from_pem_file(&other.path().join("ca.pem")).unwrap();
     let url = format!("https://{}", node.addr);
     let client = NodeClient::with_trust(&url, secret(), fast_options(), Some(&wrong)).unwrap();

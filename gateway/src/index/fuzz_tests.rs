@@ -12,11 +12,11 @@ use floe_codec::{ChunkRef, Manifest};
 use proptest::prelude::*;
 
 use super::testkit::*;
-use crate::fuzz_edits::{self, Edit, apply, wild_bytes};
 use crate::recovery::record as node_record;
+use floe_testkit::mutation::{self, Edit, apply, wild_bytes};
 
 fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    fuzz_edits::edits(wild_bytes())
+    mutation::edits(wild_bytes())
 }
 
 // ---- valid records with arbitrary contents ----

@@ -19,9 +19,9 @@ use s3s::xml;
 
 use super::checksum::{self, ChecksumValues, checksum_values};
 use super::convert;
-use crate::fuzz_edits::{apply, edits};
 use crate::objects::checksum::unb64;
 use crate::objects::{normalize_etag, validate_bucket_name};
+use floe_testkit::mutation::{apply, edits};
 
 // ---- damaging text ----
 

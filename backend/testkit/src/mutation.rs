@@ -1,6 +1,7 @@
 //! Damage for the property tests: random edits of a valid encoding (flip, insert, delete,
 //! overwrite, truncate, duplicate), which reach far deeper into a decoder than random bytes.
-//! Shared by the index's and the S3 adapter's decoder tests.
+//! The fragments inserted and overwritten are the caller's: the bytes that matter to the
+//! decoder under test (varint extremes, separators, XML tokens).
 
 use proptest::prelude::*;
 
