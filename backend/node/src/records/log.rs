@@ -77,6 +77,8 @@ pub struct Log {
     pub(super) segments: BTreeMap<u64, Segment>,
     map: BTreeMap<RecordId, Loc>,
     target: u64,
+    /// Number of the next segment: past every segment file found, even one left alone.
+    next_seq: u64,
 }
 
 /// How a scan of one segment ended.
@@ -101,6 +103,7 @@ impl Log {
             segments: BTreeMap::new(),
             map: BTreeMap::new(),
             target,
+            next_seq: seqs.last().map_or(1, |s| s + 1),
         };
         let last = seqs.last().copied();
         for seq in seqs {
@@ -211,7 +214,7 @@ impl Log {
     /// Starts a new, empty segment after the newest one and makes it durable (the file and its
     /// name) before anything is appended to it.
     fn start_segment(&mut self) -> Result<(), StoreError> {
-        let seq = self.segments.keys().next_back().map_or(1, |s| s + 1);
+        let seq = self.next_seq;
         let path = self.segment_path(seq);
         let file = OpenOptions::new()
             .read(true)
@@ -225,6 +228,7 @@ impl Log {
             })
             .map_err(io_err("cannot create record segment", &path))?;
         sync_dir(&self.dir)?;
+        self.next_seq = seq + 1;
         self.segments.insert(
             seq,
             Segment {

@@ -149,6 +149,28 @@ fn rot_costs_only_the_entries_it_touches() {
 }
 
 #[test]
+fn a_segment_without_a_valid_header_is_left_alone() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open_with(&layout, 300).unwrap();
+    put(&store, 1, 1, &[1; 200]);
+    put(&store, 2, 1, &[2; 200]);
+    drop(store);
+    let newest = segments(&layout).pop().unwrap();
+    let name = newest.file_name().unwrap().to_str().unwrap();
+    let seq = u64::from_str_radix(&name[..16], 16).unwrap();
+    let stranger = newest.with_file_name(format!("{:016x}.seg", seq + 1));
+    fs::write(&stranger, [0x5a; 100]).unwrap();
+
+    let store = RecordStore::open_with(&layout, 300).unwrap();
+    // Segments are full at 300 bytes: this put starts a new one, past the stranger.
+    put(&store, 3, 1, &[3; 200]);
+    drop(store);
+    let store = RecordStore::open_with(&layout, 300).unwrap();
+    assert_eq!(ids(&store), [1, 2, 3]);
+    assert_eq!(fs::read(&stranger).unwrap(), [0x5a; 100]);
+}
+
+#[test]
 fn compaction_reclaims_superseded_segments_and_keeps_deletes() {
     let (_dir, layout) = layout();
     let store = RecordStore::open_with(&layout, 4096).unwrap();
