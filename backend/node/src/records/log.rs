@@ -79,6 +79,8 @@ pub struct Log {
     target: u64,
     /// Number of the next segment: past every segment file found, even one left alone.
     next_seq: u64,
+    /// A failed append left the newest segment in doubt: the next append starts a new one.
+    seal_active: bool,
 }
 
 /// How a scan of one segment ended.
@@ -104,6 +106,7 @@ impl Log {
             map: BTreeMap::new(),
             target,
             next_seq: seqs.last().map_or(1, |s| s + 1),
+            seal_active: false,
         };
         let last = seqs.last().copied();
         for seq in seqs {
@@ -247,11 +250,13 @@ impl Log {
         if changes.is_empty() {
             return Ok(());
         }
-        if self
-            .active()
-            .is_none_or(|seq| self.segments[&seq].size >= self.target)
+        if self.seal_active
+            || self
+                .active()
+                .is_none_or(|seq| self.segments[&seq].size >= self.target)
         {
             self.start_segment()?;
+            self.seal_active = false;
         }
         let seq = self.active().expect("a segment was just started");
         let segment = &self.segments[&seq];
@@ -276,9 +281,13 @@ impl Log {
             .write_all_at(&bytes, start)
             .and_then(|()| segment.file.sync_data());
         if let Err(e) = written {
-            // Best effort: the next open would cut a torn tail off anyway.
+            // Nothing of this batch counts. Cut it off if the file lets us, and append no more to
+            // this segment either way: entries written after a leftover could be followed, on
+            // replay, by stale ones of this batch.
             let _ = segment.file.set_len(start);
-            return Err(io_err("cannot append to record segment", &segment.path)(e));
+            let err = io_err("cannot append to record segment", &segment.path)(e);
+            self.seal_active = true;
+            return Err(err);
         }
         self.segments.get_mut(&seq).expect("active").size = start + bytes.len() as u64;
         for (offset, header) in placed {
