@@ -1,7 +1,7 @@
 //! Prometheus metrics of one storage node, served as `GET /metrics` in the OpenMetrics text
 //! format: requests by route kind and status, latency per route kind, shard bytes written and
-//! read, scrub progress, and, read from the store when scraped, what the node holds (shards,
-//! bytes, quarantined files, corrupt shards found, disk space).
+//! read, scrub progress, and, read from the stores when scraped, what the node holds (shards,
+//! bytes, quarantined files, corrupt shards found, records and their log, disk space).
 //!
 //! Every [`NodeState`](crate::NodeState) owns its own [`NodeMetrics`] and registry, never a
 //! process global: the gateway's dev mode runs several nodes in one process, and each must
@@ -25,6 +25,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::protocol::{HEALTH_PATH, METRICS_PATH, Route};
+use crate::records::RecordStore;
 use crate::store::ShardStore;
 
 /// Content type of the exposition `prometheus-client` writes (it ends with `# EOF`).
@@ -136,8 +137,9 @@ pub struct NodeMetrics {
 }
 
 impl NodeMetrics {
-    /// Metrics of the node serving `store`; its totals are read from it at each scrape.
-    pub fn new(store: Arc<ShardStore>) -> NodeMetrics {
+    /// Metrics of the node serving `store` and `records`; their totals are read from them at
+    /// each scrape.
+    pub fn new(store: Arc<ShardStore>, records: Arc<RecordStore>) -> NodeMetrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram,
@@ -178,7 +180,7 @@ impl NodeMetrics {
             "Shard payload bytes re-read by scrub calls",
             scrubbed_bytes.clone(),
         );
-        registry.register_collector(Box::new(StoreFigures { store }));
+        registry.register_collector(Box::new(StoreFigures { store, records }));
         NodeMetrics {
             requests,
             latency,
@@ -227,10 +229,11 @@ impl NodeMetrics {
     }
 }
 
-/// The store's exact totals and the disk's space, read at scrape time.
+/// The stores' exact totals and the disk's space, read at scrape time.
 #[derive(Debug)]
 struct StoreFigures {
     store: Arc<ShardStore>,
+    records: Arc<RecordStore>,
 }
 
 impl StoreFigures {
@@ -243,6 +246,26 @@ impl StoreFigures {
 
 impl Collector for StoreFigures {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let records = self.records.figures();
+        let e = &mut encoder;
+        Self::gauge(
+            e,
+            "stored_records",
+            "Metadata records stored",
+            records.records,
+        )?;
+        Self::gauge(
+            e,
+            "record_log_bytes",
+            "Bytes of the record log segments, superseded entries included",
+            records.log_bytes,
+        )?;
+        Self::gauge(
+            e,
+            "record_log_live_bytes",
+            "Bytes of the record log entries that are each record's newest version",
+            records.live_bytes,
+        )?;
         let stats = match self.store.stats() {
             Ok(stats) => stats,
             Err(e) => {
@@ -269,7 +292,7 @@ impl Collector for StoreFigures {
         Self::gauge(
             e,
             "quarantined_files",
-            "Files in the quarantine directory (shards and records that failed verification)",
+            "Files in the quarantine directory (shards, and records of the first format, that failed verification)",
             stats.quarantined,
         )?;
         Self::gauge(
@@ -325,7 +348,14 @@ mod tests {
     fn exposition_has_every_family() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(ShardStore::open(dir.path()).unwrap());
-        let metrics = NodeMetrics::new(store);
+        let records = Arc::new(RecordStore::open(store.layout()).unwrap());
+        let item = crate::protocol::RecordItem {
+            id: crate::protocol::RecordId([1; 32]),
+            version: 1,
+            payload: bytes::Bytes::from_static(b"twelve bytes"),
+        };
+        records.put_batch(&[item]).unwrap();
+        let metrics = NodeMetrics::new(store, records);
         metrics.observe_request(RouteKind::ShardGet, 200, Duration::from_micros(300));
         metrics.add_shard_bytes_read(7);
         let text = metrics.render();
@@ -337,6 +367,8 @@ mod tests {
             "floe_node_corrupt_shards_total 0",
             "floe_node_stored_shards 0",
             "floe_node_quarantined_files 0",
+            "floe_node_stored_records 1",
+            "floe_node_record_log_live_bytes 101",
             "floe_node_disk_total_bytes ",
             "# EOF",
         ] {

@@ -40,6 +40,16 @@ pub struct StoredRecord {
     pub payload: Bytes,
 }
 
+/// What the record store holds, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordFigures {
+    pub records: u64,
+    /// Bytes of all log segments, superseded entries included.
+    pub log_bytes: u64,
+    /// Bytes of the entries that are each record's newest version.
+    pub live_bytes: u64,
+}
+
 /// The records of one data directory (the shard store holds the directory lock).
 pub struct RecordStore {
     log: Mutex<Log>,
@@ -150,6 +160,16 @@ impl RecordStore {
         log.commit(&[Change::Tombstone { id: *id }])?;
         compact(&mut log);
         Ok(true)
+    }
+
+    /// How many records there are and how much of the log they fill.
+    pub fn figures(&self) -> RecordFigures {
+        let (records, log_bytes, live_bytes) = self.lock().figures();
+        RecordFigures {
+            records,
+            log_bytes,
+            live_bytes,
+        }
     }
 
     /// Up to `limit` records with ids after `after`, in id order, with their versions.

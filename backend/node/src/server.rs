@@ -48,12 +48,12 @@ impl NodeState {
     /// Opens the shard store under `config.data_dir`.
     pub fn open(config: &NodeConfig) -> Result<NodeState, NodeError> {
         let store = ShardStore::open(&config.data_dir)?;
-        let records = RecordStore::open(store.layout())?;
+        let records = Arc::new(RecordStore::open(store.layout())?);
         let store = Arc::new(store);
         Ok(NodeState {
-            metrics: Arc::new(NodeMetrics::new(store.clone())),
+            metrics: Arc::new(NodeMetrics::new(store.clone(), records.clone())),
             store,
-            records: Arc::new(records),
+            records,
             secret: config.secret.clone(),
             max_shard_bytes: config.max_shard_bytes,
         })

@@ -296,6 +296,15 @@ impl Log {
         Ok(())
     }
 
+    /// Records held, and the bytes of the segments and of their live entries.
+    pub fn figures(&self) -> (u64, u64, u64) {
+        let (size, live) = self
+            .segments
+            .values()
+            .fold((0, 0), |(size, live), s| (size + s.size, live + s.live));
+        (self.map.len() as u64, size, live)
+    }
+
     /// The newest put of `id`.
     pub fn get(&self, id: &RecordId) -> Option<Loc> {
         self.map.get(id).copied()
