@@ -7,6 +7,7 @@
 mod support;
 
 mod drain;
+mod record_log;
 mod recovery;
 mod repair;
 mod scrub;
