@@ -3,8 +3,9 @@
 //! Its live puts are appended to the newest segment (same id, same version) and made durable
 //! before the old file goes, so a crash at any point replays to the same records: the copies
 //! come later in the log than the originals and win. Tombstones are carried forward too while
-//! an older segment exists that may still hold a put they cancel, unless a newer put of the
-//! record exists (a tombstone moved past it would delete it).
+//! an older segment file exists that may still hold a put they cancel, unless a newer put of
+//! the record exists (a tombstone moved past it would delete it). The same copy-and-remove
+//! rewrites, at open, a newest segment with entries that failed verification.
 
 use std::fs;
 
@@ -20,7 +21,6 @@ impl Log {
     /// returns whether it did.
     pub fn compact_one(&mut self) -> Result<bool, StoreError> {
         let newest = self.segments.keys().next_back().copied();
-        let oldest = self.segments.keys().next().copied();
         let Some(seq) = self
             .segments
             .iter()
@@ -34,14 +34,21 @@ impl Log {
         else {
             return Ok(false);
         };
-        let segment = &self.segments[&seq];
+        self.rewrite(seq)?;
+        Ok(true)
+    }
+
+    /// Copies what still counts in segment `seq` to the newest segment, then removes it. The
+    /// caller makes sure `seq` does not take appends.
+    pub(super) fn rewrite(&mut self, seq: u64) -> Result<(), StoreError> {
+        let oldest = self.segments.keys().chain(&self.left_alone).min().copied();
+        let Some(segment) = self.segments.get(&seq) else {
+            return Ok(());
+        };
         let mut entries = Vec::new();
-        scan(
-            &segment.file,
-            segment.size,
-            &segment.path,
-            |offset, header| entries.push((offset, header)),
-        )?;
+        scan(segment, segment.size, false, |offset, header| {
+            entries.push((offset, header))
+        })?;
         let mut changes = Vec::new();
         let mut pending = 0;
         for (offset, header) in entries {
@@ -82,12 +89,19 @@ impl Log {
             }
         }
         self.commit(&changes)?;
-        if let Some(segment) = self.segments.remove(&seq) {
-            fs::remove_file(&segment.path)
-                .map_err(io_err("cannot remove record segment", &segment.path))?;
-            sync_dir(&self.dir)?;
-            tracing::debug!(segment = %segment.path.display(), "record segment compacted");
+        changes.clear();
+        // Records whose newest put the scan could not reach (rot hid its header since the
+        // open) go with the segment; a tombstone keeps an older put of theirs from coming back.
+        for id in self.ids_in(seq) {
+            tracing::warn!(record = %id, "record lost to a rotten entry header");
+            changes.push(Change::Tombstone { id });
         }
-        Ok(true)
+        self.commit(&changes)?;
+        let path = self.segments[&seq].path.clone();
+        fs::remove_file(&path).map_err(io_err("cannot remove record segment", &path))?;
+        sync_dir(&self.dir)?;
+        self.segments.remove(&seq);
+        tracing::debug!(segment = %path.display(), "record segment rewritten and removed");
+        Ok(())
     }
 }

@@ -4,9 +4,11 @@
 //! magic "FLRE" | kind u8 | id [32] | version u64 BE | len u32 BE | payload blake3 [32] | check [8] | payload
 //! ```
 //!
-//! `check` is the first 8 bytes of the blake3 of everything before it, so a torn or rotten
-//! header is never mistaken for an entry, and a scan that lost its place can find the next
-//! entry again. The payload has its own hash, checked on every read.
+//! `check` is the first 8 bytes of the blake3, keyed with the segment's random key, of
+//! everything before it. So a torn or rotten header is never mistaken for an entry, a scan that
+//! lost its place can find the next entry again, and bytes that merely look like an entry
+//! (inside a payload, say a backup of a segment file) never pass: they lack the key. The
+//! payload has its own hash, checked on every read.
 
 use floe_codec::ShardHash;
 
@@ -19,6 +21,9 @@ const TOMBSTONE: u8 = 2;
 const CHECKED_LEN: usize = 4 + 1 + 32 + 8 + 4 + 32;
 /// Bytes before an entry's payload.
 pub const ENTRY_HEADER_LEN: usize = CHECKED_LEN + 8;
+
+/// The key of a segment's header checks.
+pub type SegmentKey = [u8; 32];
 
 /// What an entry says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,13 +59,14 @@ impl EntryHeader {
 /// payload is too large for an entry.
 pub fn encode_put(
     out: &mut Vec<u8>,
+    key: &SegmentKey,
     id: &RecordId,
     version: u64,
     payload: &[u8],
 ) -> Option<EntryHeader> {
     let len = u32::try_from(payload.len()).ok()?;
     let hash = ShardHash::of(payload);
-    encode_header(out, PUT, id, version, len, &hash);
+    encode_header(out, key, PUT, id, version, len, &hash);
     out.extend_from_slice(payload);
     Some(EntryHeader {
         id: *id,
@@ -69,8 +75,16 @@ pub fn encode_put(
 }
 
 /// Appends a tombstone entry to `out` and returns its header.
-pub fn encode_tombstone(out: &mut Vec<u8>, id: &RecordId) -> EntryHeader {
-    encode_header(out, TOMBSTONE, id, 0, 0, &ShardHash::from_bytes([0; 32]));
+pub fn encode_tombstone(out: &mut Vec<u8>, key: &SegmentKey, id: &RecordId) -> EntryHeader {
+    encode_header(
+        out,
+        key,
+        TOMBSTONE,
+        id,
+        0,
+        0,
+        &ShardHash::from_bytes([0; 32]),
+    );
     EntryHeader {
         id: *id,
         kind: EntryKind::Tombstone,
@@ -79,6 +93,7 @@ pub fn encode_tombstone(out: &mut Vec<u8>, id: &RecordId) -> EntryHeader {
 
 fn encode_header(
     out: &mut Vec<u8>,
+    key: &SegmentKey,
     kind: u8,
     id: &RecordId,
     version: u64,
@@ -92,15 +107,22 @@ fn encode_header(
     out.extend_from_slice(&version.to_be_bytes());
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(hash.as_bytes());
-    let check = ShardHash::of(&out[start..]);
-    out.extend_from_slice(&check.as_bytes()[..8]);
+    out.extend_from_slice(&check(key, &out[start..]));
 }
 
-/// Parses an entry header; `None` unless all `ENTRY_HEADER_LEN` bytes are there and intact.
-pub fn parse_header(bytes: &[u8]) -> Option<EntryHeader> {
+fn check(key: &SegmentKey, checked: &[u8]) -> [u8; 8] {
+    let hash = blake3::keyed_hash(key, checked);
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&hash.as_bytes()[..8]);
+    out
+}
+
+/// Parses an entry header; `None` unless all `ENTRY_HEADER_LEN` bytes are there and intact
+/// under `key`.
+pub fn parse_header(key: &SegmentKey, bytes: &[u8]) -> Option<EntryHeader> {
     let bytes = bytes.get(..ENTRY_HEADER_LEN)?;
-    let (checked, check) = bytes.split_at(CHECKED_LEN);
-    if checked[..4] != MAGIC || ShardHash::of(checked).as_bytes()[..8] != *check {
+    let (checked, sum) = bytes.split_at(CHECKED_LEN);
+    if checked[..4] != MAGIC || check(key, checked) != *sum {
         return None;
     }
     let id = RecordId(checked[5..37].try_into().ok()?);
@@ -115,8 +137,8 @@ pub fn parse_header(bytes: &[u8]) -> Option<EntryHeader> {
     Some(EntryHeader { id, kind })
 }
 
-/// Where the next intact header starts in `bytes`, searching from `from`.
-pub fn find_header(bytes: &[u8], from: usize) -> Option<usize> {
+/// Where the next header intact under `key` starts in `bytes`, searching from `from`.
+pub fn find_header(key: &SegmentKey, bytes: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     while let Some(found) = bytes
         .get(at..)?
@@ -124,7 +146,7 @@ pub fn find_header(bytes: &[u8], from: usize) -> Option<usize> {
         .position(|w| w == MAGIC)
     {
         let candidate = at + found;
-        if parse_header(&bytes[candidate..]).is_some() {
+        if parse_header(key, &bytes[candidate..]).is_some() {
             return Some(candidate);
         }
         at = candidate + 1;
@@ -138,13 +160,15 @@ mod tests {
 
     use super::*;
 
+    const KEY: SegmentKey = [9; 32];
+
     #[test]
     fn put_and_tombstone_round_trip() {
         let mut out = Vec::new();
-        encode_put(&mut out, &RecordId([7; 32]), 42, b"payload").unwrap();
+        encode_put(&mut out, &KEY, &RecordId([7; 32]), 42, b"payload").unwrap();
         let put_len = out.len();
-        encode_tombstone(&mut out, &RecordId([8; 32]));
-        let put = parse_header(&out).unwrap();
+        encode_tombstone(&mut out, &KEY, &RecordId([8; 32]));
+        let put = parse_header(&KEY, &out).unwrap();
         assert_eq!(put.id, RecordId([7; 32]));
         assert_eq!(
             put.kind,
@@ -155,12 +179,15 @@ mod tests {
             }
         );
         assert_eq!(&out[ENTRY_HEADER_LEN..put_len], b"payload");
-        let tomb = parse_header(&out[put_len..]).unwrap();
+        let tomb = parse_header(&KEY, &out[put_len..]).unwrap();
         assert_eq!(
             (tomb.id, tomb.kind),
             (RecordId([8; 32]), EntryKind::Tombstone)
         );
-        assert_eq!(find_header(&out, 1), Some(put_len));
+        assert_eq!(find_header(&KEY, &out, 1), Some(put_len));
+        // The same bytes under another segment's key are no entries at all.
+        assert!(parse_header(&[1; 32], &out).is_none());
+        assert_eq!(find_header(&[1; 32], &out, 0), None);
     }
 
     proptest! {
@@ -173,11 +200,11 @@ mod tests {
             noise in prop::collection::vec(any::<u8>(), 0..256),
         ) {
             let mut out = Vec::new();
-            encode_put(&mut out, &RecordId([3; 32]), version, b"x").unwrap();
+            encode_put(&mut out, &KEY, &RecordId([3; 32]), version, b"x").unwrap();
             out[at] ^= xor;
-            prop_assert!(parse_header(&out).is_none());
-            prop_assert!(parse_header(&noise).is_none());
-            prop_assert!(find_header(&noise, 0).is_none());
+            prop_assert!(parse_header(&KEY, &out).is_none());
+            prop_assert!(parse_header(&KEY, &noise).is_none());
+            prop_assert!(find_header(&KEY, &noise, 0).is_none());
         }
     }
 }

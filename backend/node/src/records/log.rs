@@ -2,14 +2,18 @@
 //! id to its newest put.
 //!
 //! ```text
-//! DATA/record-log/<seq as 16 hex>.seg    "FLRLOG" + format version (8 bytes), then entries
+//! DATA/record-log/<seq as 16 hex>.seg    "FLRLOG" + format version (8 bytes), the segment's
+//!                                         random key (32 bytes), then entries
 //! ```
 //!
 //! A batch of changes is one write at the end of the newest segment and one `fdatasync`: no
 //! file is created, renamed or looked up per record. Later entries override earlier ones, so
-//! replaying the segments in order rebuilds the map. A crash mid-write leaves a torn tail on the
-//! newest segment, which the next open cuts off (that batch was never acknowledged); a rotten
-//! header elsewhere costs only the entries it hides, as the scan finds the next intact one.
+//! replaying the segments in order rebuilds the map. Only the segment that was newest when the
+//! node stopped can hold a batch a crash interrupted: its payloads are verified at open, an
+//! entry that fails is not replayed (it must not shadow an older, acknowledged version), and
+//! the torn tail is cut off. A node that opens appends to a new segment, never after a tail it
+//! did not write itself. A rotten header elsewhere costs only the entries it hides, as the scan
+//! finds the next intact one.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -20,8 +24,8 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use super::entry::{
-    ENTRY_HEADER_LEN, EntryHeader, EntryKind, encode_put, encode_tombstone, find_header,
-    parse_header,
+    ENTRY_HEADER_LEN, EntryHeader, EntryKind, SegmentKey, encode_put, encode_tombstone,
+    find_header, parse_header,
 };
 use crate::protocol::RecordId;
 use crate::store::{StoreError, io_err, sync_dir};
@@ -30,7 +34,10 @@ use crate::walk::read_names;
 pub const LOG_DIR: &str = "record-log";
 /// Segment file magic; the last two bytes are the format version.
 const SEGMENT_MAGIC: [u8; 8] = *b"FLRLOG\x00\x01";
-const SEGMENT_HEADER_LEN: u64 = SEGMENT_MAGIC.len() as u64;
+/// Magic and key.
+pub(super) const SEGMENT_HEADER_LEN: u64 = SEGMENT_MAGIC.len() as u64 + 32;
+/// Bytes read at a time while looking for the next intact entry past rot.
+const RESYNC_WINDOW: usize = 1 << 20;
 /// A segment takes appends until it reaches this size; then a new one starts.
 pub const SEGMENT_TARGET: u64 = 64 << 20;
 
@@ -64,6 +71,7 @@ pub enum Change {
 
 pub(super) struct Segment {
     pub(super) file: File,
+    pub(super) key: SegmentKey,
     pub(super) path: PathBuf,
     /// Bytes in the file that belong to it (a torn tail is cut off).
     pub(super) size: u64,
@@ -79,7 +87,10 @@ pub struct Log {
     target: u64,
     /// Number of the next segment: past every segment file found, even one left alone.
     next_seq: u64,
-    /// A failed append left the newest segment in doubt: the next append starts a new one.
+    /// Segment files found without a valid header: not replayed, but still on disk.
+    pub(super) left_alone: Vec<u64>,
+    /// The next append starts a new segment: after an open (the newest segment's tail is not
+    /// ours to extend) and after a failed append (the segment is in doubt).
     seal_active: bool,
 }
 
@@ -95,6 +106,9 @@ impl Log {
     /// Opens (creating if need be) the log in `dir` and replays it.
     pub fn open(dir: &Path, target: u64) -> Result<Log, StoreError> {
         fs::create_dir_all(dir).map_err(io_err("cannot create directory", dir))?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
         let mut seqs: Vec<u64> = read_names(dir)?
             .iter()
             .filter_map(|n| segment_seq(n))
@@ -105,15 +119,31 @@ impl Log {
             segments: BTreeMap::new(),
             map: BTreeMap::new(),
             target,
-            next_seq: seqs.last().map_or(1, |s| s + 1),
-            seal_active: false,
+            next_seq: match seqs.last() {
+                None => 1,
+                Some(last) => last.checked_add(1).ok_or_else(|| {
+                    io_err("record segment numbers exhausted in", dir)(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a segment is numbered ffffffffffffffff",
+                    ))
+                })?,
+            },
+            left_alone: Vec::new(),
+            seal_active: true,
         };
         let last = seqs.last().copied();
+        let mut doubtful = None;
         for seq in seqs {
-            log.replay(seq, Some(seq) == last)?;
+            let newest = Some(seq) == last;
+            if log.replay(seq, newest)? && newest {
+                doubtful = Some(seq);
+            }
         }
-        if log.active().is_none() {
-            log.start_segment()?;
+        // Entries of the newest segment that failed verification were not replayed; once
+        // another segment follows it they would be, unverified. So its good entries move to a
+        // new segment now and it goes.
+        if let Some(seq) = doubtful {
+            log.rewrite(seq)?;
         }
         Ok(log)
     }
@@ -127,9 +157,10 @@ impl Log {
         self.segments.keys().next_back().copied()
     }
 
-    /// Reads segment `seq` into the map. The newest segment's torn tail is cut off; a segment
-    /// without a valid header is left alone (and a new one takes the appends).
-    fn replay(&mut self, seq: u64, newest: bool) -> Result<(), StoreError> {
+    /// Reads segment `seq` into the map; returns whether it skipped anything. The newest
+    /// segment's payloads are verified and its torn tail is cut off; a segment without a valid
+    /// header is left alone.
+    fn replay(&mut self, seq: u64, newest: bool) -> Result<bool, StoreError> {
         let path = self.segment_path(seq);
         let file = OpenOptions::new()
             .read(true)
@@ -140,38 +171,43 @@ impl Log {
             .metadata()
             .map_err(io_err("cannot stat record segment", &path))?
             .len();
-        let mut magic = [0u8; SEGMENT_MAGIC.len()];
-        if len < SEGMENT_HEADER_LEN
-            || file.read_exact_at(&mut magic, 0).is_err()
-            || magic != SEGMENT_MAGIC
-        {
-            if newest && len <= SEGMENT_HEADER_LEN {
-                // Created, but the crash came before its header was durable: nothing in it.
-                fs::remove_file(&path).map_err(io_err("cannot remove record segment", &path))?;
-            } else {
-                tracing::warn!(segment = %path.display(), "record segment has no valid header; left alone");
-            }
-            return Ok(());
+        if newest && len < SEGMENT_HEADER_LEN {
+            // Created, but the crash came before its header was durable: nothing in it.
+            fs::remove_file(&path).map_err(io_err("cannot remove record segment", &path))?;
+            return Ok(false);
         }
+        let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
+        if len >= SEGMENT_HEADER_LEN {
+            file.read_exact_at(&mut header, 0)
+                .map_err(io_err("cannot read record segment", &path))?;
+        }
+        if len < SEGMENT_HEADER_LEN || header[..SEGMENT_MAGIC.len()] != SEGMENT_MAGIC {
+            tracing::warn!(segment = %path.display(), "record segment has no valid header; left alone");
+            self.left_alone.push(seq);
+            return Ok(false);
+        }
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&header[SEGMENT_MAGIC.len()..]);
         self.segments.insert(
             seq,
             Segment {
                 file,
+                key,
                 path: path.clone(),
                 size: len,
                 live: 0,
             },
         );
-        let file = &self.segments[&seq].file;
+        let segment = &self.segments[&seq];
         let mut found = Vec::new();
-        let end = scan(file, len, &path, |offset, header| {
+        let end = scan(segment, len, newest, |offset, header| {
             found.push((offset, header))
         })?;
         for (offset, header) in found {
             self.apply(seq, offset, &header);
         }
         if end.skipped > 0 {
-            tracing::warn!(segment = %path.display(), bytes = end.skipped, "rotten bytes in a record segment skipped");
+            tracing::warn!(segment = %path.display(), bytes = end.skipped, "rotten entries or bytes in a record segment skipped");
         }
         if end.intact < len {
             if newest {
@@ -187,7 +223,7 @@ impl Log {
                 tracing::warn!(segment = %path.display(), bytes = len - end.intact, "unreadable end of a record segment skipped");
             }
         }
-        Ok(())
+        Ok(end.skipped > 0)
     }
 
     /// Records an entry at `offset` of segment `seq` in the map and the live counts.
@@ -219,23 +255,40 @@ impl Log {
     fn start_segment(&mut self) -> Result<(), StoreError> {
         let seq = self.next_seq;
         let path = self.segment_path(seq);
-        let file = OpenOptions::new()
+        // Taken even if the creation fails, so a leftover file cannot block the next try.
+        self.next_seq = seq.checked_add(1).ok_or_else(|| {
+            io_err("record segment numbers exhausted in", &self.dir)(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no segment number left",
+            ))
+        })?;
+        let key = fresh_key(seq);
+        let mut header = SEGMENT_MAGIC.to_vec();
+        header.extend_from_slice(&key);
+        let created = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&path)
             .and_then(|f| {
-                f.write_all_at(&SEGMENT_MAGIC, 0)?;
+                f.write_all_at(&header, 0)?;
                 f.sync_all()?;
                 Ok(f)
             })
-            .map_err(io_err("cannot create record segment", &path))?;
-        sync_dir(&self.dir)?;
-        self.next_seq = seq + 1;
+            .map_err(io_err("cannot create record segment", &path))
+            .and_then(|f| sync_dir(&self.dir).map(|()| f));
+        let file = match created {
+            Ok(file) => file,
+            Err(e) => {
+                let _ = fs::remove_file(&path);
+                return Err(e);
+            }
+        };
         self.segments.insert(
             seq,
             Segment {
                 file,
+                key,
                 path,
                 size: SEGMENT_HEADER_LEN,
                 live: 0,
@@ -270,9 +323,9 @@ impl Log {
                     id,
                     version,
                     payload,
-                } => encode_put(&mut bytes, id, *version, payload)
+                } => encode_put(&mut bytes, &segment.key, id, *version, payload)
                     .ok_or_else(|| too_large(&segment.path))?,
-                Change::Tombstone { id } => encode_tombstone(&mut bytes, id),
+                Change::Tombstone { id } => encode_tombstone(&mut bytes, &segment.key, id),
             };
             placed.push((offset, header));
         }
@@ -305,6 +358,15 @@ impl Log {
         (self.map.len() as u64, size, live)
     }
 
+    /// Records whose newest put is in segment `seq`.
+    pub(super) fn ids_in(&self, seq: u64) -> Vec<RecordId> {
+        self.map
+            .iter()
+            .filter(|(_, loc)| loc.segment == seq)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// The newest put of `id`.
     pub fn get(&self, id: &RecordId) -> Option<Loc> {
         self.map.get(id).copied()
@@ -331,7 +393,7 @@ impl Log {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(io_err("cannot read record segment", &segment.path)(e)),
         }
-        let intact = parse_header(&bytes).is_some_and(|h| match h.kind {
+        let intact = parse_header(&segment.key, &bytes).is_some_and(|h| match h.kind {
             EntryKind::Put { hash, .. } => h.id == *id && hash.matches(&bytes[ENTRY_HEADER_LEN..]),
             EntryKind::Tombstone => false,
         });
@@ -339,13 +401,17 @@ impl Log {
     }
 }
 
-/// Visits every intact entry of a segment file of `len` bytes in order, skipping rotten bytes.
+/// Visits every intact entry of the first `len` bytes of `segment` in order, skipping rotten
+/// bytes. With `verify`, a put whose payload fails its hash is skipped too (a batch a crash
+/// cut short may have its headers on disk but not its payloads). An entry whose payload would
+/// run past `len` ends the scan: that is a torn write, not rot.
 pub(super) fn scan(
-    file: &File,
+    segment: &Segment,
     len: u64,
-    path: &Path,
+    verify: bool,
     mut visit: impl FnMut(u64, EntryHeader),
 ) -> Result<ScanEnd, StoreError> {
+    let read_err = || io_err("cannot read record segment", &segment.path);
     let mut at = SEGMENT_HEADER_LEN;
     let mut end = ScanEnd {
         intact: at,
@@ -353,42 +419,96 @@ pub(super) fn scan(
     };
     let mut head = [0u8; ENTRY_HEADER_LEN];
     while at < len {
-        let fits = len - at >= ENTRY_HEADER_LEN as u64
-            && file
+        let fits = len - at >= ENTRY_HEADER_LEN as u64;
+        if fits {
+            segment
+                .file
                 .read_exact_at(&mut head, at)
-                .map_err(io_err("cannot read record segment", path))
-                .map(|()| true)?;
-        let entry = fits
-            .then(|| parse_header(&head))
-            .flatten()
-            .filter(|h| at + (ENTRY_HEADER_LEN + h.payload_len()) as u64 <= len);
-        match entry {
+                .map_err(read_err())?;
+        }
+        match fits.then(|| parse_header(&segment.key, &head)).flatten() {
             Some(header) => {
-                visit(at, header);
-                at += (ENTRY_HEADER_LEN + header.payload_len()) as u64;
-                end.intact = at;
-            }
-            None => {
-                // Lost our place: look for the next intact header in the rest of the file.
-                let mut rest = vec![0u8; (len - at) as usize];
-                file.read_exact_at(&mut rest, at)
-                    .map_err(io_err("cannot read record segment", path))?;
-                match find_header(&rest, 1) {
-                    Some(next) => {
-                        end.skipped += next as u64;
-                        at += next as u64;
-                    }
-                    None => break,
+                let next = at + (ENTRY_HEADER_LEN + header.payload_len()) as u64;
+                if next > len {
+                    break;
                 }
+                if verify && !payload_intact(segment, at, &header)? {
+                    end.skipped += next - at;
+                } else {
+                    visit(at, header);
+                    end.intact = next;
+                }
+                at = next;
             }
+            None => match resync(segment, at + 1, len)? {
+                Some(next) => {
+                    end.skipped += next - at;
+                    at = next;
+                }
+                None => break,
+            },
         }
     }
     Ok(end)
 }
 
+/// Whether the payload of the put at `at` matches its hash (a tombstone has none).
+fn payload_intact(segment: &Segment, at: u64, header: &EntryHeader) -> Result<bool, StoreError> {
+    let EntryKind::Put { hash, .. } = header.kind else {
+        return Ok(true);
+    };
+    let mut payload = vec![0u8; header.payload_len()];
+    segment
+        .file
+        .read_exact_at(&mut payload, at + ENTRY_HEADER_LEN as u64)
+        .map_err(io_err("cannot read record segment", &segment.path))?;
+    Ok(hash.matches(&payload))
+}
+
+/// The offset of the next intact header at or after `from`, read a window at a time.
+fn resync(segment: &Segment, from: u64, len: u64) -> Result<Option<u64>, StoreError> {
+    let mut pos = from;
+    while pos < len {
+        let window = RESYNC_WINDOW.min((len - pos) as usize);
+        // Overlap the next window by a header, so none is missed across the seam.
+        let read = (window + ENTRY_HEADER_LEN - 1).min((len - pos) as usize);
+        let mut bytes = vec![0u8; read];
+        segment
+            .file
+            .read_exact_at(&mut bytes, pos)
+            .map_err(io_err("cannot read record segment", &segment.path))?;
+        if let Some(found) = find_header(&segment.key, &bytes, 0).filter(|&i| i < window) {
+            return Ok(Some(pos + found as u64));
+        }
+        pos += window as u64;
+    }
+    Ok(None)
+}
+
+/// A key no other segment shares: process-random hasher state, the time, the process and the
+/// segment number, hashed.
+fn fresh_key(seq: u64) -> SegmentKey {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = blake3::Hasher::new();
+    for _ in 0..4 {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        hasher.update(&random.to_le_bytes());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.update(&now.to_le_bytes());
+    hasher.update(&u64::from(std::process::id()).to_le_bytes());
+    hasher.update(&seq.to_le_bytes());
+    *hasher.finalize().as_bytes()
+}
+
 fn segment_seq(name: &str) -> Option<u64> {
     let hex = name.strip_suffix(".seg")?;
-    (hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    // Lowercase only: the name must be the one `segment_path` gives that number.
+    (hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
         .then(|| u64::from_str_radix(hex, 16).ok())
         .flatten()
 }

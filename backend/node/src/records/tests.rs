@@ -5,8 +5,9 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::entry::ENTRY_HEADER_LEN;
+use super::entry::{ENTRY_HEADER_LEN, SegmentKey, encode_put};
 use super::legacy::{RECORDS_DIR, encode as legacy_file};
+use super::log::SEGMENT_HEADER_LEN;
 use super::*;
 
 fn layout() -> (tempfile::TempDir, Layout) {
@@ -37,6 +38,21 @@ fn segments(layout: &Layout) -> Vec<PathBuf> {
         .collect();
     paths.sort();
     paths
+}
+
+/// The key a segment file's header carries (after the 8-byte magic).
+fn segment_key(path: &std::path::Path) -> SegmentKey {
+    fs::read(path).unwrap()[8..40].try_into().unwrap()
+}
+
+/// Appends raw bytes to a segment file, as a crash or a disk might leave them.
+fn append(path: &std::path::Path, bytes: &[u8]) {
+    OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
 }
 
 fn ids(store: &RecordStore) -> Vec<u8> {
@@ -99,14 +115,16 @@ fn a_restart_replays_the_log_and_cuts_a_torn_tail() {
     let intact = fs::metadata(&segment).unwrap().len();
     // A batch the crash cut short: a whole entry header, half its payload.
     let mut torn = Vec::new();
-    super::entry::encode_put(&mut torn, &RecordId([77; 32]), 1, &[7; 300]).unwrap();
+    encode_put(
+        &mut torn,
+        &segment_key(&segment),
+        &RecordId([77; 32]),
+        1,
+        &[7; 300],
+    )
+    .unwrap();
     torn.truncate(ENTRY_HEADER_LEN + 150);
-    OpenOptions::new()
-        .append(true)
-        .open(&segment)
-        .unwrap()
-        .write_all(&torn)
-        .unwrap();
+    append(&segment, &torn);
 
     let store = RecordStore::open(&layout).unwrap();
     assert_eq!(fs::metadata(&segment).unwrap().len(), intact);
@@ -128,24 +146,60 @@ fn rot_costs_only_the_entries_it_touches() {
         put(&store, n, 1, &[n; 64]);
     }
     drop(store);
-    let segment = segments(&layout).pop().unwrap();
-    let mut bytes = fs::read(&segment).unwrap();
-    let entry = ENTRY_HEADER_LEN + 64;
+    // A later session appends to a segment of its own: the first one is sealed now.
+    put(&RecordStore::open(&layout).unwrap(), 4, 1, b"later");
+    let sealed = segments(&layout).remove(0);
+    let mut bytes = fs::read(&sealed).unwrap();
+    let (head, entry) = (SEGMENT_HEADER_LEN as usize, ENTRY_HEADER_LEN + 64);
     // A bit flip in the second entry's header, and one in the third entry's payload.
-    bytes[8 + entry + 40] ^= 0x10;
-    bytes[8 + 2 * entry + ENTRY_HEADER_LEN + 5] ^= 0x01;
-    fs::write(&segment, &bytes).unwrap();
+    bytes[head + entry + 40] ^= 0x10;
+    bytes[head + 2 * entry + ENTRY_HEADER_LEN + 5] ^= 0x01;
+    fs::write(&sealed, &bytes).unwrap();
 
     let store = RecordStore::open(&layout).unwrap();
-    assert_eq!(ids(&store), [1, 3], "the rotten header hides record 2 only");
+    assert_eq!(
+        ids(&store),
+        [1, 3, 4],
+        "the rotten header hides record 2 only"
+    );
     assert_eq!(got(&store, 1), Some((1, vec![1; 64])));
     assert_eq!(got(&store, 3), None, "a rotten payload is never served");
-    assert_eq!(ids(&store), [1]);
+    assert_eq!(ids(&store), [1, 4]);
     drop(store);
     let store = RecordStore::open(&layout).unwrap();
-    assert_eq!(ids(&store), [1], "the drop of record 3 is durable");
+    assert_eq!(ids(&store), [1, 4], "the drop of record 3 is durable");
     put(&store, 2, 2, b"rewritten by the gateway");
-    assert_eq!(ids(&store), [1, 2]);
+    assert_eq!(ids(&store), [1, 2, 4]);
+}
+
+#[test]
+fn a_put_whose_payload_never_reached_the_disk_does_not_shadow_the_older_version() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open(&layout).unwrap();
+    put(&store, 5, 1, b"acknowledged");
+    drop(store);
+    let store = RecordStore::open(&layout).unwrap();
+    put(&store, 6, 1, b"six");
+    drop(store);
+    // The crash left a newer put of record 5 with its header on disk and its payload zeroed,
+    // followed by an intact entry of the same batch.
+    let newest = segments(&layout).pop().unwrap();
+    let key = segment_key(&newest);
+    let mut batch = Vec::new();
+    encode_put(&mut batch, &key, &RecordId([5; 32]), 2, b"never written").unwrap();
+    let len = batch.len();
+    batch[ENTRY_HEADER_LEN..len].fill(0);
+    encode_put(&mut batch, &key, &RecordId([7; 32]), 1, b"seven").unwrap();
+    append(&newest, &batch);
+
+    for _ in 0..2 {
+        let store = RecordStore::open(&layout).unwrap();
+        assert_eq!(got(&store, 5), Some((1, b"acknowledged".to_vec())));
+        assert_eq!(got(&store, 7), Some((1, b"seven".to_vec())));
+        assert_eq!(ids(&store)[..3], [5, 6, 7]);
+        // A write makes another segment follow: the doubtful entry must stay out for good.
+        put(&store, 8, 1, b"eight");
+    }
 }
 
 #[test]
@@ -264,11 +318,11 @@ mod fuzz {
                 let i = at.index(tail.len());
                 tail.splice(i..i, *b"FLRE");
             }
-            if then_entry {
-                super::super::entry::encode_put(&mut tail, &RecordId([9; 32]), 4, b"after").unwrap();
-            }
             let segment = segments(&layout).pop().unwrap();
-            OpenOptions::new().append(true).open(&segment).unwrap().write_all(&tail).unwrap();
+            if then_entry {
+                encode_put(&mut tail, &segment_key(&segment), &RecordId([9; 32]), 4, b"after").unwrap();
+            }
+            append(&segment, &tail);
 
             let store = RecordStore::open(&layout).unwrap();
             let want: Vec<u8> = if then_entry { vec![1, 2, 3, 9] } else { vec![1, 2, 3] };
