@@ -8,6 +8,7 @@
 //! rewrites, at open, a newest segment with entries that failed verification.
 
 use std::fs;
+use std::time::{Duration, Instant};
 
 use super::entry::EntryKind;
 use super::log::{Change, Log, scan};
@@ -15,11 +16,25 @@ use crate::store::{StoreError, io_err, sync_dir};
 
 /// Bytes of copied payload per append while compacting, so memory stays bounded.
 const COPY_BYTES: usize = 8 << 20;
+/// How long compaction rests after a failure.
+const RETRY_AFTER: Duration = Duration::from_secs(60);
 
 impl Log {
     /// Compacts the sealed segment with the smallest live share, if that share is under half;
-    /// returns whether it did.
+    /// returns whether it did. After a failure it rests for a minute.
     pub fn compact_one(&mut self) -> Result<bool, StoreError> {
+        if self
+            .compaction_paused_until
+            .is_some_and(|until| Instant::now() < until)
+        {
+            return Ok(false);
+        }
+        let outcome = self.compact_emptiest();
+        self.compaction_paused_until = outcome.is_err().then(|| Instant::now() + RETRY_AFTER);
+        outcome
+    }
+
+    fn compact_emptiest(&mut self) -> Result<bool, StoreError> {
         let newest = self.segments.keys().next_back().copied();
         let Some(seq) = self
             .segments

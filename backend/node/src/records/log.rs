@@ -92,6 +92,9 @@ pub struct Log {
     /// The next append starts a new segment: after an open (the newest segment's tail is not
     /// ours to extend) and after a failed append (the segment is in doubt).
     seal_active: bool,
+    /// After a failed compaction, none is tried before this instant (so a segment that cannot
+    /// be removed is not rescanned on every request).
+    pub(super) compaction_paused_until: Option<std::time::Instant>,
 }
 
 /// How a scan of one segment ended.
@@ -130,6 +133,7 @@ impl Log {
             },
             left_alone: Vec::new(),
             seal_active: true,
+            compaction_paused_until: None,
         };
         let last = seqs.last().copied();
         let mut doubtful = None;
