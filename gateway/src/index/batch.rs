@@ -36,7 +36,12 @@ const MAX_MEMBERS: usize = 256;
 #[derive(Default)]
 pub(super) struct WriteBatcher {
     state: Mutex<BatchState>,
-    changed: Condvar,
+    /// Signalled, one waiter at a time, when the transaction may be taken: parked by a member,
+    /// or free again after a commit. Only one writer can take it, so waking all of them would
+    /// only send the rest back to sleep.
+    turn: Condvar,
+    /// Signalled to every member of a batch once it is settled.
+    settled: Condvar,
 }
 
 #[derive(Default)]
@@ -99,7 +104,7 @@ impl WriteBatcher {
         let mut state = self.lock();
         state.waiting += 1;
         while state.in_use || (state.parked.is_none() && state.committing) {
-            state = self.wait(state);
+            state = self.wait(&self.turn, state);
         }
         state.waiting -= 1;
         state.in_use = true;
@@ -117,7 +122,7 @@ impl WriteBatcher {
                 },
                 Err(e) => {
                     self.lock().in_use = false;
-                    self.changed.notify_all();
+                    self.turn.notify_one();
                     return Joined::Failed(e.to_string());
                 }
             },
@@ -132,9 +137,9 @@ impl WriteBatcher {
         if state.waiting > 0 && !batch.poisoned && batch.members < MAX_MEMBERS {
             // Someone is next in line; the last of them commits for all.
             state.parked = Some(batch);
-            self.changed.notify_all();
+            self.turn.notify_one();
             while settlement.get().is_none() {
-                state = self.wait(state);
+                state = self.wait(&self.settled, state);
             }
             drop(state);
         } else {
@@ -148,7 +153,8 @@ impl WriteBatcher {
             state.committing = false;
             state.settled += 1;
             drop(state);
-            self.changed.notify_all();
+            self.settled.notify_all();
+            self.turn.notify_one();
         }
         match settlement.get() {
             Some(Settlement::Committed) => Joined::Committed(result),
@@ -166,8 +172,12 @@ impl WriteBatcher {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn wait<'a>(&self, state: MutexGuard<'a, BatchState>) -> MutexGuard<'a, BatchState> {
-        self.changed
+    fn wait<'a>(
+        &self,
+        signal: &Condvar,
+        state: MutexGuard<'a, BatchState>,
+    ) -> MutexGuard<'a, BatchState> {
+        signal
             .wait(state)
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
