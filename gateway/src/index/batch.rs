@@ -1,61 +1,84 @@
-//! Shared write transactions: concurrent small writes (object PUT and DELETE, the publisher's
-//! outbox cleanup) join one durable redb transaction instead of each committing their own.
+//! Shared write transactions: object PUTs and DELETEs, which come as streams of small writes,
+//! join one durable redb transaction run by the index's writer thread instead of each
+//! committing their own.
 //!
 //! A redb commit costs a fixed price however little it changed: every modified table root, the
 //! allocator state and, for a durable commit, page writes plus an fsync, all under redb's single
 //! write lock. With one transaction per PUT, small PUTs spent most of their time there and
-//! queued behind each other's commits. Here the transaction itself is passed from writer to
-//! writer: each one runs its own operation on it (on its own thread, so operations may borrow
-//! from their caller), parks it, and the last writer in line commits it, durably, for all of
-//! them. Writers that arrive during that commit form the next batch.
+//! queued behind each other's commits. Here a caller hands its operation to the writer thread
+//! and waits for the outcome, blocking ([`Index::write_batched`]) or awaiting
+//! ([`Index::write_batched_async`]). The writer takes everything queued, runs it on one
+//! transaction, takes whatever arrived meanwhile, and commits once, durably, for all of it.
+//! Operations that arrive during that commit form the next batch.
 //!
-//! An operation comes in two halves, so that one member can never leave another's batch
-//! half-written: `check` sees the tables read-only and may refuse (`PreconditionFailed`,
-//! `NoSuchBucket`, ...) without having changed anything, while any failure (or panic) in `apply`,
-//! which writes, rolls the whole batch back. The members of a rolled-back batch then run again
-//! alone, each in its own transaction ([`Index::write`]), where a failure is only their own.
-//! Nothing is acknowledged before the batch it belongs to is durable. The tables are opened
-//! once per batch and stay open with the transaction, as opening all of them cost each member
-//! about as much as its own writes.
+//! One thread owns the transaction, so waiting members never wake each other, and an async
+//! caller (the S3 PUT and DELETE) needs no blocking thread of its own. Before, each member ran
+//! on its own blocking thread and the transaction was handed from thread to thread; the
+//! wake-ups cost more CPU than the writes themselves.
 //!
-//! [`Index::write`]: super::Index::write
+//! An operation ([`BatchOp`]) comes in two halves, so that one member can never leave another's
+//! batch half-written: `check` sees the tables read-only and may refuse (`PreconditionFailed`,
+//! `NoSuchBucket`, ...) without having changed anything, while any failure (or panic) in
+//! `apply`, which writes, rolls the whole batch back. The members of a rolled-back batch then
+//! run again alone, each in its own transaction, where a failure is only their own. Nothing is
+//! acknowledged before the batch it belongs to is durable, and a batch commits durably even if
+//! every member refused: a refusal may rest on a commit another writer has not yet made durable
+//! (see `group_commit`), and a 412 must not be answered on the strength of what a crash could
+//! undo. The tables are opened once per batch and stay open with the transaction.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
+use std::thread::JoinHandle;
 
 use redb::{Database, Durability, WriteTransaction};
+use tokio::sync::oneshot;
 
 use super::store::Tables;
 use super::{Index, IndexError};
 
-/// Most operations in one transaction: a writer that finds this many before it commits even
-/// when others are waiting, so a steady stream of writers cannot postpone a commit forever.
+/// Most operations in one transaction: the writer commits once it has run this many, so a
+/// steady stream of writers cannot postpone a commit forever.
 const MAX_MEMBERS: usize = 256;
 
-/// Hands the open transaction from writer to writer (see the module docs).
-#[derive(Default)]
+/// A write that can share a transaction with others (see the module docs).
+pub(super) trait BatchOp: Send + 'static {
+    type Output: Send + 'static;
+
+    /// Looks at the tables without writing; an error refuses the operation and changes nothing.
+    fn check(&self, tables: &Tables<'_>) -> Result<(), IndexError>;
+
+    /// Writes. An error here rolls the whole batch back, and the operation runs again alone.
+    fn apply(&self, tables: &mut Tables<'_>) -> Result<Self::Output, IndexError>;
+}
+
+/// The index's writer thread and its queue.
 pub(super) struct WriteBatcher {
-    state: Mutex<BatchState>,
-    /// Signalled, one waiter at a time, when the transaction may be taken: parked by a member,
-    /// or free again after a commit. Only one writer can take it, so waking all of them would
-    /// only send the rest back to sleep.
-    turn: Condvar,
-    /// Signalled to every member of a batch once it is settled.
-    settled: Condvar,
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<()>>,
 }
 
 #[derive(Default)]
-struct BatchState {
-    /// The open transaction, between two members' operations.
-    parked: Option<OpenBatch>,
-    /// A writer holds the open transaction (running its operation) or is beginning one.
-    in_use: bool,
-    /// A batch is being committed: redb's write lock is taken until it ends.
-    committing: bool,
-    /// Writers waiting for their turn at the transaction.
-    waiting: usize,
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the idle writer when something arrives or the index closes.
+    arrived: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    members: VecDeque<Box<dyn Member>>,
+    /// The writer waits for work: a new member must wake it.
+    idle: bool,
+    /// The index is closing: the writer finishes what is queued, then stops.
+    closing: bool,
+    /// The writer has stopped: nothing more will run.
+    stopped: bool,
     /// Batches settled so far (committed, rolled back or failed).
     settled: u64,
+    /// Members ever queued.
+    submitted: u64,
 }
 
 self_cell::self_cell!(
@@ -67,119 +90,185 @@ self_cell::self_cell!(
     }
 );
 
-/// A transaction being filled.
-struct OpenBatch {
-    txn: OpenTables,
-    members: usize,
-    /// An `apply` failed: whatever the transaction holds must not be committed.
-    poisoned: bool,
-    settlement: Arc<OnceLock<Settlement>>,
-}
-
-/// How a batch ended, for every member.
-#[derive(Debug, Clone)]
-enum Settlement {
-    /// Committed durably: every member's result stands.
-    Committed,
-    /// Rolled back without effect: every member runs again alone.
-    RolledBack,
-    /// The commit failed: whether it persisted is unknown, so nobody is acknowledged.
-    Failed(String),
-}
-
-/// What a member learns once its batch is settled.
-enum Joined<R> {
-    /// Committed durably, with this member's own result.
-    Committed(R),
-    /// Rolled back without effect: run again alone.
-    RolledBack,
-    /// Not acknowledged: the batch failed to commit, or could not begin.
-    Failed(String),
-}
-
 impl WriteBatcher {
-    /// Runs `op` on the shared transaction and waits until its batch is settled. `op` returns
-    /// its result and whether the transaction must be rolled back.
-    fn join<R>(&self, db: &Database, op: impl FnOnce(&mut Tables<'_>) -> (R, bool)) -> Joined<R> {
-        let mut state = self.lock();
-        state.waiting += 1;
-        while state.in_use || (state.parked.is_none() && state.committing) {
-            state = self.wait(&self.turn, state);
-        }
-        state.waiting -= 1;
-        state.in_use = true;
-        let parked = state.parked.take();
-        drop(state);
-
-        let mut batch = match parked {
-            Some(batch) => batch,
-            None => match begin(db) {
-                Ok(txn) => OpenBatch {
-                    txn,
-                    members: 0,
-                    poisoned: false,
-                    settlement: Arc::default(),
-                },
-                Err(e) => {
-                    self.lock().in_use = false;
-                    self.turn.notify_one();
-                    return Joined::Failed(e.to_string());
-                }
-            },
+    /// Starts the writer thread on `db`.
+    pub fn start(db: Arc<Database>) -> Result<Self, IndexError> {
+        let shared = Arc::new(Shared::default());
+        let writer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("floe-index-writer".into())
+                .spawn(move || {
+                    let _stop = StopGuard(&shared);
+                    write_batches(&db, &shared);
+                })
+                .map_err(|e| IndexError::Storage(format!("cannot start the index writer: {e}")))?
         };
-        batch.members += 1;
-        let (result, poisons) = batch.txn.with_dependent_mut(|_, tables| op(tables));
-        batch.poisoned |= poisons;
-        let settlement = batch.settlement.clone();
-
-        let mut state = self.lock();
-        state.in_use = false;
-        if state.waiting > 0 && !batch.poisoned && batch.members < MAX_MEMBERS {
-            // Someone is next in line; the last of them commits for all.
-            state.parked = Some(batch);
-            self.turn.notify_one();
-            while settlement.get().is_none() {
-                state = self.wait(&self.settled, state);
-            }
-            drop(state);
-        } else {
-            state.committing = true;
-            drop(state);
-            let outcome = settle(batch);
-            // Set before the lock is taken: a member checks under the lock and then waits for
-            // the notification below, so none can miss it.
-            let _ = settlement.set(outcome);
-            let mut state = self.lock();
-            state.committing = false;
-            state.settled += 1;
-            drop(state);
-            self.settled.notify_all();
-            self.turn.notify_one();
-        }
-        match settlement.get() {
-            Some(Settlement::Committed) => Joined::Committed(result),
-            Some(Settlement::RolledBack) => Joined::RolledBack,
-            Some(Settlement::Failed(why)) => Joined::Failed(why.clone()),
-            None => Joined::Failed("batch left unsettled".into()),
-        }
+        Ok(Self {
+            shared,
+            writer: Some(writer),
+        })
     }
 
-    fn lock(&self) -> MutexGuard<'_, BatchState> {
-        // A few flags changed in single steps, and every operation runs outside the lock:
-        // still consistent after a panic elsewhere.
-        self.state
+    /// Queues `member` for the writer.
+    fn submit(&self, member: Box<dyn Member>) -> Result<(), IndexError> {
+        let mut queue = self.shared.lock();
+        if queue.stopped || queue.closing {
+            return Err(writer_gone());
+        }
+        queue.members.push_back(member);
+        queue.submitted += 1;
+        let wake = queue.idle;
+        drop(queue);
+        if wake {
+            self.shared.arrived.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Batches settled so far.
+    #[cfg(test)]
+    pub fn settled(&self) -> u64 {
+        self.shared.lock().settled
+    }
+
+    /// Operations ever queued.
+    #[cfg(test)]
+    pub fn submitted(&self) -> u64 {
+        self.shared.lock().submitted
+    }
+}
+
+impl Drop for WriteBatcher {
+    /// Lets the writer finish what is queued, and waits for it: the database (and its file
+    /// lock) is released only once the writer is gone.
+    fn drop(&mut self) {
+        self.shared.lock().closing = true;
+        self.shared.arrived.notify_one();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A queue and a few flags, each changed in single steps: still consistent after a
+        // panic elsewhere.
+        self.queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn wait<'a>(
-        &self,
-        signal: &Condvar,
-        state: MutexGuard<'a, BatchState>,
-    ) -> MutexGuard<'a, BatchState> {
-        signal
-            .wait(state)
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Waits for work and takes up to `MAX_MEMBERS` members; `None` once closed and drained.
+    fn next_batch(&self) -> Option<Vec<Box<dyn Member>>> {
+        let mut queue = self.lock();
+        while queue.members.is_empty() {
+            if queue.closing {
+                return None;
+            }
+            queue.idle = true;
+            queue = self
+                .arrived
+                .wait(queue)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            queue.idle = false;
+        }
+        let mut batch = Vec::new();
+        take(&mut queue, &mut batch);
+        Some(batch)
+    }
+
+    /// Adds whatever is queued to `batch` (up to `MAX_MEMBERS`); false if nothing was.
+    fn take_more(&self, batch: &mut Vec<Box<dyn Member>>) -> bool {
+        let before = batch.len();
+        take(&mut self.lock(), batch);
+        batch.len() > before
+    }
+}
+
+fn take(queue: &mut Queue, batch: &mut Vec<Box<dyn Member>>) {
+    let n = queue.members.len().min(MAX_MEMBERS - batch.len());
+    batch.extend(queue.members.drain(..n));
+}
+
+/// Marks the writer stopped however it ends, a bug's panic included, and drops what is queued,
+/// so that every waiting caller gets an error instead of waiting forever.
+struct StopGuard<'a>(&'a Shared);
+
+impl Drop for StopGuard<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.lock();
+        queue.stopped = true;
+        queue.members.clear();
+    }
+}
+
+fn writer_gone() -> IndexError {
+    IndexError::Storage("the index writer has stopped".into())
+}
+
+/// The writer thread: batch after batch until the index closes.
+fn write_batches(db: &Database, shared: &Shared) {
+    while let Some(mut batch) = shared.next_batch() {
+        run_batch(db, shared, &mut batch);
+        shared.lock().settled += 1;
+    }
+}
+
+/// Runs `batch` (and whatever joins it meanwhile) on one transaction and settles every member.
+fn run_batch(db: &Database, shared: &Shared, batch: &mut Vec<Box<dyn Member>>) {
+    let mut txn = match begin(db) {
+        Ok(txn) => txn,
+        Err(e) => return settle_all(batch, Some(&e.to_string())),
+    };
+    let mut ran = 0;
+    let mut poisoned = false;
+    while !poisoned {
+        while ran < batch.len() && !poisoned {
+            poisoned = txn.with_dependent_mut(|_, tables| batch[ran].run(tables));
+            ran += 1;
+        }
+        // Those that arrived while the others ran join too.
+        if poisoned || batch.len() >= MAX_MEMBERS || !shared.take_more(batch) {
+            break;
+        }
+    }
+    // The tables close (writing back their roots) before the transaction ends.
+    let txn = txn.into_owner();
+    if poisoned {
+        let _ = txn.abort();
+        for member in batch.drain(..) {
+            run_alone(db, member);
+        }
+        return;
+    }
+    let failed = commit(txn);
+    settle_all(batch, failed.as_deref());
+}
+
+/// Runs one member in a transaction of its own (after its batch was rolled back).
+fn run_alone(db: &Database, mut member: Box<dyn Member>) {
+    let failed = match begin(db) {
+        Err(e) => Some(e.to_string()),
+        Ok(mut txn) => {
+            let poisons = txn.with_dependent_mut(|_, tables| member.run(tables));
+            let txn = txn.into_owner();
+            if poisons {
+                // Its own error stands; nothing it wrote survives.
+                let _ = txn.abort();
+                None
+            } else {
+                commit(txn)
+            }
+        }
+    };
+    member.settle(failed.as_deref());
+}
+
+fn settle_all(batch: &mut Vec<Box<dyn Member>>, failed: Option<&str>) {
+    for member in batch.drain(..) {
+        member.settle(failed);
     }
 }
 
@@ -191,207 +280,112 @@ fn begin(db: &Database) -> Result<OpenTables, IndexError> {
     OpenTables::try_new(txn, |txn| Tables::open(txn))
 }
 
-/// Commits the batch, or rolls it back if a member's write failed.
-fn settle(batch: OpenBatch) -> Settlement {
-    // The tables close (writing back their roots) before the transaction ends.
-    let txn = batch.txn.into_owner();
-    if batch.poisoned {
-        let _ = txn.abort();
-        return Settlement::RolledBack;
-    }
+/// Commits; `Some(why)` if it failed, in which case whether it persisted is unknown and nobody
+/// may be acknowledged.
+fn commit(txn: WriteTransaction) -> Option<String> {
     // A panicking commit must still settle the batch, or every member would wait forever.
     match catch_unwind(AssertUnwindSafe(|| txn.commit())) {
-        Ok(Ok(())) => Settlement::Committed,
-        Ok(Err(e)) => Settlement::Failed(e.to_string()),
-        Err(_) => Settlement::Failed("index commit panicked".into()),
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some("index commit panicked".into()),
     }
 }
 
-impl Index {
-    /// Runs `check` then `apply` in a transaction shared with concurrent writers (see the
-    /// module docs) and returns once it is durable. `check` may refuse with any error; an
-    /// error from `apply` is reported only after it ran again alone.
-    pub(super) fn write_batched<T>(
-        &self,
-        check: impl Fn(&Tables<'_>) -> Result<(), IndexError>,
-        apply: impl Fn(&mut Tables<'_>) -> Result<T, IndexError>,
-    ) -> Result<T, IndexError> {
-        let joined = self.batch.join(&self.db, |tables| {
-            let run = catch_unwind(AssertUnwindSafe(|| {
-                check(tables)?;
-                // From here on a failure may leave writes behind.
-                Ok(apply(tables).map_err(Applied))
-            }));
-            match run {
-                Ok(Ok(Ok(value))) => (Ok(value), false),
-                Ok(Ok(Err(Applied(e)))) => (Err(e), true),
-                // Refused by `check`: nothing written.
-                Ok(Err(e)) => (Err(e), false),
-                Err(_) => (
-                    Err(IndexError::Storage("index write panicked".into())),
-                    true,
-                ),
-            }
-        });
-        match joined {
-            Joined::Committed(Err(IndexError::PreconditionFailed)) => {
-                // The record that failed the check may be a commit not yet durable (from a
-                // writer outside the batches); a 412 must not rest on what a crash could undo.
-                self.sync()?;
-                Err(IndexError::PreconditionFailed)
-            }
-            Joined::Committed(result) => result,
-            Joined::RolledBack => self.write(|t| {
-                check(t)?;
-                apply(t)
-            }),
-            Joined::Failed(why) => Err(IndexError::Storage(format!("index commit failed: {why}"))),
-        }
-    }
+/// A queued operation with its caller's reply, its type erased for the queue.
+trait Member: Send {
+    /// Runs the operation on `tables` and keeps its result; true if it may have left partial
+    /// writes, so the transaction must be rolled back.
+    fn run(&mut self, tables: &mut Tables<'_>) -> bool;
+
+    /// Hands the caller its result, or `failed` (the commit failed) instead.
+    fn settle(self: Box<Self>, failed: Option<&str>);
+}
+
+type Outcome<T> = Result<T, IndexError>;
+
+/// Where a member's outcome goes: a blocked thread or an awaiting task.
+enum Reply<T> {
+    Blocking(mpsc::SyncSender<Outcome<T>>),
+    Async(oneshot::Sender<Outcome<T>>),
+}
+
+struct Queued<O: BatchOp> {
+    op: O,
+    /// Set by `run`.
+    result: Option<Outcome<O::Output>>,
+    reply: Reply<O::Output>,
 }
 
 /// An error from `apply`, after which the transaction may hold partial writes.
 struct Applied(IndexError);
 
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::thread;
-
-    use super::Tables;
-    use crate::index::testkit::*;
-
-    /// Blocks until `n` writers wait for the transaction: the caller, holding it, then hands
-    /// it on to all of them.
-    fn until_waiting(index: &Index, n: usize) {
-        while index.batch.lock().waiting < n {
-            thread::yield_now();
-        }
-    }
-
-    /// Blocks until a writer holds the transaction.
-    fn until_in_use(index: &Index) {
-        while !index.batch.lock().in_use {
-            thread::yield_now();
-        }
-    }
-
-    /// Starts a writer that holds the transaction until `company` others wait for it, then
-    /// inserts bucket `name`; returns once it holds the transaction. Only its batched run waits:
-    /// run again alone after a rollback, it must not.
-    fn first_member(
-        index: &Arc<Index>,
-        company: usize,
-        name: &'static str,
-    ) -> thread::JoinHandle<Result<(), IndexError>> {
-        let index = index.clone();
-        let waited = AtomicBool::new(false);
-        let handle = {
-            let index = index.clone();
-            thread::spawn(move || {
-                index.write_batched(
-                    |_| {
-                        if !waited.swap(true, Ordering::SeqCst) {
-                            until_waiting(&index, company);
-                        }
-                        Ok(())
-                    },
-                    |t| insert_bucket(t, name),
-                )
-            })
-        };
-        until_in_use(&index);
-        handle
-    }
-
-    fn insert_bucket(t: &mut Tables<'_>, name: &str) -> Result<(), IndexError> {
-        t.buckets
-            .insert(name, encode_record(&bucket_record()).as_slice())?;
-        Ok(())
-    }
-
-    #[test]
-    fn concurrent_writers_share_one_commit() {
-        let (_dir, index) = index_with_bucket();
-        let index = Arc::new(index);
-        let writers = 8;
-        let first = first_member(&index, writers - 1, "w0");
-        let others: Vec<_> = (1..writers)
-            .map(|i| {
-                let index = index.clone();
-                thread::spawn(move || {
-                    index.write_batched(|_| Ok(()), |t| insert_bucket(t, &format!("w{i}")))
-                })
-            })
-            .collect();
-        first.join().unwrap().unwrap();
-        for w in others {
-            w.join().unwrap().unwrap();
-        }
-        assert_eq!(index.batch.lock().settled, 1, "one commit for all");
-        for i in 0..writers {
-            assert!(index.bucket(&format!("w{i}")).unwrap().is_some(), "w{i}");
-        }
-    }
-
-    #[test]
-    fn a_refusing_check_leaves_its_batch_mates_alone() {
-        let (_dir, index) = index_with_bucket();
-        let index = Arc::new(index);
-        let first = first_member(&index, 1, "kept");
-        let refused = index.write_batched(
-            |_| Err(IndexError::NoSuchBucket),
-            |t| insert_bucket(t, "never"),
-        );
-        assert!(matches!(refused, Err(IndexError::NoSuchBucket)));
-        first.join().unwrap().unwrap();
-        assert_eq!(index.batch.lock().settled, 1);
-        assert!(index.bucket("kept").unwrap().is_some());
-        assert!(index.bucket("never").unwrap().is_none());
-    }
-
-    #[test]
-    fn a_failed_apply_rolls_back_the_batch_and_the_others_run_alone() {
-        let (_dir, index) = index_with_bucket();
-        let index = Arc::new(index);
-        let first = first_member(&index, 1, "good");
-        // Writes, then fails: the batch (with "good" in it) must not be committed.
-        let failed = index.write_batched(
-            |_| Ok(()),
-            |t| {
-                insert_bucket(t, "half")?;
-                Err::<(), _>(IndexError::Storage("disk said no".into()))
-            },
-        );
-        assert!(
-            matches!(failed, Err(IndexError::Storage(ref m)) if m.contains("disk said no")),
-            "{failed:?}"
-        );
-        first.join().unwrap().unwrap();
-        assert!(index.bucket("good").unwrap().is_some(), "retried alone");
-        assert!(index.bucket("half").unwrap().is_none(), "rolled back");
-    }
-
-    #[test]
-    fn a_panicking_apply_leaves_nothing_behind_and_the_index_usable() {
-        let (_dir, index) = index_with_bucket();
-        // Run again alone after the batch's rollback, the operation panics there too, which
-        // reaches its own caller only.
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            index.write_batched(
-                |_| Ok(()),
-                |t| -> Result<(), IndexError> {
-                    insert_bucket(t, "half")?;
-                    panic!("bug in an operation")
-                },
-            )
+impl<O: BatchOp> Member for Queued<O> {
+    fn run(&mut self, tables: &mut Tables<'_>) -> bool {
+        let op = &self.op;
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            op.check(tables)?;
+            // From here on a failure may leave writes behind.
+            Ok(op.apply(tables).map_err(Applied))
         }));
-        assert!(panicked.is_err());
-        assert!(index.bucket("half").unwrap().is_none());
-        index
-            .write_batched(|_| Ok(()), |t| insert_bucket(t, "after"))
-            .unwrap();
-        assert!(index.bucket("after").unwrap().is_some());
+        let (result, poisons) = match run {
+            Ok(Ok(Ok(value))) => (Ok(value), false),
+            Ok(Ok(Err(Applied(e)))) => (Err(e), true),
+            // Refused by `check`: nothing written.
+            Ok(Err(e)) => (Err(e), false),
+            Err(_) => (
+                Err(IndexError::Storage("index write panicked".into())),
+                true,
+            ),
+        };
+        self.result = Some(result);
+        poisons
+    }
+
+    fn settle(self: Box<Self>, failed: Option<&str>) {
+        let outcome = match (failed, self.result) {
+            (Some(why), _) => Err(IndexError::Storage(format!("index commit failed: {why}"))),
+            (None, Some(result)) => result,
+            (None, None) => Err(IndexError::Storage("index write never ran".into())),
+        };
+        // A caller that stopped waiting (a dropped request) no longer needs the answer.
+        let _ = match self.reply {
+            Reply::Blocking(tx) => tx.send(outcome).map_err(drop),
+            Reply::Async(tx) => tx.send(outcome).map_err(drop),
+        };
     }
 }
+
+impl Index {
+    /// Runs `op` in a transaction shared with concurrent writers (see the module docs) and
+    /// returns once it is durable. Blocks: async callers use [`Index::write_batched_async`].
+    pub(super) fn write_batched<O: BatchOp>(&self, op: O) -> Outcome<O::Output> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.batch.submit(Box::new(Queued {
+            op,
+            result: None,
+            reply: Reply::Blocking(tx),
+        }))?;
+        rx.recv().unwrap_or_else(|_| Err(writer_gone()))
+    }
+
+    /// [`Index::write_batched`] for async callers: the returned future only waits for the
+    /// writer thread, and does not borrow the index.
+    pub(super) fn write_batched_async<O: BatchOp>(
+        &self,
+        op: O,
+    ) -> impl Future<Output = Outcome<O::Output>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let queued = self.batch.submit(Box::new(Queued {
+            op,
+            result: None,
+            reply: Reply::Async(tx),
+        }));
+        async move {
+            queued?;
+            rx.await.unwrap_or_else(|_| Err(writer_gone()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

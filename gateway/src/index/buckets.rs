@@ -145,14 +145,14 @@ mod tests {
             index.create_bucket(name, &bucket_record()).unwrap();
         }
         index
-            .put_object("a", "k", &object_record("e"), &manifest(&[1]), &always)
+            .put_object("a", "k", &object_record("e"), &manifest(&[1]), always)
             .unwrap();
         index
-            .put_object("c", "k", &object_record("e"), &manifest(&[1]), &always)
+            .put_object("c", "k", &object_record("e"), &manifest(&[1]), always)
             .unwrap();
 
         index
-            .put_object("b", "x", &object_record("e"), &manifest(&[2]), &always)
+            .put_object("b", "x", &object_record("e"), &manifest(&[2]), always)
             .unwrap();
         assert!(matches!(
             index.delete_bucket("b"),

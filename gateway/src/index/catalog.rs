@@ -174,10 +174,10 @@ mod tests {
         let (_dir, index) = index_with_bucket();
         assert_eq!(index.chunk_count().unwrap(), 0);
         index
-            .put_object("b", "a", &object_record("e"), &manifest(&[1, 2]), &always)
+            .put_object("b", "a", &object_record("e"), &manifest(&[1, 2]), always)
             .unwrap();
         index
-            .put_object("b", "c", &object_record("e"), &manifest(&[2]), &always)
+            .put_object("b", "c", &object_record("e"), &manifest(&[2]), always)
             .unwrap();
         assert_eq!(index.chunk_count().unwrap(), 2);
         assert_eq!(index.chunk(&chunk(1, 32).id).unwrap(), Some(chunk(1, 32)));
@@ -199,7 +199,7 @@ mod tests {
         // A chunk revived before the collector got to it keeps its entry.
         index.delete_object("b", "c").unwrap();
         index
-            .put_object("b", "d", &object_record("e"), &manifest(&[2]), &always)
+            .put_object("b", "d", &object_record("e"), &manifest(&[2]), always)
             .unwrap();
         assert!(!index.forget_garbage(&chunk(2, 32).id).unwrap());
         assert_eq!(catalog_ids(&index), [chunk(2, 32).id]);

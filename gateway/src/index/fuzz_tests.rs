@@ -273,7 +273,7 @@ proptest! {
     ) {
         let (_dir, index) = index_with_bucket();
         let stored = manifest(&[1, 2]);
-        index.put_object("b", "k", &object_record("e"), &stored, &always).unwrap();
+        index.put_object("b", "k", &object_record("e"), &stored, always).unwrap();
         index.create_upload("u", &upload_record("b", "k2", 5)).unwrap();
         index.put_part("u", 1, &part_record("p", manifest(&[3]))).unwrap();
         let catalogued = chunk(1, 32).id;
@@ -306,7 +306,7 @@ proptest! {
         let pending = index.pending_records(10);
         // Writers: each commits or rolls back whole.
         let _ = index.set_tags("b", "k", vec![("t".into(), "v".into())]);
-        let _ = index.put_object("b", "k", &object_record("f"), &manifest(&[4]), &always);
+        let _ = index.put_object("b", "k", &object_record("f"), &manifest(&[4]), always);
         let _ = index.complete_upload("u", &object_record("g"), &manifest(&[3]), &always);
         let _ = index.abort_upload("u");
         let _ = index.delete_object("b", "k");

@@ -14,6 +14,7 @@
 use floe_codec::Manifest;
 use redb::{ReadableTable, ReadableTableMetadata};
 
+use super::batch::BatchOp;
 use super::store::{
     BUCKETS, MANIFESTS, NODE_STATES, OBJECTS, RECORD_OUTBOX, Tables, decode, now_millis,
 };
@@ -99,6 +100,30 @@ pub(super) fn note_change(
     Ok(version)
 }
 
+/// Removes published changes from the outbox (see [`Index::records_published`]).
+struct OutboxCleanup {
+    done: Vec<(RecordKind, String, String, u64)>,
+}
+
+impl BatchOp for OutboxCleanup {
+    type Output = ();
+
+    fn check(&self, _: &Tables<'_>) -> Result<(), IndexError> {
+        Ok(())
+    }
+
+    fn apply(&self, t: &mut Tables<'_>) -> Result<(), IndexError> {
+        for (kind, bucket, key, version) in &self.done {
+            let id = (*kind as u8, bucket.as_str(), key.as_str());
+            let queued = t.record_outbox.get(id)?.map(|v| v.value());
+            if queued == Some(*version) {
+                t.record_outbox.remove(id)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Index {
     /// Up to `limit` changes waiting for publication, each with the current state of its
     /// bucket or object, all read from one snapshot.
@@ -154,19 +179,9 @@ impl Index {
     ) -> Result<(), IndexError> {
         // Joins the object writes' shared transaction: under load, a round of publication
         // then costs no commit of its own.
-        self.write_batched(
-            |_| Ok(()),
-            |t| {
-                for (kind, bucket, key, version) in done {
-                    let id = (*kind as u8, bucket.as_str(), key.as_str());
-                    let queued = t.record_outbox.get(id)?.map(|v| v.value());
-                    if queued == Some(*version) {
-                        t.record_outbox.remove(id)?;
-                    }
-                }
-                Ok(())
-            },
-        )
+        self.write_batched(OutboxCleanup {
+            done: done.to_vec(),
+        })
     }
 
     /// Changes not yet copied to the nodes.
@@ -219,10 +234,10 @@ mod tests {
     fn every_change_is_queued_once_per_key_with_rising_versions() {
         let (_dir, index) = index_with_bucket();
         index
-            .put_object("b", "k", &object_record("1"), &manifest(&[1]), &always)
+            .put_object("b", "k", &object_record("1"), &manifest(&[1]), always)
             .unwrap();
         index
-            .put_object("b", "k", &object_record("2"), &manifest(&[2]), &always)
+            .put_object("b", "k", &object_record("2"), &manifest(&[2]), always)
             .unwrap();
         let queued = pending(&index);
         assert_eq!(queued.len(), 2, "{queued:?}");

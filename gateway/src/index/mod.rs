@@ -11,8 +11,8 @@
 //! - [`error`]: [`IndexError`], the one error type of this boundary.
 //! - `store`: [`Index`] itself: opening the file, the table layout, transaction plumbing.
 //! - `group_commit`: concurrent writes sharing one durable commit (fsync).
-//! - `batch`: concurrent object PUTs and DELETEs (and the outbox cleanup) sharing one durable
-//!   write transaction.
+//! - `batch`: the writer thread, on which concurrent object PUTs and DELETEs (and the outbox
+//!   cleanup) share one durable write transaction.
 //! - `buckets`: create, read, list and delete buckets.
 //! - `objects`: object records and manifests, conditional writes, tags, listing.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
@@ -49,3 +49,6 @@ pub use store::{INDEX_FORMAT, Index};
 /// would replace it, so check-and-commit is atomic. `false` means
 /// [`IndexError::PreconditionFailed`] and nothing is written.
 pub type Precondition<'a> = &'a (dyn Fn(Option<&ObjectRecord>) -> bool + Sync);
+
+/// An owned [`Precondition`], for a write that runs on the index's writer thread.
+pub type OwnedPrecondition = Box<dyn Fn(Option<&ObjectRecord>) -> bool + Send + Sync>;

@@ -5,16 +5,18 @@
 //! manifests goes through a [`RefDelta`] so chunk refcounts move in the same transaction. Every
 //! change is also noted in the journal (`journal`), for the copy of the metadata on the nodes.
 
+use std::future::Future;
 use std::ops::Bound;
 
 use floe_codec::Manifest;
 use redb::ReadableTable;
 
+use super::batch::BatchOp;
 use super::buckets::require_bucket;
 use super::journal::{RecordKind, note_change};
 use super::refcount::RefDelta;
 use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables, decode};
-use super::{Index, IndexError, ObjectRecord, Precondition, encode_record};
+use super::{Index, IndexError, ObjectRecord, OwnedPrecondition, Precondition, encode_record};
 
 /// Decodes stored manifest bytes of `bucket/key`.
 fn decode_manifest(bucket: &str, key: &str, bytes: &[u8]) -> Result<Manifest, IndexError> {
@@ -103,6 +105,69 @@ pub(super) fn remove_object(
     Ok(Some(previous))
 }
 
+/// A PUT, owned so that it can run on the index's writer thread.
+struct PutObject {
+    bucket: String,
+    key: String,
+    record: ObjectRecord,
+    manifest: Manifest,
+    precondition: OwnedPrecondition,
+}
+
+impl BatchOp for PutObject {
+    type Output = Option<ObjectRecord>;
+
+    fn check(&self, t: &Tables<'_>) -> Result<(), IndexError> {
+        require_bucket(&t.buckets, &self.bucket)?;
+        let current = current_record(t, &self.bucket, &self.key)?;
+        match (self.precondition)(current.as_ref()) {
+            true => Ok(()),
+            false => Err(IndexError::PreconditionFailed),
+        }
+    }
+
+    fn apply(&self, t: &mut Tables<'_>) -> Result<Self::Output, IndexError> {
+        let (bucket, key) = (self.bucket.as_str(), self.key.as_str());
+        let mut delta = RefDelta::default();
+        let previous = replace_object(
+            t,
+            &mut delta,
+            bucket,
+            key,
+            &self.record,
+            &self.manifest,
+            &self.precondition,
+        )?;
+        note_change(t, RecordKind::Object, bucket, key, true)?;
+        delta.apply(t)?;
+        Ok(previous)
+    }
+}
+
+/// A DELETE, owned so that it can run on the index's writer thread.
+struct DeleteObject {
+    bucket: String,
+    key: String,
+}
+
+impl BatchOp for DeleteObject {
+    type Output = Option<ObjectRecord>;
+
+    fn check(&self, t: &Tables<'_>) -> Result<(), IndexError> {
+        require_bucket(&t.buckets, &self.bucket)
+    }
+
+    fn apply(&self, t: &mut Tables<'_>) -> Result<Self::Output, IndexError> {
+        let mut delta = RefDelta::default();
+        let previous = remove_object(t, &mut delta, &self.bucket, &self.key)?;
+        if previous.is_some() {
+            note_change(t, RecordKind::Object, &self.bucket, &self.key, false)?;
+        }
+        delta.apply(t)?;
+        Ok(previous)
+    }
+}
+
 impl Index {
     /// The record of `bucket/key`, or `None`; `NoSuchBucket` if the bucket is absent.
     pub fn object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>, IndexError> {
@@ -147,26 +212,34 @@ impl Index {
         key: &str,
         record: &ObjectRecord,
         manifest: &Manifest,
-        precondition: Precondition<'_>,
+        precondition: impl Fn(Option<&ObjectRecord>) -> bool + Send + Sync + 'static,
     ) -> Result<Option<ObjectRecord>, IndexError> {
-        self.write_batched(
-            |t| {
-                require_bucket(&t.buckets, bucket)?;
-                let current = current_record(t, bucket, key)?;
-                match precondition(current.as_ref()) {
-                    true => Ok(()),
-                    false => Err(IndexError::PreconditionFailed),
-                }
-            },
-            |t| {
-                let mut delta = RefDelta::default();
-                let previous =
-                    replace_object(t, &mut delta, bucket, key, record, manifest, precondition)?;
-                note_change(t, RecordKind::Object, bucket, key, true)?;
-                delta.apply(t)?;
-                Ok(previous)
-            },
-        )
+        self.write_batched(PutObject {
+            bucket: bucket.into(),
+            key: key.into(),
+            record: record.clone(),
+            manifest: manifest.clone(),
+            precondition: Box::new(precondition),
+        })
+    }
+
+    /// [`Index::put_object`] for async callers: waits for the writer thread without holding a
+    /// blocking thread.
+    pub fn put_object_async(
+        &self,
+        bucket: String,
+        key: String,
+        record: ObjectRecord,
+        manifest: Manifest,
+        precondition: impl Fn(Option<&ObjectRecord>) -> bool + Send + Sync + 'static,
+    ) -> impl Future<Output = Result<Option<ObjectRecord>, IndexError>> + Send + 'static {
+        self.write_batched_async(PutObject {
+            bucket,
+            key,
+            record,
+            manifest,
+            precondition: Box::new(precondition),
+        })
     }
 
     /// Removes `bucket/key` and releases its chunks. `Ok(None)` if there was no such object, as
@@ -176,18 +249,19 @@ impl Index {
         bucket: &str,
         key: &str,
     ) -> Result<Option<ObjectRecord>, IndexError> {
-        self.write_batched(
-            |t| require_bucket(&t.buckets, bucket),
-            |t| {
-                let mut delta = RefDelta::default();
-                let previous = remove_object(t, &mut delta, bucket, key)?;
-                if previous.is_some() {
-                    note_change(t, RecordKind::Object, bucket, key, false)?;
-                }
-                delta.apply(t)?;
-                Ok(previous)
-            },
-        )
+        self.write_batched(DeleteObject {
+            bucket: bucket.into(),
+            key: key.into(),
+        })
+    }
+
+    /// [`Index::delete_object`] for async callers.
+    pub fn delete_object_async(
+        &self,
+        bucket: String,
+        key: String,
+    ) -> impl Future<Output = Result<Option<ObjectRecord>, IndexError>> + Send + 'static {
+        self.write_batched_async(DeleteObject { bucket, key })
     }
 
     /// Replaces the tags of an existing object; `NoSuchKey` if there is none.

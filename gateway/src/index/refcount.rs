@@ -180,13 +180,7 @@ mod tests {
     fn repeated_chunk_counts_every_occurrence() {
         let (_dir, index) = index_with_bucket();
         index
-            .put_object(
-                "b",
-                "k",
-                &object_record("e"),
-                &manifest(&[1, 1, 2]),
-                &always,
-            )
+            .put_object("b", "k", &object_record("e"), &manifest(&[1, 1, 2]), always)
             .unwrap();
         assert_eq!((refs(&index, 1), refs(&index, 2)), (2, 1));
         index.delete_object("b", "k").unwrap();
@@ -199,10 +193,10 @@ mod tests {
     fn garbage_is_oldest_first_and_carries_params() {
         let (_dir, index) = index_with_bucket();
         index
-            .put_object("b", "old", &object_record("e"), &manifest(&[1]), &always)
+            .put_object("b", "old", &object_record("e"), &manifest(&[1]), always)
             .unwrap();
         index
-            .put_object("b", "new", &object_record("e"), &manifest(&[2]), &always)
+            .put_object("b", "new", &object_record("e"), &manifest(&[2]), always)
             .unwrap();
         index.delete_object("b", "old").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(3));
@@ -221,7 +215,7 @@ mod tests {
     fn forget_garbage_reports_revived_chunks() {
         let (_dir, index) = index_with_bucket();
         index
-            .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), &always)
+            .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), always)
             .unwrap();
         index.delete_object("b", "k").unwrap();
         assert!(index.forget_garbage(&chunk(1, 32).id).unwrap());
@@ -229,7 +223,7 @@ mod tests {
 
         // A chunk that is referenced is not garbage, whatever the collector thinks.
         index
-            .put_object("b", "k", &object_record("e"), &manifest(&[3]), &always)
+            .put_object("b", "k", &object_record("e"), &manifest(&[3]), always)
             .unwrap();
         assert!(!index.forget_garbage(&chunk(3, 32).id).unwrap());
         assert_eq!(refs(&index, 3), 1);
@@ -240,7 +234,7 @@ mod tests {
         let (_dir, index) = index_with_bucket();
         let seeds: Vec<u8> = (1..=7).collect();
         index
-            .put_object("b", "k", &object_record("e"), &manifest(&seeds), &always)
+            .put_object("b", "k", &object_record("e"), &manifest(&seeds), always)
             .unwrap();
         let mut expected: Vec<_> = seeds.iter().map(|&s| chunk(s, 32).id).collect();
         expected.sort();

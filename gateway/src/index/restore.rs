@@ -118,16 +118,10 @@ mod tests {
     fn restore_rebuilds_objects_refcounts_and_catalog_and_is_idempotent() {
         let (_dir, source) = index_with_bucket();
         source
-            .put_object(
-                "b",
-                "keep",
-                &object_record("1"),
-                &manifest(&[1, 2]),
-                &always,
-            )
+            .put_object("b", "keep", &object_record("1"), &manifest(&[1, 2]), always)
             .unwrap();
         source
-            .put_object("b", "gone", &object_record("2"), &manifest(&[3]), &always)
+            .put_object("b", "gone", &object_record("2"), &manifest(&[3]), always)
             .unwrap();
         source.delete_object("b", "gone").unwrap();
         let entries = source.pending_records(100).unwrap();
@@ -153,7 +147,7 @@ mod tests {
 
         // New changes after a restore get newer versions than anything restored.
         target
-            .put_object("b", "new", &object_record("3"), &manifest(&[4]), &always)
+            .put_object("b", "new", &object_record("3"), &manifest(&[4]), always)
             .unwrap();
         let newest = target.pending_records(10).unwrap();
         let max_restored = entries.iter().map(|e| e.version).max().unwrap();
@@ -164,11 +158,11 @@ mod tests {
     fn newer_local_state_wins_and_tombstones_delete() {
         let (_dir, index) = index_with_bucket();
         index
-            .put_object("b", "k", &object_record("1"), &manifest(&[1]), &always)
+            .put_object("b", "k", &object_record("1"), &manifest(&[1]), always)
             .unwrap();
         let old = index.pending_records(10).unwrap();
         index
-            .put_object("b", "k", &object_record("2"), &manifest(&[2]), &always)
+            .put_object("b", "k", &object_record("2"), &manifest(&[2]), always)
             .unwrap();
         let counts = index.restore(&old).unwrap();
         assert_eq!(counts.skipped, 2);

@@ -26,6 +26,7 @@
 
 use std::fmt::Display;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::{
@@ -72,9 +73,11 @@ pub(super) const GARBAGE_QUEUE: TableDefinition<(i64, &[u8; 32]), (u16, u16)> =
 
 /// The metadata index. Cheap to share in an `Arc`: redb serializes writers internally and lets
 /// readers run against snapshots concurrently. All methods block; async callers use
-/// `spawn_blocking`.
+/// `spawn_blocking`, except for the `_async` object writes, which only wait for the writer
+/// thread (see `batch`).
 pub struct Index {
-    pub(super) db: Database,
+    /// Shared with the writer thread of `batch`.
+    pub(super) db: Arc<Database>,
     group: GroupCommit,
     pub(super) batch: WriteBatcher,
 }
@@ -134,11 +137,11 @@ impl Index {
     /// Opens the index at `path`, creating the file and its tables if needed. Refuses a file
     /// written in another index format, or a redb file that is not a Floe index at all.
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        let db = Database::create(path)?;
+        let db = Arc::new(Database::create(path)?);
         let index = Index {
+            batch: WriteBatcher::start(db.clone())?,
             db,
             group: GroupCommit::default(),
-            batch: WriteBatcher::default(),
         };
         let txn = index.db.begin_write()?;
         // Checked before any typed table is opened: a newer layout may type them differently.
@@ -299,7 +302,7 @@ mod tests {
             let index = Index::open(&path).unwrap();
             index.create_bucket("b", &bucket_record()).unwrap();
             index
-                .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), &always)
+                .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), always)
                 .unwrap();
             index
                 .create_upload("u", &upload_record("b", "m", 1))

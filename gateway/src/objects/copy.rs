@@ -84,7 +84,8 @@ impl ObjectService {
             checksum: record.checksum.clone(),
         };
         let (bucket, key) = (req.bucket, req.key);
-        self.with_index(move |ix| ix.put_object(&bucket, &key, &record, &manifest, &|_| true))
+        self.index
+            .put_object_async(bucket, key, record, manifest, |_| true)
             .await?;
         drop(pins);
         Ok(outcome)

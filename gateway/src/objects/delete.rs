@@ -10,8 +10,9 @@ pub const MAX_DELETE_KEYS: usize = 1000;
 impl ObjectService {
     /// Idempotent: deleting a missing key succeeds.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
-        let (b, k) = (bucket.to_string(), key.to_string());
-        self.with_index(move |ix| ix.delete_object(&b, &k)).await?;
+        self.index
+            .delete_object_async(bucket.to_string(), key.to_string())
+            .await?;
         Ok(())
     }
 

@@ -55,14 +55,17 @@ impl ObjectService {
             modified: record.modified,
             checksum: record.checksum.clone(),
         };
-        let (bucket, key, conditions) = (req.bucket, req.key, req.conditions);
-        let manifest = ingested.manifest;
-        self.with_index(move |ix| {
-            ix.put_object(&bucket, &key, &record, &manifest, &|current| {
-                write_allowed(&conditions, current)
-            })
-        })
-        .await?;
+        let conditions = req.conditions;
+        // Straight to the index's writer thread: no blocking thread is needed to wait for it.
+        self.index
+            .put_object_async(
+                req.bucket,
+                req.key,
+                record,
+                ingested.manifest,
+                move |current| write_allowed(&conditions, current),
+            )
+            .await?;
         // Committed: the index reference now protects the chunks.
         drop(ingested.pins);
         Ok(outcome)

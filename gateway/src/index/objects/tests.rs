@@ -12,7 +12,7 @@ fn put_get_overwrite_delete() {
 
     let first = manifest(&[1, 2]);
     let prev = index
-        .put_object("b", "k", &object_record("v1"), &first, &always)
+        .put_object("b", "k", &object_record("v1"), &first, always)
         .unwrap();
     assert_eq!(prev, None);
     assert_eq!(index.object("b", "k").unwrap(), Some(object_record("v1")));
@@ -24,7 +24,7 @@ fn put_get_overwrite_delete() {
 
     // Overwrite keeps chunk 2, drops chunk 1, adds chunk 3.
     let prev = index
-        .put_object("b", "k", &object_record("v2"), &manifest(&[2, 3]), &always)
+        .put_object("b", "k", &object_record("v2"), &manifest(&[2, 3]), always)
         .unwrap();
     assert_eq!(prev, Some(object_record("v1")));
     assert_eq!(
@@ -48,7 +48,7 @@ fn overwrite_with_same_content_never_touches_garbage() {
     let (_dir, index) = index_with_bucket();
     for etag in ["a", "b"] {
         index
-            .put_object("b", "k", &object_record(etag), &manifest(&[1]), &always)
+            .put_object("b", "k", &object_record(etag), &manifest(&[1]), always)
             .unwrap();
     }
     assert_eq!(refs(&index, 1), 1);
@@ -62,7 +62,7 @@ fn dedup_shares_chunks_and_revives_garbage() {
     let same = manifest(&[7, 8]);
     for key in ["one", "two"] {
         index
-            .put_object("b", key, &object_record("e"), &same, &always)
+            .put_object("b", key, &object_record("e"), &same, always)
             .unwrap();
     }
     assert_eq!((refs(&index, 7), refs(&index, 8)), (2, 2));
@@ -80,7 +80,7 @@ fn dedup_shares_chunks_and_revives_garbage() {
 
     // The same bytes uploaded again: the queued chunks are live again, not collectable.
     index
-        .put_object("b", "three", &object_record("e"), &manifest(&[7]), &always)
+        .put_object("b", "three", &object_record("e"), &manifest(&[7]), always)
         .unwrap();
     assert_eq!(refs(&index, 7), 1);
     assert_eq!(garbage_ids(&index), [chunk(8, 32).id]);
@@ -91,7 +91,7 @@ fn inline_manifests_hold_no_chunks() {
     let (_dir, index) = index_with_bucket();
     let inline = Manifest::inline(b"tiny".to_vec(), 4096);
     index
-        .put_object("b", "t", &object_record("e"), &inline, &always)
+        .put_object("b", "t", &object_record("e"), &inline, always)
         .unwrap();
     assert_eq!(
         index.object_with_manifest("b", "t").unwrap().unwrap().1,
@@ -112,7 +112,7 @@ fn failed_precondition_writes_nothing() {
             "k",
             &object_record("v1"),
             &manifest(&[1]),
-            &if_none_match,
+            if_none_match,
         )
         .unwrap();
     let err = index
@@ -121,7 +121,7 @@ fn failed_precondition_writes_nothing() {
             "k",
             &object_record("v2"),
             &manifest(&[2]),
-            &if_none_match,
+            if_none_match,
         )
         .unwrap_err();
     assert!(matches!(err, IndexError::PreconditionFailed));
@@ -132,7 +132,7 @@ fn failed_precondition_writes_nothing() {
     // The precondition sees the current record (If-Match on the ETag).
     let if_match = |current: Option<&ObjectRecord>| current.is_some_and(|r| r.etag == "v1");
     index
-        .put_object("b", "k", &object_record("v2"), &manifest(&[2]), &if_match)
+        .put_object("b", "k", &object_record("v2"), &manifest(&[2]), if_match)
         .unwrap();
     assert_eq!(index.object("b", "k").unwrap(), Some(object_record("v2")));
 }
@@ -150,7 +150,7 @@ fn missing_bucket_and_key() {
         Err(IndexError::NoSuchBucket)
     ));
     assert!(matches!(
-        index.put_object("x", "k", &object_record("e"), &m, &always),
+        index.put_object("x", "k", &object_record("e"), &m, always),
         Err(IndexError::NoSuchBucket)
     ));
     assert!(matches!(
@@ -176,7 +176,7 @@ fn missing_bucket_and_key() {
 fn set_tags_replaces_only_tags() {
     let (_dir, index) = index_with_bucket();
     index
-        .put_object("b", "k", &object_record("e"), &manifest(&[1]), &always)
+        .put_object("b", "k", &object_record("e"), &manifest(&[1]), always)
         .unwrap();
     let tags = vec![("env".to_owned(), "prod".to_owned())];
     index.set_tags("b", "k", tags.clone()).unwrap();
@@ -198,13 +198,13 @@ fn list_objects_in_byte_order_with_prefix_after_and_limit() {
     for bucket in ["a", "c"] {
         index.create_bucket(bucket, &bucket_record()).unwrap();
         index
-            .put_object(bucket, "a", &object_record("e"), &manifest(&[1]), &always)
+            .put_object(bucket, "a", &object_record("e"), &manifest(&[1]), always)
             .unwrap();
     }
     let all = ["\u{1F600}", "a", "a/b", "a/b/c", "b", "é", "ab", "a/"];
     for key in all {
         index
-            .put_object("b", key, &object_record(key), &manifest(&[2]), &always)
+            .put_object("b", key, &object_record(key), &manifest(&[2]), always)
             .unwrap();
     }
     // Byte order: 'é' (0xC3..) sorts after 'b' but before the emoji (0xF0..), unlike
@@ -245,7 +245,7 @@ fn list_objects_in_byte_order_with_prefix_after_and_limit() {
 fn undecodable_entries_are_corrupt_not_panics() {
     let (_dir, index) = index_with_bucket();
     index
-        .put_object("b", "k", &object_record("e"), &manifest(&[1]), &always)
+        .put_object("b", "k", &object_record("e"), &manifest(&[1]), always)
         .unwrap();
     index
         .write(|t| {

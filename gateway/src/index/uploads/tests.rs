@@ -152,7 +152,7 @@ fn abort_releases_every_part() {
         .unwrap();
     // A chunk also used by a stored object survives the abort.
     index
-        .put_object("b", "other", &object_record("e"), &manifest(&[2]), &always)
+        .put_object("b", "other", &object_record("e"), &manifest(&[2]), always)
         .unwrap();
     index.abort_upload("u").unwrap();
     assert_eq!(index.upload("u").unwrap(), None);
@@ -180,7 +180,7 @@ fn abort_releases_every_part() {
 fn complete_keeps_used_chunks_and_collects_the_rest() {
     let (_dir, index) = index_with_bucket();
     index
-        .put_object("b", "k", &object_record("old"), &manifest(&[9]), &always)
+        .put_object("b", "k", &object_record("old"), &manifest(&[9]), always)
         .unwrap();
     index
         .create_upload("u", &upload_record("b", "k", 1))
@@ -290,10 +290,10 @@ fn reopen_keeps_everything() {
         let index = Index::open(&path).unwrap();
         index.create_bucket("b", &bucket_record()).unwrap();
         index
-            .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), &always)
+            .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), always)
             .unwrap();
         index
-            .put_object("b", "gone", &object_record("e"), &manifest(&[3]), &always)
+            .put_object("b", "gone", &object_record("e"), &manifest(&[3]), always)
             .unwrap();
         index.delete_object("b", "gone").unwrap();
         index
