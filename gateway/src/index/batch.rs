@@ -75,8 +75,8 @@ struct Queue {
     closing: bool,
     /// The writer has stopped: nothing more will run.
     stopped: bool,
-    /// Batches settled so far (committed, rolled back or failed).
-    settled: u64,
+    /// Batches begun so far (counted before any member hears back).
+    batches: u64,
     /// Members ever queued.
     submitted: u64,
 }
@@ -126,10 +126,10 @@ impl WriteBatcher {
         Ok(())
     }
 
-    /// Batches settled so far.
+    /// Batches begun so far.
     #[cfg(test)]
-    pub fn settled(&self) -> u64 {
-        self.shared.lock().settled
+    pub fn batches(&self) -> u64 {
+        self.shared.lock().batches
     }
 
     /// Operations ever queued.
@@ -176,6 +176,7 @@ impl Shared {
         }
         let mut batch = Vec::new();
         take(&mut queue, &mut batch);
+        queue.batches += 1;
         Some(batch)
     }
 
@@ -211,8 +212,16 @@ fn writer_gone() -> IndexError {
 /// The writer thread: batch after batch until the index closes.
 fn write_batches(db: &Database, shared: &Shared) {
     while let Some(mut batch) = shared.next_batch() {
-        run_batch(db, shared, &mut batch);
-        shared.lock().settled += 1;
+        // Members' own panics are caught where they run; this catches a bug in the batching
+        // itself, so that it fails one batch instead of every later write. The transaction it
+        // may have left open was rolled back when it unwound.
+        if catch_unwind(AssertUnwindSafe(|| run_batch(db, shared, &mut batch))).is_err() {
+            tracing::error!(
+                members = batch.len(),
+                "index writer panicked; the batch's writes are refused"
+            );
+            settle_all(&mut batch, Some("index writer panicked"));
+        }
     }
 }
 

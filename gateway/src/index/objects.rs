@@ -112,6 +112,9 @@ struct PutObject {
     record: ObjectRecord,
     manifest: Manifest,
     precondition: OwnedPrecondition,
+    /// Dropped only once the write has settled, even if its caller stopped waiting: the blob
+    /// layer's pins on the new chunks, which must outlive the commit that references them.
+    _hold: Option<Box<dyn Send>>,
 }
 
 impl BatchOp for PutObject {
@@ -220,18 +223,20 @@ impl Index {
             record: record.clone(),
             manifest: manifest.clone(),
             precondition: Box::new(precondition),
+            _hold: None,
         })
     }
 
     /// [`Index::put_object`] for async callers: waits for the writer thread without holding a
-    /// blocking thread.
+    /// blocking thread. `hold` is dropped only once the write has settled, even if the returned
+    /// future is dropped first (a client that went away).
     pub fn put_object_async(
         &self,
         bucket: String,
         key: String,
-        record: ObjectRecord,
-        manifest: Manifest,
+        (record, manifest): (ObjectRecord, Manifest),
         precondition: impl Fn(Option<&ObjectRecord>) -> bool + Send + Sync + 'static,
+        hold: Option<Box<dyn Send>>,
     ) -> impl Future<Output = Result<Option<ObjectRecord>, IndexError>> + Send + 'static {
         self.write_batched_async(PutObject {
             bucket,
@@ -239,6 +244,7 @@ impl Index {
             record,
             manifest,
             precondition: Box::new(precondition),
+            _hold: hold,
         })
     }
 

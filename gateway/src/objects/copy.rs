@@ -83,11 +83,16 @@ impl ObjectService {
             modified: record.modified,
             checksum: record.checksum.clone(),
         };
-        let (bucket, key) = (req.bucket, req.key);
+        // The pins are released once the write has settled (see `put_object`).
         self.index
-            .put_object_async(bucket, key, record, manifest, |_| true)
+            .put_object_async(
+                req.bucket,
+                req.key,
+                (record, manifest),
+                |_| true,
+                Some(Box::new(pins)),
+            )
             .await?;
-        drop(pins);
         Ok(outcome)
     }
 }

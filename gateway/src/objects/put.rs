@@ -57,17 +57,17 @@ impl ObjectService {
         };
         let conditions = req.conditions;
         // Straight to the index's writer thread: no blocking thread is needed to wait for it.
+        // The pins go with the write, and are released once the index reference protects the
+        // chunks, even if this request is dropped while it waits.
         self.index
             .put_object_async(
                 req.bucket,
                 req.key,
-                record,
-                ingested.manifest,
+                (record, ingested.manifest),
                 move |current| write_allowed(&conditions, current),
+                ingested.pins.map(|p| Box::new(p) as Box<dyn Send>),
             )
             .await?;
-        // Committed: the index reference now protects the chunks.
-        drop(ingested.pins);
         Ok(outcome)
     }
 

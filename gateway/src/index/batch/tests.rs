@@ -1,7 +1,7 @@
 //! The writer thread's batches: sharing, refusals, rollbacks, panics and closing.
 
-use std::sync::Arc;
-use std::thread;
+use std::future::Future;
+use std::pin::Pin;
 
 use super::{BatchOp, Tables};
 use crate::index::testkit::*;
@@ -31,9 +31,6 @@ fn insert_bucket(t: &mut Tables<'_>, name: &str) -> Result<(), IndexError> {
     Ok(())
 }
 
-/// A thread's call into the index.
-type Caller = Box<dyn FnOnce(&Index) -> Result<(), IndexError> + Send>;
-
 /// An operation that creates bucket `name`.
 fn create(name: &str) -> impl BatchOp<Output = ()> + use<> {
     let name = name.to_string();
@@ -43,122 +40,142 @@ fn create(name: &str) -> impl BatchOp<Output = ()> + use<> {
     )
 }
 
-/// Runs `ops` from one thread each, all queued before the writer can begin a transaction
-/// (the test holds redb's write lock until they are), so they form one batch. Returns their
-/// results in order.
-fn in_one_batch(index: &Arc<Index>, ops: Vec<Caller>) -> Vec<Result<(), IndexError>> {
-    let lock = index.db.begin_write().unwrap();
-    let before = index.batch.submitted();
-    let n = ops.len() as u64;
-    let threads: Vec<_> = ops
-        .into_iter()
-        .map(|op| {
-            let index = index.clone();
-            thread::spawn(move || op(&index))
-        })
-        .collect();
-    while index.batch.submitted() < before + n {
-        thread::yield_now();
-    }
-    lock.abort().unwrap();
-    threads.into_iter().map(|t| t.join().unwrap()).collect()
+/// An operation that refuses in its check.
+fn refused() -> impl BatchOp<Output = ()> {
+    Op(
+        |_: &Tables<'_>| Err(IndexError::NoSuchBucket),
+        |t: &mut Tables<'_>| insert_bucket(t, "never"),
+    )
 }
 
-fn batch_of(ops: Vec<impl BatchOp<Output = ()>>) -> Vec<Caller> {
-    ops.into_iter()
-        .map(|op| Box::new(move |ix: &Index| ix.write_batched(op)) as Box<_>)
-        .collect()
+/// A queued operation's outcome, to wait for.
+type Wait = Pin<Box<dyn Future<Output = Result<(), IndexError>> + Send>>;
+
+fn queue(index: &Index, op: impl BatchOp<Output = ()>) -> Wait {
+    Box::pin(index.write_batched_async(op))
+}
+
+/// Queues operations in order (`submit`) while the test holds redb's write lock, so the writer
+/// cannot begin a transaction before all of them are queued; checks they formed one batch and
+/// returns their results in order.
+fn in_one_batch(
+    index: &Index,
+    submit: impl FnOnce(&Index) -> Vec<Wait>,
+) -> Vec<Result<(), IndexError>> {
+    let lock = index.db.begin_write().unwrap();
+    let batches = index.batch.batches();
+    let waits = submit(index);
+    lock.abort().unwrap();
+    let results = futures::executor::block_on(futures::future::join_all(waits));
+    assert_eq!(index.batch.batches(), batches + 1, "one batch");
+    results
 }
 
 #[test]
 fn concurrent_writers_share_one_commit() {
     let (_dir, index) = index_with_bucket();
-    let index = Arc::new(index);
-    let settled = index.batch.settled();
-    let results = in_one_batch(
-        &index,
-        batch_of((0..8).map(|i| create(&format!("w{i}"))).collect()),
-    );
+    let results = in_one_batch(&index, |ix| {
+        (0..8)
+            .map(|i| queue(ix, create(&format!("w{i}"))))
+            .collect()
+    });
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
-    assert_eq!(index.batch.settled(), settled + 1, "one commit for all");
     for i in 0..8 {
         assert!(index.bucket(&format!("w{i}")).unwrap().is_some(), "w{i}");
     }
 }
 
 #[test]
+fn blocking_and_async_writers_share_batches() {
+    let (_dir, index) = index_with_bucket();
+    let index = std::sync::Arc::new(index);
+    let lock = index.db.begin_write().unwrap();
+    let batches = index.batch.batches();
+    let blocked = {
+        let index = index.clone();
+        std::thread::spawn(move || index.write_batched(create("blocking")))
+    };
+    while index.batch.submitted() == 0 {
+        std::thread::yield_now();
+    }
+    let waited = queue(&index, create("async"));
+    lock.abort().unwrap();
+    futures::executor::block_on(waited).unwrap();
+    blocked.join().unwrap().unwrap();
+    assert_eq!(index.batch.batches(), batches + 1, "one batch");
+    assert!(index.bucket("blocking").unwrap().is_some());
+    assert!(index.bucket("async").unwrap().is_some());
+}
+
+#[test]
 fn a_refusing_check_leaves_its_batch_mates_alone() {
     let (_dir, index) = index_with_bucket();
-    let index = Arc::new(index);
-    let settled = index.batch.settled();
-    let results = in_one_batch(
-        &index,
+    let results = in_one_batch(&index, |ix| {
         vec![
-            Box::new(|ix: &Index| ix.write_batched(create("kept"))),
-            Box::new(|ix: &Index| {
-                ix.write_batched(Op(
-                    |_: &Tables<'_>| Err(IndexError::NoSuchBucket),
-                    |t: &mut Tables<'_>| insert_bucket(t, "never"),
-                ))
-            }),
-        ],
-    );
-    assert!(results[0].is_ok());
+            queue(ix, create("kept")),
+            queue(ix, refused()),
+            queue(ix, create("also kept")),
+        ]
+    });
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
     assert!(matches!(results[1], Err(IndexError::NoSuchBucket)));
-    assert_eq!(index.batch.settled(), settled + 1);
     assert!(index.bucket("kept").unwrap().is_some());
+    assert!(index.bucket("also kept").unwrap().is_some());
     assert!(index.bucket("never").unwrap().is_none());
 }
 
 #[test]
 fn a_failed_apply_rolls_back_the_batch_and_the_others_run_alone() {
     let (_dir, index) = index_with_bucket();
-    let index = Arc::new(index);
-    let results = in_one_batch(
-        &index,
+    let results = in_one_batch(&index, |ix| {
         vec![
-            Box::new(|ix: &Index| ix.write_batched(create("good"))),
-            // Writes, then fails: the batch (perhaps with "good" in it) must not be committed.
-            Box::new(|ix: &Index| {
-                ix.write_batched(Op(
+            // Runs first and succeeds; the batch it is in must still not be committed.
+            queue(ix, create("good")),
+            // Writes, then fails.
+            queue(
+                ix,
+                Op(
                     |_: &Tables<'_>| Ok(()),
                     |t: &mut Tables<'_>| {
                         insert_bucket(t, "half")?;
                         Err(IndexError::Storage("disk said no".into()))
                     },
-                ))
-            }),
-        ],
-    );
+                ),
+            ),
+            // Never ran in the batch: runs alone.
+            queue(ix, create("later")),
+        ]
+    });
     assert!(results[0].is_ok(), "{:?}", results[0]);
     assert!(
         matches!(results[1], Err(IndexError::Storage(ref m)) if m.contains("disk said no")),
         "{:?}",
         results[1]
     );
+    assert!(results[2].is_ok(), "{:?}", results[2]);
     assert!(index.bucket("good").unwrap().is_some(), "retried alone");
+    assert!(index.bucket("later").unwrap().is_some(), "run alone");
     assert!(index.bucket("half").unwrap().is_none(), "rolled back");
 }
 
 #[test]
 fn a_panicking_apply_leaves_nothing_behind_and_the_index_usable() {
     let (_dir, index) = index_with_bucket();
-    let index = Arc::new(index);
-    let results = in_one_batch(
-        &index,
+    let results = in_one_batch(&index, |ix| {
         vec![
-            Box::new(|ix: &Index| ix.write_batched(create("mate"))),
-            Box::new(|ix: &Index| {
-                ix.write_batched(Op(
+            queue(ix, create("mate")),
+            queue(
+                ix,
+                Op(
                     |_: &Tables<'_>| Ok(()),
                     |t: &mut Tables<'_>| -> Result<(), IndexError> {
                         insert_bucket(t, "half")?;
                         panic!("bug in an operation")
                     },
-                ))
-            }),
-        ],
-    );
+                ),
+            ),
+        ]
+    });
     assert!(results[0].is_ok(), "{:?}", results[0]);
     assert!(
         matches!(results[1], Err(IndexError::Storage(ref m)) if m.contains("panicked")),
@@ -166,23 +183,20 @@ fn a_panicking_apply_leaves_nothing_behind_and_the_index_usable() {
         results[1]
     );
     assert!(index.bucket("half").unwrap().is_none());
+    assert!(index.bucket("mate").unwrap().is_some());
     index.write_batched(create("after")).unwrap();
     assert!(index.bucket("after").unwrap().is_some());
-    assert!(index.bucket("mate").unwrap().is_some());
 }
 
-#[tokio::test]
-async fn async_writers_wait_without_a_blocking_thread() {
+#[test]
+fn a_write_outlives_a_caller_that_stopped_waiting() {
     let (_dir, index) = index_with_bucket();
-    let waits: Vec<_> = (0..16)
-        .map(|i| index.write_batched_async(create(&format!("a{i}"))))
-        .collect();
-    for wait in futures::future::join_all(waits).await {
-        wait.unwrap();
-    }
-    for i in 0..16 {
-        assert!(index.bucket(&format!("a{i}")).unwrap().is_some(), "a{i}");
-    }
+    let lock = index.db.begin_write().unwrap();
+    drop(queue(&index, create("orphan")));
+    lock.abort().unwrap();
+    // The next write is queued behind it, so once it is done the dropped one is too.
+    index.write_batched(create("next")).unwrap();
+    assert!(index.bucket("orphan").unwrap().is_some());
 }
 
 #[test]
@@ -190,17 +204,14 @@ fn closing_the_index_finishes_queued_writes_and_releases_the_file() {
     let (dir, index) = index_with_bucket();
     let path = dir.path().join("index.redb");
     let pending: Vec<_> = (0..4)
-        .map(|i| index.write_batched_async(create(&format!("c{i}"))))
+        .map(|i| queue(&index, create(&format!("c{i}"))))
         .collect();
     drop(index);
     let reopened = Index::open(&path).unwrap();
     for i in 0..4 {
         assert!(reopened.bucket(&format!("c{i}")).unwrap().is_some(), "c{i}");
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    for wait in pending {
-        rt.block_on(wait).unwrap();
+    for result in futures::executor::block_on(futures::future::join_all(pending)) {
+        result.unwrap();
     }
 }

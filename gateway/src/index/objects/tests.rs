@@ -277,3 +277,37 @@ fn undecodable_entries_are_corrupt_not_panics() {
     assert_eq!(refs(&index, 1), 1);
     assert_eq!(index.object("b", "k").unwrap(), Some(object_record("e")));
 }
+
+#[test]
+fn an_async_put_holds_its_guard_until_it_has_settled() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    struct Flag(Arc<AtomicBool>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let (_dir, index) = index_with_bucket();
+    let released = Arc::new(AtomicBool::new(false));
+    // The writer cannot begin while the test holds redb's write lock.
+    let lock = index.db.begin_write().unwrap();
+    let put = index.put_object_async(
+        "b".into(),
+        "k".into(),
+        (object_record("e"), manifest(&[1])),
+        always,
+        Some(Box::new(Flag(released.clone()))),
+    );
+    // The caller goes away (a dropped request): the guard stays with the queued write.
+    drop(put);
+    assert!(
+        !released.load(Ordering::SeqCst),
+        "released before the commit"
+    );
+    lock.abort().unwrap();
+    // Queued behind the PUT: once it is done, the PUT has settled.
+    index.delete_object("b", "other").unwrap();
+    assert!(released.load(Ordering::SeqCst));
+    assert!(index.object("b", "k").unwrap().is_some());
+}
