@@ -15,6 +15,7 @@ use floe_codec::Manifest;
 use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::batch::BatchOp;
+use super::object_entry::load_object;
 use super::store::{
     BUCKETS, MANIFESTS, NODE_STATES, OBJECTS, RECORD_OUTBOX, Tables, decode, now_millis,
 };
@@ -146,17 +147,8 @@ impl Index {
                     }
                     None => JournalState::Deleted,
                 },
-                RecordKind::Object => match objects.get((bucket, key))? {
-                    Some(v) => {
-                        let record = decode(format_args!("object {bucket}/{key}"), v.value())?;
-                        let manifest = manifests.get((bucket, key))?.ok_or_else(|| {
-                            IndexError::Corrupt(format!("object {bucket}/{key} has no manifest"))
-                        })?;
-                        let manifest = Manifest::decode(manifest.value()).map_err(|e| {
-                            IndexError::corrupt(format_args!("manifest {bucket}/{key}"), e)
-                        })?;
-                        JournalState::Object(Box::new(record), manifest)
-                    }
+                RecordKind::Object => match load_object(&objects, &manifests, bucket, key)? {
+                    Some((record, manifest)) => JournalState::Object(Box::new(record), manifest),
                     None => JournalState::Deleted,
                 },
             };

@@ -15,6 +15,7 @@
 //!   cleanup) share one durable write transaction.
 //! - `buckets`: create, read, list and delete buckets.
 //! - `objects`: object records and manifests, conditional writes, tags, listing.
+//! - `object_entry`: where an object's record and manifest sit in the tables.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
 //! - `catalog`: the chunk catalog (`ChunkRef` by chunk id) that repair and scrub walk.
@@ -29,6 +30,7 @@ pub mod error;
 mod fuzz_tests;
 mod group_commit;
 mod journal;
+mod object_entry;
 mod objects;
 pub mod records;
 mod refcount;

@@ -14,21 +14,12 @@ use redb::ReadableTable;
 use super::batch::BatchOp;
 use super::buckets::require_bucket;
 use super::journal::{RecordKind, note_change};
+use super::object_entry::{
+    decode_entry, decode_entry_record, replace_entry_record, separate_manifest, store_object,
+};
 use super::refcount::RefDelta;
-use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables, decode};
-use super::{Index, IndexError, ObjectRecord, OwnedPrecondition, Precondition, encode_record};
-
-/// Decodes stored manifest bytes of `bucket/key`.
-fn decode_manifest(bucket: &str, key: &str, bytes: &[u8]) -> Result<Manifest, IndexError> {
-    Manifest::decode(bytes)
-        .map_err(|e| IndexError::corrupt(format_args!("manifest {bucket}/{key}"), e))
-}
-
-/// A record without its manifest (or the reverse) means a half-written entry, which a single
-/// transaction can never produce.
-fn missing_manifest(bucket: &str, key: &str) -> IndexError {
-    IndexError::Corrupt(format!("object {bucket}/{key} has no manifest"))
-}
+use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables};
+use super::{Index, IndexError, ObjectRecord, OwnedPrecondition, Precondition};
 
 /// The current record of `bucket/key` in a write transaction.
 fn current_record(
@@ -38,7 +29,7 @@ fn current_record(
 ) -> Result<Option<ObjectRecord>, IndexError> {
     t.objects
         .get((bucket, key))?
-        .map(|v| decode(format_args!("object {bucket}/{key}"), v.value()))
+        .map(|v| decode_entry_record(bucket, key, v.value()))
         .transpose()
 }
 
@@ -62,25 +53,38 @@ pub(super) fn replace_object(
     manifest: &Manifest,
     precondition: Precondition<'_>,
 ) -> Result<Option<ObjectRecord>, IndexError> {
-    let previous = current_record(t, bucket, key)?;
-    if !precondition(previous.as_ref()) {
+    let previous = t
+        .objects
+        .get((bucket, key))?
+        .map(|v| decode_entry(bucket, key, v.value()))
+        .transpose()?;
+    if !precondition(previous.as_ref().map(|(record, _)| record)) {
         return Err(IndexError::PreconditionFailed);
     }
-    if previous.is_some() {
-        let old = t
-            .manifests
-            .get((bucket, key))?
-            .ok_or_else(|| missing_manifest(bucket, key))?;
-        delta.remove(&decode_manifest(bucket, key, old.value())?);
-    } else {
-        count_objects(t, bucket, 1)?;
-    }
+    let had_separate_manifest = match &previous {
+        Some((_, Some(beside))) => {
+            delta.remove(beside);
+            false
+        }
+        Some((_, None)) => {
+            delta.remove(&separate_manifest(&t.manifests, bucket, key)?);
+            true
+        }
+        None => {
+            count_objects(t, bucket, 1)?;
+            false
+        }
+    };
     delta.add(manifest);
-    t.objects
-        .insert((bucket, key), encode_record(record).as_slice())?;
-    t.manifests
-        .insert((bucket, key), manifest.encode().as_slice())?;
-    Ok(previous)
+    store_object(
+        &mut t.objects,
+        &mut t.manifests,
+        bucket,
+        key,
+        (record, manifest),
+        had_separate_manifest,
+    )?;
+    Ok(previous.map(|(record, _)| record))
 }
 
 /// Removes `bucket/key` (record and manifest), noting its chunks' release in `delta`; `None`
@@ -91,16 +95,20 @@ pub(super) fn remove_object(
     bucket: &str,
     key: &str,
 ) -> Result<Option<ObjectRecord>, IndexError> {
-    let Some(previous) = current_record(t, bucket, key)? else {
+    let Some(stored) = t.objects.remove((bucket, key))? else {
         return Ok(None);
     };
-    let manifest = t
-        .manifests
-        .remove((bucket, key))?
-        .ok_or_else(|| missing_manifest(bucket, key))?;
-    delta.remove(&decode_manifest(bucket, key, manifest.value())?);
-    drop(manifest);
-    t.objects.remove((bucket, key))?;
+    let (previous, beside) = decode_entry(bucket, key, stored.value())?;
+    drop(stored);
+    let manifest = match beside {
+        Some(manifest) => manifest,
+        None => {
+            let manifest = separate_manifest(&t.manifests, bucket, key)?;
+            t.manifests.remove((bucket, key))?;
+            manifest
+        }
+    };
+    delta.remove(&manifest);
     count_objects(t, bucket, -1)?;
     Ok(Some(previous))
 }
@@ -179,7 +187,7 @@ impl Index {
         let objects = txn.open_table(OBJECTS)?;
         let stored = objects.get((bucket, key))?;
         stored
-            .map(|v| decode(format_args!("object {bucket}/{key}"), v.value()))
+            .map(|v| decode_entry_record(bucket, key, v.value()))
             .transpose()
     }
 
@@ -196,15 +204,12 @@ impl Index {
         let Some(stored) = objects.get((bucket, key))? else {
             return Ok(None);
         };
-        let record = decode(format_args!("object {bucket}/{key}"), stored.value())?;
-        let manifests = txn.open_table(MANIFESTS)?;
-        let manifest = manifests
-            .get((bucket, key))?
-            .ok_or_else(|| missing_manifest(bucket, key))?;
-        Ok(Some((
-            record,
-            decode_manifest(bucket, key, manifest.value())?,
-        )))
+        let (record, beside) = decode_entry(bucket, key, stored.value())?;
+        let manifest = match beside {
+            Some(manifest) => manifest,
+            None => separate_manifest(&txn.open_table(MANIFESTS)?, bucket, key)?,
+        };
+        Ok(Some((record, manifest)))
     }
 
     /// Stores `bucket/key` atomically with its refcounts if `precondition` holds on the current
@@ -279,10 +284,13 @@ impl Index {
     ) -> Result<(), IndexError> {
         self.write(|t| {
             require_bucket(&t.buckets, bucket)?;
-            let mut record = current_record(t, bucket, key)?.ok_or(IndexError::NoSuchKey)?;
+            let stored = t.objects.get((bucket, key))?.ok_or(IndexError::NoSuchKey)?;
+            let mut record = decode_entry_record(bucket, key, stored.value())?;
             record.tags = tags;
-            t.objects
-                .insert((bucket, key), encode_record(&record).as_slice())?;
+            // The manifest after the record, if any, is kept byte for byte.
+            let value = replace_entry_record(bucket, key, stored.value(), &record)?;
+            drop(stored);
+            t.objects.insert((bucket, key), value.as_slice())?;
             note_change(t, RecordKind::Object, bucket, key, true)?;
             Ok(())
         })
@@ -316,10 +324,7 @@ impl Index {
             if b != bucket || !key.starts_with(prefix) {
                 break;
             }
-            out.push((
-                key.to_owned(),
-                decode(format_args!("object {bucket}/{key}"), v.value())?,
-            ));
+            out.push((key.to_owned(), decode_entry_record(bucket, key, v.value())?));
             if out.len() == limit {
                 break;
             }

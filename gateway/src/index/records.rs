@@ -67,8 +67,8 @@ pub struct PartSummary {
     pub checksum: Option<String>,
 }
 
-/// Everything about an object except its manifest (kept in a table of its own so that listing
-/// never loads chunk lists).
+/// Everything about an object except its manifest (stored beside it only when the manifest is
+/// small, so that listing never loads long chunk lists; see `object_entry`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectRecord {
     pub size: u64,
@@ -130,14 +130,19 @@ pub fn encode_record<T: Serialize>(record: &T) -> Vec<u8> {
 
 /// Reads a record written by [`encode_record`]; never panics on arbitrary bytes.
 pub fn decode_record<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
-    let (&format, body) = bytes.split_first().ok_or(RecordError::Empty)?;
-    if format != RECORD_FORMAT {
-        return Err(RecordError::UnknownFormat(format));
-    }
-    let (record, rest) =
-        postcard::take_from_bytes(body).map_err(|e| RecordError::Malformed(e.to_string()))?;
+    let (record, rest) = decode_record_prefix(bytes)?;
     if !rest.is_empty() {
         return Err(RecordError::Malformed("trailing bytes".into()));
     }
     Ok(record)
+}
+
+/// Reads a record written by [`encode_record`] at the start of `bytes`, and returns what
+/// follows it: for values that store something after a record.
+pub fn decode_record_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), RecordError> {
+    let (&format, body) = bytes.split_first().ok_or(RecordError::Empty)?;
+    if format != RECORD_FORMAT {
+        return Err(RecordError::UnknownFormat(format));
+    }
+    postcard::take_from_bytes(body).map_err(|e| RecordError::Malformed(e.to_string()))
 }

@@ -8,8 +8,8 @@
 //! | `meta` | name | u64 (`format` = [`INDEX_FORMAT`]) |
 //! | `buckets` | bucket | `BucketRecord` |
 //! | `object_counts` | bucket | number of objects |
-//! | `objects` | (bucket, key) | `ObjectRecord` |
-//! | `manifests` | (bucket, key) | `Manifest::encode` |
+//! | `objects` | (bucket, key) | `ObjectRecord`, then `Manifest::encode` if that is small |
+//! | `manifests` | (bucket, key) | `Manifest::encode` of the objects whose manifest is large |
 //! | `uploads` | upload id | `UploadRecord` |
 //! | `upload_keys` | (bucket, key, upload id) | () — ordered multipart listing |
 //! | `upload_times` | (initiated, upload id) | () — expiry scan |
@@ -22,7 +22,8 @@
 //! | `garbage` | chunk id | since (UnixMillis) |
 //! | `garbage_queue` | (since, chunk id) | (k, m) — oldest-first GC order |
 //!
-//! Manifests live apart from object records so listing never loads chunk lists.
+//! Large manifests live apart from object records so listing never loads long chunk lists;
+//! small ones (the bodies of small objects) sit beside the record (see `object_entry`).
 
 use std::fmt::Display;
 use std::path::Path;
@@ -38,12 +39,14 @@ use serde::de::DeserializeOwned;
 use super::batch::WriteBatcher;
 use super::catalog::fill_catalog;
 use super::group_commit::GroupCommit;
+use super::object_entry::move_small_manifests;
 use super::{IndexError, UnixMillis, decode_record};
 
 /// Version of the table layout above. The `meta` table (`&str -> u64`) is the one thing every
 /// future layout must keep, so that an old build refuses a newer file instead of misreading it.
-/// Format 2 added the chunk catalog; a format 1 file is upgraded in place when opened.
-pub const INDEX_FORMAT: u64 = 2;
+/// Format 2 added the chunk catalog; format 3 moved small manifests beside their records. Older
+/// files are upgraded in place when opened.
+pub const INDEX_FORMAT: u64 = 3;
 
 /// Key of the format marker in `meta`.
 const FORMAT_KEY: &str = "format";
@@ -214,17 +217,26 @@ impl Index {
     }
 }
 
-/// Verifies the format marker (upgrading a format 1 file), or writes it into a brand-new file.
+/// Verifies the format marker (upgrading a format 1 or 2 file), or writes it into a brand-new
+/// file.
 fn check_format(txn: &WriteTransaction) -> Result<(), IndexError> {
     let mut meta = txn.open_table(META)?;
     let stored = meta.get(FORMAT_KEY)?.map(|v| v.value());
     match stored {
         Some(INDEX_FORMAT) => Ok(()),
-        Some(1) => {
-            // Same tables plus the catalog, which is derived from the manifests.
-            let added = fill_catalog(txn)?;
+        Some(old @ (1 | 2)) => {
+            if old == 1 {
+                // Same tables plus the catalog, which is derived from the manifests. Runs
+                // first: it reads every manifest from `manifests`, where format 1 kept them all.
+                let added = fill_catalog(txn)?;
+                tracing::info!(chunks = added, "index upgraded to format 2 (chunk catalog)");
+            }
+            let moved = move_small_manifests(txn)?;
             meta.insert(FORMAT_KEY, INDEX_FORMAT)?;
-            tracing::info!(chunks = added, "index upgraded to format 2 (chunk catalog)");
+            tracing::info!(
+                moved,
+                "index upgraded to format 3 (small manifests beside records)"
+            );
             Ok(())
         }
         Some(other) => Err(IndexError::Corrupt(format!(
@@ -310,7 +322,8 @@ mod tests {
             index
                 .put_part("u", 1, &part_record("p", manifest(&[3])))
                 .unwrap();
-            // Turn it back into what format 1 wrote: no catalog table.
+            // Turn it back into what format 1 wrote: every manifest apart, no catalog table.
+            store_manifests_apart(&index);
             let txn = index.db.begin_write().unwrap();
             txn.delete_table(CHUNKS).unwrap();
             txn.open_table(META).unwrap().insert(FORMAT_KEY, 1).unwrap();

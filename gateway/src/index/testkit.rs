@@ -26,6 +26,14 @@ pub fn manifest(seeds: &[u8]) -> Manifest {
     Manifest::chunked(seeds.iter().map(|&s| chunk(s, 32)).collect(), 32)
 }
 
+/// A chunked manifest too long to sit beside its object's record: 160 chunks from `first`.
+pub fn large_manifest(first: u8) -> Manifest {
+    let seeds: Vec<u8> = (0..160).map(|i| first.wrapping_add(i)).collect();
+    let manifest = manifest(&seeds);
+    assert!(manifest.encode().len() > super::object_entry::MAX_MANIFEST_BESIDE_RECORD);
+    manifest
+}
+
 pub fn bucket_record() -> BucketRecord {
     BucketRecord {
         created: 1_700_000_000_000,
@@ -94,4 +102,39 @@ pub fn index_with_bucket() -> (TempDir, Index) {
     let (dir, index) = temp_index();
     index.create_bucket("b", &bucket_record()).unwrap();
     (dir, index)
+}
+
+/// Moves every manifest stored beside its record into `manifests`, the layout of formats 1 and
+/// 2, for the upgrade tests.
+pub fn store_manifests_apart(index: &Index) {
+    use redb::ReadableTable;
+
+    use super::object_entry::decode_entry;
+    use super::store::{MANIFESTS, OBJECTS};
+
+    let txn = index.db.begin_write().unwrap();
+    {
+        let mut objects = txn.open_table(OBJECTS).unwrap();
+        let mut manifests = txn.open_table(MANIFESTS).unwrap();
+        let entries: Vec<(String, String, Vec<u8>)> = objects
+            .range::<(&str, &str)>(..)
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                let (b, key) = k.value();
+                (b.to_owned(), key.to_owned(), v.value().to_vec())
+            })
+            .collect();
+        for (b, key, value) in entries {
+            let (record, beside) = decode_entry(&b, &key, &value).unwrap();
+            if let Some(manifest) = beside {
+                let id = (b.as_str(), key.as_str());
+                objects
+                    .insert(id, encode_record(&record).as_slice())
+                    .unwrap();
+                manifests.insert(id, manifest.encode().as_slice()).unwrap();
+            }
+        }
+    }
+    txn.commit().unwrap();
 }

@@ -248,11 +248,18 @@ fn undecodable_entries_are_corrupt_not_panics() {
         .put_object("b", "k", &object_record("e"), &manifest(&[1]), always)
         .unwrap();
     index
+        .put_object("b", "big", &object_record("e"), &large_manifest(20), always)
+        .unwrap();
+    index
         .write(|t| {
             t.objects
                 .insert(("b", "bad"), [1u8, 0xff, 0xff, 0xff].as_slice())?;
+            t.manifests.insert(("b", "big"), b"garbage".as_slice())?;
             t.manifests.insert(("b", "bad"), [0u8].as_slice())?;
-            t.manifests.insert(("b", "k"), b"garbage".as_slice())?;
+            // The manifest of "k" sits after its record (see `object_entry`).
+            let mut damaged = encode_record(&object_record("e"));
+            damaged.extend_from_slice(b"garbage");
+            t.objects.insert(("b", "k"), damaged.as_slice())?;
             Ok(())
         })
         .unwrap();
@@ -266,6 +273,10 @@ fn undecodable_entries_are_corrupt_not_panics() {
     ));
     assert!(matches!(
         index.object_with_manifest("b", "k"),
+        Err(IndexError::Corrupt(_))
+    ));
+    assert!(matches!(
+        index.object_with_manifest("b", "big"),
         Err(IndexError::Corrupt(_))
     ));
     // A write that would have to read the corrupt manifest refuses rather than guess at
