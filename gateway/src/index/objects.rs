@@ -15,7 +15,8 @@ use super::batch::BatchOp;
 use super::buckets::require_bucket;
 use super::journal::{RecordKind, note_change};
 use super::object_entry::{
-    decode_entry, decode_entry_record, replace_entry_record, separate_manifest, store_object,
+    decode_entry, decode_entry_record, load_object, replace_entry_record, separate_manifest,
+    store_object,
 };
 use super::refcount::RefDelta;
 use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables};
@@ -201,15 +202,8 @@ impl Index {
         let txn = self.read()?;
         require_bucket(&txn.open_table(BUCKETS)?, bucket)?;
         let objects = txn.open_table(OBJECTS)?;
-        let Some(stored) = objects.get((bucket, key))? else {
-            return Ok(None);
-        };
-        let (record, beside) = decode_entry(bucket, key, stored.value())?;
-        let manifest = match beside {
-            Some(manifest) => manifest,
-            None => separate_manifest(&txn.open_table(MANIFESTS)?, bucket, key)?,
-        };
-        Ok(Some((record, manifest)))
+        let manifests = txn.open_table(MANIFESTS)?;
+        load_object(&objects, &manifests, bucket, key)
     }
 
     /// Stores `bucket/key` atomically with its refcounts if `precondition` holds on the current
