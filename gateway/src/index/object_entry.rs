@@ -30,10 +30,7 @@ type ObjectKey = (&'static str, &'static str);
 
 /// How `record` + `manifest` are stored: the `objects` value, and the manifest's bytes for
 /// `manifests` when it is too large to go beside the record.
-pub(super) fn encode_entry(
-    record: &ObjectRecord,
-    manifest: &Manifest,
-) -> (Vec<u8>, Option<Vec<u8>>) {
+fn encode_entry(record: &ObjectRecord, manifest: &Manifest) -> (Vec<u8>, Option<Vec<u8>>) {
     let mut value = encode_record(record);
     let manifest = manifest.encode();
     if manifest.len() > MAX_MANIFEST_BESIDE_RECORD {
@@ -89,11 +86,7 @@ fn split_entry<'v>(
 }
 
 /// Decodes manifest bytes of `bucket/key`.
-pub(super) fn decode_manifest(
-    bucket: &str,
-    key: &str,
-    bytes: &[u8],
-) -> Result<Manifest, IndexError> {
+fn decode_manifest(bucket: &str, key: &str, bytes: &[u8]) -> Result<Manifest, IndexError> {
     Manifest::decode(bytes)
         .map_err(|e| IndexError::corrupt(format_args!("manifest {bucket}/{key}"), e))
 }
