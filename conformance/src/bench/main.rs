@@ -17,6 +17,7 @@
 //! sampling), `baseline` (s3s-fs), `machine`, `results`, `table` and `report`.
 
 mod baseline;
+mod cpu;
 mod listing;
 mod machine;
 mod mixed;
@@ -303,6 +304,7 @@ async fn bench_common(
         eprintln!("\n[{label}] phase 1: PUT then GET");
         objects::run(
             &client,
+            rss,
             w,
             &s.sizes,
             &s.concurrency,
@@ -436,7 +438,7 @@ async fn floe_only(
         DEGRADED_CELLS.to_vec()
     };
     for &(size, c) in &cells {
-        objects::ensure(&client, written, size, c, s.budget()).await;
+        objects::ensure(&client, rss, written, size, c, s.budget()).await;
     }
     eprintln!("\n[floe] phase 5: restarting the gateway with cache_bytes = 0");
     let config = cluster.root().join("bench-cache-off.toml");
@@ -451,7 +453,7 @@ async fn floe_only(
     let client = ops::client(&cluster.target());
     // Healthy, cache-off figures: the cache phase itself, or the reference for the degraded one.
     res.cache_off =
-        objects::rerun_gets(&client, written, &cells, s.budget(), "floe cache off").await;
+        objects::rerun_gets(&client, rss, written, &cells, s.budget(), "floe cache off").await;
     if !s.wants(Phase::Degraded) {
         return Ok(());
     }
@@ -465,6 +467,7 @@ async fn floe_only(
     tokio::time::sleep(Duration::from_secs(1)).await;
     res.degraded = objects::rerun_gets(
         &client,
+        rss,
         written,
         &DEGRADED_CELLS,
         s.budget(),

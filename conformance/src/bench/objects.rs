@@ -8,10 +8,12 @@ use std::sync::Arc;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 
+use super::cpu::per_op_micros;
 use super::ops::{self, Expect};
 use super::report::progress;
-use super::results::ObjectCell;
+use super::results::{CellStats, ObjectCell};
 use super::rng::{random_bytes, stamped};
+use super::rss::RssMonitor;
 use super::units::KIB;
 use super::workload::{self, Done};
 
@@ -89,9 +91,12 @@ async fn object_body(base: Bytes, c: usize, i: usize) -> Bytes {
         .expect("stamping a body does not panic")
 }
 
-/// Every PUT then GET cell, in order of size then concurrency.
+/// Every PUT then GET cell, in order of size then concurrency; `servers` watches the processes
+/// whose CPU each cell reports.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     client: &Client,
+    servers: &RssMonitor,
     written: &mut Written,
     sizes: &[u64],
     concurrencies: &[usize],
@@ -102,10 +107,10 @@ pub async fn run(
     for &size in sizes {
         for &c in concurrencies {
             let n = budget.ops(size, c);
-            let put = put_cell(client, written, size, c, n).await;
+            let put = put_cell(client, servers, written, size, c, n).await;
             progress(label, &put);
             out.push(put);
-            let get = get_cell(client, written, size, c, n).await;
+            let get = get_cell(client, servers, written, size, c, n).await;
             progress(label, &get);
             out.push(get);
         }
@@ -115,6 +120,7 @@ pub async fn run(
 /// Writes `n` objects of `size` at concurrency `c` (keys of cell (size, c)), timed.
 async fn put_cell(
     client: &Client,
+    servers: &RssMonitor,
     written: &mut Written,
     size: u64,
     c: usize,
@@ -122,6 +128,7 @@ async fn put_cell(
 ) -> ObjectCell {
     let body = written.body(size);
     let (client, bucket) = (client.clone(), written.bucket.clone());
+    let cpu = servers.cpu_seconds();
     let mut run = workload::run(n, c, 1, move |i| {
         let (client, bucket, body) = (client.clone(), bucket.clone(), body.clone());
         async move {
@@ -130,13 +137,14 @@ async fn put_cell(
         }
     })
     .await;
+    let cpu = servers.cpu_seconds() - cpu;
     let prev = written.cells.get(&(size, c)).copied().unwrap_or(0);
     written.cells.insert((size, c), prev.max(n));
     ObjectCell {
         op: "PUT".into(),
         size_bytes: size,
         concurrency: c,
-        stats: run.stats(0),
+        stats: with_cpu(run.stats(0), cpu),
     }
 }
 
@@ -145,6 +153,7 @@ async fn put_cell(
 /// read to the end and its length checked; the first key's content is compared too.
 pub async fn get_cell(
     client: &Client,
+    servers: &RssMonitor,
     written: &mut Written,
     size: u64,
     c: usize,
@@ -181,20 +190,35 @@ pub async fn get_cell(
     if hot {
         let _ = reads(keys).await;
     }
+    let cpu = servers.cpu_seconds();
     let mut run = reads(n).await;
+    let cpu = servers.cpu_seconds() - cpu;
     ObjectCell {
         op: if hot { "GET hot" } else { "GET" }.into(),
         size_bytes: size,
         concurrency: c,
-        stats: run.stats(0),
+        stats: with_cpu(run.stats(0), cpu),
     }
 }
 
+/// `stats` with the servers' CPU per operation, from `cpu` seconds over the cell.
+fn with_cpu(mut stats: CellStats, cpu: f64) -> CellStats {
+    stats.server_cpu_us_per_op = per_op_micros(cpu, stats.ops);
+    stats
+}
+
 /// Makes sure cell (size, c) has objects, writing them untimed if phase 1 did not.
-pub async fn ensure(client: &Client, written: &mut Written, size: u64, c: usize, budget: Budget) {
+pub async fn ensure(
+    client: &Client,
+    servers: &RssMonitor,
+    written: &mut Written,
+    size: u64,
+    c: usize,
+    budget: Budget,
+) {
     if written.keys_for(size, c).is_none() {
         let n = budget.ops(size, c);
-        let put = put_cell(client, written, size, c, n).await;
+        let put = put_cell(client, servers, written, size, c, n).await;
         progress("setup", &put);
     }
 }
@@ -202,6 +226,7 @@ pub async fn ensure(client: &Client, written: &mut Written, size: u64, c: usize,
 /// Reruns GET cells (size, c) with the op count phase 1 used; labelled with `label`.
 pub async fn rerun_gets(
     client: &Client,
+    servers: &RssMonitor,
     written: &mut Written,
     cells: &[(u64, usize)],
     budget: Budget,
@@ -210,7 +235,7 @@ pub async fn rerun_gets(
     let mut out = Vec::new();
     for &(size, c) in cells {
         let n = budget.ops(size, c);
-        let cell = get_cell(client, written, size, c, n).await;
+        let cell = get_cell(client, servers, written, size, c, n).await;
         progress(label, &cell);
         out.push(cell);
     }

@@ -16,13 +16,14 @@ use super::units::{MIB, mib, size_label};
 pub fn progress(label: &str, cell: &ObjectCell) {
     let s = &cell.stats;
     let mut line = format!(
-        "[{label}] {}: {} ops, {:.1} MiB/s, {:.0} op/s, p50 {} ms, p99 {} ms, {} errors",
+        "[{label}] {}: {} ops, {:.1} MiB/s, {:.0} op/s, p50 {} ms, p99 {} ms, server CPU {} us/op, {} errors",
         cell.label(),
         s.ops,
         s.mib_per_s,
         s.ops_per_s,
         num(s.p50_ms),
         num(s.p99_ms),
+        num(s.server_cpu_us_per_op.map(f64::round)),
         s.errors
     );
     if let Some(e) = &s.first_error {
@@ -324,6 +325,7 @@ fn objects_table(main: &TargetResults, base: Option<&TargetResults>) -> Table {
     trio(&mut header, "op/s", &mn, b, true);
     trio(&mut header, "p50 ms", &mn, b, false);
     trio(&mut header, "p99 ms", &mn, b, false);
+    trio(&mut header, "server CPU us/op", &mn, b, false);
     header.push("errors".into());
     let mut t = Table::new("1. PUT then GET per object size and concurrency", header);
     for cell in &main.objects {
@@ -352,6 +354,12 @@ fn objects_table(main: &TargetResults, base: Option<&TargetResults>) -> Table {
             &mut row,
             s.p99_ms,
             other.map(|o| o.and_then(|o| o.stats.p99_ms)),
+            false,
+        );
+        trio_cells(
+            &mut row,
+            s.server_cpu_us_per_op.map(f64::round),
+            other.map(|o| o.and_then(|o| o.stats.server_cpu_us_per_op.map(f64::round))),
             false,
         );
         row.push(match other {

@@ -23,6 +23,9 @@ pub struct CellStats {
     pub ops_per_s: f64,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// CPU of the server processes (Floe: gateway and nodes) per operation, microseconds; to
+    /// about ±10 ms of CPU per process over the cell (`/proc` counts in ticks).
+    pub server_cpu_us_per_op: Option<f64>,
     pub first_error: Option<String>,
 }
 

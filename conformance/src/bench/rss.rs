@@ -1,6 +1,7 @@
 //! Resident memory of the server processes: a thread reads `VmRSS` from `/proc/PID/status` of
 //! every watched process each 50 ms and keeps the peak per process name, over the whole run and
-//! over an optional window (e.g. one upload).
+//! over an optional window (e.g. one upload). The watched processes' CPU time is read on demand
+//! (see `cpu`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,6 +91,16 @@ impl RssMonitor {
         self.with(|s| {
             s.sample();
             s.window.take().unwrap_or_default()
+        })
+    }
+
+    /// CPU seconds the watched processes have used so far (a process gone counts nothing).
+    pub fn cpu_seconds(&self) -> f64 {
+        self.with(|s| {
+            s.watched
+                .values()
+                .filter_map(|pid| super::cpu::process_cpu_seconds(*pid))
+                .sum()
         })
     }
 

@@ -96,6 +96,7 @@ impl Run {
             ops_per_s: (s.ok + s.misses) as f64 / secs,
             p50_ms,
             p99_ms,
+            server_cpu_us_per_op: None,
             first_error: s.first_error.clone(),
         }
     }
