@@ -26,6 +26,7 @@ mod batch;
 mod buckets;
 mod catalog;
 pub mod error;
+mod filled_file;
 #[cfg(test)]
 mod fuzz_tests;
 mod group_commit;

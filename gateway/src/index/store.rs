@@ -38,6 +38,7 @@ use serde::de::DeserializeOwned;
 
 use super::batch::WriteBatcher;
 use super::catalog::fill_catalog;
+use super::filled_file::FilledFile;
 use super::group_commit::GroupCommit;
 use super::object_entry::move_small_manifests;
 use super::{IndexError, UnixMillis, decode_record};
@@ -140,7 +141,7 @@ impl Index {
     /// Opens the index at `path`, creating the file and its tables if needed. Refuses a file
     /// written in another index format, or a redb file that is not a Floe index at all.
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        let db = Arc::new(Database::create(path)?);
+        let db = Arc::new(Database::builder().create_with_backend(FilledFile::open(path)?)?);
         let index = Index {
             batch: WriteBatcher::start(db.clone())?,
             db,
