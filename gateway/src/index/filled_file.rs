@@ -15,7 +15,13 @@
 //! `filled`, and the invariant that no byte at or past it has been written since `set_len`
 //! created it, so each still reads as zero and belongs to no page redb knows about. Space that
 //! already existed when the file was opened counts as filled (it may hold pages); so holes left
-//! by an earlier run stay holes, which costs speed, never data.
+//! by an earlier run stay holes, which costs speed, never data. "Opened" means when redb first
+//! writes or resizes, which is after it holds its file lock: a length read any earlier could
+//! miss pages another process (a gateway still shutting down) committed meanwhile, and the
+//! zeros would then land on them.
+//!
+//! The watermark belongs to this process, so the backend is only sound while one process
+//! writes the file: redb's default `ExclusiveWriter` mode, which the index uses.
 
 use std::fs::OpenOptions;
 use std::ops::Bound;
@@ -41,8 +47,11 @@ pub(super) struct FilledFile {
     space: Mutex<Space>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Space {
+    /// `len` and `filled` have been read from the file: not before redb first writes or
+    /// resizes (see the module docs).
+    known: bool,
     /// The file's length, as last set.
     len: u64,
     /// Nothing at or past this offset has been written since the file grew over it.
@@ -58,22 +67,32 @@ impl FilledFile {
             .create(true)
             .truncate(false)
             .open(path)?;
-        let len = file.metadata()?.len();
         Ok(Self {
             inner: FileBackend::new(file)?,
-            space: Mutex::new(Space { len, filled: len }),
+            space: Mutex::new(Space::default()),
         })
     }
 
-    fn space(&self) -> MutexGuard<'_, Space> {
-        // Two integers, each updated in one step: consistent even after a panic elsewhere.
-        self.space.lock().unwrap_or_else(|e| e.into_inner())
+    /// The space, locked, and read from the file the first time. One lock covers every write
+    /// and resize: uncontended but for the rare write that fills.
+    fn space(&self) -> Result<MutexGuard<'_, Space>, BackendIoError> {
+        // A few integers, each updated in one step: consistent even after a panic elsewhere.
+        let mut space = self.space.lock().unwrap_or_else(|e| e.into_inner());
+        if !space.known {
+            let len = self.inner.len()?;
+            *space = Space {
+                known: true,
+                len,
+                filled: len,
+            };
+        }
+        Ok(space)
     }
 
     /// Makes sure `..end` is filled, writing zeros from the watermark to `FILL_AHEAD` past `end`
     /// (within the file's length).
     fn fill_through(&self, end: u64) -> Result<(), BackendIoError> {
-        let mut space = self.space();
+        let mut space = self.space()?;
         if end <= space.filled {
             return Ok(());
         }
@@ -101,7 +120,7 @@ impl StorageBackend for FilledFile {
     }
 
     fn set_len(&self, len: u64) -> Result<(), BackendIoError> {
-        let mut space = self.space();
+        let mut space = self.space()?;
         self.inner.set_len(len)?;
         // Growing adds zeros past the old length, which keeps the invariant; shrinking drops
         // whatever lay past the new length.
@@ -228,6 +247,22 @@ mod tests {
         assert_eq!(read(&file, 3 * FILL_AHEAD, 10), vec![0u8; 10]);
         assert_eq!(read(&file, 2 * FILL_AHEAD, 10), vec![8u8; 10]);
         assert_eq!(read(&file, 0, 10), vec![6u8; 10]);
+    }
+
+    #[test]
+    fn the_length_is_read_at_the_first_write_not_at_open() {
+        // Another process (a gateway shutting down) may commit between this open and the
+        // moment redb holds its lock: what it wrote must count as filled.
+        let dir = tempfile::tempdir().unwrap();
+        let (late, path) = backend(dir.path());
+        {
+            let other = FilledFile::open(&path).unwrap();
+            other.set_len(4 * FILL_AHEAD).unwrap();
+            other.write(FILL_AHEAD, &[4u8; 10]).unwrap();
+        }
+        late.write(3 * FILL_AHEAD, &[1u8; 10]).unwrap();
+        assert_eq!(read(&late, FILL_AHEAD, 10), vec![4u8; 10]);
+        assert_eq!(read(&late, 3 * FILL_AHEAD, 10), vec![1u8; 10]);
     }
 
     #[test]

@@ -31,8 +31,8 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::{
-    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    Table, TableDefinition, TableHandle, WriteTransaction,
+    ConcurrencyMode, Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, Table, TableDefinition, TableHandle, WriteTransaction,
 };
 use serde::de::DeserializeOwned;
 
@@ -141,7 +141,11 @@ impl Index {
     /// Opens the index at `path`, creating the file and its tables if needed. Refuses a file
     /// written in another index format, or a redb file that is not a Floe index at all.
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        let db = Arc::new(Database::builder().create_with_backend(FilledFile::open(path)?)?);
+        // One writing process at a time: `FilledFile`'s watermark is this process's alone.
+        let db = Database::builder()
+            .set_concurrency_mode(ConcurrencyMode::ExclusiveWriter)
+            .create_with_backend(FilledFile::open(path)?)?;
+        let db = Arc::new(db);
         let index = Index {
             batch: WriteBatcher::start(db.clone())?,
             db,
