@@ -22,9 +22,10 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// Microseconds of CPU per operation, if any operation ran.
+/// Microseconds of CPU per operation, if any operation ran. A negative total (a watched
+/// process died during the cell, so its CPU left the sum) has no meaning and gives `None`.
 pub fn per_op_micros(cpu_seconds: f64, ops: u64) -> Option<f64> {
-    (ops > 0).then(|| cpu_seconds * 1e6 / ops as f64)
+    (ops > 0 && cpu_seconds >= 0.0).then(|| cpu_seconds * 1e6 / ops as f64)
 }
 
 #[cfg(test)]
@@ -52,5 +53,6 @@ mod tests {
     fn divides_by_operations() {
         assert_eq!(per_op_micros(0.5, 1000), Some(500.0));
         assert_eq!(per_op_micros(0.5, 0), None);
+        assert_eq!(per_op_micros(-0.1, 1000), None);
     }
 }
