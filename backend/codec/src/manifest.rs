@@ -17,8 +17,10 @@ pub const MANIFEST_FORMAT: u8 = 1;
 /// Where an object's bytes live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Body {
-    /// Small objects: the bytes themselves, saving k + m shard writes.
-    Inline(Vec<u8>),
+    /// Small objects: the bytes themselves, saving k + m shard writes. `serde_bytes` writes them
+    /// in one piece, in the same bytes postcard gives a sequence of `u8` one element at a time
+    /// (a length, then the bytes), which cost a call per byte on every encode and decode.
+    Inline(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Everything else, in object order. Chunks may differ in length (multipart objects
     /// concatenate their parts' chunks), so offsets come from `ChunkRef::len`, never chunk_size.
     Chunks(Vec<ChunkRef>),
@@ -161,6 +163,36 @@ mod tests {
             assert_eq!(bytes[0], MANIFEST_FORMAT);
             assert_eq!(Manifest::decode(&bytes).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn inline_bytes_keep_the_format_of_a_byte_sequence() {
+        // Index files written before the body was serialized in one piece must still read: the
+        // bytes are the format, chunk_size and size as varints, the variant, the length, the body.
+        let body: Vec<u8> = (0..300u32).map(|i| (i % 251) as u8).collect();
+        let mut expected = vec![MANIFEST_FORMAT, 0x80, 0x20, 0xac, 0x02, 0, 0xac, 0x02];
+        expected.extend_from_slice(&body);
+        let manifest = Manifest::inline(body.clone(), 4096);
+        assert_eq!(manifest.encode(), expected);
+        // And the element-by-element encoding of the same fields reads back the same.
+        #[derive(Serialize)]
+        enum OldBody {
+            Inline(Vec<u8>),
+        }
+        #[derive(Serialize)]
+        struct Old {
+            chunk_size: u32,
+            size: u64,
+            body: OldBody,
+        }
+        let old = Old {
+            chunk_size: 4096,
+            size: 300,
+            body: OldBody::Inline(body),
+        };
+        let old = postcard::to_extend(&old, vec![MANIFEST_FORMAT]).unwrap();
+        assert_eq!(old, expected);
+        assert_eq!(Manifest::decode(&old).unwrap(), manifest);
     }
 
     #[test]

@@ -28,16 +28,34 @@ pub(super) const MAX_MANIFEST_BESIDE_RECORD: usize = 20 * 1024;
 /// Key of an object in `objects` and `manifests`.
 type ObjectKey = (&'static str, &'static str);
 
-/// How `record` + `manifest` are stored: the `objects` value, and the manifest's bytes for
-/// `manifests` when it is too large to go beside the record.
-fn encode_entry(record: &ObjectRecord, manifest: &Manifest) -> (Vec<u8>, Option<Vec<u8>>) {
-    let mut value = encode_record(record);
-    let manifest = manifest.encode();
-    if manifest.len() > MAX_MANIFEST_BESIDE_RECORD {
-        return (value, Some(manifest));
+/// An object's record and manifest in their stored form, encoded before the write is queued:
+/// PUTs encode on their own tasks, in parallel, and the index's writer thread, which every
+/// write waits on in turn, only copies the bytes in.
+pub(super) struct EncodedObject {
+    /// The manifest itself, for the refcount changes.
+    pub manifest: Manifest,
+    /// The `objects` value: the record, then the manifest when it is small.
+    value: Vec<u8>,
+    /// The manifest's bytes for `manifests`, when it is too large to go beside the record.
+    separate: Option<Vec<u8>>,
+}
+
+impl EncodedObject {
+    pub fn new(record: &ObjectRecord, manifest: Manifest) -> Self {
+        let mut value = encode_record(record);
+        let bytes = manifest.encode();
+        let separate = if bytes.len() > MAX_MANIFEST_BESIDE_RECORD {
+            Some(bytes)
+        } else {
+            value.extend_from_slice(&bytes);
+            None
+        };
+        Self {
+            manifest,
+            value,
+            separate,
+        }
     }
-    value.extend_from_slice(&manifest);
-    (value, None)
 }
 
 /// The record at the start of an `objects` value; whatever follows it is not looked at.
@@ -123,19 +141,18 @@ pub(super) fn load_object(
     Ok(Some((record, manifest)))
 }
 
-/// Stores `bucket/key` as `record` + `manifest`, putting the manifest where its size says and
-/// removing a copy the previous version left in the other place.
+/// Stores `bucket/key` as `object`, its manifest where its size says, removing a copy the
+/// previous version left in the other place.
 pub(super) fn store_object(
     objects: &mut Table<'_, ObjectKey, &'static [u8]>,
     manifests: &mut Table<'_, ObjectKey, &'static [u8]>,
     bucket: &str,
     key: &str,
-    (record, manifest): (&ObjectRecord, &Manifest),
+    object: &EncodedObject,
     had_separate_manifest: bool,
 ) -> Result<(), IndexError> {
-    let (value, separate) = encode_entry(record, manifest);
-    objects.insert((bucket, key), value.as_slice())?;
-    match separate {
+    objects.insert((bucket, key), object.value.as_slice())?;
+    match &object.separate {
         Some(bytes) => {
             manifests.insert((bucket, key), bytes.as_slice())?;
         }

@@ -15,8 +15,8 @@ use super::batch::BatchOp;
 use super::buckets::require_bucket;
 use super::journal::{RecordKind, note_change};
 use super::object_entry::{
-    decode_entry, decode_entry_record, load_object, replace_entry_record, separate_manifest,
-    store_object,
+    EncodedObject, decode_entry, decode_entry_record, load_object, replace_entry_record,
+    separate_manifest, store_object,
 };
 use super::refcount::RefDelta;
 use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables};
@@ -42,16 +42,15 @@ fn count_objects(t: &mut Tables<'_>, bucket: &str, by: i64) -> Result<(), IndexE
     Ok(())
 }
 
-/// Replaces `bucket/key` with `record` + `manifest` if `precondition` holds on the current
-/// record, noting the refcount changes in `delta`. Shared by PUT and multipart completion. The
-/// caller has checked the bucket exists.
+/// Replaces `bucket/key` with `object` if `precondition` holds on the current record, noting
+/// the refcount changes in `delta`. Shared by PUT, multipart completion and the index rebuild.
+/// The caller has checked the bucket exists.
 pub(super) fn replace_object(
     t: &mut Tables<'_>,
     delta: &mut RefDelta,
     bucket: &str,
     key: &str,
-    record: &ObjectRecord,
-    manifest: &Manifest,
+    object: &EncodedObject,
     precondition: Precondition<'_>,
 ) -> Result<Option<ObjectRecord>, IndexError> {
     let previous = t
@@ -76,13 +75,13 @@ pub(super) fn replace_object(
             false
         }
     };
-    delta.add(manifest);
+    delta.add(&object.manifest);
     store_object(
         &mut t.objects,
         &mut t.manifests,
         bucket,
         key,
-        (record, manifest),
+        object,
         had_separate_manifest,
     )?;
     Ok(previous.map(|(record, _)| record))
@@ -118,8 +117,7 @@ pub(super) fn remove_object(
 struct PutObject {
     bucket: String,
     key: String,
-    record: ObjectRecord,
-    manifest: Manifest,
+    object: EncodedObject,
     precondition: OwnedPrecondition,
     /// Dropped only once the write has settled, even if its caller stopped waiting: the blob
     /// layer's pins on the new chunks, which must outlive the commit that references them.
@@ -141,15 +139,8 @@ impl BatchOp for PutObject {
     fn apply(&self, t: &mut Tables<'_>) -> Result<Self::Output, IndexError> {
         let (bucket, key) = (self.bucket.as_str(), self.key.as_str());
         let mut delta = RefDelta::default();
-        let previous = replace_object(
-            t,
-            &mut delta,
-            bucket,
-            key,
-            &self.record,
-            &self.manifest,
-            &self.precondition,
-        )?;
+        let previous =
+            replace_object(t, &mut delta, bucket, key, &self.object, &self.precondition)?;
         note_change(t, RecordKind::Object, bucket, key, true)?;
         delta.apply(t)?;
         Ok(previous)
@@ -219,8 +210,7 @@ impl Index {
         self.write_batched(PutObject {
             bucket: bucket.into(),
             key: key.into(),
-            record: record.clone(),
-            manifest: manifest.clone(),
+            object: EncodedObject::new(record, manifest.clone()),
             precondition: Box::new(precondition),
             _hold: None,
         })
@@ -237,11 +227,12 @@ impl Index {
         precondition: impl Fn(Option<&ObjectRecord>) -> bool + Send + Sync + 'static,
         hold: Option<Box<dyn Send>>,
     ) -> impl Future<Output = Result<Option<ObjectRecord>, IndexError>> + Send + 'static {
+        // Encoded here, on the caller's task, not on the writer thread (see `EncodedObject`).
+        let object = EncodedObject::new(&record, manifest);
         self.write_batched_async(PutObject {
             bucket,
             key,
-            record,
-            manifest,
+            object,
             precondition: Box::new(precondition),
             _hold: hold,
         })

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::buckets::bucket_is_empty;
 use super::journal::{JournalEntry, JournalState, RecordKind, observe_version};
+use super::object_entry::EncodedObject;
 use super::objects::{remove_object, replace_object};
 use super::refcount::RefDelta;
 use super::store::Tables;
@@ -65,7 +66,8 @@ fn apply(
                 t.buckets
                     .insert(bucket, encode_record(&stand_in).as_slice())?;
             }
-            replace_object(t, delta, bucket, key, record, manifest, &|_| true)?;
+            let object = EncodedObject::new(record, manifest.clone());
+            replace_object(t, delta, bucket, key, &object, &|_| true)?;
             t.versions.insert(id, entry.version)?;
             counts.objects += 1;
         }

@@ -12,6 +12,7 @@ use redb::ReadableTable;
 
 use super::buckets::require_bucket;
 use super::journal::{RecordKind, note_change};
+use super::object_entry::EncodedObject;
 use super::objects::replace_object;
 use super::refcount::RefDelta;
 use super::store::{PARTS, Tables, UPLOAD_KEYS, UPLOAD_TIMES, UPLOADS, decode};
@@ -219,6 +220,7 @@ impl Index {
         manifest: &Manifest,
         precondition: Precondition<'_>,
     ) -> Result<Option<ObjectRecord>, IndexError> {
+        let object = EncodedObject::new(record, manifest.clone());
         self.write(|t| {
             let upload = current_upload(t, upload_id)?.ok_or(IndexError::NoSuchUpload)?;
             require_bucket(&t.buckets, &upload.bucket)?;
@@ -228,8 +230,7 @@ impl Index {
                 &mut delta,
                 &upload.bucket,
                 &upload.key,
-                record,
-                manifest,
+                &object,
                 precondition,
             )?;
             remove_upload(t, &mut delta, upload_id)?;

@@ -35,6 +35,8 @@ enum Wire {
         key: String,
         version: u64,
         record: Box<ObjectRecord>,
+        /// In one piece (see `Body::Inline`): the same bytes as a sequence, without a call per byte.
+        #[serde(with = "serde_bytes")]
         manifest: Vec<u8>,
     },
     ObjectDeleted {

@@ -24,7 +24,9 @@ fn separate_keys(index: &Index) -> Vec<String> {
 fn small_manifests_ride_with_the_record_and_large_ones_stay_apart() {
     let record = object_record("e");
     let body = Manifest::inline(vec![7; 16 * 1024], 4096);
-    let (value, separate) = encode_entry(&record, &body);
+    let EncodedObject {
+        value, separate, ..
+    } = EncodedObject::new(&record, body.clone());
     assert_eq!(separate, None);
     assert_eq!(
         decode_entry("b", "k", &value).unwrap(),
@@ -33,7 +35,9 @@ fn small_manifests_ride_with_the_record_and_large_ones_stay_apart() {
     assert_eq!(decode_entry_record("b", "k", &value).unwrap(), record);
 
     let long = large_manifest(1);
-    let (value, separate) = encode_entry(&record, &long);
+    let EncodedObject {
+        value, separate, ..
+    } = EncodedObject::new(&record, long.clone());
     assert_eq!(separate, Some(long.encode()));
     assert_eq!(decode_entry("b", "k", &value).unwrap(), (record, None));
 }
@@ -41,7 +45,7 @@ fn small_manifests_ride_with_the_record_and_large_ones_stay_apart() {
 #[test]
 fn replacing_the_record_keeps_the_manifest_bytes() {
     let body = Manifest::inline(b"hello".to_vec(), 4096);
-    let (value, _) = encode_entry(&object_record("e"), &body);
+    let value = EncodedObject::new(&object_record("e"), body.clone()).value;
     let mut tagged = object_record("e");
     tagged.tags = vec![("t".into(), "v".into())];
     let value = replace_entry_record("b", "k", &value, &tagged).unwrap();
