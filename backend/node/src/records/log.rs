@@ -22,6 +22,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use rustix::fs::Advice;
 
 use super::entry::{
     ENTRY_HEADER_LEN, EntryHeader, EntryKind, SegmentKey, encode_put, encode_tombstone,
@@ -345,6 +346,14 @@ impl Log {
             let err = io_err("cannot append to record segment", &segment.path)(e);
             self.seal_active = true;
             return Err(err);
+        }
+        // The batch is on disk and is read again only by compaction, a rebuild or a restart:
+        // its page-cache pages go straight back to the kernel. The next batches then write into
+        // pages just freed instead of ever new ones, which on a VM cost a first-touch fault each
+        // (a third of the copy's time in a node during small PUTs). Advice only: a refusal
+        // changes nothing.
+        if let Some(len) = std::num::NonZeroU64::new(bytes.len() as u64) {
+            let _ = rustix::fs::fadvise(&segment.file, start, Some(len), Advice::DontNeed);
         }
         self.segments.get_mut(&seq).expect("active").size = start + bytes.len() as u64;
         for (offset, header) in placed {
