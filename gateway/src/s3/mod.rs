@@ -12,7 +12,8 @@
 //!   `body` (stream adapters), `errors` (the one `ObjectError -> S3Error` mapping);
 //! - serving: `server` ([`build_service`], [`run`]), `request_id` (`x-amz-request-id`),
 //!   `admission` (503 SlowDown past the concurrent request limit), `xml_limit` (XML bodies
-//!   over the limit refused before s3s reads them).
+//!   over the limit refused before s3s reads them), `unread_body` (what a handler left of a
+//!   body is read out before the answer, so the client sees the answer).
 //!
 //! Operations not listed answer `NotImplemented` (s3s's default).
 
@@ -31,6 +32,7 @@ mod reads;
 mod request_id;
 pub mod server;
 mod tagging;
+mod unread_body;
 mod xml_limit;
 
 pub use request_id::{RequestId, RequestIdService};

@@ -20,9 +20,16 @@ use s3s::{HttpError, HttpResponse, S3Error};
 use tracing::Instrument;
 
 use super::admission::{Admission, hold_until_sent, refusal, slow_down};
+use super::unread_body::{Drained, watch};
 use super::xml_limit::carries_xml;
 
 const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+
+/// The most of an unread request body read out before an answer: a part of the usual
+/// multipart sizes (5-16 MiB) and a typical single PUT. Larger remainders close the connection.
+const LINGER_MAX_BYTES: u64 = 64 << 20;
+/// How long the read-out may take; a slow sender loses its connection instead.
+const LINGER_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The id of the request being served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,11 +157,30 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
             return Box::pin(std::future::ready(Ok(resp)));
         }
         req.extensions_mut().insert(id.clone());
+        let declared_length = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let (parts, body) = req.into_parts();
+        let (body, leftover) = watch(body);
+        let req = http::Request::from_parts(parts, s3s::Body::http_body(body));
         let inner = self.inner.clone();
         Box::pin(
             async move {
-                let resp = hyper::service::Service::call(&inner, req).await?;
+                let resp = inner.call(req).await?;
+                // Read out what the handler left of the body, so that the client, still
+                // sending, reads the answer instead of a broken pipe (see `unread_body`). Not
+                // after `Expect: 100-continue`: reading would ask for the body it never sent.
+                let reusable = expects_continue
+                    || leftover
+                        .drain(declared_length, LINGER_MAX_BYTES, LINGER_MAX_TIME)
+                        .await
+                        != Drained::GaveUp;
                 let mut resp = hold_until_sent(resp, permit);
+                if !reusable {
+                    resp.headers_mut()
+                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+                }
                 if let Ok(v) = HeaderValue::from_str(id.as_str()) {
                     resp.headers_mut().insert(X_AMZ_REQUEST_ID, v);
                 }

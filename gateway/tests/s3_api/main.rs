@@ -9,6 +9,7 @@ mod checksums;
 mod conditionals;
 mod copy;
 mod dedup;
+mod early_answers;
 mod errors;
 mod limits;
 mod listing;

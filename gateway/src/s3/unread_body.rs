@@ -1,0 +1,129 @@
+//! Request bodies a handler left unread are read out before the answer goes back.
+//!
+//! A handler may answer before it reads the body: a PUT refused by `If-None-Match: *`, a
+//! missing bucket, an invalid key, a failed signature. hyper then closes the connection while
+//! the client is still sending, and a client that is blocked writing (the AWS SDKs without
+//! `Expect: 100-continue`) fails on a broken pipe before it reads the answer. The user sees
+//! "dispatch failure" instead of `412 PreconditionFailed`, and the SDK may retry the whole
+//! upload. So the body is watched ([`watch`]): if it is dropped unfinished, it comes back to
+//! the request wrapper, which reads and discards what is left when that is small
+//! ([`Leftover::drain`]). The client then reads the error, and the connection stays usable.
+//! A large remainder is not read (that would cost the whole upload): the connection closes.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::sync::oneshot;
+
+/// The request body as the handlers see it; if dropped before its end, it goes back to the
+/// [`Leftover`] made with it.
+#[derive(Debug)]
+pub struct WatchedBody {
+    inner: Option<Incoming>,
+    ended: bool,
+    back: Option<oneshot::Sender<Incoming>>,
+}
+
+/// Where an unfinished body comes back to.
+#[derive(Debug)]
+pub struct Leftover(oneshot::Receiver<Incoming>);
+
+/// Wraps a request body so that what a handler leaves unread can be read out later.
+pub fn watch(body: Incoming) -> (WatchedBody, Leftover) {
+    let (tx, rx) = oneshot::channel();
+    let watched = WatchedBody {
+        inner: Some(body),
+        ended: false,
+        back: Some(tx),
+    };
+    (watched, Leftover(rx))
+}
+
+impl Body for WatchedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = Pin::new(inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            this.ended = true;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
+    }
+}
+
+impl Drop for WatchedBody {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        if let (Some(inner), Some(back)) = (self.inner.take(), self.back.take())
+            && !inner.is_end_stream()
+        {
+            // The receiver may be gone (the request was cancelled): then hyper closes as before.
+            let _ = back.send(inner);
+        }
+    }
+}
+
+/// What [`Leftover::drain`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Drained {
+    /// Nothing was left unread (or the body is still in use elsewhere): nothing to do.
+    Nothing,
+    /// The remainder was read to its end: the connection can carry the next request.
+    ToTheEnd,
+    /// The remainder was too large or too slow, or failed: the connection must close.
+    GaveUp,
+}
+
+impl Leftover {
+    /// Reads and discards what the handler left of the body, if anything, up to `max_bytes`
+    /// and for at most `within`. `declared` is the request's Content-Length, when it has one:
+    /// a body announced larger than `max_bytes` is not read at all.
+    pub async fn drain(self, declared: Option<u64>, max_bytes: u64, within: Duration) -> Drained {
+        let mut rx = self.0;
+        let Ok(mut body) = rx.try_recv() else {
+            return Drained::Nothing;
+        };
+        if declared.is_some_and(|n| n > max_bytes) {
+            return Drained::GaveUp;
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        let mut read = 0u64;
+        loop {
+            match tokio::time::timeout_at(deadline, body.frame()).await {
+                Ok(None) => return Drained::ToTheEnd,
+                Ok(Some(Ok(frame))) => {
+                    read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    if read > max_bytes {
+                        return Drained::GaveUp;
+                    }
+                }
+                Ok(Some(Err(_))) | Err(_) => return Drained::GaveUp,
+            }
+        }
+    }
+}
