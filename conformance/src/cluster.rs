@@ -335,7 +335,7 @@ impl Cluster {
         self.nodes[i].kill();
         let (dir, addr) = (self.nodes[i].dir.clone(), self.nodes[i].addr.clone());
         let mut last = None;
-        for _ in 0..50 {
+        for _ in 0..300 {
             match NodeProcess::start(&self.floe, &dir, &addr, &self.cluster_secret) {
                 Ok(node) => {
                     self.nodes[i] = node;

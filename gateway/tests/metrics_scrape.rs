@@ -5,6 +5,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use support::cluster::pattern;
@@ -101,13 +102,29 @@ async fn metrics_move_under_load() {
     assert!(sample(&after, "floe_cache_hits_total") > sample(&before, "floe_cache_hits_total"));
     // moka settles its size counters lazily, so only the series itself is checked.
     assert!(after.contains("floe_cache_bytes "));
-    let writes: f64 = after
+    // A PUT returns once 5 of 6 shards are stored; the sixth may still be on its way, and is
+    // counted when it lands.
+    let expected = 3.0 * 2.0 * 6.0; // 3 objects x 2 chunks x 6 shards
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (writes, after) = loop {
+        let (_, after) = get(&admin, "/metrics");
+        let writes = shard_writes(&after);
+        if writes >= expected || Instant::now() > deadline {
+            break (writes, after);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(writes, expected, "3 objects x 2 chunks x 6 shards");
+    assert!(after.contains("floe_repair_backlog 0"));
+}
+
+/// Successful shard writes, summed over the nodes.
+fn shard_writes(metrics: &str) -> f64 {
+    metrics
         .lines()
         .filter(|l| {
             l.starts_with("floe_shard_requests_total{") && l.contains("op=\"write\",outcome=\"ok\"")
         })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
-    assert_eq!(writes, 3.0 * 2.0 * 6.0, "3 objects x 2 chunks x 6 shards");
-    assert!(after.contains("floe_repair_backlog 0"));
+        .sum()
 }

@@ -332,10 +332,12 @@ async fn switching_nodes_to_https_moves_no_data() {
         .collect();
     let data = pattern(9 * 1024 * 1024 + 5, 11);
     let gw_data = tmp.path().join("gw");
+    // Quorum 6: the PUT returns once every shard is on disk, so killing the nodes below loses
+    // no straggler (which the sweep would then rebuild).
     let file = start_gateway_config(
         &gw_data,
         &plain.iter().map(|n| n.url.clone()).collect::<Vec<_>>(),
-        "",
+        "write_quorum = 6",
     );
     let config = GatewayConfig::resolve(Some(&file), GatewayOverrides::default()).unwrap();
     let gateway = Gateway::start(&config).await.expect("gateway starts");
@@ -348,7 +350,7 @@ async fn switching_nodes_to_https_moves_no_data() {
         .iter()
         .zip(&addrs)
         .map(|(dir, addr)| {
-            for _ in 0..50 {
+            for _ in 0..300 {
                 let started =
                     std::panic::catch_unwind(|| NodeProcess::start(dir, addr, &tls_section(&pki)));
                 if let Ok(node) = started {

@@ -120,12 +120,19 @@ async fn corrupt_and_read(
             .body(ByteStream::from(bytes.clone()));
         ok(put.send().await, &format!("put {key}"))?;
     }
-    // A write is acknowledged at quorum (5 of 6 shards): give the last shard a moment to land.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let files: Vec<_> = shard_files(cluster)
-        .into_iter()
-        .filter(|f| !before.contains(&f.2))
-        .collect();
+    // A write is acknowledged at quorum (5 of 6 shards): the last shard of each new chunk (4
+    // chunks: 1 + 3 stripes) may land a little later, so the files are awaited.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let files = loop {
+        let files: Vec<_> = shard_files(cluster)
+            .into_iter()
+            .filter(|f| !before.contains(&f.2))
+            .collect();
+        if files.len() >= 4 * 6 || Instant::now() > deadline {
+            break files;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let mut chunks: Vec<&String> = files
         .iter()
         .map(|f| &f.2)

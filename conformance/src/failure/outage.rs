@@ -182,7 +182,15 @@ pub async fn run(cluster: &mut Cluster, t: &Target, seeded: &Seeded, report: &mu
     println!("  killing node 1 ({}) with SIGKILL", cluster.nodes[1].addr);
     cluster.nodes[1].kill();
     shared.down.store(2, Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // At least 2.5 s with 2 nodes down, and long enough for the verdict's 5 reads on a slow
+    // machine (bounded, so a stuck gateway still ends the run).
+    let two_down = Instant::now();
+    while two_down.elapsed() < Duration::from_millis(2500)
+        || (shared.tally.lock().expect("tally").reads_two_down < 5
+            && two_down.elapsed() < Duration::from_secs(60))
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     shared.stop.store(true, Ordering::Relaxed);
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(60), task).await;

@@ -28,8 +28,9 @@ const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id")
 /// The most of an unread request body read out before an answer: a part of the usual
 /// multipart sizes (5-16 MiB) and a typical single PUT. Larger remainders close the connection.
 const LINGER_MAX_BYTES: u64 = 64 << 20;
-/// How long the read-out may take; a slow sender loses its connection instead.
-const LINGER_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long the read-out waits for the next piece of the body; a sender that stopped loses
+/// its connection instead. (The byte cap bounds the total.)
+const LINGER_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The id of the request being served.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,7 +174,7 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
                 // after `Expect: 100-continue`: reading would ask for the body it never sent.
                 let reusable = expects_continue
                     || leftover
-                        .drain(declared_length, LINGER_MAX_BYTES, LINGER_MAX_TIME)
+                        .drain(declared_length, LINGER_MAX_BYTES, LINGER_IDLE)
                         .await
                         != Drained::GaveUp;
                 let mut resp = hold_until_sent(resp, permit);

@@ -100,10 +100,12 @@ pub enum Drained {
 }
 
 impl Leftover {
-    /// Reads and discards what the handler left of the body, if anything, up to `max_bytes`
-    /// and for at most `within`. `declared` is the request's Content-Length, when it has one:
-    /// a body announced larger than `max_bytes` is not read at all.
-    pub async fn drain(self, declared: Option<u64>, max_bytes: u64, within: Duration) -> Drained {
+    /// Reads and discards what the handler left of the body, if anything, up to `max_bytes`,
+    /// giving up when the client sends nothing for `idle` (a loaded client or network may be
+    /// slow, but keeps sending; one that stopped is not waited for). `declared` is the
+    /// request's Content-Length, when it has one: a body announced larger than `max_bytes` is
+    /// not read at all.
+    pub async fn drain(self, declared: Option<u64>, max_bytes: u64, idle: Duration) -> Drained {
         let mut rx = self.0;
         let Ok(mut body) = rx.try_recv() else {
             return Drained::Nothing;
@@ -111,10 +113,9 @@ impl Leftover {
         if declared.is_some_and(|n| n > max_bytes) {
             return Drained::GaveUp;
         }
-        let deadline = tokio::time::Instant::now() + within;
         let mut read = 0u64;
         loop {
-            match tokio::time::timeout_at(deadline, body.frame()).await {
+            match tokio::time::timeout(idle, body.frame()).await {
                 Ok(None) => return Drained::ToTheEnd,
                 Ok(Some(Ok(frame))) => {
                     read += frame.data_ref().map_or(0, |d| d.len() as u64);

@@ -67,8 +67,19 @@ async fn requests_past_the_concurrency_limit_get_slow_down() {
     let body = data(1, 64 * KIB);
     let first = stalled_put(&gw, "a", &body).await;
     let second = stalled_put(&gw, "b", &body).await;
-    // Give the server a moment to admit both.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Wait until the server has admitted both: then every other request is refused.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while raw_request(gw.addr, "GET", "/lim", &[], vec![])
+        .await
+        .status
+        != 503
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled PUTs were never admitted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let no_retry = aws_sdk_s3::Client::from_conf(
         gw.client
@@ -96,9 +107,17 @@ async fn requests_past_the_concurrency_limit_get_slow_down() {
     assert!(finish(second, &body).await.contains("200"));
     assert_bytes(&gw.get("lim", "a").await, &body, "a");
     assert_bytes(&gw.get("lim", "b").await, &body, "b");
-    // With the SDK's standard retries, a burst wider than the limit still all succeeds.
+    // With the SDK's standard retries, a burst wider than the limit still all succeeds (more
+    // attempts than the default 3, so that a slow machine cannot exhaust them).
+    let patient = aws_sdk_s3::Client::from_conf(
+        gw.client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(20))
+            .build(),
+    );
     let puts = (0..8).map(|i| {
-        let client = gw.client.clone();
+        let client = patient.clone();
         async move {
             client
                 .put_object()

@@ -144,8 +144,19 @@ async fn faults_reported_by_writes_and_reads_are_repaired_from_the_queue() {
     // A write with one node down succeeds (quorum 5 of 6) and reports the missed shards.
     cluster.nodes[2].kill();
     put(&gw.s3, "queue", "written", pattern(3 * MIB, 21)).await;
-    let queued = gw.admin.status().await.unwrap().repair.queued;
-    assert!(queued > 0);
+    // Every chunk has a shard on every node: one fault per chunk. The PUT may return before the
+    // failed shard writes have run out of retries, so the count is awaited.
+    let chunks = catalog(gw.index()).len();
+    assert_eq!(chunks, 3);
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    let queued = loop {
+        let queued = gw.admin.status().await.unwrap().repair.queued;
+        if queued >= chunks as u64 || Instant::now() > deadline {
+            break queued;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(queued, chunks as u64, "one missed shard per chunk");
     cluster.nodes[2].restart();
     let report = gw
         .gateway()

@@ -31,8 +31,14 @@ impl Rng {
 async fn scrub_finds_and_repairs_a_thousand_flipped_bytes() {
     let cluster = LocalCluster::start(6);
     let tmp = tempfile::tempdir().unwrap();
-    // Small chunks: many shard files to spread the damage over.
-    let gw = ClusterGateway::start(&cluster, tmp.path(), "chunk_size = 262144").await;
+    // Small chunks: many shard files to spread the damage over. Quorum 6: a PUT returns once
+    // all six shards are on disk (not five plus a straggler), so the files below exist.
+    let gw = ClusterGateway::start(
+        &cluster,
+        tmp.path(),
+        "chunk_size = 262144\nwrite_quorum = 6",
+    )
+    .await;
     gw.s3.create_bucket().bucket("rot").send().await.unwrap();
     let sizes: Vec<usize> = (0..8).map(|i| 2_500_000 + i * 77_777).collect();
     for (i, &size) in sizes.iter().enumerate() {

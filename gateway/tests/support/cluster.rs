@@ -92,8 +92,8 @@ impl NodeProcess {
         self.kill();
         let addr = self.addr.clone();
         let mut last = None;
-        // The port may linger briefly after the kill.
-        for _ in 0..50 {
+        // The port may linger briefly after the kill (up to 30 s of attempts, for a loaded machine).
+        for _ in 0..300 {
             let attempt = std::panic::catch_unwind(|| Self::start(&self.dir, &addr));
             match attempt {
                 Ok(node) => {
@@ -172,7 +172,7 @@ impl LocalCluster {
             .collect()
     }
 
-    /// A blob store over these nodes with `k+m` and otherwise default settings.
+    /// A blob store over these nodes with `k+m`: default settings, but no timing tricks (below).
     pub fn blob_store(&self, k: u16, m: u16) -> Arc<BlobStore> {
         let params = CodecParams::new(k, m).expect("params");
         let options = ClientOptions {
@@ -180,7 +180,13 @@ impl LocalCluster {
             retries: 1,
             retry_backoff: Duration::from_millis(20),
         };
-        Arc::new(BlobStore::new(self.clients(options), ClusterConfig::new(params)).expect("store"))
+        let mut config = ClusterConfig::new(params);
+        // Timing out of the tests' way on a loaded machine: a write waits for every live node
+        // (so all shard files exist when it returns; a dead node still fails at once), and a
+        // read fetches the shards it picked instead of hedging a slow one with parity.
+        config.straggler_grace = Duration::from_secs(30);
+        config.hedge_after = Duration::from_secs(30);
+        Arc::new(BlobStore::new(self.clients(options), config).expect("store"))
     }
 }
 

@@ -49,12 +49,21 @@ pub struct Uploads {
 impl Uploads {
     pub fn start(client: &Client, bucket: &str, count: usize) -> Self {
         let acked: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-        let tasks = (0..count)
+        // Bodies are made first, so that every upload is on the wire at once when the test
+        // interrupts the gateway (not still computing its body on a loaded machine).
+        let bodies: Vec<(Vec<u8>, String)> = (0..count)
             .map(|i| {
+                let data = body(i);
+                let etag = etag_of(&data);
+                (data, etag)
+            })
+            .collect();
+        let tasks = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, (data, etag))| {
                 let (client, acked, bucket) = (client.clone(), acked.clone(), bucket.to_owned());
                 tokio::spawn(async move {
-                    let data = body(i);
-                    let etag = etag_of(&data);
                     let put = client
                         .put_object()
                         .bucket(bucket)
