@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use aws_sdk_s3::config::retry::RetryConfig;
-use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use floe_gateway::limits::Limits;
@@ -17,24 +16,7 @@ use crate::harness::*;
 /// A presigned PUT sent by hand: headers and half the body, then nothing. The gateway is
 /// serving it (reading the body) until the rest comes.
 async fn stalled_put(gw: &TestGateway, key: &str, body: &[u8]) -> TcpStream {
-    let presigned = gw
-        .client
-        .put_object()
-        .bucket("lim")
-        .key(key)
-        .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
-        .await
-        .expect("presign");
-    let uri: http::Uri = presigned.uri().parse().unwrap();
-    let mut head = format!(
-        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
-        uri.path_and_query().unwrap(),
-        uri.authority().unwrap(),
-        body.len()
-    );
-    for (name, value) in presigned.headers() {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
+    let mut head = presigned_put_head(&gw.client, "lim", key, body.len()).await;
     head.push_str("\r\n");
     let mut stream = TcpStream::connect(gw.addr).await.unwrap();
     stream.write_all(head.as_bytes()).await.unwrap();

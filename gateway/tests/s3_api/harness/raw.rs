@@ -2,8 +2,9 @@
 //! (sent to the socket with the URL's authority as Host), and copy-source encoding.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use aws_sdk_s3::presigning::PresignedRequest;
+use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
@@ -72,6 +73,33 @@ pub async fn send_presigned(
     ));
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     raw_request(addr, presigned.method(), path, &headers, body).await
+}
+
+/// The request line and headers (without the blank line that ends them) of a presigned PUT of
+/// `len` bytes to `bucket/key`, for tests that write to the socket by hand.
+pub async fn presigned_put_head(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    len: usize,
+) -> String {
+    let presigned = client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
+        .await
+        .expect("presign");
+    let uri: http::Uri = presigned.uri().parse().unwrap();
+    let mut head = format!(
+        "PUT {} HTTP/1.1\r\nHost: {}\r\nContent-Length: {len}\r\n",
+        uri.path_and_query().unwrap(),
+        uri.authority().unwrap(),
+    );
+    for (name, value) in presigned.headers() {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head
 }
 
 /// Percent-encodes everything but unreserved characters and `/` (for `x-amz-copy-source`).
