@@ -20,7 +20,7 @@ use s3s::{HttpError, HttpResponse, S3Error};
 use tracing::Instrument;
 
 use super::admission::{Admission, hold_until_sent, refusal, slow_down};
-use super::unread_body::{Drained, watch};
+use super::unread_body::watch;
 use super::xml_limit::carries_xml;
 
 const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
@@ -99,20 +99,19 @@ impl RequestIdService {
         }
     }
 
-    /// A refusal for an XML body announced larger than the limit (see `xml_limit`).
-    fn xml_too_large(&self, req: &http::Request<Incoming>, id: &RequestId) -> Option<HttpResponse> {
-        let length: u64 = req
-            .headers()
-            .get(http::header::CONTENT_LENGTH)?
-            .to_str()
-            .ok()?
-            .parse()
-            .ok()?;
+    /// A refusal for an XML body announced (`length`, its Content-Length) larger than the
+    /// limit (see `xml_limit`).
+    fn xml_too_large(
+        &self,
+        req: &http::Request<Incoming>,
+        length: Option<u64>,
+        id: &RequestId,
+    ) -> Option<HttpResponse> {
         let content_type = req
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        (length > self.max_xml_body_bytes as u64
+        (length? > self.max_xml_body_bytes as u64
             && carries_xml(req.method(), req.uri(), content_type))
         .then(|| {
             refusal(
@@ -143,10 +142,10 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
             .headers()
             .get(http::header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        let empty_body = req
+        let declared_length = req
             .headers()
             .get(http::header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() == b"0");
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         let Some(permit) = self.admission.try_admit() else {
             let _entered = span.enter();
             tracing::warn!("too many requests in flight: 503 SlowDown");
@@ -154,14 +153,10 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
             crate::metrics::metrics().observe_request("Refused", 503, std::time::Duration::ZERO);
             return Box::pin(std::future::ready(Ok(slow_down(id.as_str()))));
         };
-        if let Some(resp) = self.xml_too_large(&req, &id) {
+        if let Some(resp) = self.xml_too_large(&req, declared_length, &id) {
             return Box::pin(std::future::ready(Ok(resp)));
         }
         req.extensions_mut().insert(id.clone());
-        let declared_length = req
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         let (parts, body) = req.into_parts();
         let (body, leftover) = watch(body);
         let req = http::Request::from_parts(parts, s3s::Body::http_body(body));
@@ -169,14 +164,20 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
         Box::pin(
             async move {
                 let resp = inner.call(req).await?;
-                // Read out what the handler left of the body, so that the client, still
-                // sending, reads the answer instead of a broken pipe (see `unread_body`). Not
-                // after `Expect: 100-continue`: reading would ask for the body it never sent.
-                let reusable = expects_continue
-                    || leftover
-                        .drain(declared_length, LINGER_MAX_BYTES, LINGER_IDLE)
+                let reusable = if expects_continue {
+                    // A client that sent `Expect: 100-continue` and got its answer without a
+                    // `100 Continue` (empty body, or refused before the body was read) may leave
+                    // the connection in a state it cannot reuse: botocore then stalls its next
+                    // request on it until the read timeout. Closing such connections costs one
+                    // reconnect. (Reading its body would ask for the body it never sent.)
+                    declared_length != Some(0) && resp.status().is_success()
+                } else {
+                    // Read out what the handler left of the body, so that the client, still
+                    // sending, reads the answer instead of a broken pipe (see `unread_body`).
+                    leftover
+                        .read_out(declared_length, LINGER_MAX_BYTES, LINGER_IDLE)
                         .await
-                        != Drained::GaveUp;
+                };
                 let mut resp = hold_until_sent(resp, permit);
                 if !reusable {
                     resp.headers_mut()
@@ -190,14 +191,6 @@ impl hyper::service::Service<http::Request<Incoming>> for RequestIdService {
                     && resp.headers().contains_key(CONTENT_RANGE)
                 {
                     *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-                }
-                // A client that sent `Expect: 100-continue` and got its answer without a
-                // `100 Continue` (empty body, or refused before the body was read) may leave the
-                // connection in a state it cannot reuse: botocore then stalls its next request
-                // on it until the read timeout. Closing such connections costs one reconnect.
-                if expects_continue && (empty_body || !resp.status().is_success()) {
-                    resp.headers_mut()
-                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
                 }
                 tracing::debug!(status = resp.status().as_u16(), "response");
                 Ok(resp)

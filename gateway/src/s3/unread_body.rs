@@ -7,7 +7,7 @@
 //! "dispatch failure" instead of `412 PreconditionFailed`, and the SDK may retry the whole
 //! upload. So the body is watched ([`watch`]): if it is dropped unfinished, it comes back to
 //! the request wrapper, which reads and discards what is left when that is small
-//! ([`Leftover::drain`]). The client then reads the error, and the connection stays usable.
+//! ([`Leftover::read_out`]). The client then reads the error, and the connection stays usable.
 //! A large remainder is not read (that would cost the whole upload): the connection closes.
 
 use std::pin::Pin;
@@ -25,7 +25,6 @@ use tokio::sync::oneshot;
 #[derive(Debug)]
 pub struct WatchedBody {
     inner: Option<Incoming>,
-    ended: bool,
     back: Option<oneshot::Sender<Incoming>>,
 }
 
@@ -38,7 +37,6 @@ pub fn watch(body: Incoming) -> (WatchedBody, Leftover) {
     let (tx, rx) = oneshot::channel();
     let watched = WatchedBody {
         inner: Some(body),
-        ended: false,
         back: Some(tx),
     };
     (watched, Leftover(rx))
@@ -52,15 +50,10 @@ impl Body for WatchedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.get_mut();
-        let Some(inner) = this.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let polled = Pin::new(inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) {
-            this.ended = true;
+        match self.get_mut().inner.as_mut() {
+            Some(inner) => Pin::new(inner).poll_frame(cx),
+            None => Poll::Ready(None),
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -76,9 +69,8 @@ impl Body for WatchedBody {
 
 impl Drop for WatchedBody {
     fn drop(&mut self) {
-        if self.ended {
-            return;
-        }
+        // A body read to its end reports so (a chunked one that does not costs the read-out
+        // one empty poll).
         if let (Some(inner), Some(back)) = (self.inner.take(), self.back.take())
             && !inner.is_end_stream()
         {
@@ -88,42 +80,33 @@ impl Drop for WatchedBody {
     }
 }
 
-/// What [`Leftover::drain`] found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Drained {
-    /// Nothing was left unread (or the body is still in use elsewhere): nothing to do.
-    Nothing,
-    /// The remainder was read to its end: the connection can carry the next request.
-    ToTheEnd,
-    /// The remainder was too large or too slow, or failed: the connection must close.
-    GaveUp,
-}
-
 impl Leftover {
     /// Reads and discards what the handler left of the body, if anything, up to `max_bytes`,
     /// giving up when the client sends nothing for `idle` (a loaded client or network may be
     /// slow, but keeps sending; one that stopped is not waited for). `declared` is the
     /// request's Content-Length, when it has one: a body announced larger than `max_bytes` is
-    /// not read at all.
-    pub async fn drain(self, declared: Option<u64>, max_bytes: u64, idle: Duration) -> Drained {
+    /// not read at all. Returns whether the connection can carry another request: false when
+    /// a remainder was left unread (too large, too slow, or failed).
+    pub async fn read_out(self, declared: Option<u64>, max_bytes: u64, idle: Duration) -> bool {
         let mut rx = self.0;
+        // Nothing came back: the body was read to its end (or is still held elsewhere).
         let Ok(mut body) = rx.try_recv() else {
-            return Drained::Nothing;
+            return true;
         };
         if declared.is_some_and(|n| n > max_bytes) {
-            return Drained::GaveUp;
+            return false;
         }
         let mut read = 0u64;
         loop {
             match tokio::time::timeout(idle, body.frame()).await {
-                Ok(None) => return Drained::ToTheEnd,
+                Ok(None) => return true,
                 Ok(Some(Ok(frame))) => {
                     read += frame.data_ref().map_or(0, |d| d.len() as u64);
                     if read > max_bytes {
-                        return Drained::GaveUp;
+                        return false;
                     }
                 }
-                Ok(Some(Err(_))) | Err(_) => return Drained::GaveUp,
+                Ok(Some(Err(_))) | Err(_) => return false,
             }
         }
     }
