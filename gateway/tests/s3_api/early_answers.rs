@@ -20,34 +20,19 @@ async fn refused_large_puts_get_their_error() {
     gw.create_bucket("early").await;
     gw.put("early", "taken", b"first").await;
     let big = data(41, BIG);
+    let put_big = |bucket: &str, key: &str| {
+        gw.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from(big.clone()))
+    };
     for round in 0..3 {
-        let missing_bucket = gw
-            .client
-            .put_object()
-            .bucket("ghost")
-            .key("k")
-            .body(ByteStream::from(big.clone()))
-            .send()
-            .await;
+        let missing_bucket = put_big("ghost", "k").send().await;
         expect_err(missing_bucket, 404, "NoSuchBucket");
-        let taken = gw
-            .client
-            .put_object()
-            .bucket("early")
-            .key("taken")
-            .if_none_match("*")
-            .body(ByteStream::from(big.clone()))
-            .send()
-            .await;
+        let taken = put_big("early", "taken").if_none_match("*").send().await;
         expect_err(taken, 412, "PreconditionFailed");
-        let bad_key = gw
-            .client
-            .put_object()
-            .bucket("early")
-            .key("x".repeat(1025))
-            .body(ByteStream::from(big.clone()))
-            .send()
-            .await;
+        let bad_key = put_big("early", &"x".repeat(1025)).send().await;
         expect_err(bad_key, 400, "KeyTooLongError");
         // The same client (and its pooled connections) still works afterwards.
         gw.put("early", &format!("after-{round}"), b"fine").await;
