@@ -84,6 +84,8 @@ pub struct GatewayFile {
     pub tls: Option<TlsSection>,
     /// `[limits]`: request, key, metadata, part and object size limits (see `limits`).
     pub limits: Option<LimitsSection>,
+    /// Accept AWS Signature Version 2 from legacy clients [default: false].
+    pub allow_sigv2: Option<bool>,
 }
 
 /// Flags given on the command line; they win over the file.
@@ -133,6 +135,9 @@ pub struct GatewayConfig {
     /// Rebuild the index from the nodes' metadata records before serving (a flag, not a
     /// setting: `floe serve --rebuild-index`).
     pub rebuild_index: bool,
+    /// Accept AWS Signature Version 2 (legacy clients). Off by default: SigV2 signs no request
+    /// date that s3s checks, so a captured request could be replayed forever.
+    pub allow_sigv2: bool,
     /// `[tls]`, shape-checked; its files are read by [`TlsSection::load`].
     pub tls: TlsSection,
     pub limits: Limits,
@@ -157,6 +162,12 @@ impl GatewayConfig {
     /// Whether the gateway runs its own storage nodes in-process (the dev default).
     pub fn embedded(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// Whether this is the dev setup whose well-known credentials may be printed: the embedded
+    /// cluster with the dev keys (which [`check_secrets`] allows only on loopback).
+    pub fn dev_credentials(&self) -> bool {
+        self.embedded() && self.access_key == DEV_ACCESS_KEY && self.secret_key == DEV_SECRET_KEY
     }
 
     /// File, then flags, then environment (`FLOE_ROOT_ACCESS_KEY`, `FLOE_ROOT_SECRET_KEY`,
@@ -279,6 +290,14 @@ impl GatewayConfig {
         if admin_token.is_empty() {
             return Err(ConfigError::Invalid("admin_token must not be empty".into()));
         }
+        check_secrets(
+            embedded,
+            listen,
+            &access_key,
+            &secret_key,
+            &cluster_secret,
+            &admin_token,
+        )?;
         Ok(GatewayConfig {
             listen,
             data_dir: flags
@@ -310,10 +329,42 @@ impl GatewayConfig {
             upload_expiry: every(file.upload_expiry_secs.unwrap_or(7 * 86_400)),
             shutdown_grace: Duration::from_secs(file.shutdown_grace_secs.unwrap_or(30)),
             rebuild_index: flags.rebuild_index,
+            allow_sigv2: file.allow_sigv2.unwrap_or(false),
             tls,
             limits,
         })
     }
+}
+
+/// Refuses secrets that would not protect a real deployment. The dev cluster on loopback may use
+/// anything (its well-known dev keys included); everything else needs strong secrets, and the
+/// dev keys never serve on an address other machines can reach.
+fn check_secrets(
+    embedded: bool,
+    listen: SocketAddr,
+    access_key: &str,
+    secret_key: &str,
+    cluster_secret: &str,
+    admin_token: &str,
+) -> Result<(), ConfigError> {
+    use floe_node::secret_strength::{
+        MAKE_ONE, MIN_CLUSTER_SECRET_BYTES, MIN_ROOT_SECRET_BYTES, check,
+    };
+    if !listen.ip().is_loopback() && access_key == DEV_ACCESS_KEY && secret_key == DEV_SECRET_KEY {
+        return Err(ConfigError::Invalid(format!(
+            "the dev credentials ({DEV_ACCESS_KEY}) must not serve on {listen}, which is not a \
+             loopback address: set FLOE_ROOT_ACCESS_KEY and FLOE_ROOT_SECRET_KEY (or access_key \
+             and secret_key); {MAKE_ONE}"
+        )));
+    }
+    if embedded && listen.ip().is_loopback() {
+        return Ok(());
+    }
+    let weak = |e: String| ConfigError::Invalid(format!("weak secret: {e}"));
+    check("access_key", access_key, 1).map_err(weak)?;
+    check("secret_key", secret_key, MIN_ROOT_SECRET_BYTES).map_err(weak)?;
+    check("cluster_secret", cluster_secret, MIN_CLUSTER_SECRET_BYTES).map_err(weak)?;
+    check("admin_token", admin_token, MIN_ROOT_SECRET_BYTES).map_err(weak)
 }
 
 /// A period in seconds where 0 means "never".
@@ -325,6 +376,9 @@ fn every(secs: u64) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    const ROOT: &str = "root-secret-0123456789";
+    const CLUSTER: &str = "cluster-secret-0123456789abcdef0123456789";
+
     fn build(file: &str, flags: GatewayOverrides) -> Result<GatewayConfig, ConfigError> {
         GatewayConfig::build(toml::from_str(file).unwrap(), flags, None, None, None)
     }
@@ -333,7 +387,20 @@ mod tests {
     fn deploy_example_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/gateway.toml");
         let file = GatewayConfig::read_file(&path).unwrap();
-        let c = GatewayConfig::build(file, GatewayOverrides::default(), None, None, None).unwrap();
+        // As shipped, the placeholders are refused; an operator replaces them.
+        let err = GatewayConfig::build(file, GatewayOverrides::default(), None, None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("placeholder"), "{err}");
+        let file = GatewayConfig::read_file(&path).unwrap();
+        let c = GatewayConfig::build(
+            file,
+            GatewayOverrides::default(),
+            Some("OPERATORKEY".into()),
+            Some(ROOT.into()),
+            Some(CLUSTER.into()),
+        )
+        .unwrap();
         assert_eq!(c.nodes.len(), 6);
         assert_eq!(c.write_quorum, 5);
         // The example spells out every limit at its default.
@@ -367,8 +434,8 @@ mod tests {
             nodes = ["http://a:1", "http://b:1", "http://c:1"]
             ec = "2+1"
             access_key = "a"
-            secret_key = "s"
-            cluster_secret = "c"
+            secret_key = "root-secret-0123456789"
+            cluster_secret = "cluster-secret-0123456789abcdef0123456789"
         "#;
         let c = build(file, GatewayOverrides::default()).unwrap();
         assert_eq!(c.nodes.len(), 3);
@@ -381,7 +448,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("needs at least 6 nodes"), "{err}");
-        let no_secret = file.replace("cluster_secret = \"c\"", "");
+        let no_secret = file.replace(&format!("cluster_secret = \"{CLUSTER}\""), "");
         assert!(
             build(&no_secret, GatewayOverrides::default())
                 .unwrap_err()
@@ -396,5 +463,42 @@ mod tests {
                 .to_string()
                 .contains("write_quorum")
         );
+    }
+
+    #[test]
+    fn weak_secrets_are_refused_outside_the_loopback_dev_cluster() {
+        let public = GatewayOverrides {
+            listen: Some("0.0.0.0:9000".parse().unwrap()),
+            ..Default::default()
+        };
+        // The dev keys never serve beyond loopback, even for the embedded cluster.
+        let err = build("", public.clone()).unwrap_err().to_string();
+        assert!(err.contains("must not serve on 0.0.0.0:9000"), "{err}");
+        assert!(err.contains("FLOE_ROOT_SECRET_KEY"), "{err}");
+        // Real keys there need a real cluster secret too.
+        let err = build(
+            &format!("access_key = \"k\"\nsecret_key = \"{ROOT}\""),
+            public.clone(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("cluster_secret is 23 bytes"), "{err}");
+        let ok = format!("access_key = \"k\"\nsecret_key = \"{ROOT}\"\ncluster_secret = \"{CLUSTER}\"");
+        let c = build(&ok, public).unwrap();
+        assert!(!c.dev_credentials());
+        // Remote nodes: a short root secret, or a placeholder admin token, is refused.
+        let remote = format!(
+            "nodes = [\"http://a:1\", \"http://b:1\", \"http://c:1\"]\nec = \"2+1\"\n{ok}"
+        );
+        let short = remote.replace(ROOT, "short");
+        let err = build(&short, GatewayOverrides::default()).unwrap_err().to_string();
+        assert!(err.contains("secret_key is 5 bytes"), "{err}");
+        let token = format!("{remote}\nadmin_token = \"CHANGE-ME-ADMIN-TOKEN\"");
+        let err = build(&token, GatewayOverrides::default()).unwrap_err().to_string();
+        assert!(err.contains("admin_token is still the placeholder"), "{err}");
+        assert!(build(&remote, GatewayOverrides::default()).is_ok());
+        // The dev cluster on loopback takes anything, and may print its keys.
+        let dev = build("", GatewayOverrides::default()).unwrap();
+        assert!(dev.dev_credentials());
     }
 }

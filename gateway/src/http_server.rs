@@ -1,7 +1,8 @@
 //! The accept loop shared by the gateway's HTTP listeners (the S3 endpoint and the admin API):
-//! TCP_NODELAY on every socket (see DESIGN.md: without it small responses stall ~40 ms on
-//! Nagle and delayed ACKs), optional TLS, HTTP/1.1 keep-alive with hyper's header-read
-//! timeout, and a graceful drain once `shutdown` resolves.
+//! TCP_NODELAY on every socket (without it small responses stall ~40 ms on Nagle and delayed
+//! ACKs), optional TLS, HTTP/1.1 keep-alive with a header-read timeout (which also closes idle
+//! keep-alive connections), a cap on open connections, and a graceful drain once `shutdown`
+//! resolves.
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -15,14 +16,24 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// A bound socket, the TLS acceptor when it serves HTTPS, and its header size limit.
+/// What a connection over the cap is told before it is closed: SDKs retry a 503 with backoff.
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
+    Connection: close\r\nContent-Length: 0\r\n\r\n";
+
+/// hyper's own default: the time to send a request head, and the longest idle keep-alive.
+const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A bound socket, the TLS acceptor when it serves HTTPS, and its connection limits.
 pub struct Listener {
     tcp: TcpListener,
     tls: Option<TlsAcceptor>,
     max_header_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    header_read_timeout: Duration,
 }
 
 impl Listener {
@@ -31,7 +42,23 @@ impl Listener {
             tcp,
             tls,
             max_header_bytes: None,
+            max_connections: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
+    }
+
+    /// At most `n` connections open at once; one more gets a bare 503 and is closed, so the
+    /// gateway's sockets and tasks stay bounded whatever clients do.
+    pub fn with_max_connections(mut self, n: usize) -> Self {
+        self.max_connections = Some(n.max(1));
+        self
+    }
+
+    /// A connection must send each request's line and headers within `timeout` of being ready
+    /// for it, so silent, idle and slow-header (slow-loris) connections are closed.
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
     }
 
     /// Requests whose line and headers exceed `bytes` get 431 from hyper's parser before any
@@ -69,11 +96,18 @@ where
         tcp: listener,
         tls,
         max_header_bytes,
+        max_connections,
+        header_read_timeout,
     } = listener.into();
+    let slots = max_connections.map(|n| Arc::new(Semaphore::new(n)));
     let mut builder = ConnBuilder::new(TokioExecutor::new());
-    // The timer enables hyper's 30 s header-read timeout (slow-loris guard, also an idle
-    // keep-alive limit).
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    // The timer enables the header-read timeout (slow-loris guard, also an idle keep-alive
+    // limit: hyper starts it whenever the connection waits for a request head).
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(header_read_timeout);
     if let Some(bytes) = max_header_bytes {
         builder.http1().max_buf_size(bytes);
     }
@@ -97,6 +131,23 @@ where
         if let Err(e) = stream.set_nodelay(true) {
             tracing::warn!(listener = name, error = %e, %peer, "cannot set TCP_NODELAY");
         }
+        let slot = match &slots {
+            None => None,
+            Some(slots) => match slots.clone().try_acquire_owned() {
+                Ok(slot) => Some(slot),
+                Err(_) => {
+                    tracing::warn!(listener = name, %peer, "connection limit reached: 503 and close");
+                    crate::metrics::metrics().observe_request(
+                        "RefusedConnection",
+                        503,
+                        Duration::ZERO,
+                    );
+                    let plain = tls.is_none();
+                    tokio::spawn(refuse_connection(stream, plain));
+                    continue;
+                }
+            },
+        };
         // Taken before the handshake, so a shutdown signalled during it still reaches the
         // connection, and the drain waits for it.
         let watcher = graceful.watcher();
@@ -104,6 +155,8 @@ where
         // The TLS handshake happens in the connection's task (bounded by floe_node's
         // HANDSHAKE_TIMEOUT): a slow or silent client must not stall the accept loop.
         tokio::spawn(async move {
+            // Held until the connection ends.
+            let _slot = slot;
             let result = match tls {
                 None => {
                     watcher
@@ -129,4 +182,14 @@ where
     }
     drop(listener);
     graceful
+}
+
+/// Tells a connection over the cap to come back later (plain HTTP only: a TLS client would
+/// need a handshake first) and closes it, never waiting long on the client.
+async fn refuse_connection(mut stream: tokio::net::TcpStream, plain: bool) {
+    use tokio::io::AsyncWriteExt;
+    if plain {
+        let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(OVER_CAPACITY)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), stream.shutdown()).await;
+    }
 }

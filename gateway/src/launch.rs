@@ -23,6 +23,7 @@ use crate::repair::{RepairSchedule, Repairer};
 
 /// How often committed changes are copied to the nodes' metadata records.
 const RECORD_PUBLISH_INTERVAL: Duration = Duration::from_millis(500);
+use crate::s3::MemoryModel;
 use crate::s3::server::{S3Settings, build_service, run};
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,20 @@ fn placement_key(url: &str) -> String {
     match url.strip_prefix("https://") {
         Some(authority) => format!("http://{authority}"),
         None => url.to_string(),
+    }
+}
+
+/// What one request can make this gateway hold (see `s3::admission`). An upload holds the
+/// chunk being filled plus `write_ahead` chunks being encoded and sent, each with its parity,
+/// and the hashing queue; a read holds `read_ahead` chunks plus the one being sent.
+fn memory_model(config: &GatewayConfig) -> MemoryModel {
+    let defaults = ClusterConfig::new(config.params);
+    let chunk = config.chunk_size as u64;
+    let coded = chunk * config.params.total() as u64 / config.params.k() as u64;
+    MemoryModel {
+        upload_window: chunk + defaults.write_ahead as u64 * coded + 16 * 512 * 1024,
+        read_window: (defaults.read_ahead as u64 + 1) * chunk,
+        max_xml_body: config.limits.max_xml_body_bytes as u64,
     }
 }
 
@@ -232,6 +247,13 @@ impl Gateway {
                 domains: config.domains.clone(),
                 max_xml_body_bytes: config.limits.max_xml_body_bytes,
                 max_concurrent_requests: config.limits.max_concurrent_requests,
+                max_inflight_bytes: config
+                    .limits
+                    .max_inflight_bytes
+                    .unwrap_or_else(crate::limits::machine_inflight_budget),
+                memory: memory_model(config),
+                body_idle_timeout: config.limits.body_idle_timeout,
+                allow_sigv2: config.allow_sigv2,
             },
         );
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -270,8 +292,10 @@ impl Gateway {
             }
         }));
         let shutdown = stopped(front_rx);
-        let listener =
-            Listener::new(listener, tls.s3).with_max_header_bytes(config.limits.max_header_bytes);
+        let listener = Listener::new(listener, tls.s3)
+            .with_max_header_bytes(config.limits.max_header_bytes)
+            .with_max_connections(config.limits.max_connections)
+            .with_header_read_timeout(config.limits.header_read_timeout);
         front_tasks.push(tokio::spawn(async move {
             if let Err(e) = run(listener, s3, shutdown).await {
                 tracing::error!(error = %e, "S3 server stopped");

@@ -3,13 +3,19 @@
 //! a few cases raised, by an operator who knows their clients.
 //!
 //! Where each limit is enforced, and what a client sees past it:
-//! - `max_concurrent_requests`: the S3 endpoint's front door, 503 `SlowDown` (SDKs back off and
-//!   retry);
+//! - `max_concurrent_requests` and `max_inflight_bytes`: the S3 endpoint's admission, 503
+//!   `SlowDown` (SDKs back off and retry);
+//! - `max_connections`: the accept loop; one more connection gets 503 and is closed;
+//! - `header_read_timeout_secs`: a connection that does not finish a request head in time
+//!   (idle keep-alive included) is closed;
+//! - `body_idle_timeout_secs`: a request body silent that long fails (`IncompleteBody`);
 //! - `max_header_bytes`: hyper's HTTP/1 parser, 431 Request Header Fields Too Large;
 //! - `max_xml_body_bytes`: s3s, before parsing an XML body;
 //! - key, metadata, part and object sizes: the object layer, with S3's error codes
 //!   (`KeyTooLongError`, `MetadataTooLarge`, `EntityTooLarge`, `EntityTooSmall`,
 //!   `InvalidArgument` for a part number past `max_part_count`).
+
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -22,6 +28,16 @@ const GIB: u64 = 1024 * MIB;
 pub struct LimitsSection {
     /// S3 requests served at once; more get 503 SlowDown [default: 1024].
     pub max_concurrent_requests: Option<usize>,
+    /// Memory admitted requests may hold together, in bytes; more get 503 SlowDown
+    /// [default: a quarter of the machine's (or cgroup's) memory, at least 256 MiB].
+    pub max_inflight_bytes: Option<u64>,
+    /// Open client connections; one more gets 503 and is closed [default: 4096].
+    pub max_connections: Option<usize>,
+    /// Seconds a connection has to send a request's line and headers, and the longest a
+    /// keep-alive connection stays idle [default: 30].
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a request body may send nothing before it fails [default: 30].
+    pub body_idle_timeout_secs: Option<u64>,
     /// Longest object key, in bytes [default and S3: 1024].
     pub max_key_bytes: Option<usize>,
     /// User metadata (names + values), in bytes [default and S3: 2048].
@@ -47,6 +63,11 @@ pub struct LimitsSection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     pub max_concurrent_requests: usize,
+    /// `None`: sized from the machine at startup ([`machine_inflight_budget`]).
+    pub max_inflight_bytes: Option<u64>,
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub body_idle_timeout: Duration,
     pub max_key_bytes: usize,
     pub max_metadata_bytes: usize,
     pub max_header_bytes: usize,
@@ -61,6 +82,10 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_concurrent_requests: 1024,
+            max_inflight_bytes: None,
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(30),
+            body_idle_timeout: Duration::from_secs(30),
             max_key_bytes: 1024,
             max_metadata_bytes: 2048,
             max_header_bytes: 400 * 1024,
@@ -81,6 +106,14 @@ impl LimitsSection {
             max_concurrent_requests: self
                 .max_concurrent_requests
                 .unwrap_or(d.max_concurrent_requests),
+            max_inflight_bytes: self.max_inflight_bytes.or(d.max_inflight_bytes),
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
+            header_read_timeout: self
+                .header_read_timeout_secs
+                .map_or(d.header_read_timeout, Duration::from_secs),
+            body_idle_timeout: self
+                .body_idle_timeout_secs
+                .map_or(d.body_idle_timeout, Duration::from_secs),
             max_key_bytes: self.max_key_bytes.unwrap_or(d.max_key_bytes),
             max_metadata_bytes: self.max_metadata_bytes.unwrap_or(d.max_metadata_bytes),
             max_header_bytes: self.max_header_bytes.unwrap_or(d.max_header_bytes),
@@ -93,6 +126,19 @@ impl LimitsSection {
         let positive = [
             ("max_concurrent_requests", limits.max_concurrent_requests),
             ("max_key_bytes", limits.max_key_bytes),
+            ("max_connections", limits.max_connections),
+            (
+                "max_inflight_bytes",
+                limits.max_inflight_bytes.map_or(1, |b| b as usize),
+            ),
+            (
+                "header_read_timeout_secs",
+                limits.header_read_timeout.as_secs() as usize,
+            ),
+            (
+                "body_idle_timeout_secs",
+                limits.body_idle_timeout.as_secs() as usize,
+            ),
             ("max_xml_body_bytes", limits.max_xml_body_bytes),
             ("max_part_count", limits.max_part_count as usize),
         ];
@@ -135,6 +181,27 @@ impl LimitsSection {
     }
 }
 
+/// The default memory budget of admitted requests: a quarter of what this process may use (the
+/// cgroup's limit when there is one, else the machine's memory), at least 256 MiB. The rest is
+/// left to the cache, the index, the page cache and whatever else runs beside the gateway.
+pub fn machine_inflight_budget() -> u64 {
+    let machine = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        });
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    let memory = match (machine, cgroup) {
+        (Some(m), Some(c)) => m.min(c),
+        (m, c) => m.or(c).unwrap_or(4 * GIB),
+    };
+    (memory / 4).max(256 * MIB)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +230,12 @@ mod tests {
         assert_eq!(l.max_key_bytes, 200);
         assert_eq!(l.max_part_count, 100);
         assert_eq!(l.max_metadata_bytes, 2048);
+        let l = resolve("max_inflight_bytes = 1048576\nmax_connections = 10\nbody_idle_timeout_secs = 5")
+            .unwrap();
+        assert_eq!(l.max_inflight_bytes, Some(1 << 20));
+        assert_eq!(l.max_connections, 10);
+        assert_eq!(l.body_idle_timeout, Duration::from_secs(5));
+        assert!(machine_inflight_budget() >= 256 * MIB);
     }
 
     #[test]
@@ -175,6 +248,9 @@ mod tests {
             ("max_key_bytes = 2000", "above S3's 1024"),
             ("max_part_count = 20000", "above S3's 10000"),
             ("max_header_bytes = 100", "too small"),
+            ("max_connections = 0", "max_connections must be at least 1"),
+            ("max_inflight_bytes = 0", "max_inflight_bytes must be at least 1"),
+            ("header_read_timeout_secs = 0", "header_read_timeout_secs must be"),
             (
                 "min_part_bytes = 10\nmax_part_bytes = 5",
                 "min_part_bytes 10 is above",

@@ -16,8 +16,18 @@ use floe_gateway::launch::Gateway;
     about = "Floe: an S3-compatible gateway over erasure-coded storage nodes"
 )]
 struct Cli {
+    /// Log line format on stderr: `text` for people, `json` (one object per line) for log
+    /// collectors. Colour is used only when stderr is a terminal.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "FLOE_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -82,16 +92,32 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Logs to stderr: `RUST_LOG` filters (default `info`), colour only on a terminal (journald,
+/// `docker logs` and files get plain text), or JSON lines.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
+        |_| // s3s logs every client error (a 404 included) at ERROR: the gateway logs what matters.
+        tracing_subscriber::EnvFilter::new("info,s3s=off"),
+    );
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
-                |_| // s3s logs every client error (a 404 included) at ERROR: the gateway logs what matters.
-                tracing_subscriber::EnvFilter::new("info,s3s=off"),
-            ),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(cli.log_format);
+    // Every connection and every node socket is a descriptor: allow what the system allows, so
+    // `max_connections` (and a node's clients) are not cut short by a soft limit of 1024.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(error = %e, "cannot raise the open-files limit");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
@@ -193,16 +219,23 @@ fn print_banner(config: &GatewayConfig, gateway: &Gateway) {
     } else {
         format!("{} storage nodes", config.nodes.len())
     };
+    // Only the dev cluster's well-known keys are printed: a real secret never reaches a
+    // terminal scrollback, a journal or a CI log.
+    let secret = if config.dev_credentials() {
+        config.secret_key.as_str()
+    } else {
+        "<as configured>"
+    };
     println!("Floe S3 gateway listening on {endpoint}");
     println!("  access key:   {}", config.access_key);
-    println!("  secret key:   {}", config.secret_key);
+    println!("  secret key:   {secret}");
     println!("  region:       {}", config.region);
     println!("  storage:      {storage}, erasure code {}", config.params);
     println!("  admin API:    http://{}", gateway.admin_addr);
     println!("Try it:");
     println!(
-        "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION={}",
-        config.access_key, config.secret_key, config.region
+        "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={secret} AWS_DEFAULT_REGION={}",
+        config.access_key, config.region
     );
     // A private CA is the common case; without the flag aws cli refuses the certificate.
     let ca_flag = if config.tls.serves_https() {

@@ -12,16 +12,29 @@ fn deploy(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// Secrets strong enough for the startup checks (`floe_node::secret_strength`).
+const ROOT_SECRET: &str = "deploy-test-root-secret-0123456789";
+const CLUSTER_SECRET: &str = "deploy-test-cluster-secret-0123456789abcdef";
+
+/// What an operator does before starting: the `CHANGE-ME` placeholders replaced by real secrets.
+fn replace_placeholders(text: &str) -> String {
+    text.replace("CHANGE-ME-SECRET-KEY", ROOT_SECRET)
+        .replace("CHANGE-ME-CLUSTER-SECRET", CLUSTER_SECRET)
+        .replace("CHANGE-ME-ACCESS-KEY", "DEPLOYTESTACCESSKEY")
+        .replace("CHANGE-ME-ADMIN-TOKEN", "deploy-test-admin-token-0123456789")
+}
+
 fn check_gateway(text: &str, what: &str) -> GatewayConfig {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gateway.toml");
     // Secrets travel in the environment in these setups; give the file some to validate the rest.
-    let with_secrets =
-        format!("{text}\naccess_key = \"a\"\nsecret_key = \"s\"\ncluster_secret = \"c\"\n");
     let text = if text.contains("access_key") {
-        text.to_string()
+        replace_placeholders(text)
     } else {
-        with_secrets
+        format!(
+            "{text}\naccess_key = \"a\"\nsecret_key = \"{ROOT_SECRET}\"\n\
+             cluster_secret = \"{CLUSTER_SECRET}\"\n"
+        )
     };
     std::fs::write(&file, text).unwrap();
     GatewayConfig::resolve(Some(&file), GatewayOverrides::default())
@@ -30,9 +43,9 @@ fn check_gateway(text: &str, what: &str) -> GatewayConfig {
 
 fn check_node(text: &str, what: &str) {
     let text = if text.contains("cluster_secret") {
-        text.to_string()
+        replace_placeholders(text)
     } else {
-        format!("{text}\ncluster_secret = \"c\"\n")
+        format!("{text}\ncluster_secret = \"{CLUSTER_SECRET}\"\n")
     };
     NodeConfig::from_toml_str(&text).unwrap_or_else(|e| panic!("{what}: {e}"));
 }
@@ -94,8 +107,8 @@ fn floe(args: &[&str], secrets: bool) -> std::process::Output {
         .env_remove("FLOE_CLUSTER_SECRET");
     if secrets {
         cmd.env("FLOE_ROOT_ACCESS_KEY", "a")
-            .env("FLOE_ROOT_SECRET_KEY", "s")
-            .env("FLOE_CLUSTER_SECRET", "c");
+            .env("FLOE_ROOT_SECRET_KEY", ROOT_SECRET)
+            .env("FLOE_CLUSTER_SECRET", CLUSTER_SECRET);
     }
     cmd.output().expect("run floe")
 }
@@ -152,6 +165,17 @@ fn check_config_accepts_good_files_and_explains_bad_ones() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+    // The example files as shipped, placeholders and all, are refused with what to do.
+    for args in [
+        vec!["serve", "--check-config", "--config", gateway, "--data", data],
+        vec!["node", "--check-config", "--config", node, "--data", data],
+    ] {
+        let refused = floe(&args, false);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{args:?} started");
+        assert!(stderr.contains("placeholder"), "{args:?}: {stderr}");
+        assert!(stderr.contains("/dev/urandom"), "{args:?}: {stderr}");
+    }
     let no_secret = floe(&["node", "--check-config", "--data", data], false);
     assert!(!no_secret.status.success());
     assert!(String::from_utf8_lossy(&no_secret.stderr).contains("FLOE_CLUSTER_SECRET"));

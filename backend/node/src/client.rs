@@ -35,6 +35,19 @@ pub struct ClientOptions {
     pub retries: u32,
     /// Pause before the first retry; doubled before each further one.
     pub retry_backoff: Duration,
+    /// The largest shard or record body a node may send back (the nodes' `max_shard_bytes`).
+    pub max_body_bytes: usize,
+}
+
+/// Replies that carry no data, only a status or a short error (PUT, HEAD, DELETE, health).
+pub(crate) const SMALL_REPLY: usize = 64 * 1024;
+/// JSON pages of up to [`LIST_MAX_LIMIT`] entries (listings, scrub reports, stats).
+pub(crate) const LIST_REPLY: usize = 32 * 1024 * 1024;
+
+/// A range read returns at most the range, and an error body at most [`SMALL_REPLY`].
+fn range_reply(start: u64, end_inclusive: u64) -> usize {
+    let len = end_inclusive.saturating_sub(start).saturating_add(1);
+    usize::try_from(len).unwrap_or(usize::MAX).max(SMALL_REPLY)
 }
 
 impl Default for ClientOptions {
@@ -43,6 +56,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(10),
             retries: 2,
             retry_backoff: Duration::from_millis(50),
+            max_body_bytes: crate::config::DEFAULT_MAX_SHARD_BYTES as usize,
         }
     }
 }
@@ -127,7 +141,7 @@ impl NodeClient {
         let path = ShardKey::new(*chunk, index).path();
         let reply = self
             .inner
-            .call(Method::PUT, &path, Some(hash), None, body)
+            .call(Method::PUT, &path, Some(hash), None, body, SMALL_REPLY)
             .await?;
         match reply.status {
             StatusCode::OK | StatusCode::CREATED | StatusCode::NO_CONTENT => Ok(()),
@@ -138,9 +152,10 @@ impl NodeClient {
 
     pub async fn get_shard(&self, chunk: &ChunkId, index: u16) -> Result<Bytes, ClientError> {
         let path = ShardKey::new(*chunk, index).path();
+        let max = self.inner.max_body_bytes();
         let reply = self
             .inner
-            .call(Method::GET, &path, None, None, Bytes::new())
+            .call(Method::GET, &path, None, None, Bytes::new(), max)
             .await?;
         match reply.status {
             StatusCode::OK => Ok(reply.body),
@@ -165,7 +180,7 @@ impl NodeClient {
         let range = Some((start, end_inclusive));
         let reply = self
             .inner
-            .call(Method::GET, &path, None, range, Bytes::new())
+            .call(Method::GET, &path, None, range, Bytes::new(), range_reply(start, end_inclusive))
             .await?;
         match reply.status {
             StatusCode::PARTIAL_CONTENT if reply.body.len() as u64 <= end_inclusive - start + 1 => {
@@ -192,7 +207,7 @@ impl NodeClient {
         let path = ShardKey::new(*chunk, index).path();
         let reply = self
             .inner
-            .call(Method::HEAD, &path, None, None, Bytes::new())
+            .call(Method::HEAD, &path, None, None, Bytes::new(), SMALL_REPLY)
             .await?;
         match reply.status {
             StatusCode::OK => {
@@ -217,7 +232,7 @@ impl NodeClient {
         let path = ShardKey::new(*chunk, index).path();
         let reply = self
             .inner
-            .call(Method::DELETE, &path, None, None, Bytes::new())
+            .call(Method::DELETE, &path, None, None, Bytes::new(), SMALL_REPLY)
             .await?;
         match reply.status {
             StatusCode::NO_CONTENT | StatusCode::OK => {
@@ -256,7 +271,7 @@ impl NodeClient {
         let path = query.path_and_query();
         let reply = self
             .inner
-            .call(Method::POST, &path, None, None, Bytes::new())
+            .call(Method::POST, &path, None, None, Bytes::new(), LIST_REPLY)
             .await?;
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());
@@ -268,7 +283,7 @@ impl NodeClient {
     pub async fn health(&self) -> Result<(), ClientError> {
         let reply = self
             .inner
-            .call(Method::GET, HEALTH_PATH, None, None, Bytes::new())
+            .call(Method::GET, HEALTH_PATH, None, None, Bytes::new(), SMALL_REPLY)
             .await?;
         match reply.status {
             StatusCode::OK => Ok(()),
@@ -283,7 +298,7 @@ impl NodeClient {
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let reply = self
             .inner
-            .call(Method::GET, path, None, None, Bytes::new())
+            .call(Method::GET, path, None, None, Bytes::new(), LIST_REPLY)
             .await?;
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());

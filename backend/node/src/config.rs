@@ -46,6 +46,8 @@ pub enum ConfigError {
     },
     #[error("invalid node config: {0}")]
     Parse(#[from] toml::de::Error),
+    #[error("weak cluster secret: {0}")]
+    WeakSecret(String),
     #[error("missing cluster secret: set {SECRET_ENV} or cluster_secret")]
     MissingSecret,
     #[error("the cluster secret from {0} is empty")]
@@ -163,6 +165,12 @@ fn build(
     // A trailing newline from `echo` or a secrets file is never meant to be part of the key.
     let secret =
         ClusterSecret::from_bytes(raw.trim()).map_err(|_| ConfigError::EmptySecret(source))?;
+    crate::secret_strength::check(
+        source,
+        raw.trim(),
+        crate::secret_strength::MIN_CLUSTER_SECRET_BYTES,
+    )
+    .map_err(ConfigError::WeakSecret)?;
     let max_shard_bytes = file.max_shard_bytes.unwrap_or(DEFAULT_MAX_SHARD_BYTES);
     if max_shard_bytes == 0 {
         return Err(ConfigError::ZeroMaxShardBytes);
@@ -182,6 +190,9 @@ fn build(
 mod tests {
     use super::*;
 
+    /// A secret long enough for [`crate::secret_strength`].
+    const GOOD: &str = "0123456789abcdef0123456789abcdef";
+
     fn parse(text: &str) -> FileConfig {
         toml::from_str(text).unwrap()
     }
@@ -192,7 +203,7 @@ mod tests {
             r#"
             listen = "0.0.0.0:9200"
             data_dir = "/srv/floe"
-            cluster_secret = "from-file"
+            cluster_secret = "from-file-0123456789abcdef0123456789"
             max_shard_bytes = 1024
             "#,
         );
@@ -204,12 +215,12 @@ mod tests {
 
         let file = parse(r#"listen = "0.0.0.0:9200""#);
         let cli: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let c = build(file, Some("env".into()), Some(cli), Some("/d".into())).unwrap();
+        let c = build(file, Some(GOOD.into()), Some(cli), Some("/d".into())).unwrap();
         assert_eq!(c.listen, cli);
         assert_eq!(c.data_dir, PathBuf::from("/d"));
         assert_eq!(c.max_shard_bytes, DEFAULT_MAX_SHARD_BYTES);
 
-        let c = build(FileConfig::default(), Some("env".into()), None, None).unwrap();
+        let c = build(FileConfig::default(), Some(GOOD.into()), None, None).unwrap();
         assert_eq!(c.listen, DEFAULT_LISTEN);
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
     }
@@ -217,7 +228,7 @@ mod tests {
     #[test]
     fn tls_section() {
         let file = parse("[tls]\ncert = \"/etc/floe/fullchain.pem\"\nkey = \"/etc/floe/key.pem\"");
-        let c = build(file, Some("s".into()), None, None).unwrap();
+        let c = build(file, Some(GOOD.into()), None, None).unwrap();
         let tls = c.tls.clone().unwrap();
         assert_eq!(tls.cert, PathBuf::from("/etc/floe/fullchain.pem"));
         assert_eq!(tls.key, PathBuf::from("/etc/floe/key.pem"));
@@ -251,14 +262,19 @@ mod tests {
         );
         // The environment wins over the file; blank secrets are refused, not used.
         let file = parse(r#"cluster_secret = "   ""#);
-        assert!(build(file, Some("env".into()), None, None).is_ok());
+        assert!(build(file, Some(GOOD.into()), None, None).is_ok());
         let file = parse(r#"cluster_secret = "   ""#);
         let err = build(file, None, None, None).unwrap_err();
         assert!(
             matches!(err, ConfigError::EmptySecret("cluster_secret")),
             "{err}"
         );
-        let file = parse("cluster_secret = \"s\"\nmax_shard_bytes = 0");
+        let err = build(parse(r#"cluster_secret = "short""#), None, None, None).unwrap_err();
+        assert!(err.to_string().contains("below the minimum of 32"), "{err}");
+        let placeholder = parse(r#"cluster_secret = "CHANGE-ME-CLUSTER-SECRET""#);
+        let err = build(placeholder, None, None, None).unwrap_err();
+        assert!(err.to_string().contains("placeholder"), "{err}");
+        let file = parse("cluster_secret = \"0123456789abcdef0123456789abcdef\"\nmax_shard_bytes = 0");
         assert!(matches!(
             build(file, None, None, None),
             Err(ConfigError::ZeroMaxShardBytes)

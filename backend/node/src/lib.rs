@@ -3,6 +3,7 @@
 //!
 //! - [`protocol`]: routes, headers, status codes and JSON bodies shared by server and client.
 //! - [`auth`]: the cluster secret and HMAC request signing.
+//! - [`secret_strength`]: placeholder and too-short secrets, refused at startup.
 //! - [`layout`]: the data directory's tree and the versioned shard file format.
 //! - [`store`]: `ShardStore`, atomic writes, verify-on-read and quarantine.
 //! - [`records`]: `RecordStore`, opaque versioned records (the gateway's metadata copies).
@@ -28,6 +29,7 @@ pub mod protocol;
 pub mod records;
 mod routes;
 pub mod scrub;
+pub mod secret_strength;
 pub mod server;
 pub mod stats;
 pub mod store;

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use floe_codec::ShardHash;
 use http::header::RANGE;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -121,7 +121,13 @@ impl Transport {
         })
     }
 
-    /// Sends a request, retrying transient failures per [`ClientOptions`].
+    /// The largest shard or record body a reply may carry.
+    pub(crate) fn max_body_bytes(&self) -> usize {
+        self.options.max_body_bytes
+    }
+
+    /// Sends a request, retrying transient failures per [`ClientOptions`]; a reply body over
+    /// `max_reply` bytes is refused unread.
     pub(crate) async fn call(
         &self,
         method: Method,
@@ -129,12 +135,13 @@ impl Transport {
         hash: Option<&ShardHash>,
         range: Option<(u64, u64)>,
         body: Bytes,
+        max_reply: usize,
     ) -> Result<Reply, ClientError> {
         let options = &self.options;
         let mut backoff = options.retry_backoff;
         let mut attempt = 0;
         loop {
-            let once = self.attempt(&method, path_and_query, hash, range, body.clone());
+            let once = self.attempt(&method, path_and_query, hash, range, body.clone(), max_reply);
             let result = match tokio::time::timeout(options.timeout, once).await {
                 Ok(Ok(reply)) if reply.status.is_server_error() => {
                     Err(ClientError::Unavailable(format!(
@@ -173,6 +180,7 @@ impl Transport {
         hash: Option<&ShardHash>,
         range: Option<(u64, u64)>,
         body: Bytes,
+        max_reply: usize,
     ) -> Result<Reply, ClientError> {
         let uri: Uri = format!("{}{path_and_query}", self.base)
             .parse()
@@ -207,17 +215,39 @@ impl Transport {
             .await
             .map_err(|e| ClientError::Unavailable(format!("{}: {}", self.base, chain(&e))))?;
         let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| ClientError::Unavailable(format!("reading response: {}", chain(&e))))?
-            .to_bytes();
+        // No more than the request can legitimately get back: a confused or hostile node cannot
+        // make the gateway buffer without bound.
+        let announced = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > max_reply as u64) && parts.status.is_success() {
+            return Err(too_large(&self.base, max_reply));
+        }
+        let body = match Limited::new(body, max_reply).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(too_large(&self.base, max_reply));
+            }
+            Err(e) => {
+                return Err(ClientError::Unavailable(format!(
+                    "reading response: {}",
+                    chain(e.as_ref())
+                )));
+            }
+        };
         Ok(Reply {
             status: parts.status,
             headers: parts.headers,
             body,
         })
     }
+}
+
+fn too_large(base: &str, max_reply: usize) -> ClientError {
+    ClientError::Protocol(format!(
+        "{base} sent a response body over the {max_reply} bytes this request can return"
+    ))
 }
 
 fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) -> Result<(), ClientError> {

@@ -18,6 +18,7 @@ fn options(timeout_ms: u64, retries: u32) -> ClientOptions {
         timeout: Duration::from_millis(timeout_ms),
         retries,
         retry_backoff: Duration::from_millis(10),
+        ..ClientOptions::default()
     }
 }
 

@@ -15,9 +15,10 @@ use s3s::service::S3ServiceBuilder;
 use crate::objects::ObjectService;
 
 use super::FloeS3;
-use super::admission::Admission;
+use super::admission::MemoryModel;
 use super::errors::unknown_access_key;
-use super::request_id::RequestIdService;
+use super::front::{FrontSettings, S3Front};
+use super::front_door::FrontDoor;
 use crate::http_server::{Listener, accept_until};
 
 /// How the S3 endpoint authenticates and addresses buckets.
@@ -32,15 +33,29 @@ pub struct S3Settings {
     pub max_xml_body_bytes: usize,
     /// Requests served at once; more get 503 SlowDown (see `admission`).
     pub max_concurrent_requests: usize,
+    /// Memory that admitted requests may hold together; more get 503 SlowDown.
+    pub max_inflight_bytes: u64,
+    /// What one request may hold, by kind (see `admission`).
+    pub memory: MemoryModel,
+    /// A request body silent this long fails (the client gets `IncompleteBody`).
+    pub body_idle_timeout: std::time::Duration,
+    /// Accept AWS Signature Version 2 (off by default: no replay protection).
+    pub allow_sigv2: bool,
 }
 
-/// The s3s service over `service`, with request ids and admission. Requests must be signed with
-/// the configured key: with auth set, s3s's default access check refuses anonymous requests
-/// (AccessDenied).
-pub fn build_service(service: ObjectService, settings: &S3Settings) -> RequestIdService {
+/// The s3s service over `service`, behind the front (request ids, front door, admission).
+/// Requests must be signed with the configured key: with auth set, s3s's default access check
+/// refuses anonymous requests (AccessDenied).
+pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Front {
     let mut builder = S3ServiceBuilder::new(FloeS3::new(service));
     let mut limits = S3Config::default();
     limits.xml_max_body_size = settings.max_xml_body_bytes;
+    // POST Object is not implemented and the front door refuses form uploads unread; should one
+    // ever reach s3s, it must not buffer a file part (s3s's default allows 5 GiB in memory).
+    limits.post_object_max_file_size = 0;
+    limits.form_max_field_size = 64 * 1024;
+    limits.form_max_fields_size = 256 * 1024;
+    limits.form_max_parts = 64;
     builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(limits))));
     builder.set_auth(AccessKeys(SimpleAuth::from_single(
         settings.access_key.clone(),
@@ -49,10 +64,18 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> RequestId
     if !settings.domains.is_empty() {
         builder.set_host(VirtualHosts::new(&settings.domains));
     }
-    RequestIdService::new(
+    S3Front::new(
         builder.build(),
-        Admission::new(settings.max_concurrent_requests),
-        settings.max_xml_body_bytes,
+        FrontSettings {
+            door: FrontDoor {
+                max_xml_body_bytes: settings.max_xml_body_bytes,
+                allow_sigv2: settings.allow_sigv2,
+            },
+            max_concurrent_requests: settings.max_concurrent_requests,
+            max_inflight_bytes: settings.max_inflight_bytes,
+            memory: settings.memory,
+            body_idle_timeout: settings.body_idle_timeout,
+        },
     )
 }
 
@@ -61,7 +84,7 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> RequestId
 /// wanting a bound on that wait wrap this future in a timeout.
 pub async fn run(
     listener: impl Into<Listener>,
-    service: RequestIdService,
+    service: S3Front,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let graceful = accept_until("s3", listener, service, shutdown).await;

@@ -9,7 +9,12 @@
 //! the request wrapper, which reads and discards what is left when that is small
 //! ([`Leftover::read_out`]). The client then reads the error, and the connection stays usable.
 //! A large remainder is not read (that would cost the whole upload): the connection closes.
+//!
+//! The watched body also bounds how long a client may leave it waiting: no byte for `idle` ends
+//! it with an error (the handler answers `IncompleteBody`), so a stalled or trickling sender
+//! cannot hold an upload's buffers and admission forever.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -19,6 +24,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::sync::oneshot;
+use tokio::time::{Instant, Sleep};
 
 /// The request body as the handlers see it; if dropped before its end, it goes back to the
 /// [`Leftover`] made with it.
@@ -26,33 +32,62 @@ use tokio::sync::oneshot;
 pub struct WatchedBody {
     inner: Option<Incoming>,
     back: Option<oneshot::Sender<Incoming>>,
+    idle: Duration,
+    /// Armed while the body waits for the client; reset by every frame.
+    stall: Option<Pin<Box<Sleep>>>,
 }
+
+/// The client sent nothing for the body's idle limit.
+#[derive(Debug, thiserror::Error)]
+#[error("the client sent no request body bytes for {0:?}")]
+pub struct BodyStalled(Duration);
 
 /// Where an unfinished body comes back to.
 #[derive(Debug)]
 pub struct Leftover(oneshot::Receiver<Incoming>);
 
-/// Wraps a request body so that what a handler leaves unread can be read out later.
-pub fn watch(body: Incoming) -> (WatchedBody, Leftover) {
+/// Wraps a request body so that what a handler leaves unread can be read out later, and a
+/// sender silent for `idle` fails the body.
+pub fn watch(body: Incoming, idle: Duration) -> (WatchedBody, Leftover) {
     let (tx, rx) = oneshot::channel();
     let watched = WatchedBody {
         inner: Some(body),
         back: Some(tx),
+        idle,
+        stall: None,
     };
     (watched, Leftover(rx))
 }
 
 impl Body for WatchedBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = s3s::StdError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.get_mut().inner.as_mut() {
-            Some(inner) => Pin::new(inner).poll_frame(cx),
-            None => Poll::Ready(None),
+    ) -> Poll<Option<Result<Frame<Bytes>, s3s::StdError>>> {
+        let this = self.get_mut();
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                if let Some(stall) = this.stall.as_mut() {
+                    stall.as_mut().reset(Instant::now() + this.idle);
+                }
+                Poll::Ready(frame.map(|r| r.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let idle = this.idle;
+                let stall = this
+                    .stall
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                match stall.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(BodyStalled(idle).into()))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 
@@ -81,6 +116,11 @@ impl Drop for WatchedBody {
 }
 
 impl Leftover {
+    /// Whether the handler read the whole body (nothing came back to read out).
+    pub fn is_empty(&mut self) -> bool {
+        self.0.try_recv().is_err()
+    }
+
     /// Reads and discards what the handler left of the body, if anything, up to `max_bytes`,
     /// giving up when the client sends nothing for `idle` (a loaded client or network may be
     /// slow, but keeps sending; one that stopped is not waited for). `declared` is the

@@ -19,6 +19,7 @@ fn options() -> ClientOptions {
         timeout: Duration::from_secs(5),
         retries: 0,
         retry_backoff: Duration::from_millis(10),
+        ..ClientOptions::default()
     }
 }
 

@@ -13,7 +13,7 @@ use floe_codec::CodecParams;
 use floe_gateway::blobs::{BlobStore, ClusterConfig};
 use floe_node::{ClientOptions, ClusterSecret, NodeClient};
 
-pub const SECRET: &str = "floe-test-cluster-secret";
+pub const SECRET: &str = "floe-test-cluster-secret-0123456789abcdef";
 
 /// One storage node process. Killed (SIGKILL) when dropped.
 pub struct NodeProcess {
@@ -179,6 +179,7 @@ impl LocalCluster {
             timeout: Duration::from_secs(5),
             retries: 1,
             retry_backoff: Duration::from_millis(20),
+            ..ClientOptions::default()
         };
         let mut config = ClusterConfig::new(params);
         // Timing out of the tests' way on a loaded machine: a write waits for every live node

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use floe_codec::ShardHash;
 use http::{Method, StatusCode};
 
-use super::{ClientError, NodeClient};
+use super::{ClientError, LIST_REPLY, NodeClient, SMALL_REPLY};
 use crate::protocol::{
     BatchReply, HEADER_EXISTED, HEADER_RECORD_VERSION, LIST_MAX_LIMIT, RECORDS_PATH, RecordId,
     RecordItem, RecordListQuery, RecordPage, encode_batch,
@@ -30,7 +30,7 @@ impl NodeClient {
         let path = format!("{}?version={version}", id.path());
         let reply = self
             .inner
-            .call(Method::PUT, &path, Some(&hash), None, body)
+            .call(Method::PUT, &path, Some(&hash), None, body, SMALL_REPLY)
             .await?;
         match reply.status {
             StatusCode::OK | StatusCode::CREATED | StatusCode::NO_CONTENT => {
@@ -56,7 +56,7 @@ impl NodeClient {
         let hash = ShardHash::of(&body);
         let reply = self
             .inner
-            .call(Method::POST, RECORDS_PATH, Some(&hash), None, body)
+            .call(Method::POST, RECORDS_PATH, Some(&hash), None, body, LIST_REPLY)
             .await?;
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());
@@ -81,7 +81,14 @@ impl NodeClient {
     pub async fn get_record(&self, id: &RecordId) -> Result<(u64, Bytes), ClientError> {
         let reply = self
             .inner
-            .call(Method::GET, &id.path(), None, None, Bytes::new())
+            .call(
+                Method::GET,
+                &id.path(),
+                None,
+                None,
+                Bytes::new(),
+                self.inner.max_body_bytes(),
+            )
             .await?;
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());
@@ -97,7 +104,7 @@ impl NodeClient {
     pub async fn delete_record(&self, id: &RecordId) -> Result<bool, ClientError> {
         let reply = self
             .inner
-            .call(Method::DELETE, &id.path(), None, None, Bytes::new())
+            .call(Method::DELETE, &id.path(), None, None, Bytes::new(), SMALL_REPLY)
             .await?;
         match reply.status {
             StatusCode::NO_CONTENT | StatusCode::OK => {

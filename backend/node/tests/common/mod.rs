@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub const SECRET: &str = "test-cluster-secret";
+pub const SECRET: &str = "test-cluster-secret-0123456789abcdef";
 
 pub fn secret() -> ClusterSecret {
     SECRET.parse().unwrap()
@@ -82,6 +82,7 @@ pub fn fast_options() -> ClientOptions {
         timeout: Duration::from_secs(5),
         retries: 2,
         retry_backoff: Duration::from_millis(10),
+        ..ClientOptions::default()
     }
 }
 
