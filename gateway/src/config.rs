@@ -483,19 +483,26 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("cluster_secret is 23 bytes"), "{err}");
-        let ok = format!("access_key = \"k\"\nsecret_key = \"{ROOT}\"\ncluster_secret = \"{CLUSTER}\"");
+        let ok =
+            format!("access_key = \"k\"\nsecret_key = \"{ROOT}\"\ncluster_secret = \"{CLUSTER}\"");
         let c = build(&ok, public).unwrap();
         assert!(!c.dev_credentials());
         // Remote nodes: a short root secret, or a placeholder admin token, is refused.
-        let remote = format!(
-            "nodes = [\"http://a:1\", \"http://b:1\", \"http://c:1\"]\nec = \"2+1\"\n{ok}"
-        );
+        let remote =
+            format!("nodes = [\"http://a:1\", \"http://b:1\", \"http://c:1\"]\nec = \"2+1\"\n{ok}");
         let short = remote.replace(ROOT, "short");
-        let err = build(&short, GatewayOverrides::default()).unwrap_err().to_string();
+        let err = build(&short, GatewayOverrides::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("secret_key is 5 bytes"), "{err}");
         let token = format!("{remote}\nadmin_token = \"CHANGE-ME-ADMIN-TOKEN\"");
-        let err = build(&token, GatewayOverrides::default()).unwrap_err().to_string();
-        assert!(err.contains("admin_token is still the placeholder"), "{err}");
+        let err = build(&token, GatewayOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("admin_token is still the placeholder"),
+            "{err}"
+        );
         assert!(build(&remote, GatewayOverrides::default()).is_ok());
         // The dev cluster on loopback takes anything, and may print its keys.
         let dev = build("", GatewayOverrides::default()).unwrap();

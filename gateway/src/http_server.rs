@@ -100,7 +100,10 @@ where
         header_read_timeout,
     } = listener.into();
     let slots = max_connections.map(|n| Arc::new(Semaphore::new(n)));
-    let mut builder = ConnBuilder::new(TokioExecutor::new());
+    // HTTP/1 only, served from the first byte: the auto builder would otherwise wait, with no
+    // timeout, for enough bytes to tell HTTP/1 from HTTP/2, and a silent connection would
+    // never reach the header-read timeout.
+    let mut builder = ConnBuilder::new(TokioExecutor::new()).http1_only();
     // The timer enables the header-read timeout (slow-loris guard, also an idle keep-alive
     // limit: hyper starts it whenever the connection waits for a request head).
     builder

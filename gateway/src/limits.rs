@@ -230,8 +230,10 @@ mod tests {
         assert_eq!(l.max_key_bytes, 200);
         assert_eq!(l.max_part_count, 100);
         assert_eq!(l.max_metadata_bytes, 2048);
-        let l = resolve("max_inflight_bytes = 1048576\nmax_connections = 10\nbody_idle_timeout_secs = 5")
-            .unwrap();
+        let l = resolve(
+            "max_inflight_bytes = 1048576\nmax_connections = 10\nbody_idle_timeout_secs = 5",
+        )
+        .unwrap();
         assert_eq!(l.max_inflight_bytes, Some(1 << 20));
         assert_eq!(l.max_connections, 10);
         assert_eq!(l.body_idle_timeout, Duration::from_secs(5));
@@ -249,8 +251,14 @@ mod tests {
             ("max_part_count = 20000", "above S3's 10000"),
             ("max_header_bytes = 100", "too small"),
             ("max_connections = 0", "max_connections must be at least 1"),
-            ("max_inflight_bytes = 0", "max_inflight_bytes must be at least 1"),
-            ("header_read_timeout_secs = 0", "header_read_timeout_secs must be"),
+            (
+                "max_inflight_bytes = 0",
+                "max_inflight_bytes must be at least 1",
+            ),
+            (
+                "header_read_timeout_secs = 0",
+                "header_read_timeout_secs must be",
+            ),
             (
                 "min_part_bytes = 10\nmax_part_bytes = 5",
                 "min_part_bytes 10 is above",

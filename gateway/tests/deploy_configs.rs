@@ -21,7 +21,10 @@ fn replace_placeholders(text: &str) -> String {
     text.replace("CHANGE-ME-SECRET-KEY", ROOT_SECRET)
         .replace("CHANGE-ME-CLUSTER-SECRET", CLUSTER_SECRET)
         .replace("CHANGE-ME-ACCESS-KEY", "DEPLOYTESTACCESSKEY")
-        .replace("CHANGE-ME-ADMIN-TOKEN", "deploy-test-admin-token-0123456789")
+        .replace(
+            "CHANGE-ME-ADMIN-TOKEN",
+            "deploy-test-admin-token-0123456789",
+        )
 }
 
 fn check_gateway(text: &str, what: &str) -> GatewayConfig {
@@ -167,7 +170,14 @@ fn check_config_accepts_good_files_and_explains_bad_ones() {
     );
     // The example files as shipped, placeholders and all, are refused with what to do.
     for args in [
-        vec!["serve", "--check-config", "--config", gateway, "--data", data],
+        vec![
+            "serve",
+            "--check-config",
+            "--config",
+            gateway,
+            "--data",
+            data,
+        ],
         vec!["node", "--check-config", "--config", node, "--data", data],
     ] {
         let refused = floe(&args, false);

@@ -180,7 +180,14 @@ impl NodeClient {
         let range = Some((start, end_inclusive));
         let reply = self
             .inner
-            .call(Method::GET, &path, None, range, Bytes::new(), range_reply(start, end_inclusive))
+            .call(
+                Method::GET,
+                &path,
+                None,
+                range,
+                Bytes::new(),
+                range_reply(start, end_inclusive),
+            )
             .await?;
         match reply.status {
             StatusCode::PARTIAL_CONTENT if reply.body.len() as u64 <= end_inclusive - start + 1 => {
@@ -283,7 +290,14 @@ impl NodeClient {
     pub async fn health(&self) -> Result<(), ClientError> {
         let reply = self
             .inner
-            .call(Method::GET, HEALTH_PATH, None, None, Bytes::new(), SMALL_REPLY)
+            .call(
+                Method::GET,
+                HEALTH_PATH,
+                None,
+                None,
+                Bytes::new(),
+                SMALL_REPLY,
+            )
             .await?;
         match reply.status {
             StatusCode::OK => Ok(()),

@@ -274,7 +274,8 @@ mod tests {
         let placeholder = parse(r#"cluster_secret = "CHANGE-ME-CLUSTER-SECRET""#);
         let err = build(placeholder, None, None, None).unwrap_err();
         assert!(err.to_string().contains("placeholder"), "{err}");
-        let file = parse("cluster_secret = \"0123456789abcdef0123456789abcdef\"\nmax_shard_bytes = 0");
+        let file =
+            parse("cluster_secret = \"0123456789abcdef0123456789abcdef\"\nmax_shard_bytes = 0");
         assert!(matches!(
             build(file, None, None, None),
             Err(ConfigError::ZeroMaxShardBytes)

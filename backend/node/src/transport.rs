@@ -141,7 +141,14 @@ impl Transport {
         let mut backoff = options.retry_backoff;
         let mut attempt = 0;
         loop {
-            let once = self.attempt(&method, path_and_query, hash, range, body.clone(), max_reply);
+            let once = self.attempt(
+                &method,
+                path_and_query,
+                hash,
+                range,
+                body.clone(),
+                max_reply,
+            );
             let result = match tokio::time::timeout(options.timeout, once).await {
                 Ok(Ok(reply)) if reply.status.is_server_error() => {
                     Err(ClientError::Unavailable(format!(

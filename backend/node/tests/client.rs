@@ -227,3 +227,62 @@ async fn graceful_stop_lets_an_in_flight_put_finish() {
     let key = floe_node::ShardKey::new(chunk(4), 0);
     assert_eq!(store.get(&key).unwrap().payload, bytes);
 }
+
+/// A node that answers every request 200 with a body that never ends (chunked, 1 MiB chunks),
+/// or with a `Content-Length` far past what any request returns.
+async fn flooding_node(announce_length: bool) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let head: &[u8] = if announce_length {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 10737418240\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                };
+                if stream.write_all(head).await.is_err() {
+                    return;
+                }
+                let mut chunk = format!("{:x}\r\n", 1 << 20).into_bytes();
+                chunk.extend_from_slice(&vec![b'x'; 1 << 20]);
+                chunk.extend_from_slice(b"\r\n");
+                let payload: &[u8] = if announce_length { &chunk[8..] } else { &chunk };
+                // At most 2 GiB, so a client that never stops reading fails the test quickly.
+                for _ in 0..2048 {
+                    if stream.write_all(payload).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn replies_past_what_a_request_can_return_are_refused() {
+    for announce_length in [false, true] {
+        let addr = flooding_node(announce_length).await;
+        let options = ClientOptions {
+            max_body_bytes: 4 << 20,
+            ..options(20_000, 0)
+        };
+        let client = NodeClient::new(&format!("http://{addr}"), secret(), options).unwrap();
+        let over = |r: Result<_, ClientError>| match r {
+            Err(ClientError::Protocol(m)) => assert!(m.contains("response body over"), "{m}"),
+            other => panic!("expected a refused reply, got {:?}", other.map(|_| ())),
+        };
+        over(client.get_shard(&chunk(1), 0).await.map(|_| ()));
+        over(
+            client
+                .get_shard_range(&chunk(1), 0, 0, 99)
+                .await
+                .map(|_| ()),
+        );
+        over(client.health().await);
+        over(client.delete_shard(&chunk(1), 0).await.map(|_| ()));
+    }
+}

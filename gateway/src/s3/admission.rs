@@ -218,12 +218,30 @@ mod tests {
             }
             b.body(()).unwrap().into_parts().0
         };
-        assert_eq!(model.cost(&head("PUT", false), Some(4096), false), BASE_COST + 4096);
-        assert_eq!(model.cost(&head("PUT", false), Some(5 << 30), false), BASE_COST + (24 << 20));
-        assert_eq!(model.cost(&head("PUT", false), None, false), BASE_COST + (24 << 20));
-        assert_eq!(model.cost(&head("PUT", true), Some(0), false), BASE_COST + (36 << 20));
-        assert_eq!(model.cost(&head("GET", false), None, false), BASE_COST + (12 << 20));
-        assert_eq!(model.cost(&head("POST", false), None, true), BASE_COST + (20 << 20));
+        assert_eq!(
+            model.cost(&head("PUT", false), Some(4096), false),
+            BASE_COST + 4096
+        );
+        assert_eq!(
+            model.cost(&head("PUT", false), Some(5 << 30), false),
+            BASE_COST + (24 << 20)
+        );
+        assert_eq!(
+            model.cost(&head("PUT", false), None, false),
+            BASE_COST + (24 << 20)
+        );
+        assert_eq!(
+            model.cost(&head("PUT", true), Some(0), false),
+            BASE_COST + (36 << 20)
+        );
+        assert_eq!(
+            model.cost(&head("GET", false), None, false),
+            BASE_COST + (12 << 20)
+        );
+        assert_eq!(
+            model.cost(&head("POST", false), None, true),
+            BASE_COST + (20 << 20)
+        );
         assert_eq!(model.cost(&head("DELETE", false), None, false), BASE_COST);
     }
 

@@ -111,7 +111,9 @@ impl Shape {
         if let Ok(v) = HeaderValue::from_str(id.as_str()) {
             resp.headers_mut().insert(X_AMZ_REQUEST_ID, v);
         }
-        if self.is_head && resp.status() == StatusCode::OK && resp.headers().contains_key(CONTENT_RANGE)
+        if self.is_head
+            && resp.status() == StatusCode::OK
+            && resp.headers().contains_key(CONTENT_RANGE)
         {
             *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
         }
@@ -170,10 +172,7 @@ impl hyper::service::Service<http::Request<Incoming>> for S3Front {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
         let xml = carries_xml(&head.method, &head.uri, content_type);
-        let cost = self
-            .settings
-            .memory
-            .cost(&head, shape.declared_length, xml);
+        let cost = self.settings.memory.cost(&head, shape.declared_length, xml);
         let Some(admitted) = self.admission.try_admit(cost) else {
             let _entered = span.enter();
             tracing::warn!(

@@ -127,7 +127,12 @@ fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
 
-    fn check(method: &str, uri: &str, headers: &[(&str, &str)], len: Option<u64>) -> Option<Refusal> {
+    fn check(
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        len: Option<u64>,
+    ) -> Option<Refusal> {
         let mut req = http::Request::builder().method(method).uri(uri);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -153,16 +158,25 @@ mod tests {
             Some(5 << 30),
         )
         .unwrap();
-        assert_eq!((r.status.as_u16(), r.code, r.read_body), (501, "NotImplemented", false));
+        assert_eq!(
+            (r.status.as_u16(), r.code, r.read_body),
+            (501, "NotImplemented", false)
+        );
         assert_eq!(code(check("POST", "/b?delete", &[], Some(10))), None);
     }
 
     #[test]
     fn sigv2_is_off_by_default() {
         let v2 = [("authorization", "AWS AKID:c2lnbmF0dXJl")];
-        assert_eq!(code(check("GET", "/b/k", &v2, None)), Some("InvalidRequest"));
+        assert_eq!(
+            code(check("GET", "/b/k", &v2, None)),
+            Some("InvalidRequest")
+        );
         let presigned = "/b/k?AWSAccessKeyId=AKID&Expires=1700000000&Signature=abc";
-        assert_eq!(code(check("GET", presigned, &[], None)), Some("InvalidRequest"));
+        assert_eq!(
+            code(check("GET", presigned, &[], None)),
+            Some("InvalidRequest")
+        );
         let v4 = [("authorization", "AWS4-HMAC-SHA256 Credential=a/b")];
         assert_eq!(code(check("GET", "/b/k", &v4, None)), None);
         let head = http::Request::get("/b/k")
@@ -196,6 +210,9 @@ mod tests {
         );
         assert_eq!(code(check("PUT", "/b/k", &[], Some(1 << 30))), None);
         let kms = [("x-amz-server-side-encryption", "aws:kms")];
-        assert_eq!(code(check("PUT", "/b/k", &kms, Some(3))), Some("NotImplemented"));
+        assert_eq!(
+            code(check("PUT", "/b/k", &kms, Some(3))),
+            Some("NotImplemented")
+        );
     }
 }

@@ -31,7 +31,8 @@ use tokio::time::{Instant, Sleep};
 #[derive(Debug)]
 pub struct WatchedBody {
     inner: Option<Incoming>,
-    back: Option<oneshot::Sender<Incoming>>,
+    /// Gets the unfinished body, or `None` when it stalled (nothing worth reading out).
+    back: Option<oneshot::Sender<Option<Incoming>>>,
     idle: Duration,
     /// Armed while the body waits for the client; reset by every frame.
     stall: Option<Pin<Box<Sleep>>>,
@@ -44,7 +45,7 @@ pub struct BodyStalled(Duration);
 
 /// Where an unfinished body comes back to.
 #[derive(Debug)]
-pub struct Leftover(oneshot::Receiver<Incoming>);
+pub struct Leftover(oneshot::Receiver<Option<Incoming>>);
 
 /// Wraps a request body so that what a handler leaves unread can be read out later, and a
 /// sender silent for `idle` fails the body.
@@ -84,7 +85,14 @@ impl Body for WatchedBody {
                     .stall
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
                 match stall.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Some(Err(BodyStalled(idle).into()))),
+                    Poll::Ready(()) => {
+                        // The client is gone or stuck: the answer closes the connection.
+                        this.inner = None;
+                        if let Some(back) = this.back.take() {
+                            let _ = back.send(None);
+                        }
+                        Poll::Ready(Some(Err(BodyStalled(idle).into())))
+                    }
                     Poll::Pending => Poll::Pending,
                 }
             }
@@ -110,7 +118,7 @@ impl Drop for WatchedBody {
             && !inner.is_end_stream()
         {
             // The receiver may be gone (the request was cancelled): then hyper closes as before.
-            let _ = back.send(inner);
+            let _ = back.send(Some(inner));
         }
     }
 }
@@ -118,7 +126,10 @@ impl Drop for WatchedBody {
 impl Leftover {
     /// Whether the handler read the whole body (nothing came back to read out).
     pub fn is_empty(&mut self) -> bool {
-        self.0.try_recv().is_err()
+        matches!(
+            self.0.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed | oneshot::error::TryRecvError::Empty)
+        )
     }
 
     /// Reads and discards what the handler left of the body, if anything, up to `max_bytes`,
@@ -130,8 +141,11 @@ impl Leftover {
     pub async fn read_out(self, declared: Option<u64>, max_bytes: u64, idle: Duration) -> bool {
         let mut rx = self.0;
         // Nothing came back: the body was read to its end (or is still held elsewhere).
-        let Ok(mut body) = rx.try_recv() else {
-            return true;
+        let mut body = match rx.try_recv() {
+            Ok(Some(body)) => body,
+            // It stalled: the connection cannot carry another request.
+            Ok(None) => return false,
+            Err(_) => return true,
         };
         if declared.is_some_and(|n| n > max_bytes) {
             return false;

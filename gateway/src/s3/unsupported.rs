@@ -73,19 +73,79 @@ mod tests {
     #[test]
     fn feature_headers_are_refused_with_aws_codes() {
         for (name, value, status, code) in [
-            ("x-amz-server-side-encryption", "aws:kms", 501, "NotImplemented"),
-            ("x-amz-server-side-encryption", "AES256", 501, "NotImplemented"),
-            ("x-amz-server-side-encryption-customer-algorithm", "AES256", 501, "NotImplemented"),
-            ("x-amz-server-side-encryption-aws-kms-key-id", "k", 501, "NotImplemented"),
-            ("x-amz-copy-source-server-side-encryption-customer-key", "k", 501, "NotImplemented"),
-            ("x-amz-object-lock-mode", "COMPLIANCE", 400, "InvalidRequest"),
-            ("x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z", 400, "InvalidRequest"),
+            (
+                "x-amz-server-side-encryption",
+                "aws:kms",
+                501,
+                "NotImplemented",
+            ),
+            (
+                "x-amz-server-side-encryption",
+                "AES256",
+                501,
+                "NotImplemented",
+            ),
+            (
+                "x-amz-server-side-encryption-customer-algorithm",
+                "AES256",
+                501,
+                "NotImplemented",
+            ),
+            (
+                "x-amz-server-side-encryption-aws-kms-key-id",
+                "k",
+                501,
+                "NotImplemented",
+            ),
+            (
+                "x-amz-copy-source-server-side-encryption-customer-key",
+                "k",
+                501,
+                "NotImplemented",
+            ),
+            (
+                "x-amz-object-lock-mode",
+                "COMPLIANCE",
+                400,
+                "InvalidRequest",
+            ),
+            (
+                "x-amz-object-lock-retain-until-date",
+                "2030-01-01T00:00:00Z",
+                400,
+                "InvalidRequest",
+            ),
             ("x-amz-object-lock-legal-hold", "ON", 400, "InvalidRequest"),
-            ("x-amz-bucket-object-lock-enabled", "True", 501, "NotImplemented"),
-            ("x-amz-acl", "public-read", 400, "AccessControlListNotSupported"),
-            ("x-amz-acl", "authenticated-read", 400, "AccessControlListNotSupported"),
-            ("x-amz-grant-read", "uri=x", 400, "AccessControlListNotSupported"),
-            ("x-amz-grant-full-control", "id=x", 400, "AccessControlListNotSupported"),
+            (
+                "x-amz-bucket-object-lock-enabled",
+                "True",
+                501,
+                "NotImplemented",
+            ),
+            (
+                "x-amz-acl",
+                "public-read",
+                400,
+                "AccessControlListNotSupported",
+            ),
+            (
+                "x-amz-acl",
+                "authenticated-read",
+                400,
+                "AccessControlListNotSupported",
+            ),
+            (
+                "x-amz-grant-read",
+                "uri=x",
+                400,
+                "AccessControlListNotSupported",
+            ),
+            (
+                "x-amz-grant-full-control",
+                "id=x",
+                400,
+                "AccessControlListNotSupported",
+            ),
         ] {
             let (s, c, message) = refused(name, value).unwrap_or_else(|| panic!("{name} passed"));
             assert_eq!((s, c), (status, code), "{name}: {value}");

@@ -56,7 +56,14 @@ impl NodeClient {
         let hash = ShardHash::of(&body);
         let reply = self
             .inner
-            .call(Method::POST, RECORDS_PATH, Some(&hash), None, body, LIST_REPLY)
+            .call(
+                Method::POST,
+                RECORDS_PATH,
+                Some(&hash),
+                None,
+                body,
+                LIST_REPLY,
+            )
             .await?;
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());
@@ -104,7 +111,14 @@ impl NodeClient {
     pub async fn delete_record(&self, id: &RecordId) -> Result<bool, ClientError> {
         let reply = self
             .inner
-            .call(Method::DELETE, &id.path(), None, None, Bytes::new(), SMALL_REPLY)
+            .call(
+                Method::DELETE,
+                &id.path(),
+                None,
+                None,
+                Bytes::new(),
+                SMALL_REPLY,
+            )
             .await?;
         match reply.status {
             StatusCode::NO_CONTENT | StatusCode::OK => {
