@@ -3,8 +3,10 @@
 //! - an XML body announced over the limit (`xml_limit`), 400 `MaxMessageLengthExceeded`;
 //! - a browser form upload (`multipart/form-data` POST): POST Object is not implemented, and
 //!   s3s would buffer the form's file part in memory; refused unread;
-//! - AWS Signature Version 2, unless `allow_sigv2`: s3s checks no request date for it, so a
-//!   captured request could be replayed forever;
+//! - AWS Signature Version 2 in an `Authorization` header, unless `allow_sigv2`: s3s checks no
+//!   request date for it, so a captured request could be replayed forever. Presigned V2 URLs
+//!   (aws cli v1's `s3 presign`) carry an `Expires` that s3s does check, so they stay accepted,
+//!   like V4 ones, within a week;
 //! - a presigned URL valid for more than 7 days, as AWS refuses it;
 //! - a header asking for a feature Floe lacks (`unsupported`).
 
@@ -77,7 +79,7 @@ impl FrontDoor {
             ));
         }
         let query = head.uri.query().unwrap_or("");
-        if !self.allow_sigv2 && signed_with_v2(&head.headers, query) {
+        if !self.allow_sigv2 && signed_with_v2(&head.headers) {
             return Some(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidRequest",
@@ -85,10 +87,15 @@ impl FrontDoor {
                  AWS4-HMAC-SHA256.",
             ));
         }
-        if query_value(query, "X-Amz-Expires")
+        let v4_too_long = query_value(query, "X-Amz-Expires")
             .and_then(|v| v.parse::<u64>().ok())
-            .is_some_and(|secs| secs > MAX_PRESIGNED_EXPIRY_SECS)
-        {
+            .is_some_and(|secs| secs > MAX_PRESIGNED_EXPIRY_SECS);
+        // V2 names the moment it expires, in unix seconds.
+        let v2_too_long = query_value(query, "AWSAccessKeyId").is_some()
+            && query_value(query, "Expires")
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|at| at > unix_now().saturating_add(MAX_PRESIGNED_EXPIRY_SECS));
+        if v4_too_long || v2_too_long {
             return Some(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "AuthorizationQueryParametersError",
@@ -106,13 +113,15 @@ fn header(headers: &HeaderMap, name: http::header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// `Authorization: AWS key:signature`, or a presigned V2 URL (`AWSAccessKeyId` and `Signature`).
-fn signed_with_v2(headers: &HeaderMap, query: &str) -> bool {
-    let header_v2 = header(headers, http::header::AUTHORIZATION)
-        .is_some_and(|v| v.trim_start().starts_with("AWS "));
-    header_v2
-        || (query_value(query, "AWSAccessKeyId").is_some()
-            && query_value(query, "Signature").is_some())
+/// `Authorization: AWS key:signature`, the replayable form of SigV2.
+fn signed_with_v2(headers: &HeaderMap) -> bool {
+    header(headers, http::header::AUTHORIZATION).is_some_and(|v| v.trim_start().starts_with("AWS "))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The raw value of `name` in a query string (names compared exactly, as S3 does).
