@@ -2,16 +2,22 @@
 //!
 //! The index queues each change in its outbox in the same transaction as the change itself,
 //! so nothing is lost to a crash between commit and copy; the publisher drains the outbox in
-//! the background, one batch per node at a time, and retries what failed on its next round. Each
-//! record goes to [`RECORD_COPIES`](crate::blobs::RECORD_COPIES) nodes and counts as published
-//! once two of them hold it (the third copy is best effort: one node down must not hold the
+//! rounds, one batch per node at a time, and retries what failed on its next round. Each record
+//! goes to m + 2 nodes and counts as published once m + 1 of them hold it: then losing the
+//! gateway's disk and any m nodes together still leaves a copy (one node down must not hold the
 //! outbox up; a node holding a newer version counts as holding it).
+//!
+//! Rounds run every interval, and at once when a request waits to be acknowledged
+//! ([`Replication`]): every waiter whose change was committed before a round started is
+//! answered by that round, so concurrent requests share one request and one sync per node.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::join_all;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use floe_node::RecordItem;
@@ -19,6 +25,10 @@ use floe_node::RecordItem;
 use super::record::encode;
 use crate::blobs::BlobStore;
 use crate::index::{Index, IndexError, JournalEntry, RecordKind};
+use crate::objects::Replication;
+
+/// How long a request waits for its change to reach the nodes before it is told to retry.
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Outbox entries read per round. Each round costs every node two filesystem syncs and the
 /// index a read and a commit, so under a stream of small PUTs larger rounds are cheaper.
@@ -49,16 +59,35 @@ fn split_by_bytes(batch: Vec<(usize, RecordItem)>) -> Vec<Vec<(usize, RecordItem
     requests
 }
 
+/// Rounds asked for and rounds done, by ticket: a waiter takes the next ticket, and is answered
+/// by the first round that starts after it took it.
+#[derive(Debug)]
+struct Rounds {
+    requested: AtomicU64,
+    wake: Notify,
+    /// (last ticket a round published everything for, last ticket a round failed for).
+    outcome: watch::Sender<(u64, u64)>,
+}
+
 /// Drains the index's outbox to the nodes.
 #[derive(Debug, Clone)]
 pub struct Publisher {
     index: Arc<Index>,
     blobs: Arc<BlobStore>,
+    rounds: Arc<Rounds>,
 }
 
 impl Publisher {
     pub fn new(index: Arc<Index>, blobs: Arc<BlobStore>) -> Self {
-        Self { index, blobs }
+        Self {
+            index,
+            blobs,
+            rounds: Arc::new(Rounds {
+                requested: AtomicU64::new(0),
+                wake: Notify::new(),
+                outcome: watch::channel((0, 0)).0,
+            }),
+        }
     }
 
     async fn with_index<T: Send + 'static>(
@@ -71,8 +100,9 @@ impl Publisher {
             .map_err(|e| IndexError::Storage(format!("index task: {e}")))?
     }
 
-    /// One round: publishes up to a batch of queued changes; returns how many succeeded.
-    pub async fn publish_once(&self) -> Result<usize, IndexError> {
+    /// One round: publishes up to a batch of queued changes; returns how many succeeded and
+    /// how many were tried.
+    pub async fn publish_once(&self) -> Result<(usize, usize), IndexError> {
         let pending = self
             .with_index(|ix| {
                 let pending = ix.pending_records(BATCH)?;
@@ -85,15 +115,16 @@ impl Publisher {
             })
             .await?;
         if pending.is_empty() {
-            return Ok(0);
+            return Ok((0, 0));
         }
+        let tried = pending.len();
         let done = self.publish(pending).await;
         let count = done.len();
         if count > 0 {
             self.with_index(move |ix| ix.records_published(&done))
                 .await?;
         }
-        Ok(count)
+        Ok((count, tried))
     }
 
     /// Sends the records of `entries` to their nodes, one batch per node (one request and one
@@ -106,7 +137,7 @@ impl Publisher {
             let (id, bytes) = encode(entry);
             let payload = Bytes::from(bytes);
             let targets = self.blobs.record_placement(&id.0);
-            wanted.push(targets.len().clamp(1, 2));
+            wanted.push(targets.len().clamp(1, self.blobs.record_quorum()));
             for node in targets {
                 batches[node].push((
                     i,
@@ -151,35 +182,71 @@ impl Publisher {
     }
 
     /// Publishes rounds while they come back full; a partial round means the outbox is (about)
-    /// empty, and the rest waits for the next tick. Under a stream of small PUTs this makes
-    /// rounds of a full batch every tick instead of many rounds of a few records, each costing
-    /// the index and every node a sync.
-    async fn publish_backlog(&self) -> Result<usize, IndexError> {
+    /// empty. Returns how many were published, and whether everything tried was.
+    async fn publish_backlog(&self) -> Result<(usize, bool), IndexError> {
         let mut total = 0;
         loop {
-            let done = self.publish_once().await?;
+            let (done, tried) = self.publish_once().await?;
             total += done;
-            if done < BATCH {
-                return Ok(total);
+            if done < tried {
+                return Ok((total, false));
+            }
+            if tried < BATCH {
+                return Ok((total, true));
             }
         }
     }
 
-    /// Publishes every `interval` until `shutdown` resolves.
+    /// Publishes every `interval`, and at once for waiting requests, until `shutdown`
+    /// resolves.
     pub fn spawn(
         self,
         interval: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> JoinHandle<()> {
-        crate::periodic::every(
-            "publishing metadata records",
-            interval,
-            shutdown,
-            move || {
-                let this = self.clone();
-                async move { this.publish_backlog().await }
-            },
-        )
+        tokio::spawn(async move {
+            let mut shutdown = std::pin::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = self.rounds.wake.notified() => {}
+                    () = tokio::time::sleep(interval) => {}
+                }
+                // Every waiter up to here committed before this round reads the outbox.
+                let ticket = self.rounds.requested.load(Ordering::SeqCst);
+                let outcome = self.publish_backlog().await;
+                let complete = match &outcome {
+                    Ok((_, complete)) => *complete,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "publishing metadata records failed");
+                        false
+                    }
+                };
+                self.rounds.outcome.send_modify(|(done, failed)| {
+                    if complete {
+                        *done = (*done).max(ticket);
+                    } else {
+                        *failed = (*failed).max(ticket);
+                    }
+                });
+            }
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Replication for Publisher {
+    async fn replicated(&self) -> Result<(), String> {
+        let ticket = self.rounds.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut outcome = self.rounds.outcome.subscribe();
+        self.rounds.wake.notify_one();
+        let settled = outcome.wait_for(|(done, failed)| *done >= ticket || *failed >= ticket);
+        match tokio::time::timeout(ACK_TIMEOUT, settled).await {
+            Ok(Ok(state)) if state.0 >= ticket => Ok(()),
+            Ok(Ok(_)) => Err("too few storage nodes took the metadata record".into()),
+            Ok(Err(_)) => Err("the gateway is stopping".into()),
+            Err(_) => Err(format!("no copy on enough nodes within {ACK_TIMEOUT:?}")),
+        }
     }
 }
 

@@ -1,0 +1,267 @@
+//! Operator mistakes against a cluster of real `floe node` processes and real `floe serve`
+//! gateway processes: a gateway started on an empty data directory, nodes of another cluster in
+//! the list, a rebuild with a node down. None of them may delete or lose acknowledged data.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+use floe_gateway::admin::AdminClient;
+use floe_node::ClientOptions;
+use support::cluster::{LocalCluster, pattern};
+use support::gateway::{ACCESS_KEY, ADMIN_TOKEN, SECRET_KEY, config_text};
+use support::serve::{ServeProcess, client_with};
+
+const MB: usize = 1_000_000;
+
+/// A `floe serve` process over `cluster`'s nodes with its index in `data`.
+fn gateway(cluster: &LocalCluster, data: &Path, extra: &str) -> ServeProcess {
+    std::fs::create_dir_all(data).expect("data dir");
+    let file = data.join("gateway.toml");
+    std::fs::write(&file, config_text(&cluster.urls(), data, extra)).expect("config");
+    ServeProcess::start(data, &["--config", file.to_str().expect("utf-8")])
+}
+
+fn s3(gw: &ServeProcess) -> aws_sdk_s3::Client {
+    client_with(&gw.endpoint, ACCESS_KEY, SECRET_KEY)
+}
+
+fn admin(gw: &ServeProcess) -> AdminClient {
+    AdminClient::new(&gw.admin_url, ADMIN_TOKEN).expect("admin client")
+}
+
+fn log(data: &Path) -> String {
+    std::fs::read_to_string(data.join("serve.log")).unwrap_or_default()
+}
+
+async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.to_vec()))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("PUT {key}: {e:?}"));
+}
+
+async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {key}: {e:?}"))
+        .body
+        .collect()
+        .await
+        .expect("body")
+        .into_bytes()
+        .to_vec()
+}
+
+/// Waits until the nodes hold at least `copies` metadata records in all.
+async fn wait_for_records(cluster: &LocalCluster, copies: u64) {
+    let clients = cluster.clients(ClientOptions::default());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut held = 0;
+        for c in &clients {
+            held += c.cluster_info().await.map_or(0, |i| i.records);
+        }
+        if held >= copies {
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {held} record copies on the nodes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Five 3 MB objects and one inline object, as the objects of the drill.
+fn drill_objects() -> Vec<(String, Vec<u8>)> {
+    let mut objects: Vec<(String, Vec<u8>)> = (0..5)
+        .map(|i| (format!("big-{i}"), pattern(3 * MB, 100 + i)))
+        .collect();
+    objects.push(("small".into(), b"an inline object".to_vec()));
+    objects
+}
+
+/// Writes the drill objects through a first gateway, then kills it (-9) once their records
+/// are on the nodes.
+async fn first_gateway_writes(cluster: &LocalCluster, data: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut first = gateway(cluster, data, "");
+    let client = s3(&first);
+    client
+        .create_bucket()
+        .bucket("drill")
+        .send()
+        .await
+        .expect("create bucket");
+    let objects = drill_objects();
+    for (key, body) in &objects {
+        put(&client, "drill", key, body).await;
+    }
+    // The bucket and every object, three copies each.
+    wait_for_records(cluster, 3 * (objects.len() as u64 + 1)).await;
+    first.kill();
+    objects
+}
+
+/// The drill of the issue: a new gateway on an empty data directory, against nodes holding a
+/// cluster's data, must not serve it as empty. It rebuilds first; then `gc` and the orphan
+/// sweep delete nothing, and every object reads back byte-identical.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_on_an_empty_data_directory_rebuilds_before_serving() {
+    let cluster = LocalCluster::start(6);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let objects = first_gateway_writes(&cluster, &tmp.path().join("first")).await;
+
+    let empty = tmp.path().join("empty");
+    let second = gateway(
+        &cluster,
+        &empty,
+        "gc_grace_secs = 0\norphan_grace_secs = 0\ngc_interval_secs = 1",
+    );
+    let startup = log(&empty);
+    assert!(
+        startup.contains("rebuilding it from the nodes before serving"),
+        "no rebuild announced:\n{startup}"
+    );
+    let client = s3(&second);
+    let listed = client
+        .list_objects_v2()
+        .bucket("drill")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.key_count(), Some(objects.len() as i32), "{listed:?}");
+    let report = admin(&second).gc(Some(0)).await.expect("gc");
+    println!("gc after the rebuild: {report:?}");
+    assert_eq!(report.collected.deleted, 0, "{report:?}");
+    assert_eq!(report.orphans.shards_deleted, 0, "{report:?}");
+    assert_eq!(report.orphans.paused, None, "the rebuilt view is complete: {report:?}");
+    // The background collector has had its chances too.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (key, body) in &objects {
+        assert!(get(&client, "drill", key).await == *body, "{key} changed");
+    }
+}
+
+/// A gateway never writes to a node of another cluster: one whose index belongs to cluster X
+/// refuses to start with a node of cluster Y in its list, naming it; a new gateway refuses a
+/// list that mixes clusters; and a node refuses requests signed for another cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_of_another_cluster_are_refused() {
+    let x = LocalCluster::start(6);
+    let y = LocalCluster::start(6);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let x_data = tmp.path().join("x");
+    first_gateway_writes(&x, &x_data).await;
+    let y_data = tmp.path().join("y");
+    let mut y_gateway = gateway(&y, &y_data, "");
+    s3(&y_gateway)
+        .create_bucket()
+        .bucket("other")
+        .send()
+        .await
+        .expect("bucket on y");
+    y_gateway.kill();
+    let (x_id, y_id) = (x.nodes[0].cluster_id(), y.nodes[0].cluster_id());
+    assert!(x_id.is_some() && y_id.is_some() && x_id != y_id);
+    let y_files_before = y.nodes[0].shard_files().len();
+
+    let mut mixed = x.urls();
+    mixed[5] = y.urls()[0].clone();
+    let start = |data: &Path, urls: &[String]| {
+        std::fs::create_dir_all(data).expect("dir");
+        let file = data.join("mixed.toml");
+        std::fs::write(&file, config_text(urls, data, "")).expect("config");
+        Command::new(env!("CARGO_BIN_EXE_floe"))
+            .args(["serve", "--config"])
+            .arg(&file)
+            .env_remove("FLOE_ROOT_ACCESS_KEY")
+            .env_remove("FLOE_ROOT_SECRET_KEY")
+            .env_remove("FLOE_CLUSTER_SECRET")
+            .output()
+            .expect("floe serve")
+    };
+    let refused = start(&x_data, &mixed);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "started with a foreign node");
+    assert!(stderr.contains("belong to another"), "{stderr}");
+    assert!(stderr.contains(&y.urls()[0]), "{stderr}");
+
+    let fresh = start(&tmp.path().join("fresh"), &mixed);
+    let stderr = String::from_utf8_lossy(&fresh.stderr);
+    assert!(!fresh.status.success(), "started on a mixed node list");
+    assert!(stderr.contains("different clusters"), "{stderr}");
+
+    // At the node itself: a request for cluster X is refused by a node of cluster Y.
+    let secret = floe_node::ClusterSecret::from_bytes(support::cluster::SECRET).expect("secret");
+    let intruder =
+        floe_node::NodeClient::new(&y.urls()[0], secret, ClientOptions::default()).expect("client");
+    intruder.bind_cluster(x_id.as_deref().expect("x id"));
+    let err = intruder.list_shards(None, 10).await.expect_err("refused");
+    assert!(err.to_string().contains("belongs to cluster"), "{err}");
+    assert_eq!(y.nodes[0].shard_files().len(), y_files_before, "y's node was written to");
+}
+
+/// A rebuild that cannot read every node leaves the view incomplete: garbage collection and the
+/// orphan sweep delete nothing. A complete rebuild, with the node back, turns deletion on again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_rebuild_keeps_deletion_off() {
+    let mut cluster = LocalCluster::start(6);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let first_data = tmp.path().join("first");
+    let mut first = gateway(&cluster, &first_data, "");
+    let client = s3(&first);
+    client
+        .create_bucket()
+        .bucket("partial")
+        .send()
+        .await
+        .expect("bucket");
+    let kept = pattern(3 * MB, 7);
+    let dropped = pattern(3 * MB, 8);
+    put(&client, "partial", "kept", &kept).await;
+    put(&client, "partial", "dropped", &dropped).await;
+    client
+        .delete_object()
+        .bucket("partial")
+        .key("dropped")
+        .send()
+        .await
+        .expect("delete");
+    wait_for_records(&cluster, 9).await;
+    first.kill();
+    let shards_before: usize = cluster.nodes.iter().map(|n| n.shard_files().len()).sum();
+
+    cluster.nodes[0].kill();
+    let second_data = tmp.path().join("second");
+    let second = gateway(&cluster, &second_data, "gc_grace_secs = 0\norphan_grace_secs = 0");
+    let report = admin(&second).gc(Some(0)).await.expect("gc");
+    println!("gc on a partial view: {report:?}");
+    assert!(report.collected.paused, "{report:?}");
+    assert!(report.orphans.paused.is_some(), "{report:?}");
+    assert_eq!(report.orphans.shards_deleted, 0);
+    let shards_after: usize = cluster.nodes[1..]
+        .iter()
+        .map(|n| n.shard_files().len())
+        .sum::<usize>()
+        + cluster.nodes[0].shard_files().len();
+    assert_eq!(shards_after, shards_before, "shards deleted on a partial view");
+    assert!(get(&s3(&second), "partial", "kept").await == kept);
+
+    // With every node back, a complete rebuild makes the view complete: the deleted object's
+    // chunks, orphans to this index, are swept; the kept object still reads back.
+    cluster.nodes[0].restart();
+    let rebuilt = admin(&second).rebuild_index().await.expect("rebuild");
+    assert!(rebuilt.nodes_failed.is_empty(), "{rebuilt:?}");
+    let report = admin(&second).gc(Some(0)).await.expect("gc");
+    println!("gc on the complete view: {report:?}");
+    assert!(!report.collected.paused && report.orphans.paused.is_none(), "{report:?}");
+    assert!(report.orphans.shards_deleted > 0, "{report:?}");
+    assert!(get(&s3(&second), "partial", "kept").await == kept);
+}
