@@ -472,6 +472,7 @@ fn deploy_tls_examples_parse() {
     assert!(section.serves_https() && section.key.is_some() && section.node_ca.is_some());
     let node = uncommented_tls_example("node.toml");
     let node =
-        floe_node::NodeConfig::from_toml_str(&format!("cluster_secret = \"c\"\n{node}")).unwrap();
+        floe_node::NodeConfig::from_toml_str(&format!("cluster_secret = {SECRET:?}\n{node}"))
+            .unwrap();
     assert!(node.tls.is_some());
 }

@@ -272,7 +272,10 @@ impl Transport {
             .headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if announced.is_some_and(|n| n > max_reply as u64) && parts.status.is_success() {
+        // A HEAD's Content-Length is the size of what a GET would return; it has no body.
+        let has_body = *method != Method::HEAD;
+        if has_body && announced.is_some_and(|n| n > max_reply as u64) && parts.status.is_success()
+        {
             return Err(too_large(&self.base, max_reply));
         }
         let body = match Limited::new(body, max_reply).collect().await {
