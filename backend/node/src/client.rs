@@ -152,6 +152,11 @@ impl NodeClient {
         self.inner.bind_cluster(id)
     }
 
+    /// The cluster this client names in its requests, once bound.
+    pub fn cluster(&self) -> Option<&str> {
+        self.inner.cluster()
+    }
+
     /// The normalized base url (`http://host:port` or `https://host:port`).
     pub fn url(&self) -> &str {
         &self.inner.base

@@ -124,6 +124,25 @@ impl BlobStore {
             .unwrap_or_default()
     }
 
+    /// Joins to this gateway's cluster every node that answers and has joined none yet: an
+    /// empty replacement for a lost disk, at the address of the node it replaces. A node that
+    /// belongs to another cluster keeps refusing us; nothing here changes that.
+    pub async fn join_new_nodes(&self) {
+        for node in self.nodes() {
+            let Some(cluster) = node.cluster() else {
+                continue;
+            };
+            if let Ok(info) = node.cluster_info().await
+                && info.cluster.is_none()
+            {
+                match node.join_cluster(cluster).await {
+                    Ok(_) => tracing::info!(node = node.url(), cluster, "new node joined the cluster"),
+                    Err(e) => tracing::warn!(node = node.url(), error = %e, "node could not join"),
+                }
+            }
+        }
+    }
+
     /// How many nodes must hold a record before its change is acknowledged: m + 1, so that
     /// losing the gateway's disk and any m nodes together still leaves one.
     pub(crate) fn record_quorum(&self) -> usize {
