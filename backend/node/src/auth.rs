@@ -208,7 +208,14 @@ pub fn verify(
     let mut mac = secret.mac();
     // The date is MACed exactly as received, so no re-formatting can make two spellings equal.
     let scope = Scope { cluster, nonce };
-    message(&mut mac, method, path_and_query, date_str, shard_hash, scope);
+    message(
+        &mut mac,
+        method,
+        path_and_query,
+        date_str,
+        shard_hash,
+        scope,
+    );
     mac.verify_slice(&tag)
         .map_err(|_| AuthError::BadSignature)?;
     Ok(Verified {

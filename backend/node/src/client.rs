@@ -16,8 +16,8 @@ use http::{Method, StatusCode};
 
 use crate::auth::ClusterSecret;
 use crate::protocol::{
-    CLUSTER_PATH, ClusterInfo, HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, LIST_MAX_LIMIT, ListQuery, NodeStats,
-    STATS_PATH, ScrubQuery, ScrubReport, ShardInfo, ShardKey, ShardPage,
+    CLUSTER_PATH, ClusterInfo, HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, LIST_MAX_LIMIT,
+    ListQuery, NodeStats, STATS_PATH, ScrubQuery, ScrubReport, ShardInfo, ShardKey, ShardPage,
 };
 use crate::tls::NodeTrust;
 use crate::transport::Transport;

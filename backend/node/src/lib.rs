@@ -50,8 +50,8 @@ pub use auth::{AuthError, ClusterSecret, sign};
 pub use client::{ClientError, ClientOptions, NodeClient, RecordStored};
 pub use config::{ConfigError, NodeConfig};
 pub use protocol::{
-    ClusterInfo, NodeStats, RecordEntry, RecordId, RecordItem, RecordPage, STATUS_CORRUPT, ScrubQuery,
-    ScrubReport, ShardEntry, ShardInfo, ShardKey, ShardPage,
+    ClusterInfo, NodeStats, RecordEntry, RecordId, RecordItem, RecordPage, STATUS_CORRUPT,
+    ScrubQuery, ScrubReport, ShardEntry, ShardInfo, ShardKey, ShardPage,
 };
 pub use server::{NodeState, run, run_tls};
 pub use store::{ShardStore, StoreError};

@@ -139,7 +139,10 @@ mod tests {
         let m = Membership::open(dir.path()).unwrap();
         assert_eq!(m.cluster(), None);
         assert_eq!(m.admit(None), Ok(()));
-        assert!(matches!(m.admit(Some(A)), Err(MembershipError::NotJoined(_))));
+        assert!(matches!(
+            m.admit(Some(A)),
+            Err(MembershipError::NotJoined(_))
+        ));
         assert_eq!(m.join(A).unwrap(), Ok(A.to_owned()));
         assert_eq!(m.join(A).unwrap(), Ok(A.to_owned()));
         assert!(matches!(
@@ -154,7 +157,13 @@ mod tests {
         assert_eq!(reopened.cluster().as_deref(), Some(A));
         assert_eq!(reopened.admit(Some(A)), Ok(()));
         let err = reopened.admit(Some(B)).unwrap_err();
-        assert!(err.to_string().contains(A) && err.to_string().contains(B), "{err}");
-        assert!(matches!(reopened.admit(None), Err(MembershipError::Unnamed(_))));
+        assert!(
+            err.to_string().contains(A) && err.to_string().contains(B),
+            "{err}"
+        );
+        assert!(matches!(
+            reopened.admit(None),
+            Err(MembershipError::Unnamed(_))
+        ));
     }
 }

@@ -176,7 +176,10 @@ impl RecordStore {
     /// had gone, as far as this node knows.
     pub fn newest_version(&self) -> u64 {
         let log = self.lock();
-        log.after(None).map(|(_, loc)| loc.version).max().unwrap_or(0)
+        log.after(None)
+            .map(|(_, loc)| loc.version)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Up to `limit` records with ids after `after`, in id order, with their versions.

@@ -52,7 +52,11 @@ impl ReplayGuard {
 
     /// Nonces remembered now.
     pub fn len(&self) -> usize {
-        self.seen.lock().unwrap_or_else(|e| e.into_inner()).nonces.len()
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .nonces
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -21,8 +21,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::auth::{ClusterSecret, Scope, sign_scoped, unix_now};
 use crate::client::{ClientError, ClientOptions};
 use crate::protocol::{
-    HEADER_CLUSTER, HEADER_DATE, HEADER_NONCE, HEADER_SHARD_HASH, HEADER_SIGNATURE,
-    STATUS_CORRUPT,
+    HEADER_CLUSTER, HEADER_DATE, HEADER_NONCE, HEADER_SHARD_HASH, HEADER_SIGNATURE, STATUS_CORRUPT,
 };
 use crate::tls::NodeTrust;
 

@@ -136,7 +136,9 @@ impl BlobStore {
                 && info.cluster.is_none()
             {
                 match node.join_cluster(cluster).await {
-                    Ok(_) => tracing::info!(node = node.url(), cluster, "new node joined the cluster"),
+                    Ok(_) => {
+                        tracing::info!(node = node.url(), cluster, "new node joined the cluster")
+                    }
                     Err(e) => tracing::warn!(node = node.url(), error = %e, "node could not join"),
                 }
             }

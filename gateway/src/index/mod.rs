@@ -22,6 +22,7 @@
 //! - `cluster_view`: the cluster's id, whether the index's view of it is complete, and the
 //!   newest record version handed out.
 //! - `journal`: record versions and the outbox of changes to copy to the nodes; drain flags.
+//! - `repair_entry`: an inline object entry that failed its hash, rewritten from a node copy.
 //! - `restore`: rebuilding buckets, objects, refcounts and catalog from those copies.
 
 mod batch;
@@ -38,6 +39,7 @@ mod object_entry;
 mod objects;
 pub mod records;
 mod refcount;
+mod repair_entry;
 mod restore;
 mod store;
 #[cfg(test)]

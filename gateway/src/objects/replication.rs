@@ -8,7 +8,12 @@
 //! change committed so far in one round (one request and one sync per node), however many
 //! requests are waiting on it.
 
-/// Copies committed changes to the nodes on demand.
+use floe_codec::Manifest;
+
+use crate::index::ObjectRecord;
+
+/// The nodes' copies of the metadata: made before a change is acknowledged, and read back when
+/// the index's own entry turns out damaged.
 #[async_trait::async_trait]
 pub trait Replication: Send + Sync {
     /// Returns once every change committed to the index before the call is held by enough
@@ -16,6 +21,14 @@ pub trait Replication: Send + Sync {
     /// error means that could not be done now: the change stays committed and will be copied
     /// later, but the client must not be told it succeeded.
     async fn replicated(&self) -> Result<(), String>;
+
+    /// `bucket/key` as the nodes' newest verified copy of its record has it, written back over
+    /// the index's entry, which failed its check; `None` if no node has a usable copy.
+    async fn recover_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(ObjectRecord, Manifest)>, String>;
 }
 
 /// For an object service without nodes to copy to (unit tests of the object layer).
@@ -26,5 +39,13 @@ pub struct NotReplicated;
 impl Replication for NotReplicated {
     async fn replicated(&self) -> Result<(), String> {
         Ok(())
+    }
+
+    async fn recover_object(
+        &self,
+        _bucket: &str,
+        _key: &str,
+    ) -> Result<Option<(ObjectRecord, Manifest)>, String> {
+        Ok(None)
     }
 }

@@ -69,6 +69,18 @@ impl ObjectService {
         self
     }
 
+    /// The object from the nodes' copy of its record, when the index's entry is damaged.
+    pub(super) async fn recover_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(crate::index::ObjectRecord, floe_codec::Manifest)>, ObjectError> {
+        self.replication
+            .recover_object(bucket, key)
+            .await
+            .map_err(ObjectError::Internal)
+    }
+
     /// Waits until the changes committed so far are on enough nodes to be acknowledged.
     pub(super) async fn replicated(&self) -> Result<(), ObjectError> {
         self.replication.replicated().await.map_err(|e| {

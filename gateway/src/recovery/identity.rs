@@ -107,7 +107,9 @@ pub async fn settle(repairer: &Repairer, rebuild: bool) -> Result<Settled, Ident
         None => match clusters.keys().next() {
             Some(hex) => {
                 let id = ClusterId::parse(hex).ok_or_else(|| {
-                    IdentityError::Conflict(format!("a node reports a malformed cluster id {hex:?}"))
+                    IdentityError::Conflict(format!(
+                        "a node reports a malformed cluster id {hex:?}"
+                    ))
                 })?;
                 tracing::info!(cluster = %id, "this gateway joins the nodes' cluster");
                 (id, false)
@@ -127,7 +129,9 @@ pub async fn settle(repairer: &Repairer, rebuild: bool) -> Result<Settled, Ident
         node.bind_cluster(&hex);
         if matches!(info, Ok(info) if info.cluster.is_none()) {
             match node.join_cluster(&hex).await {
-                Ok(_) => tracing::info!(node = node.url(), cluster = hex, "node joined the cluster"),
+                Ok(_) => {
+                    tracing::info!(node = node.url(), cluster = hex, "node joined the cluster")
+                }
                 Err(e) => tracing::warn!(node = node.url(), error = %e, "node could not join"),
             }
         }

@@ -22,10 +22,11 @@ use tokio::task::JoinHandle;
 
 use floe_node::RecordItem;
 
-use super::record::encode;
+use super::record::{decode, encode, record_id};
 use crate::blobs::BlobStore;
-use crate::index::{Index, IndexError, JournalEntry, RecordKind};
+use crate::index::{Index, IndexError, JournalEntry, JournalState, ObjectRecord, RecordKind};
 use crate::objects::Replication;
+use floe_codec::Manifest;
 
 /// How long a request waits for its change to reach the nodes before it is told to retry.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -247,6 +248,48 @@ impl Replication for Publisher {
             Ok(Err(_)) => Err("the gateway is stopping".into()),
             Err(_) => Err(format!("no copy on enough nodes within {ACK_TIMEOUT:?}")),
         }
+    }
+
+    async fn recover_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(ObjectRecord, Manifest)>, String> {
+        let id = record_id(RecordKind::Object, bucket, key);
+        let copies = join_all(self.blobs.nodes().iter().map(|n| n.get_record(&id))).await;
+        // The newest copy that decodes: decoding checks the manifest, an inline body's hash
+        // included, and that the record is the one of this key.
+        let newest = copies
+            .into_iter()
+            .filter_map(|copy| copy.ok())
+            .filter_map(|(_, bytes)| decode(&id, &bytes).ok())
+            .max_by_key(|entry| entry.version);
+        let Some(entry) = newest else {
+            return Ok(None);
+        };
+        let JournalState::Object(record, manifest) = entry.state else {
+            return Ok(None);
+        };
+        if manifest.inline_data().is_some() {
+            let (b, k, r, m) = (
+                bucket.to_owned(),
+                key.to_owned(),
+                record.clone(),
+                manifest.clone(),
+            );
+            let repaired = self
+                .with_index(move |ix| ix.repair_inline_object(&b, &k, &r, m))
+                .await;
+            match repaired {
+                Ok(()) => tracing::warn!(
+                    bucket,
+                    key,
+                    "damaged inline object repaired from a node copy"
+                ),
+                Err(e) => tracing::error!(bucket, key, error = %e, "damaged object not repaired"),
+            }
+        }
+        Ok(Some((*record, manifest)))
     }
 }
 

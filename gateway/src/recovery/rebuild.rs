@@ -105,7 +105,11 @@ pub async fn rebuild_index(repairer: &Repairer) -> Result<RebuildReport, RepairE
         progress.advance(1);
         let done = report.records_unreadable + report.restored.objects + report.restored.buckets;
         if done > 0 && done % 10_000 == 0 {
-            tracing::info!(done, of = report.records_found, "rebuild: restoring records");
+            tracing::info!(
+                done,
+                of = report.records_found,
+                "rebuild: restoring records"
+            );
         }
         match fetched {
             Some(entry) => batch.push(entry),

@@ -19,9 +19,11 @@ pub async fn check_deletable(index: &Index, blobs: &BlobStore) -> Result<(), Str
         (Err(e), _) | (_, Err(e)) => return Err(format!("index: {e}")),
     };
     if complete != Some(true) {
-        return Err("the index's view of the cluster is incomplete (a rebuild could not read \
+        return Err(
+            "the index's view of the cluster is incomplete (a rebuild could not read \
                     every node): run `floe admin rebuild-index` with every node up"
-            .into());
+                .into(),
+        );
     }
     let infos = futures::future::join_all(blobs.nodes().iter().map(|n| n.cluster_info())).await;
     for (node, info) in blobs.nodes().iter().zip(infos) {
