@@ -490,3 +490,233 @@ async fn a_rotten_inline_object_is_served_from_a_node_copy_and_repaired() {
     );
     assert!(get(&client, "rot", "small").await == body);
 }
+
+/// What a key should hold: the seed of its body, or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Body(u64),
+    Deleted,
+}
+
+/// One key's history as the client saw it: the last acknowledged state, and the states tried
+/// since without an answer (any of them may have been committed).
+#[derive(Debug, Clone)]
+struct KeyModel {
+    acked: Held,
+    maybe: Vec<Held>,
+}
+
+fn chaos_body(seed: u64) -> Vec<u8> {
+    let size = match seed % 3 {
+        0 => 1_000,
+        1 => 120_000,
+        _ => 1_300_000,
+    } + (seed % 97) as usize;
+    pattern(size, seed)
+}
+
+/// A small deterministic generator (xorshift), seeded from the clock and printed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// A mixed workload while nodes and the gateway are killed with -9 and restarted at random
+/// moments (`FLOE_CHAOS_SECS` long, 40 s by default). At the end every acknowledged write reads
+/// back with its bytes, no acknowledged delete comes back, and every listed object is whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_loses_no_acknowledged_change() {
+    use std::sync::{Arc, Mutex, RwLock};
+    let secs: u64 = std::env::var("FLOE_CHAOS_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        | 1;
+    println!("chaos: {secs} s, seed {seed}");
+    let cluster = Arc::new(Mutex::new(LocalCluster::start(6)));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("gw");
+    let serve = gateway(&cluster.lock().expect("cluster"), &data, "");
+    let client = Arc::new(RwLock::new(s3(&serve)));
+    let serve = Arc::new(Mutex::new(serve));
+    client
+        .read()
+        .expect("client")
+        .clone()
+        .create_bucket()
+        .bucket("chaos")
+        .send()
+        .await
+        .expect("bucket");
+
+    const WORKERS: usize = 4;
+    const KEYS_PER_WORKER: usize = 12;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut workers = Vec::new();
+    for w in 0..WORKERS {
+        let client = client.clone();
+        workers.push(tokio::spawn(async move {
+            let mut rng = Rng(seed ^ (w as u64 + 1) * 0x9E37_79B9);
+            let mut keys = vec![
+                KeyModel {
+                    acked: Held::Deleted,
+                    maybe: Vec::new()
+                };
+                KEYS_PER_WORKER
+            ];
+            let (mut ops, mut acks) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let k = rng.below(KEYS_PER_WORKER as u64) as usize;
+                let key = format!("w{w}-k{k}");
+                let next = if rng.below(4) == 0 {
+                    Held::Deleted
+                } else {
+                    Held::Body(rng.below(1 << 40) + 1)
+                };
+                let c = client.read().expect("client").clone();
+                let outcome = match next {
+                    Held::Body(seed) => c
+                        .put_object()
+                        .bucket("chaos")
+                        .key(&key)
+                        .body(ByteStream::from(chaos_body(seed)))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}")),
+                    Held::Deleted => c
+                        .delete_object()
+                        .bucket("chaos")
+                        .key(&key)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}")),
+                };
+                ops += 1;
+                match outcome {
+                    Ok(()) => {
+                        acks += 1;
+                        keys[k] = KeyModel {
+                            acked: next,
+                            maybe: Vec::new(),
+                        };
+                    }
+                    Err(_) => {
+                        keys[k].maybe.push(next);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+            (keys, ops, acks)
+        }));
+    }
+
+    // The chaos: every 1.5-4 s, kill -9 one node (restarted 0.5-2 s later) or the gateway
+    // (restarted at once on the same data).
+    let mut rng = Rng(seed);
+    let mut faults = (0u64, 0u64);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1500 + rng.below(2500))).await;
+        if Instant::now() >= deadline {
+            break;
+        }
+        if rng.below(3) == 0 {
+            let mut gw = serve.lock().expect("serve");
+            gw.kill();
+            let restarted = gateway(&cluster.lock().expect("cluster"), &data, "");
+            *client.write().expect("client") = s3(&restarted);
+            *gw = restarted;
+            faults.0 += 1;
+        } else {
+            let n = rng.below(6) as usize;
+            let pause = Duration::from_millis(500 + rng.below(1500));
+            cluster.lock().expect("cluster").nodes[n].kill();
+            tokio::time::sleep(pause).await;
+            let cluster = cluster.clone();
+            tokio::task::spawn_blocking(move || {
+                cluster.lock().expect("cluster").nodes[n].restart()
+            })
+            .await
+            .expect("restart");
+            faults.1 += 1;
+        }
+    }
+    let mut models = Vec::new();
+    let (mut ops, mut acks) = (0, 0);
+    for worker in workers {
+        let (keys, o, a) = worker.await.expect("worker");
+        ops += o;
+        acks += a;
+        models.push(keys);
+    }
+
+    // Every node is up (the last one killed was restarted); check through the current gateway.
+    let c = client.read().expect("client").clone();
+    let mut checked = 0;
+    for (w, keys) in models.iter().enumerate() {
+        for (k, model) in keys.iter().enumerate() {
+            let key = format!("w{w}-k{k}");
+            let found = c.get_object().bucket("chaos").key(&key).send().await;
+            let seen = match found {
+                Ok(out) => {
+                    let body = out.body.collect().await.expect("body").into_bytes();
+                    let allowed: Vec<u64> = std::iter::once(model.acked)
+                        .chain(model.maybe.iter().copied())
+                        .filter_map(|h| match h {
+                            Held::Body(s) => Some(s),
+                            Held::Deleted => None,
+                        })
+                        .collect();
+                    let which = allowed.iter().find(|&&s| chaos_body(s) == body.as_ref());
+                    assert!(
+                        which.is_some(),
+                        "{key}: bytes of no write made to it ({model:?}, seed {seed})"
+                    );
+                    Held::Body(*which.expect("matched"))
+                }
+                Err(_) => Held::Deleted,
+            };
+            let possible = seen == model.acked || model.maybe.contains(&seen);
+            assert!(
+                possible,
+                "{key}: holds {seen:?}, but the last acknowledged change was {:?} (unanswered \
+                 since: {:?}; seed {seed})",
+                model.acked, model.maybe
+            );
+            checked += 1;
+        }
+    }
+    let listed = c
+        .list_objects_v2()
+        .bucket("chaos")
+        .send()
+        .await
+        .expect("list");
+    for object in listed.contents() {
+        let key = object.key().expect("key");
+        let body = get(&c, "chaos", key).await;
+        assert_eq!(
+            Some(body.len() as i64),
+            object.size(),
+            "{key} is listed but not whole"
+        );
+    }
+    println!(
+        "chaos: {ops} operations, {acks} acknowledged, {} gateway kills, {} node kills, {checked} \
+         keys checked, {} listed objects whole",
+        faults.0,
+        faults.1,
+        listed.key_count().unwrap_or(0)
+    );
+    assert!(acks > 0 && faults.0 + faults.1 > 0);
+}
