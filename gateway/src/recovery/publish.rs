@@ -28,6 +28,9 @@ use crate::index::{Index, IndexError, JournalEntry, JournalState, ObjectRecord, 
 use crate::objects::Replication;
 use floe_codec::Manifest;
 
+/// How long a round woken by a waiting request lets others join before it starts.
+const GATHER: Duration = Duration::from_micros(700);
+
 /// How long a request waits for its change to reach the nodes before it is told to retry.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -70,12 +73,28 @@ struct Rounds {
     outcome: watch::Sender<(u64, u64)>,
 }
 
+/// What one batch did.
+struct Batch {
+    published: usize,
+    /// Every entry tried is on enough nodes.
+    complete: bool,
+    /// The outbox held less than a batch: nothing older is left.
+    last: bool,
+}
+
+/// An outbox entry: what changed, at which version.
+type OutboxKey = (RecordKind, String, String, u64);
+
 /// Drains the index's outbox to the nodes.
 #[derive(Debug, Clone)]
 pub struct Publisher {
     index: Arc<Index>,
     blobs: Arc<BlobStore>,
     rounds: Arc<Rounds>,
+    /// Entries the nodes hold whose removal from the outbox is still being committed, and that
+    /// commit: the next round starts without waiting for it, and skips those entries.
+    cleaning: Arc<std::sync::Mutex<std::collections::HashSet<OutboxKey>>>,
+    cleanup: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Publisher {
@@ -88,6 +107,8 @@ impl Publisher {
                 wake: Notify::new(),
                 outcome: watch::channel((0, 0)).0,
             }),
+            cleaning: Arc::default(),
+            cleanup: Arc::default(),
         }
     }
 
@@ -101,9 +122,15 @@ impl Publisher {
             .map_err(|e| IndexError::Storage(format!("index task: {e}")))?
     }
 
-    /// One round: publishes up to a batch of queued changes; returns how many succeeded and
-    /// how many were tried.
-    pub async fn publish_once(&self) -> Result<(usize, usize), IndexError> {
+    /// One round: publishes up to a batch of queued changes; returns how many succeeded.
+    pub async fn publish_once(&self) -> Result<usize, IndexError> {
+        Ok(self.publish_batch(None).await?.published)
+    }
+
+    /// [`publish_once`](Self::publish_once); when the batch is the last of a backlog (not
+    /// full), `settles` is answered as soon as the nodes have answered, before the outbox is
+    /// cleaned up: that is bookkeeping, and a waiting request need not wait for it.
+    async fn publish_batch(&self, settles: Option<u64>) -> Result<Batch, IndexError> {
         let pending = self
             .with_index(|ix| {
                 let pending = ix.pending_records(BATCH)?;
@@ -115,22 +142,76 @@ impl Publisher {
                 Ok(pending)
             })
             .await?;
-        if pending.is_empty() {
-            return Ok((0, 0));
+        let listed = pending.len();
+        let pending: Vec<JournalEntry> = {
+            let cleaning = self.cleaning.lock().unwrap_or_else(|e| e.into_inner());
+            pending
+                .into_iter()
+                .filter(|e| !cleaning.contains(&outbox_key(e)))
+                .collect()
+        };
+        if listed == BATCH && pending.is_empty() {
+            // A full page of entries already published: let their cleanup land, then go on.
+            self.await_cleanup().await;
+            return Ok(Batch {
+                published: 0,
+                complete: true,
+                last: false,
+            });
         }
+        let last = listed < BATCH;
         let tried = pending.len();
-        let done = self.publish(pending).await;
+        let done = if pending.is_empty() {
+            Vec::new()
+        } else {
+            self.publish(pending).await
+        };
         let count = done.len();
-        if count > 0 {
-            self.with_index(move |ix| ix.records_published(&done))
-                .await?;
+        if let Some(ticket) = settles
+            && (count < tried || last)
+        {
+            self.settle(ticket, count == tried);
         }
-        Ok((count, tried))
+        if count > 0 {
+            // One cleanup in flight at a time; this round's goes on in the background.
+            self.await_cleanup().await;
+            {
+                let mut cleaning = self.cleaning.lock().unwrap_or_else(|e| e.into_inner());
+                cleaning.extend(done.iter().cloned());
+            }
+            let this = self.clone();
+            let task = tokio::spawn(async move {
+                let keys = done.clone();
+                if let Err(e) = this.with_index(move |ix| ix.records_published(&done)).await {
+                    tracing::warn!(error = %e, "outbox cleanup failed; the entries are sent again");
+                }
+                let mut cleaning = this.cleaning.lock().unwrap_or_else(|e| e.into_inner());
+                for key in &keys {
+                    cleaning.remove(key);
+                }
+            });
+            *self.cleanup.lock().await = Some(task);
+            if settles.is_none() {
+                self.await_cleanup().await;
+            }
+        }
+        Ok(Batch {
+            published: count,
+            complete: count == tried,
+            last,
+        })
+    }
+
+    async fn await_cleanup(&self) {
+        let task = self.cleanup.lock().await.take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     /// Sends the records of `entries` to their nodes, one batch per node (one request and one
     /// sync there, however many records); returns the outbox keys of those enough nodes hold.
-    async fn publish(&self, entries: Vec<JournalEntry>) -> Vec<(RecordKind, String, String, u64)> {
+    async fn publish(&self, entries: Vec<JournalEntry>) -> Vec<OutboxKey> {
         let nodes = self.blobs.nodes();
         let mut batches: Vec<Vec<(usize, RecordItem)>> = vec![Vec::new(); nodes.len()];
         let mut wanted = Vec::with_capacity(entries.len());
@@ -182,17 +263,29 @@ impl Publisher {
             .collect()
     }
 
+    /// Answers the requests that took tickets up to `ticket`.
+    fn settle(&self, ticket: u64, complete: bool) {
+        self.rounds.outcome.send_modify(|(done, failed)| {
+            if complete {
+                *done = (*done).max(ticket);
+            } else {
+                *failed = (*failed).max(ticket);
+            }
+        });
+    }
+
     /// Publishes rounds while they come back full; a partial round means the outbox is (about)
-    /// empty. Returns how many were published, and whether everything tried was.
-    async fn publish_backlog(&self) -> Result<(usize, bool), IndexError> {
+    /// empty. Returns how many were published, and whether everything tried was. The requests
+    /// holding tickets up to `ticket` are answered by the last round (or the first failure).
+    async fn publish_backlog(&self, ticket: u64) -> Result<(usize, bool), IndexError> {
         let mut total = 0;
         loop {
-            let (done, tried) = self.publish_once().await?;
-            total += done;
-            if done < tried {
+            let batch = self.publish_batch(Some(ticket)).await?;
+            total += batch.published;
+            if !batch.complete {
                 return Ok((total, false));
             }
-            if tried < BATCH {
+            if batch.last {
                 return Ok((total, true));
             }
         }
@@ -210,29 +303,26 @@ impl Publisher {
             loop {
                 tokio::select! {
                     () = &mut shutdown => return,
-                    () = self.rounds.wake.notified() => {}
+                    () = self.rounds.wake.notified() => {
+                        // A moment for the requests committing alongside to join this round:
+                        // every round costs each node a request and a sync.
+                        tokio::time::sleep(GATHER).await;
+                    }
                     () = tokio::time::sleep(interval) => {}
                 }
                 // Every waiter up to here committed before this round reads the outbox.
                 let ticket = self.rounds.requested.load(Ordering::SeqCst);
-                let outcome = self.publish_backlog().await;
-                let complete = match &outcome {
-                    Ok((_, complete)) => *complete,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "publishing metadata records failed");
-                        false
-                    }
-                };
-                self.rounds.outcome.send_modify(|(done, failed)| {
-                    if complete {
-                        *done = (*done).max(ticket);
-                    } else {
-                        *failed = (*failed).max(ticket);
-                    }
-                });
+                if let Err(e) = self.publish_backlog(ticket).await {
+                    tracing::warn!(error = %e, "publishing metadata records failed");
+                    self.settle(ticket, false);
+                }
             }
         })
     }
+}
+
+fn outbox_key(e: &JournalEntry) -> OutboxKey {
+    (e.kind, e.bucket.clone(), e.key.clone(), e.version)
 }
 
 #[async_trait::async_trait]
