@@ -29,6 +29,10 @@ pub struct CollectReport {
     pub deferred: usize,
     /// Abandoned multipart uploads aborted (their parts' chunks became garbage).
     pub uploads_expired: usize,
+    /// Whether deletion was paused: the index's view of the cluster is not complete (see
+    /// `recovery::view`; the reason is logged).
+    #[serde(default)]
+    pub paused: bool,
 }
 
 #[derive(Clone)]
@@ -98,6 +102,17 @@ impl Collector {
         let batch = self.batch;
         let garbage = self.index(move |ix| ix.garbage(batch)).await?;
         let now = crate::objects::now_millis();
+        let due = garbage
+            .iter()
+            .any(|e| now - e.since >= self.grace.as_millis() as i64);
+        if due {
+            if let Err(reason) = crate::recovery::check_deletable(&self.index, &self.blobs).await {
+                tracing::warn!(reason, "garbage collection paused");
+                report.deferred = garbage.len();
+                report.paused = true;
+                return Ok(report);
+            }
+        }
         for entry in garbage {
             if now - entry.since < self.grace.as_millis() as i64 {
                 report.deferred += 1;
@@ -166,6 +181,7 @@ impl Collector {
             total.revived += report.revived;
             total.deferred = report.deferred;
             total.uploads_expired += report.uploads_expired;
+            total.paused |= report.paused;
             if report.deleted + report.revived + report.uploads_expired == 0 {
                 return Ok(total);
             }

@@ -45,8 +45,8 @@ pub enum LaunchError {
     Blobs(#[from] crate::blobs::BlobError),
     #[error("metadata index: {0}")]
     Index(#[from] crate::index::IndexError),
-    #[error("rebuilding the index: {0}")]
-    Rebuild(String),
+    #[error(transparent)]
+    Identity(#[from] crate::recovery::IdentityError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -198,17 +198,22 @@ impl Gateway {
             }
         }
         let repairer = Arc::new(Repairer::new(index.clone(), blobs.clone()));
-        if config.rebuild_index {
-            let report = crate::recovery::rebuild_index(&repairer)
-                .await
-                .map_err(|e| LaunchError::Rebuild(e.to_string()))?;
+        // Before anything writes to a node: which cluster this is, and an index that has seen
+        // all of it (see `recovery::identity`).
+        let settled = crate::recovery::settle(&repairer, config.rebuild_index).await?;
+        if let Some(report) = &settled.rebuilt {
             tracing::info!(?report, "index rebuilt from the nodes' records");
-            if !report.nodes_failed.is_empty() {
-                tracing::warn!(failed = ?report.nodes_failed, "some nodes could not be listed");
-            }
         }
+        tracing::info!(
+            cluster = %settled.cluster,
+            created = settled.created,
+            complete_view = settled.complete,
+            "cluster identity settled"
+        );
+        let publisher = Publisher::new(index.clone(), blobs.clone());
         tasks.push(
-            Publisher::new(index.clone(), blobs.clone())
+            publisher
+                .clone()
                 .spawn(RECORD_PUBLISH_INTERVAL, stopped(stop_rx.clone())),
         );
         tasks.push(repairer.clone().spawn(
@@ -238,7 +243,8 @@ impl Gateway {
                 max_metadata_size: config.limits.max_metadata_bytes,
                 max_part_number: config.limits.max_part_count,
             },
-        );
+        )
+        .with_replication(Arc::new(publisher));
         let s3 = build_service(
             service.clone(),
             &S3Settings {

@@ -50,4 +50,7 @@ pub enum ManifestError {
     /// Well-formed bytes whose contents contradict themselves (size, ids, params).
     #[error("inconsistent manifest: {0}")]
     Inconsistent(String),
+    /// An inline body whose bytes no longer match the hash stored with them.
+    #[error("inline object body does not match its hash")]
+    InlineCorrupt,
 }

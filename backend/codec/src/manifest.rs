@@ -12,7 +12,10 @@ use crate::{ChunkRef, ManifestError};
 
 /// Current manifest encoding. Bump it (and keep a reader for the old value) on any change to
 /// the types below: postcard is not self-describing, so old bytes would otherwise be misread.
-pub const MANIFEST_FORMAT: u8 = 1;
+/// Format 2 added [`Body::VerifiedInline`]; format 1 bytes (no such variant) still read.
+pub const MANIFEST_FORMAT: u8 = 2;
+/// The formats [`Manifest::decode`] reads.
+const READABLE_FORMATS: [u8; 2] = [1, MANIFEST_FORMAT];
 
 /// Where an object's bytes live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +27,13 @@ pub enum Body {
     /// Everything else, in object order. Chunks may differ in length (multipart objects
     /// concatenate their parts' chunks), so offsets come from `ChunkRef::len`, never chunk_size.
     Chunks(Vec<ChunkRef>),
+    /// Small objects since format 2: the bytes and their blake3 hash, checked whenever the
+    /// manifest is decoded (every read), as shards are. `Inline` (written before) is not.
+    VerifiedInline {
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+        hash: [u8; 32],
+    },
 }
 
 /// One object's bytes.
@@ -63,12 +73,29 @@ impl TryFrom<ManifestFields> for Manifest {
 }
 
 impl Manifest {
-    /// An object stored inside its manifest.
+    /// An object stored inside its manifest, with the hash its bytes are checked against.
     pub fn inline(data: Vec<u8>, chunk_size: u32) -> Self {
+        let hash = *blake3::hash(&data).as_bytes();
         Self {
             chunk_size,
             size: data.len() as u64,
-            body: Body::Inline(data),
+            body: Body::VerifiedInline { data, hash },
+        }
+    }
+
+    /// The bytes of an inline object; `None` for a chunked one.
+    pub fn inline_data(&self) -> Option<&[u8]> {
+        match &self.body {
+            Body::Inline(data) | Body::VerifiedInline { data, .. } => Some(data),
+            Body::Chunks(_) => None,
+        }
+    }
+
+    /// The bytes of an inline object, taken; `Err(self)` for a chunked one.
+    pub fn into_inline_data(self) -> Result<Vec<u8>, Self> {
+        match self.body {
+            Body::Inline(data) | Body::VerifiedInline { data, .. } => Ok(data),
+            Body::Chunks(_) => Err(self),
         }
     }
 
@@ -84,7 +111,7 @@ impl Manifest {
     /// The chunk references, in object order; empty for an inline object.
     pub fn chunks(&self) -> &[ChunkRef] {
         match &self.body {
-            Body::Inline(_) => &[],
+            Body::Inline(_) | Body::VerifiedInline { .. } => &[],
             Body::Chunks(chunks) => chunks,
         }
     }
@@ -101,7 +128,7 @@ impl Manifest {
     /// Parses and validates the binary form.
     pub fn decode(bytes: &[u8]) -> Result<Self, ManifestError> {
         let (&format, rest) = bytes.split_first().ok_or(ManifestError::Empty)?;
-        if format != MANIFEST_FORMAT {
+        if !READABLE_FORMATS.contains(&format) {
             return Err(ManifestError::UnknownFormat(format));
         }
         let (fields, trailing): (ManifestFields, &[u8]) =
@@ -120,6 +147,12 @@ impl Manifest {
     fn validate(&self) -> Result<(), ManifestError> {
         let actual = match &self.body {
             Body::Inline(data) => data.len() as u64,
+            Body::VerifiedInline { data, hash } => {
+                if blake3::hash(data).as_bytes() != hash {
+                    return Err(ManifestError::InlineCorrupt);
+                }
+                data.len() as u64
+            }
             Body::Chunks(chunks) => {
                 if let Some(i) = chunks.iter().position(|c| !c.is_consistent()) {
                     return Err(ManifestError::Inconsistent(format!(
@@ -170,10 +203,16 @@ mod tests {
         // Index files written before the body was serialized in one piece must still read: the
         // bytes are the format, chunk_size and size as varints, the variant, the length, the body.
         let body: Vec<u8> = (0..300u32).map(|i| (i % 251) as u8).collect();
-        let mut expected = vec![MANIFEST_FORMAT, 0x80, 0x20, 0xac, 0x02, 0, 0xac, 0x02];
+        let mut expected = vec![1, 0x80, 0x20, 0xac, 0x02, 0, 0xac, 0x02];
         expected.extend_from_slice(&body);
-        let manifest = Manifest::inline(body.clone(), 4096);
-        assert_eq!(manifest.encode(), expected);
+        let manifest = Manifest {
+            chunk_size: 4096,
+            size: 300,
+            body: Body::Inline(body.clone()),
+        };
+        let mut encoded = manifest.encode();
+        encoded[0] = 1;
+        assert_eq!(encoded, expected);
         // And the element-by-element encoding of the same fields reads back the same.
         #[derive(Serialize)]
         enum OldBody {
@@ -190,9 +229,21 @@ mod tests {
             size: 300,
             body: OldBody::Inline(body),
         };
-        let old = postcard::to_extend(&old, vec![MANIFEST_FORMAT]).unwrap();
+        let old = postcard::to_extend(&old, vec![1]).unwrap();
         assert_eq!(old, expected);
         assert_eq!(Manifest::decode(&old).unwrap(), manifest);
+    }
+
+    #[test]
+    fn inline_bytes_are_checked_against_their_hash() {
+        let manifest = Manifest::inline(b"sixteen bytes..!".to_vec(), 4096);
+        assert_eq!(manifest.inline_data(), Some(&b"sixteen bytes..!"[..]));
+        let mut bytes = manifest.encode();
+        assert_eq!(Manifest::decode(&bytes).unwrap(), manifest);
+        // One bit of the body flipped on disk: the read is refused, not served.
+        let at = bytes.len() - 40;
+        bytes[at] ^= 1;
+        assert_eq!(Manifest::decode(&bytes), Err(ManifestError::InlineCorrupt));
     }
 
     #[test]
@@ -208,10 +259,10 @@ mod tests {
         let bytes = Manifest::chunked(vec![chunk(50, 2, 1)], 64).encode();
         assert_eq!(Manifest::decode(&[]), Err(ManifestError::Empty));
         let mut future = bytes.clone();
-        future[0] = 2;
+        future[0] = 3;
         assert_eq!(
             Manifest::decode(&future),
-            Err(ManifestError::UnknownFormat(2))
+            Err(ManifestError::UnknownFormat(3))
         );
         for cut in 1..bytes.len() {
             assert!(Manifest::decode(&bytes[..cut]).is_err(), "cut at {cut}");

@@ -50,7 +50,9 @@ fn manifest() -> impl Strategy<Value = Manifest> {
 /// Whatever a decoder accepted must be internally consistent and survive its own round trip.
 fn check_accepted(m: &Manifest) -> Result<(), TestCaseError> {
     let body_len: u64 = match &m.body {
-        floe_codec::Body::Inline(d) => d.len() as u64,
+        floe_codec::Body::Inline(d) | floe_codec::Body::VerifiedInline { data: d, .. } => {
+            d.len() as u64
+        }
         floe_codec::Body::Chunks(c) => c.iter().map(|c| u64::from(c.len)).sum(),
     };
     prop_assert_eq!(m.size, body_len);

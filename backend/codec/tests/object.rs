@@ -163,7 +163,7 @@ proptest! {
 #[test]
 fn unknown_format_is_refused() {
     let mut bytes = Manifest::inline(b"x".to_vec(), 64).encode();
-    for format in [0u8, 2, 255] {
+    for format in [0u8, 3, 255] {
         bytes[0] = format;
         assert!(matches!(
             Manifest::decode(&bytes),

@@ -2,10 +2,12 @@
 //!
 //! Every request except `/v1/health` carries `x-floe-date` (unix seconds) and
 //! `x-floe-signature = hex(HMAC-SHA256(secret, METHOD \n path_and_query \n date \n shard_hash))`.
+//! A gateway's requests also name their cluster (`x-floe-cluster`) and, when they change
+//! something, carry a nonce (`x-floe-nonce`); both are then signed too, appended as
+//! `\n cluster \n nonce`. The node serves only its own cluster's requests (`membership`) and
+//! each nonce once (`replay`), so a captured request cannot be replayed within the window.
 //! The body is not in the MAC: a PUT body is bound to the signed `x-floe-shard-hash` header and
 //! the node checks that hash against the bytes, so signing the body would only cost a second pass.
-//! A signature stays replayable within the clock-skew window; the network between gateway and
-//! nodes is assumed private, and every operation is idempotent.
 
 use std::fmt;
 use std::str::FromStr;
@@ -16,7 +18,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use http::{HeaderMap, StatusCode};
 use sha2::Sha256;
 
-use crate::protocol::{HEADER_DATE, HEADER_SHARD_HASH, HEADER_SIGNATURE};
+use crate::protocol::{
+    HEADER_CLUSTER, HEADER_DATE, HEADER_NONCE, HEADER_SHARD_HASH, HEADER_SIGNATURE,
+};
 
 /// How far a request's date may be from the node's clock, either way.
 pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
@@ -82,12 +86,20 @@ impl fmt::Debug for ClusterSecret {
     }
 }
 
+/// The cluster and nonce a request is signed with, when it names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope<'a> {
+    pub cluster: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+}
+
 fn message(
     mac: &mut HmacSha256,
     method: &str,
     path_and_query: &str,
     date: &str,
     shard_hash: Option<&str>,
+    scope: Scope<'_>,
 ) {
     for (i, part) in [method, path_and_query, date, shard_hash.unwrap_or("")]
         .into_iter()
@@ -98,15 +110,41 @@ fn message(
         }
         mac.update(part.as_bytes());
     }
+    // Absent for a bare node's requests, so their signatures stay what they were.
+    if scope != Scope::default() {
+        for part in [scope.cluster.unwrap_or(""), scope.nonce.unwrap_or("")] {
+            mac.update(b"\n");
+            mac.update(part.as_bytes());
+        }
+    }
 }
 
-/// Signs a request: returns the value of `x-floe-signature`.
+/// Signs a request that names no cluster: returns the value of `x-floe-signature`.
 pub fn sign(
     secret: &ClusterSecret,
     method: &str,
     path_and_query: &str,
     date: u64,
     shard_hash: Option<&str>,
+) -> String {
+    sign_scoped(
+        secret,
+        method,
+        path_and_query,
+        date,
+        shard_hash,
+        Scope::default(),
+    )
+}
+
+/// Signs a request with its cluster and nonce.
+pub fn sign_scoped(
+    secret: &ClusterSecret,
+    method: &str,
+    path_and_query: &str,
+    date: u64,
+    shard_hash: Option<&str>,
+    scope: Scope<'_>,
 ) -> String {
     let mut mac = secret.mac();
     message(
@@ -115,8 +153,17 @@ pub fn sign(
         path_and_query,
         &date.to_string(),
         shard_hash,
+        scope,
     );
     hex::encode(mac.finalize().into_bytes())
+}
+
+/// What a verified request was signed for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verified {
+    pub date: u64,
+    pub cluster: Option<String>,
+    pub nonce: Option<String>,
 }
 
 /// Current time in unix seconds (0 if the clock is before 1970, which then fails as stale).
@@ -127,14 +174,15 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Checks a request's date and signature against `secret` at time `now` (unix seconds).
+/// Checks a request's date and signature against `secret` at time `now` (unix seconds), and
+/// returns what it was signed for.
 pub fn verify(
     secret: &ClusterSecret,
     method: &str,
     path_and_query: &str,
     headers: &HeaderMap,
     now: u64,
-) -> Result<(), AuthError> {
+) -> Result<Verified, AuthError> {
     let header = |name: &'static str| -> Result<Option<&str>, AuthError> {
         headers
             .get(name)
@@ -144,6 +192,8 @@ pub fn verify(
     let date_str = header(HEADER_DATE)?.ok_or(AuthError::Missing(HEADER_DATE))?;
     let signature = header(HEADER_SIGNATURE)?.ok_or(AuthError::Missing(HEADER_SIGNATURE))?;
     let shard_hash = header(HEADER_SHARD_HASH)?;
+    let cluster = header(HEADER_CLUSTER)?;
+    let nonce = header(HEADER_NONCE)?;
 
     if date_str.is_empty() || !date_str.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AuthError::Malformed(HEADER_DATE));
@@ -157,8 +207,22 @@ pub fn verify(
     let tag = hex::decode(signature).map_err(|_| AuthError::BadSignature)?;
     let mut mac = secret.mac();
     // The date is MACed exactly as received, so no re-formatting can make two spellings equal.
-    message(&mut mac, method, path_and_query, date_str, shard_hash);
-    mac.verify_slice(&tag).map_err(|_| AuthError::BadSignature)
+    let scope = Scope { cluster, nonce };
+    message(
+        &mut mac,
+        method,
+        path_and_query,
+        date_str,
+        shard_hash,
+        scope,
+    );
+    mac.verify_slice(&tag)
+        .map_err(|_| AuthError::BadSignature)?;
+    Ok(Verified {
+        date,
+        cluster: cluster.map(str::to_owned),
+        nonce: nonce.map(str::to_owned),
+    })
 }
 
 #[cfg(test)]
@@ -183,8 +247,8 @@ mod tests {
         let sig = sign(&secret, "PUT", "/v1/shards/a/1", now, Some("abc"));
         let h = headers(now, &sig, Some("abc"));
         assert_eq!(
-            verify(&secret, "PUT", "/v1/shards/a/1", &h, now + 10),
-            Ok(())
+            verify(&secret, "PUT", "/v1/shards/a/1", &h, now + 10).map(|v| v.date),
+            Ok(now)
         );
         // Any signed part changed breaks it.
         assert_eq!(

@@ -16,8 +16,8 @@ use http::{Method, StatusCode};
 
 use crate::auth::ClusterSecret;
 use crate::protocol::{
-    HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, LIST_MAX_LIMIT, ListQuery, NodeStats,
-    STATS_PATH, ScrubQuery, ScrubReport, ShardInfo, ShardKey, ShardPage,
+    CLUSTER_PATH, ClusterInfo, HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, LIST_MAX_LIMIT,
+    ListQuery, NodeStats, STATS_PATH, ScrubQuery, ScrubReport, ShardInfo, ShardKey, ShardPage,
 };
 use crate::tls::NodeTrust;
 use crate::transport::Transport;
@@ -124,6 +124,37 @@ impl NodeClient {
         Ok(NodeClient {
             inner: Arc::new(Transport::new(base_url, secret, options, trust)?),
         })
+    }
+
+    /// What the node says of its cluster and records (answered before it has joined one).
+    pub async fn cluster_info(&self) -> Result<ClusterInfo, ClientError> {
+        self.get_json(CLUSTER_PATH).await
+    }
+
+    /// Joins the node to cluster `id` (a no-op if it belongs to it already; refused, as
+    /// `Protocol`, if it belongs to another).
+    pub async fn join_cluster(&self, id: &str) -> Result<ClusterInfo, ClientError> {
+        let path = format!("{CLUSTER_PATH}?join={id}");
+        let reply = self
+            .inner
+            .call(Method::POST, &path, None, None, Bytes::new(), SMALL_REPLY)
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(reply.into_error());
+        }
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| ClientError::Protocol(format!("bad JSON from {path}: {e}")))
+    }
+
+    /// Names cluster `id` in every request from now on, as the node requires once joined.
+    /// Returns false if this client is bound to another cluster already.
+    pub fn bind_cluster(&self, id: &str) -> bool {
+        self.inner.bind_cluster(id)
+    }
+
+    /// The cluster this client names in its requests, once bound.
+    pub fn cluster(&self) -> Option<&str> {
+        self.inner.cluster()
     }
 
     /// The normalized base url (`http://host:port` or `https://host:port`).

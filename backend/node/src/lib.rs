@@ -3,6 +3,8 @@
 //!
 //! - [`protocol`]: routes, headers, status codes and JSON bodies shared by server and client.
 //! - [`auth`]: the cluster secret and HMAC request signing.
+//! - [`membership`]: the one cluster this node belongs to.
+//! - [`replay`]: each mutating request's nonce is served once.
 //! - [`secret_strength`]: placeholder and too-short secrets, refused at startup.
 //! - [`layout`]: the data directory's tree and the versioned shard file format.
 //! - [`store`]: `ShardStore`, atomic writes, verify-on-read and quarantine.
@@ -24,9 +26,11 @@ pub mod client;
 pub mod config;
 mod direct_io;
 pub mod layout;
+pub mod membership;
 pub mod metrics;
 pub mod protocol;
 pub mod records;
+pub mod replay;
 mod routes;
 pub mod scrub;
 pub mod secret_strength;
@@ -46,8 +50,8 @@ pub use auth::{AuthError, ClusterSecret, sign};
 pub use client::{ClientError, ClientOptions, NodeClient, RecordStored};
 pub use config::{ConfigError, NodeConfig};
 pub use protocol::{
-    NodeStats, RecordEntry, RecordId, RecordItem, RecordPage, STATUS_CORRUPT, ScrubQuery,
-    ScrubReport, ShardEntry, ShardInfo, ShardKey, ShardPage,
+    ClusterInfo, NodeStats, RecordEntry, RecordId, RecordItem, RecordPage, STATUS_CORRUPT,
+    ScrubQuery, ScrubReport, ShardEntry, ShardInfo, ShardKey, ShardPage,
 };
 pub use server::{NodeState, run, run_tls};
 pub use store::{ShardStore, StoreError};

@@ -30,6 +30,10 @@ pub const HEADER_SHARD_HASH: &str = "x-floe-shard-hash";
 pub const HEADER_DATE: &str = "x-floe-date";
 /// Header carrying hex(HMAC-SHA256) over the request; see [`crate::auth`].
 pub const HEADER_SIGNATURE: &str = "x-floe-signature";
+/// Header naming the cluster a gateway's request is for; part of the signature.
+pub const HEADER_CLUSTER: &str = "x-floe-cluster";
+/// Header carrying a mutating request's single-use nonce (32 hex); part of the signature.
+pub const HEADER_NONCE: &str = "x-floe-nonce";
 /// DELETE answer header: whether the shard was present before the call.
 pub const HEADER_EXISTED: &str = "x-floe-existed";
 
@@ -40,6 +44,8 @@ pub const HEALTH_PATH: &str = "/v1/health";
 pub const METRICS_PATH: &str = "/metrics";
 /// Node statistics as JSON [`NodeStats`].
 pub const STATS_PATH: &str = "/v1/stats";
+/// The node's cluster membership: `GET` reads it ([`ClusterInfo`]), `POST ?join=ID` joins.
+pub const CLUSTER_PATH: &str = "/v1/cluster";
 /// Shard collection: list with `GET`, single shards below it.
 pub const SHARDS_PATH: &str = "/v1/shards";
 
@@ -47,6 +53,18 @@ pub const SHARDS_PATH: &str = "/v1/shards";
 pub const LIST_DEFAULT_LIMIT: u32 = 1000;
 /// Largest page a node returns; bigger requests are clamped, not refused.
 pub const LIST_MAX_LIMIT: u32 = 10_000;
+
+/// What a node says of its membership and of the records it holds: enough for a gateway to
+/// tell whether its index has seen everything the cluster wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// The cluster the node belongs to; `None` before its first gateway joined it.
+    pub cluster: Option<String>,
+    /// Metadata records held.
+    pub records: u64,
+    /// The newest version among them (0 with none).
+    pub newest_record_version: u64,
+}
 
 /// 422: the stored shard failed verification and was quarantined. Distinct from 404 so the
 /// gateway can count rot separately from loss and queue a repair either way.
@@ -172,6 +190,7 @@ pub struct NodeStats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Health,
+    Cluster,
     Stats,
     List,
     Shard(ShardKey),
@@ -187,6 +206,7 @@ impl Route {
         match path {
             HEALTH_PATH => return Ok(Route::Health),
             STATS_PATH => return Ok(Route::Stats),
+            CLUSTER_PATH => return Ok(Route::Cluster),
             SHARDS_PATH => return Ok(Route::List),
             SCRUB_PATH => return Ok(Route::Scrub),
             RECORDS_PATH => return Ok(Route::Records),

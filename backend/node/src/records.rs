@@ -172,6 +172,16 @@ impl RecordStore {
         }
     }
 
+    /// The newest version of any record held (0 with none): how far the index that wrote them
+    /// had gone, as far as this node knows.
+    pub fn newest_version(&self) -> u64 {
+        let log = self.lock();
+        log.after(None)
+            .map(|(_, loc)| loc.version)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Up to `limit` records with ids after `after`, in id order, with their versions.
     pub fn list(&self, after: Option<&RecordId>, limit: u32) -> Result<RecordPage, StoreError> {
         let limit = limit.clamp(1, LIST_MAX_LIMIT) as usize;

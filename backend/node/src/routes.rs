@@ -104,6 +104,29 @@ pub(crate) async fn handle(state: &NodeState, req: Request<Incoming>) -> Respons
     response
 }
 
+async fn cluster_info(state: &NodeState) -> Result<Response<Body>, Failure> {
+    let records = state.records().clone();
+    let (count, newest) = blocking(move || {
+        Ok::<_, StoreError>((records.figures().records, records.newest_version()))
+    })
+    .await?;
+    json(&crate::protocol::ClusterInfo {
+        cluster: state.membership().cluster(),
+        records: count,
+        newest_record_version: newest,
+    })
+}
+
+async fn join_cluster(state: &NodeState, query: Option<&str>) -> Result<Response<Body>, Failure> {
+    let id = query
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("join=")))
+        .ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, "expected ?join=CLUSTER_ID"))?;
+    match state.membership().join(id)? {
+        Ok(_) => cluster_info(state).await,
+        Err(e) => Err(Failure::new(StatusCode::CONFLICT, e.to_string())),
+    }
+}
+
 async fn dispatch(state: &NodeState, req: Request<Incoming>) -> Result<Response<Body>, Failure> {
     // Health is the one route a load balancer or orchestrator must reach without the secret.
     if req.uri().path() == HEALTH_PATH {
@@ -121,15 +144,48 @@ async fn dispatch(state: &NodeState, req: Request<Incoming>) -> Result<Response<
         };
     }
     let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-    auth::verify(
+    let now = auth::unix_now();
+    let signed = auth::verify(
         state.secret(),
         req.method().as_str(),
         path_and_query,
         req.headers(),
-        auth::unix_now(),
+        now,
     )?;
+    let route = Route::parse(req.uri().path())?;
+    // Joining is how a node learns its cluster, so it is the one route a request for a cluster
+    // may take before the node has one.
+    if !matches!(route, Route::Cluster) {
+        state
+            .membership()
+            .admit(signed.cluster.as_deref())
+            .map_err(|e| Failure::new(StatusCode::CONFLICT, e.to_string()))?;
+    }
+    let mutating = !matches!(*req.method(), Method::GET | Method::HEAD);
+    match (&signed.nonce, &signed.cluster) {
+        (Some(nonce), _) if mutating => {
+            let nonce = crate::replay::parse_nonce(nonce)
+                .ok_or_else(|| Failure::new(StatusCode::BAD_REQUEST, "malformed nonce"))?;
+            if !state.replay().first_use(nonce, signed.date, now) {
+                return Err(Failure::new(
+                    StatusCode::CONFLICT,
+                    "this request was already served (replayed nonce)",
+                ));
+            }
+        }
+        // A cluster's mutating requests are single-use; a bare node's (tests, tools) may omit it.
+        (None, Some(_)) if mutating => {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "a mutating request for a cluster needs a nonce",
+            ));
+        }
+        _ => {}
+    }
 
-    match (Route::parse(req.uri().path())?, req.method().clone()) {
+    match (route, req.method().clone()) {
+        (Route::Cluster, Method::GET) => cluster_info(state).await,
+        (Route::Cluster, Method::POST) => join_cluster(state, req.uri().query()).await,
         (Route::Stats, Method::GET) => stats(state).await,
         (Route::List, Method::GET) => list(state, ListQuery::parse(req.uri().query())?).await,
         (Route::Scrub, Method::POST) => scrub(state, ScrubQuery::parse(req.uri().query())?).await,

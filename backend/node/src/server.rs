@@ -21,8 +21,10 @@ use tokio::task::JoinSet;
 use crate::NodeError;
 use crate::auth::ClusterSecret;
 use crate::config::NodeConfig;
+use crate::membership::Membership;
 use crate::metrics::NodeMetrics;
 use crate::records::RecordStore;
+use crate::replay::ReplayGuard;
 use crate::routes;
 use crate::store::ShardStore;
 use crate::tls::{self, TlsAcceptor};
@@ -42,6 +44,8 @@ pub struct NodeState {
     max_shard_bytes: u64,
     /// This node's own counters: several nodes may share a process (the gateway's dev mode).
     metrics: Arc<NodeMetrics>,
+    membership: Membership,
+    replay: ReplayGuard,
 }
 
 impl NodeState {
@@ -49,8 +53,11 @@ impl NodeState {
     pub fn open(config: &NodeConfig) -> Result<NodeState, NodeError> {
         let store = ShardStore::open(&config.data_dir)?;
         let records = Arc::new(RecordStore::open(store.layout())?);
+        let membership = Membership::open(store.layout().root())?;
         let store = Arc::new(store);
         Ok(NodeState {
+            membership,
+            replay: ReplayGuard::default(),
             metrics: Arc::new(NodeMetrics::new(store.clone(), records.clone())),
             store,
             records,
@@ -77,6 +84,14 @@ impl NodeState {
 
     pub fn metrics(&self) -> &Arc<NodeMetrics> {
         &self.metrics
+    }
+
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    pub fn replay(&self) -> &ReplayGuard {
+        &self.replay
     }
 }
 

@@ -18,9 +18,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::auth::{ClusterSecret, sign, unix_now};
+use crate::auth::{ClusterSecret, Scope, sign_scoped, unix_now};
 use crate::client::{ClientError, ClientOptions};
-use crate::protocol::{HEADER_DATE, HEADER_SHARD_HASH, HEADER_SIGNATURE, STATUS_CORRUPT};
+use crate::protocol::{
+    HEADER_CLUSTER, HEADER_DATE, HEADER_NONCE, HEADER_SHARD_HASH, HEADER_SIGNATURE, STATUS_CORRUPT,
+};
 use crate::tls::NodeTrust;
 
 /// Idle pooled connections are dropped before the node's 30 s header timeout would close them,
@@ -31,11 +33,28 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 const DATE: HeaderName = HeaderName::from_static(HEADER_DATE);
 const SIGNATURE: HeaderName = HeaderName::from_static(HEADER_SIGNATURE);
 const SHARD_HASH: HeaderName = HeaderName::from_static(HEADER_SHARD_HASH);
+const CLUSTER: HeaderName = HeaderName::from_static(HEADER_CLUSTER);
+const NONCE: HeaderName = HeaderName::from_static(HEADER_NONCE);
+
+/// Single-use nonces: a per-process random start and a counter, so no two requests of any
+/// client in this process, or of an earlier run, share one.
+fn next_nonce() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| RandomState::new().hash_one(std::process::id()));
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{seed:016x}{n:016x}")
+}
 
 /// One node's base url, credentials, retry policy and connection pool.
 pub(crate) struct Transport {
     pub base: String,
     secret: ClusterSecret,
+    /// The cluster every request names, once the gateway has bound this client to one.
+    cluster: std::sync::OnceLock<String>,
     options: ClientOptions,
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
@@ -116,9 +135,19 @@ impl Transport {
         Ok(Transport {
             base: format!("{scheme}://{authority}"),
             secret,
+            cluster: std::sync::OnceLock::new(),
             options,
             http,
         })
+    }
+
+    /// Names `cluster` in every request from now on; false if bound to another one already.
+    pub(crate) fn bind_cluster(&self, cluster: &str) -> bool {
+        self.cluster.get_or_init(|| cluster.to_owned()) == cluster
+    }
+
+    pub(crate) fn cluster(&self) -> Option<&str> {
+        self.cluster.get().map(String::as_str)
     }
 
     /// The largest shard or record body a reply may carry.
@@ -193,14 +222,22 @@ impl Transport {
             .parse()
             .map_err(|e| ClientError::InvalidUrl(format!("{path_and_query}: {e}")))?;
         let hash_hex = hash.map(ShardHash::to_hex);
-        // Signed per attempt, so a retry after a long backoff is not refused as stale.
+        // Signed per attempt, so a retry after a long backoff is not refused as stale, and a
+        // fresh nonce per attempt, so a retry is not refused as a replay.
         let date = unix_now();
-        let signature = sign(
+        let cluster = self.cluster();
+        let mutating = !matches!(*method, Method::GET | Method::HEAD);
+        let nonce = (cluster.is_some() && mutating).then(next_nonce);
+        let signature = sign_scoped(
             &self.secret,
             method.as_str(),
             path_and_query,
             date,
             hash_hex.as_deref(),
+            Scope {
+                cluster,
+                nonce: nonce.as_deref(),
+            },
         );
 
         let mut request = Request::new(Full::new(body));
@@ -211,6 +248,12 @@ impl Transport {
         insert(headers, SIGNATURE, &signature)?;
         if let Some(hex) = &hash_hex {
             insert(headers, SHARD_HASH, hex)?;
+        }
+        if let Some(cluster) = cluster {
+            insert(headers, CLUSTER, cluster)?;
+        }
+        if let Some(nonce) = &nonce {
+            insert(headers, NONCE, nonce)?;
         }
         if let Some((start, end)) = range {
             insert(headers, RANGE, &format!("bytes={start}-{end}"))?;

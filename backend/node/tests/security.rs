@@ -165,3 +165,60 @@ async fn unknown_routes_methods_and_bad_put_headers() {
     assert_eq!(raw(node.addr, &head, &bytes).await.0, 201);
     node.stop().await;
 }
+
+/// A node joined to a cluster serves only that cluster's requests, and each changing request
+/// once: a captured DELETE sent again within the signature's window is refused, and so is a
+/// request for another cluster or for none.
+#[tokio::test]
+async fn a_joined_node_refuses_replays_and_other_clusters() {
+    use floe_node::auth::{Scope, sign_scoped};
+    let node = start().await;
+    let cluster = "0123456789abcdef0123456789abcdef";
+    let client =
+        floe_node::NodeClient::new(&format!("http://{}", node.addr), secret(), Default::default())
+            .unwrap();
+    client.join_cluster(cluster).await.unwrap();
+    client.bind_cluster(cluster);
+    let (body, hash) = shard(40, 3);
+    client.put_shard(&key(4, 0).chunk, 0, &hash, body).await.unwrap();
+
+    let pq = key(4, 0).path();
+    let date = unix_now();
+    let nonce = format!("{:032x}", 7u128);
+    let scope = Scope {
+        cluster: Some(cluster),
+        nonce: Some(&nonce),
+    };
+    let sig = sign_scoped(&secret(), "DELETE", &pq, date, None, scope);
+    let head = format!(
+        "DELETE {pq} HTTP/1.1\r\nx-floe-date: {date}\r\nx-floe-signature: {sig}\r\n\
+         x-floe-cluster: {cluster}\r\nx-floe-nonce: {nonce}\r\n"
+    );
+    let (first, _) = raw(node.addr, &head, b"").await;
+    assert_eq!(first, 204);
+    // The shard is written again (a deduplicated PUT), then the DELETE is replayed.
+    let (body, hash) = shard(40, 3);
+    client.put_shard(&key(4, 0).chunk, 0, &hash, body).await.unwrap();
+    let (replayed, text) = raw(node.addr, &head, b"").await;
+    assert_eq!(replayed, 409, "{text}");
+    assert!(text.contains("already served"), "{text}");
+    assert!(client.get_shard(&key(4, 0).chunk, 0).await.is_ok(), "the replay deleted it");
+
+    // Unnamed or foreign requests are refused by a joined node.
+    let (unnamed, text) = raw_signed(node.addr, "GET", "/v1/stats").await;
+    assert_eq!(unnamed, 409, "{text}");
+    let other = "fedcba9876543210fedcba9876543210";
+    let scope = Scope {
+        cluster: Some(other),
+        nonce: None,
+    };
+    let sig = sign_scoped(&secret(), "GET", "/v1/stats", date, None, scope);
+    let head = format!(
+        "GET /v1/stats HTTP/1.1\r\nx-floe-date: {date}\r\nx-floe-signature: {sig}\r\n\
+         x-floe-cluster: {other}\r\n"
+    );
+    let (foreign, text) = raw(node.addr, &head, b"").await;
+    assert_eq!(foreign, 409, "{text}");
+    assert!(text.contains("belongs to cluster"), "{text}");
+    node.stop().await;
+}

@@ -33,7 +33,7 @@ impl Membership {
     }
 }
 
-/// How many nodes hold each metadata record (see `recovery`).
+/// How many nodes hold each metadata record at least (see `recovery`); more with a larger m.
 pub const RECORD_COPIES: usize = 3;
 
 impl BlobStore {
@@ -114,12 +114,41 @@ impl BlobStore {
         (before != current).then_some(before)
     }
 
-    /// The active nodes holding the metadata record with id `id` (up to [`RECORD_COPIES`]).
+    /// The active nodes holding the metadata record with id `id`: m + 2 of them (at least
+    /// [`RECORD_COPIES`]), so that m + 1 copies can be made with one node down.
     pub(crate) fn record_placement(&self, id: &[u8; 32]) -> Vec<usize> {
         let active = self.membership().active();
-        let count = RECORD_COPIES.min(active.len());
+        let wanted = (self.config().params.m() + 2).max(RECORD_COPIES);
+        let count = wanted.min(active.len());
         self.place_among(&ChunkId::from_bytes(*id), &active, count)
             .unwrap_or_default()
+    }
+
+    /// Joins to this gateway's cluster every node that answers and has joined none yet: an
+    /// empty replacement for a lost disk, at the address of the node it replaces. A node that
+    /// belongs to another cluster keeps refusing us; nothing here changes that.
+    pub async fn join_new_nodes(&self) {
+        for node in self.nodes() {
+            let Some(cluster) = node.cluster() else {
+                continue;
+            };
+            if let Ok(info) = node.cluster_info().await
+                && info.cluster.is_none()
+            {
+                match node.join_cluster(cluster).await {
+                    Ok(_) => {
+                        tracing::info!(node = node.url(), cluster, "new node joined the cluster")
+                    }
+                    Err(e) => tracing::warn!(node = node.url(), error = %e, "node could not join"),
+                }
+            }
+        }
+    }
+
+    /// How many nodes must hold a record before its change is acknowledged: m + 1, so that
+    /// losing the gateway's disk and any m nodes together still leaves one.
+    pub(crate) fn record_quorum(&self) -> usize {
+        self.config().params.m() + 1
     }
 
     fn place_among(

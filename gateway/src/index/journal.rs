@@ -22,7 +22,7 @@ use super::store::{
 use super::{BucketRecord, Index, IndexError, ObjectRecord};
 
 /// Key in `meta` of the last version handed out.
-const LAST_VERSION: &str = "record_version";
+pub(super) const LAST_VERSION: &str = "record_version";
 
 /// What a journal entry is about; the number is its key in the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

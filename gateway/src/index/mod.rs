@@ -19,12 +19,16 @@
 //! - `uploads`: multipart uploads, their parts, completion and abort.
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
 //! - `catalog`: the chunk catalog (`ChunkRef` by chunk id) that repair and scrub walk.
+//! - `cluster_view`: the cluster's id, whether the index's view of it is complete, and the
+//!   newest record version handed out.
 //! - `journal`: record versions and the outbox of changes to copy to the nodes; drain flags.
+//! - `repair_entry`: an inline object entry that failed its hash, rewritten from a node copy.
 //! - `restore`: rebuilding buckets, objects, refcounts and catalog from those copies.
 
 mod batch;
 mod buckets;
 mod catalog;
+mod cluster_view;
 pub mod error;
 mod filled_file;
 #[cfg(test)]
@@ -35,12 +39,14 @@ mod object_entry;
 mod objects;
 pub mod records;
 mod refcount;
+mod repair_entry;
 mod restore;
 mod store;
 #[cfg(test)]
 pub(crate) mod testkit;
 mod uploads;
 
+pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, RecordKind};
 pub use records::*;

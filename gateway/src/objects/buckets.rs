@@ -42,7 +42,8 @@ impl ObjectService {
         };
         let name = name.to_string();
         self.with_index(move |ix| ix.create_bucket(&name, &record))
-            .await
+            .await?;
+        self.replicated().await
     }
 
     pub async fn head_bucket(&self, name: &str) -> Result<BucketRecord, ObjectError> {
@@ -54,7 +55,8 @@ impl ObjectService {
 
     pub async fn delete_bucket(&self, name: &str) -> Result<(), ObjectError> {
         let name = name.to_string();
-        self.with_index(move |ix| ix.delete_bucket(&name)).await
+        self.with_index(move |ix| ix.delete_bucket(&name)).await?;
+        self.replicated().await
     }
 
     pub async fn list_buckets(&self) -> Result<Vec<(String, BucketRecord)>, ObjectError> {

@@ -91,6 +91,7 @@ impl ObjectService {
             })
         })
         .await?;
+        self.replicated().await?;
         Ok(outcome)
     }
 }

@@ -93,6 +93,7 @@ impl ObjectService {
                 Some(Box::new(pins)),
             )
             .await?;
+        self.replicated().await?;
         Ok(outcome)
     }
 }

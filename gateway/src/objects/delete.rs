@@ -10,6 +10,11 @@ pub const MAX_DELETE_KEYS: usize = 1000;
 impl ObjectService {
     /// Idempotent: deleting a missing key succeeds.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
+        self.delete_unreplicated(bucket, key).await?;
+        self.replicated().await
+    }
+
+    async fn delete_unreplicated(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
         self.index
             .delete_object_async(bucket.to_string(), key.to_string())
             .await?;
@@ -30,8 +35,18 @@ impl ObjectService {
         self.head_bucket(bucket).await?;
         let mut results = Vec::with_capacity(keys.len());
         for key in keys {
-            let outcome = self.delete_object(bucket, &key).await;
+            let outcome = self.delete_unreplicated(bucket, &key).await;
             results.push((key, outcome));
+        }
+        // One wait for all of them: none is reported deleted before the nodes know.
+        if let Err(ObjectError::Unavailable(why) | ObjectError::Internal(why)) =
+            self.replicated().await
+        {
+            for (_, outcome) in &mut results {
+                if outcome.is_ok() {
+                    *outcome = Err(ObjectError::Unavailable(why.clone()));
+                }
+            }
         }
         Ok(results)
     }

@@ -40,23 +40,41 @@ impl ObjectService {
         view(&req, record)
     }
 
-    /// Record and manifest of an existing object.
+    /// Record and manifest of an existing object. An entry that fails its check (an inline
+    /// body that no longer matches its hash) is never served: it is read from the nodes' copy
+    /// of its record instead, and repaired.
     pub(super) async fn load(
         &self,
         bucket: &str,
         key: &str,
     ) -> Result<(ObjectRecord, Manifest), ObjectError> {
         let (b, k) = (bucket.to_string(), key.to_string());
-        self.with_index(move |ix| ix.object_with_manifest(&b, &k))
-            .await?
-            .ok_or(ObjectError::NoSuchKey)
+        match self
+            .with_index(move |ix| ix.object_with_manifest(&b, &k))
+            .await
+        {
+            Ok(found) => found.ok_or(ObjectError::NoSuchKey),
+            Err(ObjectError::Internal(why)) => {
+                tracing::error!(
+                    bucket,
+                    key,
+                    error = why,
+                    "object entry damaged; reading a node copy"
+                );
+                match self.recover_object(bucket, key).await? {
+                    Some(object) => Ok(object),
+                    None => Err(ObjectError::Internal(why)),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Streams `range` of an object's bytes: inline bytes directly, chunks through the cache.
     pub(super) async fn body_stream(&self, manifest: Manifest, range: ByteRange) -> ByteStream {
         let manifest_size = manifest.size;
         match manifest.body {
-            Body::Inline(data) => {
+            Body::Inline(data) | Body::VerifiedInline { data, .. } => {
                 let data = Bytes::from(data);
                 let end = (range.end as usize).min(data.len());
                 let start = (range.start as usize).min(end);

@@ -6,6 +6,7 @@
 //! - `service`: the [`ObjectService`] handle, its configuration and shared checks;
 //! - `ingest` / [`checksum`]: one pass over a body that stores it and computes MD5 and checksums;
 //! - `conditions`: If-Match / If-None-Match / dates, with S3's precedence;
+//! - [`replication`]: a change is acknowledged only once the nodes hold its record;
 //! - one file per family of operations: `buckets`, `put`, `get`, `delete`, `copy`, `list`,
 //!   `multipart`, `complete`, `tagging`.
 
@@ -21,6 +22,7 @@ mod ingest;
 mod list;
 mod multipart;
 mod put;
+pub mod replication;
 mod service;
 mod tagging;
 mod types;
@@ -28,6 +30,7 @@ mod types;
 pub use buckets::validate_bucket_name;
 pub use conditions::normalize_etag;
 pub use error::ObjectError;
+pub use replication::{NotReplicated, Replication};
 pub use service::{ObjectService, ServiceConfig, now_millis};
 pub use types::*;
 

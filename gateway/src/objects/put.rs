@@ -68,6 +68,7 @@ impl ObjectService {
                 ingested.pins.map(|p| Box::new(p) as Box<dyn Send>),
             )
             .await?;
+        self.replicated().await?;
         Ok(outcome)
     }
 

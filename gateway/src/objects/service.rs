@@ -9,6 +9,7 @@ use crate::cache::CachedBlobs;
 use crate::index::{Index, IndexError, UnixMillis};
 
 use super::error::ObjectError;
+use super::replication::{NotReplicated, Replication};
 use super::types::ObjectAttributes;
 
 /// Limits and thresholds of the object layer.
@@ -49,6 +50,7 @@ pub struct ObjectService {
     pub(super) index: Arc<Index>,
     pub(super) reader: Arc<CachedBlobs>,
     pub(super) config: ServiceConfig,
+    replication: Arc<dyn Replication>,
 }
 
 impl ObjectService {
@@ -57,7 +59,35 @@ impl ObjectService {
             index,
             reader,
             config,
+            replication: Arc::new(NotReplicated),
         }
+    }
+
+    /// Acknowledges changes only once `replication` says the nodes hold them.
+    pub fn with_replication(mut self, replication: Arc<dyn Replication>) -> Self {
+        self.replication = replication;
+        self
+    }
+
+    /// The object from the nodes' copy of its record, when the index's entry is damaged.
+    pub(super) async fn recover_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(crate::index::ObjectRecord, floe_codec::Manifest)>, ObjectError> {
+        self.replication
+            .recover_object(bucket, key)
+            .await
+            .map_err(ObjectError::Internal)
+    }
+
+    /// Waits until the changes committed so far are on enough nodes to be acknowledged.
+    pub(super) async fn replicated(&self) -> Result<(), ObjectError> {
+        self.replication.replicated().await.map_err(|e| {
+            ObjectError::Unavailable(format!(
+                "the change is committed but not yet on enough storage nodes: {e}"
+            ))
+        })
     }
 
     pub fn index(&self) -> &Arc<Index> {

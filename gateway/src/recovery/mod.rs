@@ -10,11 +10,17 @@
 //!
 //! - [`record`]: the record ids and their versioned encoding;
 //! - [`publish`]: the background publisher of the journal's outbox;
-//! - [`rebuild`]: the rebuild itself.
+//! - [`rebuild`]: the rebuild itself;
+//! - [`identity`]: the cluster id, settled at startup (rebuilding an index that is behind);
+//! - [`view`]: whether the index's view is complete enough to delete on.
 
+pub mod identity;
 pub mod publish;
 pub mod rebuild;
 pub mod record;
+pub mod view;
 
+pub use identity::{IdentityError, Settled, settle};
 pub use publish::Publisher;
 pub use rebuild::{RebuildReport, rebuild_index};
+pub use view::check_deletable;

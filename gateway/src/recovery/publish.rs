@@ -2,23 +2,37 @@
 //!
 //! The index queues each change in its outbox in the same transaction as the change itself,
 //! so nothing is lost to a crash between commit and copy; the publisher drains the outbox in
-//! the background, one batch per node at a time, and retries what failed on its next round. Each
-//! record goes to [`RECORD_COPIES`](crate::blobs::RECORD_COPIES) nodes and counts as published
-//! once two of them hold it (the third copy is best effort: one node down must not hold the
+//! rounds, one batch per node at a time, and retries what failed on its next round. Each record
+//! goes to m + 2 nodes and counts as published once m + 1 of them hold it: then losing the
+//! gateway's disk and any m nodes together still leaves a copy (one node down must not hold the
 //! outbox up; a node holding a newer version counts as holding it).
+//!
+//! Rounds run every interval, and at once when a request waits to be acknowledged
+//! ([`Replication`]): every waiter whose change was committed before a round started is
+//! answered by that round, so concurrent requests share one request and one sync per node.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::join_all;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use floe_node::RecordItem;
 
-use super::record::encode;
+use super::record::{decode, encode, record_id};
 use crate::blobs::BlobStore;
-use crate::index::{Index, IndexError, JournalEntry, RecordKind};
+use crate::index::{Index, IndexError, JournalEntry, JournalState, ObjectRecord, RecordKind};
+use crate::objects::Replication;
+use floe_codec::Manifest;
+
+/// How long a round woken by a waiting request lets others join before it starts.
+const GATHER: Duration = Duration::from_micros(700);
+
+/// How long a request waits for its change to reach the nodes before it is told to retry.
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Outbox entries read per round. Each round costs every node two filesystem syncs and the
 /// index a read and a commit, so under a stream of small PUTs larger rounds are cheaper.
@@ -49,16 +63,53 @@ fn split_by_bytes(batch: Vec<(usize, RecordItem)>) -> Vec<Vec<(usize, RecordItem
     requests
 }
 
+/// Rounds asked for and rounds done, by ticket: a waiter takes the next ticket, and is answered
+/// by the first round that starts after it took it.
+#[derive(Debug)]
+struct Rounds {
+    requested: AtomicU64,
+    wake: Notify,
+    /// (last ticket a round published everything for, last ticket a round failed for).
+    outcome: watch::Sender<(u64, u64)>,
+}
+
+/// What one batch did.
+struct Batch {
+    published: usize,
+    /// Every entry tried is on enough nodes.
+    complete: bool,
+    /// The outbox held less than a batch: nothing older is left.
+    last: bool,
+}
+
+/// An outbox entry: what changed, at which version.
+type OutboxKey = (RecordKind, String, String, u64);
+
 /// Drains the index's outbox to the nodes.
 #[derive(Debug, Clone)]
 pub struct Publisher {
     index: Arc<Index>,
     blobs: Arc<BlobStore>,
+    rounds: Arc<Rounds>,
+    /// Entries the nodes hold whose removal from the outbox is still being committed, and that
+    /// commit: the next round starts without waiting for it, and skips those entries.
+    cleaning: Arc<std::sync::Mutex<std::collections::HashSet<OutboxKey>>>,
+    cleanup: Arc<tokio::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Publisher {
     pub fn new(index: Arc<Index>, blobs: Arc<BlobStore>) -> Self {
-        Self { index, blobs }
+        Self {
+            index,
+            blobs,
+            rounds: Arc::new(Rounds {
+                requested: AtomicU64::new(0),
+                wake: Notify::new(),
+                outcome: watch::channel((0, 0)).0,
+            }),
+            cleaning: Arc::default(),
+            cleanup: Arc::default(),
+        }
     }
 
     async fn with_index<T: Send + 'static>(
@@ -73,6 +124,13 @@ impl Publisher {
 
     /// One round: publishes up to a batch of queued changes; returns how many succeeded.
     pub async fn publish_once(&self) -> Result<usize, IndexError> {
+        Ok(self.publish_batch(None).await?.published)
+    }
+
+    /// [`publish_once`](Self::publish_once); when the batch is the last of a backlog (not
+    /// full), `settles` is answered as soon as the nodes have answered, before the outbox is
+    /// cleaned up: that is bookkeeping, and a waiting request need not wait for it.
+    async fn publish_batch(&self, settles: Option<u64>) -> Result<Batch, IndexError> {
         let pending = self
             .with_index(|ix| {
                 let pending = ix.pending_records(BATCH)?;
@@ -84,21 +142,76 @@ impl Publisher {
                 Ok(pending)
             })
             .await?;
-        if pending.is_empty() {
-            return Ok(0);
+        let listed = pending.len();
+        let pending: Vec<JournalEntry> = {
+            let cleaning = self.cleaning.lock().unwrap_or_else(|e| e.into_inner());
+            pending
+                .into_iter()
+                .filter(|e| !cleaning.contains(&outbox_key(e)))
+                .collect()
+        };
+        if listed == BATCH && pending.is_empty() {
+            // A full page of entries already published: let their cleanup land, then go on.
+            self.await_cleanup().await;
+            return Ok(Batch {
+                published: 0,
+                complete: true,
+                last: false,
+            });
         }
-        let done = self.publish(pending).await;
+        let last = listed < BATCH;
+        let tried = pending.len();
+        let done = if pending.is_empty() {
+            Vec::new()
+        } else {
+            self.publish(pending).await
+        };
         let count = done.len();
-        if count > 0 {
-            self.with_index(move |ix| ix.records_published(&done))
-                .await?;
+        if let Some(ticket) = settles
+            && (count < tried || last)
+        {
+            self.settle(ticket, count == tried);
         }
-        Ok(count)
+        if count > 0 {
+            // One cleanup in flight at a time; this round's goes on in the background.
+            self.await_cleanup().await;
+            {
+                let mut cleaning = self.cleaning.lock().unwrap_or_else(|e| e.into_inner());
+                cleaning.extend(done.iter().cloned());
+            }
+            let this = self.clone();
+            let task = tokio::spawn(async move {
+                let keys = done.clone();
+                if let Err(e) = this.with_index(move |ix| ix.records_published(&done)).await {
+                    tracing::warn!(error = %e, "outbox cleanup failed; the entries are sent again");
+                }
+                let mut cleaning = this.cleaning.lock().unwrap_or_else(|e| e.into_inner());
+                for key in &keys {
+                    cleaning.remove(key);
+                }
+            });
+            *self.cleanup.lock().await = Some(task);
+            if settles.is_none() {
+                self.await_cleanup().await;
+            }
+        }
+        Ok(Batch {
+            published: count,
+            complete: count == tried,
+            last,
+        })
+    }
+
+    async fn await_cleanup(&self) {
+        let task = self.cleanup.lock().await.take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     /// Sends the records of `entries` to their nodes, one batch per node (one request and one
     /// sync there, however many records); returns the outbox keys of those enough nodes hold.
-    async fn publish(&self, entries: Vec<JournalEntry>) -> Vec<(RecordKind, String, String, u64)> {
+    async fn publish(&self, entries: Vec<JournalEntry>) -> Vec<OutboxKey> {
         let nodes = self.blobs.nodes();
         let mut batches: Vec<Vec<(usize, RecordItem)>> = vec![Vec::new(); nodes.len()];
         let mut wanted = Vec::with_capacity(entries.len());
@@ -106,7 +219,7 @@ impl Publisher {
             let (id, bytes) = encode(entry);
             let payload = Bytes::from(bytes);
             let targets = self.blobs.record_placement(&id.0);
-            wanted.push(targets.len().clamp(1, 2));
+            wanted.push(targets.len().clamp(1, self.blobs.record_quorum()));
             for node in targets {
                 batches[node].push((
                     i,
@@ -150,36 +263,123 @@ impl Publisher {
             .collect()
     }
 
+    /// Answers the requests that took tickets up to `ticket`.
+    fn settle(&self, ticket: u64, complete: bool) {
+        self.rounds.outcome.send_modify(|(done, failed)| {
+            if complete {
+                *done = (*done).max(ticket);
+            } else {
+                *failed = (*failed).max(ticket);
+            }
+        });
+    }
+
     /// Publishes rounds while they come back full; a partial round means the outbox is (about)
-    /// empty, and the rest waits for the next tick. Under a stream of small PUTs this makes
-    /// rounds of a full batch every tick instead of many rounds of a few records, each costing
-    /// the index and every node a sync.
-    async fn publish_backlog(&self) -> Result<usize, IndexError> {
+    /// empty. Returns how many were published, and whether everything tried was. The requests
+    /// holding tickets up to `ticket` are answered by the last round (or the first failure).
+    async fn publish_backlog(&self, ticket: u64) -> Result<(usize, bool), IndexError> {
         let mut total = 0;
         loop {
-            let done = self.publish_once().await?;
-            total += done;
-            if done < BATCH {
-                return Ok(total);
+            let batch = self.publish_batch(Some(ticket)).await?;
+            total += batch.published;
+            if !batch.complete {
+                return Ok((total, false));
+            }
+            if batch.last {
+                return Ok((total, true));
             }
         }
     }
 
-    /// Publishes every `interval` until `shutdown` resolves.
+    /// Publishes every `interval`, and at once for waiting requests, until `shutdown`
+    /// resolves.
     pub fn spawn(
         self,
         interval: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> JoinHandle<()> {
-        crate::periodic::every(
-            "publishing metadata records",
-            interval,
-            shutdown,
-            move || {
-                let this = self.clone();
-                async move { this.publish_backlog().await }
-            },
-        )
+        tokio::spawn(async move {
+            let mut shutdown = std::pin::pin!(shutdown);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = self.rounds.wake.notified() => {
+                        // A moment for the requests committing alongside to join this round:
+                        // every round costs each node a request and a sync.
+                        tokio::time::sleep(GATHER).await;
+                    }
+                    () = tokio::time::sleep(interval) => {}
+                }
+                // Every waiter up to here committed before this round reads the outbox.
+                let ticket = self.rounds.requested.load(Ordering::SeqCst);
+                if let Err(e) = self.publish_backlog(ticket).await {
+                    tracing::warn!(error = %e, "publishing metadata records failed");
+                    self.settle(ticket, false);
+                }
+            }
+        })
+    }
+}
+
+fn outbox_key(e: &JournalEntry) -> OutboxKey {
+    (e.kind, e.bucket.clone(), e.key.clone(), e.version)
+}
+
+#[async_trait::async_trait]
+impl Replication for Publisher {
+    async fn replicated(&self) -> Result<(), String> {
+        let ticket = self.rounds.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut outcome = self.rounds.outcome.subscribe();
+        self.rounds.wake.notify_one();
+        let settled = outcome.wait_for(|(done, failed)| *done >= ticket || *failed >= ticket);
+        match tokio::time::timeout(ACK_TIMEOUT, settled).await {
+            Ok(Ok(state)) if state.0 >= ticket => Ok(()),
+            Ok(Ok(_)) => Err("too few storage nodes took the metadata record".into()),
+            Ok(Err(_)) => Err("the gateway is stopping".into()),
+            Err(_) => Err(format!("no copy on enough nodes within {ACK_TIMEOUT:?}")),
+        }
+    }
+
+    async fn recover_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(ObjectRecord, Manifest)>, String> {
+        let id = record_id(RecordKind::Object, bucket, key);
+        let copies = join_all(self.blobs.nodes().iter().map(|n| n.get_record(&id))).await;
+        // The newest copy that decodes: decoding checks the manifest, an inline body's hash
+        // included, and that the record is the one of this key.
+        let newest = copies
+            .into_iter()
+            .filter_map(|copy| copy.ok())
+            .filter_map(|(_, bytes)| decode(&id, &bytes).ok())
+            .max_by_key(|entry| entry.version);
+        let Some(entry) = newest else {
+            return Ok(None);
+        };
+        let JournalState::Object(record, manifest) = entry.state else {
+            return Ok(None);
+        };
+        if manifest.inline_data().is_some() {
+            let (b, k, r, m) = (
+                bucket.to_owned(),
+                key.to_owned(),
+                record.clone(),
+                manifest.clone(),
+            );
+            let repaired = self
+                .with_index(move |ix| ix.repair_inline_object(&b, &k, &r, m))
+                .await;
+            match repaired {
+                Ok(()) => tracing::warn!(
+                    bucket,
+                    key,
+                    "damaged inline object repaired from a node copy"
+                ),
+                Err(e) => tracing::error!(bucket, key, error = %e, "damaged object not repaired"),
+            }
+        }
+        Ok(Some((*record, manifest)))
     }
 }
 

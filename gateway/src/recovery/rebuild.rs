@@ -80,7 +80,14 @@ pub async fn rebuild_index(repairer: &Repairer) -> Result<RebuildReport, RepairE
             }
         };
         match listed {
-            Ok(()) => report.nodes_listed += 1,
+            Ok(()) => {
+                report.nodes_listed += 1;
+                tracing::info!(
+                    node = node.url(),
+                    records_so_far = newest.len(),
+                    "rebuild: node's records listed"
+                );
+            }
             Err(e) => {
                 tracing::warn!(node = node.url(), error = %e, "cannot list records");
                 report.nodes_failed.push(format!("{}: {e}", node.url()));
@@ -96,6 +103,14 @@ pub async fn rebuild_index(repairer: &Repairer) -> Result<RebuildReport, RepairE
     let mut batch = Vec::new();
     while let Some(fetched) = fetches.next().await {
         progress.advance(1);
+        let done = report.records_unreadable + report.restored.objects + report.restored.buckets;
+        if done > 0 && done % 10_000 == 0 {
+            tracing::info!(
+                done,
+                of = report.records_found,
+                "rebuild: restoring records"
+            );
+        }
         match fetched {
             Some(entry) => batch.push(entry),
             None => report.records_unreadable += 1,
@@ -112,6 +127,14 @@ pub async fn rebuild_index(repairer: &Repairer) -> Result<RebuildReport, RepairE
         restore(repairer.index(), batch).await?,
     );
     report.elapsed_ms = started.elapsed().as_millis() as u64;
+    // Read from every node: the index now knows everything the cluster does, and may delete on
+    // its word again (a partial rebuild changes nothing: it only added what it found).
+    if report.nodes_failed.is_empty() && report.records_unreadable == 0 {
+        let index = repairer.index().clone();
+        tokio::task::spawn_blocking(move || index.set_view_complete(true))
+            .await
+            .map_err(|e| RepairError::Invalid(format!("index task: {e}")))??;
+    }
     tracing::info!(
         found = report.records_found,
         objects = report.restored.objects,

@@ -293,14 +293,17 @@ impl Repairer {
     }
 }
 
-/// Whether `node` holds shard `index` of `chunk` with the right length and hash.
+/// Whether `node` holds shard `index` of `chunk` intact: the shard is read back whole and its
+/// bytes hashed here. What the node says of it (a HEAD) is not enough to delete the only other
+/// copy on: the file could be rotten, or the node confused.
 pub(super) async fn holds(node: &NodeClient, chunk: &ChunkRef, index: usize) -> bool {
-    node.head_shard(&chunk.id, index as u16)
-        .await
-        .ok()
-        .flatten()
-        .is_some_and(|info| {
-            info.len == chunk.shard_len() as u64
-                && Some(&info.hash) == chunk.shard_hashes.get(index)
-        })
+    let Some(expected) = chunk.shard_hashes.get(index) else {
+        return false;
+    };
+    match node.get_shard(&chunk.id, index as u16).await {
+        Ok(bytes) => {
+            bytes.len() == chunk.shard_len() && floe_codec::ShardHash::of(&bytes) == *expected
+        }
+        Err(_) => false,
+    }
 }

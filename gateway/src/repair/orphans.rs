@@ -43,6 +43,10 @@ pub struct OrphanReport {
     pub misplaced_kept: u64,
     /// Nodes whose listing or deletes failed part-way, with the reason.
     pub nodes_failed: Vec<String>,
+    /// Why nothing was deleted, when the index's view of the cluster is not complete (see
+    /// `recovery::view`).
+    #[serde(default)]
+    pub paused: Option<String>,
 }
 
 fn unix_now() -> u64 {
@@ -66,6 +70,11 @@ impl Repairer {
         grace: Duration,
     ) -> Result<OrphanReport, RepairError> {
         let mut report = OrphanReport::default();
+        if let Err(reason) = crate::recovery::check_deletable(&self.index, &self.blobs).await {
+            tracing::warn!(reason, "orphan sweep paused");
+            report.paused = Some(reason);
+            return Ok(report);
+        }
         let nodes = self.blobs.nodes().to_vec();
         for (n, node) in nodes.iter().enumerate() {
             self.progress

@@ -51,6 +51,8 @@ impl Repairer {
     /// [`sweep`](Self::sweep) for callers already holding the exclusive guard.
     pub(crate) async fn sweep_locked(&self) -> Result<RepairReport, RepairError> {
         let started = Instant::now();
+        // A replaced node must join before it can be written to.
+        self.blobs.join_new_nodes().await;
         let total = self.with_index(|ix| ix.chunk_count()).await?;
         self.progress.phase("checking chunks", Some(total));
         let c = &self.counters;
@@ -172,6 +174,7 @@ impl Repairer {
                 let scrub_due = due(&mut last_scrub, schedule.scrub_interval);
                 // Stopping abandons the round: every step is safe to cut short and redo.
                 let round = async {
+                    self.blobs.join_new_nodes().await;
                     if let Err(e) = self.drain_queue().await {
                         tracing::error!(error = %e, "repair round failed");
                     }

@@ -67,6 +67,13 @@ impl NodeProcess {
         }
     }
 
+    /// The cluster this node has joined, read from its data directory.
+    pub fn cluster_id(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.join("data").join("cluster-id"))
+            .ok()
+            .map(|s| s.trim().to_owned())
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -164,11 +171,20 @@ impl LocalCluster {
         self.nodes.iter().map(NodeProcess::url).collect()
     }
 
+    /// Clients of the nodes, bound to the cluster a gateway joined them to (if it did): a
+    /// joined node serves only requests that name its cluster.
     pub fn clients(&self, options: ClientOptions) -> Vec<NodeClient> {
         let secret = ClusterSecret::from_bytes(SECRET).expect("secret");
-        self.urls()
+        self.nodes
             .iter()
-            .map(|u| NodeClient::new(u, secret.clone(), options.clone()).expect("client"))
+            .map(|node| {
+                let client =
+                    NodeClient::new(&node.url(), secret.clone(), options.clone()).expect("client");
+                if let Some(cluster) = node.cluster_id() {
+                    client.bind_cluster(&cluster);
+                }
+                client
+            })
             .collect()
     }
 
