@@ -105,13 +105,12 @@ impl Collector {
         let due = garbage
             .iter()
             .any(|e| now - e.since >= self.grace.as_millis() as i64);
-        if due {
-            if let Err(reason) = crate::recovery::check_deletable(&self.index, &self.blobs).await {
-                tracing::warn!(reason, "garbage collection paused");
-                report.deferred = garbage.len();
-                report.paused = true;
-                return Ok(report);
-            }
+        if due && let Err(reason) = crate::recovery::check_deletable(&self.index, &self.blobs).await
+        {
+            tracing::warn!(reason, "garbage collection paused");
+            report.deferred = garbage.len();
+            report.paused = true;
+            return Ok(report);
         }
         for entry in garbage {
             if now - entry.since < self.grace.as_millis() as i64 {

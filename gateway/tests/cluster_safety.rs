@@ -548,10 +548,8 @@ async fn chaos_loses_no_acknowledged_change() {
     let serve = gateway(&cluster.lock().expect("cluster"), &data, "");
     let client = Arc::new(RwLock::new(s3(&serve)));
     let serve = Arc::new(Mutex::new(serve));
-    client
-        .read()
-        .expect("client")
-        .clone()
+    let first_client = client.read().expect("client").clone();
+    first_client
         .create_bucket()
         .bucket("chaos")
         .send()
@@ -565,7 +563,7 @@ async fn chaos_loses_no_acknowledged_change() {
     for w in 0..WORKERS {
         let client = client.clone();
         workers.push(tokio::spawn(async move {
-            let mut rng = Rng(seed ^ (w as u64 + 1) * 0x9E37_79B9);
+            let mut rng = Rng(seed ^ ((w as u64 + 1) * 0x9E37_79B9));
             let mut keys = vec![
                 KeyModel {
                     acked: Held::Deleted,

@@ -174,13 +174,19 @@ async fn a_joined_node_refuses_replays_and_other_clusters() {
     use floe_node::auth::{Scope, sign_scoped};
     let node = start().await;
     let cluster = "0123456789abcdef0123456789abcdef";
-    let client =
-        floe_node::NodeClient::new(&format!("http://{}", node.addr), secret(), Default::default())
-            .unwrap();
+    let client = floe_node::NodeClient::new(
+        &format!("http://{}", node.addr),
+        secret(),
+        Default::default(),
+    )
+    .unwrap();
     client.join_cluster(cluster).await.unwrap();
     client.bind_cluster(cluster);
     let (body, hash) = shard(40, 3);
-    client.put_shard(&key(4, 0).chunk, 0, &hash, body).await.unwrap();
+    client
+        .put_shard(&key(4, 0).chunk, 0, &hash, body)
+        .await
+        .unwrap();
 
     let pq = key(4, 0).path();
     let date = unix_now();
@@ -198,11 +204,17 @@ async fn a_joined_node_refuses_replays_and_other_clusters() {
     assert_eq!(first, 204);
     // The shard is written again (a deduplicated PUT), then the DELETE is replayed.
     let (body, hash) = shard(40, 3);
-    client.put_shard(&key(4, 0).chunk, 0, &hash, body).await.unwrap();
+    client
+        .put_shard(&key(4, 0).chunk, 0, &hash, body)
+        .await
+        .unwrap();
     let (replayed, text) = raw(node.addr, &head, b"").await;
     assert_eq!(replayed, 409, "{text}");
     assert!(text.contains("already served"), "{text}");
-    assert!(client.get_shard(&key(4, 0).chunk, 0).await.is_ok(), "the replay deleted it");
+    assert!(
+        client.get_shard(&key(4, 0).chunk, 0).await.is_ok(),
+        "the replay deleted it"
+    );
 
     // Unnamed or foreign requests are refused by a joined node.
     let (unnamed, text) = raw_signed(node.addr, "GET", "/v1/stats").await;
