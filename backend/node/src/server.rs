@@ -180,7 +180,7 @@ async fn accept_connection(
     stop: watch::Receiver<bool>,
 ) {
     // Without NODELAY a small response can sit in Nagle's buffer waiting for a delayed ACK:
-    // ~40 ms per request (see DESIGN.md).
+    // ~40 ms per request (see docs/architecture.md).
     if let Err(e) = stream.set_nodelay(true) {
         tracing::warn!(%peer, error = %e, "cannot set TCP_NODELAY");
     }

@@ -50,7 +50,9 @@ impl ObjectService {
     ) -> Result<(), ObjectError> {
         validate_tags(&tags)?;
         let (b, k) = (bucket.to_string(), key.to_string());
-        self.with_index(move |ix| ix.set_tags(&b, &k, tags)).await
+        self.with_index(move |ix| ix.set_tags(&b, &k, tags)).await?;
+        // A tag change is a change of the object's record: on the nodes before it is answered.
+        self.replicated().await
     }
 
     pub async fn delete_tags(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {

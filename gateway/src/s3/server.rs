@@ -1,7 +1,7 @@
 //! Serving S3: building the s3s service (auth, virtual hosts) and the accept loop.
 //!
 //! [`run`] sets TCP_NODELAY on every connection: s3s writes headers and body separately, and
-//! without it Nagle plus delayed ACK stalls every small GET by ~44 ms (see DESIGN.md).
+//! without it Nagle plus delayed ACK stalls every small GET by ~44 ms (see docs/architecture.md).
 
 use std::future::Future;
 use std::sync::Arc;

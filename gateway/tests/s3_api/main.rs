@@ -1,5 +1,5 @@
 //! In-process aws-sdk-s3 tests of the Floe gateway, written to what real S3 does (see
-//! `/work/shared/S3-NOTES.md`). One test binary (link time): each module covers one family of
+//! `docs/s3-behaviours.md`). One test binary (link time): each module covers one family of
 //! operations, and every test starts its own gateway on port 0 with 6 embedded storage nodes.
 
 mod harness;
