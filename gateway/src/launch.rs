@@ -23,7 +23,7 @@ use crate::repair::{RepairSchedule, Repairer};
 
 /// How often committed changes are copied to the nodes' metadata records.
 const RECORD_PUBLISH_INTERVAL: Duration = Duration::from_millis(500);
-use crate::s3::MemoryModel;
+use crate::front::MemoryModel;
 use crate::s3::server::{S3Settings, build_service, run};
 
 #[derive(Debug, thiserror::Error)]

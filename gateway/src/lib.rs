@@ -1,5 +1,8 @@
 //! Floe gateway: the S3 front of Floe and the layers beneath it.
 //!
+//! The request path, top down:
+//! - [`front`]: the HTTP middleware before s3s (request ids, refusals from the head, admission by
+//!   count and memory, read-out of unread bodies);
 //! - [`s3`]: the s3s adapter, which only translates;
 //! - [`admin`]: the admin API and the `floe admin` command;
 //! - [`objects`]: the object service (buckets, keys, multipart, listing, conditions);
@@ -21,6 +24,7 @@ pub mod blobs;
 pub mod cache;
 pub mod collector;
 pub mod config;
+pub mod front;
 pub mod http_server;
 pub mod index;
 pub mod launch;

@@ -10,39 +10,26 @@
 //!   - `tagging`: Get/Put/DeleteObjectTagging;
 //! - helpers: `convert` (pure value conversions), `checksum` (flexible checksums in and out),
 //!   `body` (stream adapters), `errors` (the one `ObjectError -> S3Error` mapping);
-//! - serving: `server` ([`build_service`], [`run`]); `front` ([`S3Front`], the HTTP service
-//!   before s3s) with its parts: `request_id` (`x-amz-request-id`), `front_door` (requests
-//!   refused from their head: form uploads, SigV2, week-long presigned URLs, XML bodies over
-//!   the limit via `xml_limit`, and `unsupported` feature headers), `admission` (503 SlowDown
-//!   past the request or memory bound), `unread_body` (what a handler left of a body is read
-//!   out before the answer, so the client sees the answer; a stalled body fails).
+//! - serving: `server` ([`build_service`], [`run`]): the s3s service behind
+//!   [`crate::front::S3Front`], the HTTP middleware (request ids, refusals, admission, read-out).
 //!
 //! Operations not listed answer `NotImplemented` (s3s's default).
 
-mod admission;
 mod body;
 mod buckets;
 mod checksum;
 mod convert;
 mod errors;
-mod front;
-mod front_door;
 #[cfg(test)]
 mod fuzz_tests;
 mod list;
 mod multipart;
 mod objects;
 mod reads;
-mod request_id;
 pub mod server;
 mod tagging;
-mod unread_body;
-mod unsupported;
-mod xml_limit;
 
-pub use admission::MemoryModel;
-pub use front::S3Front;
-pub use request_id::RequestId;
+use crate::front::RequestId;
 pub use server::{S3Settings, build_service, run};
 
 use s3s::dto;

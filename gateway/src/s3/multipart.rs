@@ -36,7 +36,7 @@ use super::convert::{
     write_conditions,
 };
 use super::errors::malformed_xml;
-use super::request_id::RequestId;
+use crate::front::RequestId;
 
 /// How long CompleteMultipartUpload may run before the response switches to keep-alive.
 const KEEP_ALIVE_AFTER: Duration = Duration::from_secs(10);

@@ -15,10 +15,8 @@ use s3s::service::S3ServiceBuilder;
 use crate::objects::ObjectService;
 
 use super::FloeS3;
-use super::admission::MemoryModel;
 use super::errors::unknown_access_key;
-use super::front::{FrontSettings, S3Front};
-use super::front_door::FrontDoor;
+use crate::front::{FrontDoor, FrontSettings, MemoryModel, S3Front};
 use crate::http_server::{Listener, accept_until};
 
 /// How the S3 endpoint authenticates and addresses buckets.

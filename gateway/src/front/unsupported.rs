@@ -6,7 +6,7 @@
 
 use http::{HeaderMap, StatusCode};
 
-use super::front_door::Refusal;
+use super::door::Refusal;
 
 /// Canned ACLs that grant nothing beyond the owner's own access. AWS accepts both on buckets
 /// whose ACLs are disabled (Object Ownership "BucketOwnerEnforced"), which is Floe's model:

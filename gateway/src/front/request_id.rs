@@ -1,7 +1,7 @@
 //! `x-amz-request-id`: one id per request, on every response, in every log line of the request
 //! and in the `<RequestId>` of error bodies.
 //!
-//! s3s 0.14 assigns no request id, so the service in front of it (`front::S3Front`) mints one
+//! s3s 0.14 assigns no request id, so the service in front of it ([`super::S3Front`]) mints one
 //! ([`IdSource`]), puts it in the request extensions (where handlers find it, see
 //! [`RequestId::of`]), runs the request inside a tracing span carrying it, and stamps the
 //! response header.

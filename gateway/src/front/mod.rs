@@ -1,6 +1,8 @@
-//! [`S3Front`], the HTTP service in front of s3s. For every request it:
+//! The front: the HTTP service in front of s3s ([`S3Front`]), which knows HTTP and S3's error
+//! format but nothing of objects or storage. For every request it:
 //! 1. mints the request id (`request_id`) and opens the tracing span that carries it;
-//! 2. answers what the head alone refuses (`front_door`), without admission;
+//! 2. answers what the head alone refuses (`door`, with `unsupported` feature headers and
+//!    `xml_limit`), without admission;
 //! 3. admits the request by count and by the memory it may hold, or answers 503 SlowDown
 //!    (`admission`);
 //! 4. hands it to s3s with its body watched (`unread_body`);
@@ -20,11 +22,21 @@ use s3s::service::S3Service;
 use s3s::{HttpError, HttpResponse};
 use tracing::Instrument;
 
-use super::admission::{Admission, MemoryModel, hold_until_sent, refusal, slow_down};
-use super::front_door::FrontDoor;
-use super::request_id::{IdSource, RequestId};
-use super::unread_body::{Leftover, watch};
-use super::xml_limit::carries_xml;
+mod admission;
+mod door;
+mod request_id;
+mod unread_body;
+mod unsupported;
+mod xml_limit;
+
+pub use admission::MemoryModel;
+pub use door::FrontDoor;
+pub use request_id::RequestId;
+
+use admission::{Admission, hold_until_sent, refusal, slow_down};
+use request_id::IdSource;
+use unread_body::{Leftover, watch};
+use xml_limit::carries_xml;
 
 const X_AMZ_REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 
@@ -49,7 +61,7 @@ pub struct FrontSettings {
 }
 
 /// The s3s service with request ids, the front door, admission and read-out; what
-/// [`super::run`] serves.
+/// `s3::run` serves.
 #[derive(Debug, Clone)]
 pub struct S3Front {
     inner: S3Service,
