@@ -40,8 +40,8 @@ fn main() {
         format!(
             "nodes = [{}]\naccess_key = {:?}\nsecret_key = {:?}\ncluster_secret = {SECRET:?}\n",
             urls.join(", "),
-            floe_gateway::config::DEV_ACCESS_KEY,
-            floe_gateway::config::DEV_SECRET_KEY,
+            floe_gateway::runtime::config::DEV_ACCESS_KEY,
+            floe_gateway::runtime::config::DEV_SECRET_KEY,
         ),
     )
     .expect("config");

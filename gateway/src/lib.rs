@@ -7,32 +7,23 @@
 //! - [`admin`]: the admin API and the `floe admin` command;
 //! - [`objects`]: the object service (buckets, keys, multipart, listing, conditions);
 //! - [`index`]: the durable metadata index (redb);
-//! - [`collector`]: the garbage collector for unreferenced chunks;
-//! - [`repair`]: self-healing (repair sweeps and queue, scrub, orphan sweep, drain);
-//! - [`recovery`]: metadata copies on the nodes and the index rebuild from them;
 //! - [`cache`]: verified chunk bytes by chunk id (moka);
-//! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads);
+//! - [`blobs`]: the erasure-coded blob layer (chunks, quorum writes, verified reads).
+//!
+//! Beside it:
+//! - [`maintenance`]: repair, scrub, drain, garbage collection, and the metadata records on the
+//!   nodes with the index rebuild and the cluster identity;
+//! - [`admin`]: the admin API and the `floe admin` command;
 //! - [`metrics`]: Prometheus metrics;
-//! - [`periodic`]: the loop shape of the simple background tasks;
-//! - [`http_server`]: the accept loop shared by the S3 and admin listeners;
-//! - [`config`] and [`launch`]: the TOML configuration and wiring it all up;
-//! - [`limits`]: the `[limits]` section (request concurrency, key, metadata, part sizes);
-//! - [`tls`]: the `[tls]` section (HTTPS endpoint, CA for `https://` nodes).
+//! - [`runtime`]: configuration, wiring, listeners and loops.
 
 pub mod admin;
 pub mod blobs;
 pub mod cache;
-pub mod collector;
-pub mod config;
 pub mod front;
-pub mod http_server;
 pub mod index;
-pub mod launch;
-pub mod limits;
+pub mod maintenance;
 pub mod metrics;
 pub mod objects;
-pub mod periodic;
-pub mod recovery;
-pub mod repair;
+pub mod runtime;
 pub mod s3;
-pub mod tls;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use floe_gateway::admin::cli::AdminArgs;
-use floe_gateway::config::{GatewayConfig, GatewayOverrides};
-use floe_gateway::launch::Gateway;
+use floe_gateway::runtime::config::{GatewayConfig, GatewayOverrides};
+use floe_gateway::runtime::launch::Gateway;
 
 #[derive(Parser)]
 #[command(

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use floe_gateway::config::{GatewayConfig, GatewayOverrides};
+use floe_gateway::runtime::config::{GatewayConfig, GatewayOverrides};
 use floe_node::NodeConfig;
 
 fn deploy(path: &str) -> PathBuf {

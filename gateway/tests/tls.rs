@@ -18,8 +18,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use floe_gateway::config::{GatewayConfig, GatewayOverrides};
-use floe_gateway::launch::Gateway;
+use floe_gateway::runtime::config::{GatewayConfig, GatewayOverrides};
+use floe_gateway::runtime::launch::Gateway;
 use support::cluster::{SECRET, pattern};
 use support::gateway::{ACCESS_KEY, SECRET_KEY, config_text};
 use support::serve::ServeProcess;
@@ -44,10 +44,13 @@ fn aws(endpoint: &str, ca: Option<&Path>, home: &Path, args: &[&str]) -> Output 
         .env_remove("AWS_CA_BUNDLE")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_ACCESS_KEY_ID", floe_gateway::config::DEV_ACCESS_KEY)
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            floe_gateway::runtime::config::DEV_ACCESS_KEY,
+        )
         .env(
             "AWS_SECRET_ACCESS_KEY",
-            floe_gateway::config::DEV_SECRET_KEY,
+            floe_gateway::runtime::config::DEV_SECRET_KEY,
         )
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", home.join("aws-config"))
@@ -467,7 +470,7 @@ fn uncommented_tls_example(file: &str) -> String {
 #[test]
 fn deploy_tls_examples_parse() {
     let gateway = uncommented_tls_example("gateway.toml");
-    let section: floe_gateway::tls::TlsSection =
+    let section: floe_gateway::runtime::tls::TlsSection =
         toml::from_str(gateway.trim_start_matches("[tls]")).unwrap();
     assert!(section.serves_https() && section.key.is_some() && section.node_ca.is_some());
     let node = uncommented_tls_example("node.toml");

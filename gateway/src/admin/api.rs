@@ -20,9 +20,9 @@ use tokio::net::TcpListener;
 
 use super::{ErrorBody, GcReport, status};
 use crate::cache::CachedBlobs;
-use crate::collector::Collector;
-use crate::http_server::accept_until;
-use crate::repair::{RepairError, Repairer};
+use crate::maintenance::collector::Collector;
+use crate::maintenance::repair::{RepairError, Repairer};
+use crate::runtime::http_server::accept_until;
 
 /// What the admin routes work on.
 #[derive(Clone)]
@@ -163,7 +163,7 @@ async fn route(
             json(&state.repairer.drain(node).await?)
         }
         (Method::POST, "/admin/rebuild-index") => {
-            let report = crate::recovery::rebuild_index(&state.repairer).await?;
+            let report = crate::maintenance::recovery::rebuild_index(&state.repairer).await?;
             json(&report)
         }
         (

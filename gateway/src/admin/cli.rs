@@ -11,9 +11,9 @@ use clap::{Args, Subcommand};
 
 use super::client::{AdminClient, AdminError};
 use super::{GcReport, StatusReport};
-use crate::config::DEV_SECRET_KEY;
-use crate::recovery::RebuildReport;
-use crate::repair::{DrainReport, ProgressSnapshot, RepairReport, ScrubReport};
+use crate::maintenance::recovery::RebuildReport;
+use crate::maintenance::repair::{DrainReport, ProgressSnapshot, RepairReport, ScrubReport};
+use crate::runtime::config::DEV_SECRET_KEY;
 
 /// Default admin API address (the embedded dev gateway's).
 pub const DEFAULT_ADMIN_URL: &str = "http://127.0.0.1:9001";

@@ -13,8 +13,8 @@ use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 
 use super::{ErrorBody, GcReport, StatusReport};
-use crate::recovery::RebuildReport;
-use crate::repair::{DrainReport, ProgressSnapshot, RepairReport, ScrubReport};
+use crate::maintenance::recovery::RebuildReport;
+use crate::maintenance::repair::{DrainReport, ProgressSnapshot, RepairReport, ScrubReport};
 
 /// What went wrong talking to the admin API.
 #[derive(Debug, thiserror::Error)]

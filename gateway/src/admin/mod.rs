@@ -9,11 +9,11 @@
 //! |---|---|
 //! | `GET /admin/status` | [`StatusReport`]: nodes, capacity, repair backlog, cache, counts |
 //! | `GET /admin/progress` | the running operation's [`ProgressSnapshot`], or `null` |
-//! | `POST /admin/repair` | [`RepairReport`](crate::repair::RepairReport) of a full sweep |
-//! | `POST /admin/scrub?max_bytes_per_sec=R` | [`ScrubReport`](crate::repair::ScrubReport) |
+//! | `POST /admin/repair` | [`RepairReport`](crate::maintenance::repair::RepairReport) of a full sweep |
+//! | `POST /admin/scrub?max_bytes_per_sec=R` | [`ScrubReport`](crate::maintenance::repair::ScrubReport) |
 //! | `POST /admin/gc?grace_secs=N` | [`GcReport`] |
-//! | `POST /admin/drain?node=URL` | [`DrainReport`](crate::repair::DrainReport) |
-//! | `POST /admin/rebuild-index` | [`RebuildReport`](crate::recovery::RebuildReport) |
+//! | `POST /admin/drain?node=URL` | [`DrainReport`](crate::maintenance::repair::DrainReport) |
+//! | `POST /admin/rebuild-index` | [`RebuildReport`](crate::maintenance::recovery::RebuildReport) |
 //!
 //! - `api`: the server and its routes;
 //! - `status`: assembling the status report;
@@ -28,8 +28,8 @@ mod status;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheStats;
-use crate::collector::CollectReport;
-use crate::repair::{OrphanReport, ProgressSnapshot, RepairCounters};
+use crate::maintenance::collector::CollectReport;
+use crate::maintenance::repair::{OrphanReport, ProgressSnapshot, RepairCounters};
 
 pub use api::{AdminState, run};
 pub use client::{AdminClient, AdminError};

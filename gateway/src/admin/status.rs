@@ -9,7 +9,7 @@ use futures::future::join_all;
 
 use super::api::AdminState;
 use super::{NodeStatus, StatusReport};
-use crate::repair::RepairError;
+use crate::maintenance::repair::RepairError;
 
 /// How long one node may take to answer the health and stats probes.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);

@@ -12,7 +12,7 @@ use floe_codec::{ChunkRef, Manifest};
 use proptest::prelude::*;
 
 use super::testkit::*;
-use crate::recovery::record as node_record;
+use crate::maintenance::recovery::record as node_record;
 use floe_testkit::mutation::{self, Edit, apply, wild_bytes};
 
 fn edits() -> impl Strategy<Value = Vec<Edit>> {

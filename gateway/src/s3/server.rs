@@ -17,7 +17,7 @@ use crate::objects::ObjectService;
 use super::FloeS3;
 use super::errors::unknown_access_key;
 use crate::front::{FrontDoor, FrontSettings, MemoryModel, S3Front};
-use crate::http_server::{Listener, accept_until};
+use crate::runtime::http_server::{Listener, accept_until};
 
 /// How the S3 endpoint authenticates and addresses buckets.
 #[derive(Debug, Clone, Default)]

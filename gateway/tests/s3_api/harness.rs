@@ -17,8 +17,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use floe_gateway::config::{GatewayConfig, GatewayOverrides};
-use floe_gateway::launch::Gateway;
+use floe_gateway::runtime::config::{GatewayConfig, GatewayOverrides};
+use floe_gateway::runtime::launch::Gateway;
 use md5::{Digest, Md5};
 
 mod raw;

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use floe_gateway::config::GatewayOverrides;
+use floe_gateway::runtime::config::GatewayOverrides;
 
 use crate::support::cluster::{LocalCluster, pattern};
 use crate::support::gateway::{ADMIN_TOKEN, ClusterGateway, get};

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use floe_codec::{ChunkRef, place};
 use floe_gateway::admin::AdminClient;
-use floe_gateway::config::{GatewayConfig, GatewayOverrides};
 use floe_gateway::index::Index;
-use floe_gateway::launch::Gateway;
+use floe_gateway::runtime::config::{GatewayConfig, GatewayOverrides};
+use floe_gateway::runtime::launch::Gateway;
 use floe_node::{ClientOptions, NodeClient};
 
 use super::cluster::{LocalCluster, SECRET};

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use floe_gateway::config::{DEV_ACCESS_KEY, DEV_SECRET_KEY};
+use floe_gateway::runtime::config::{DEV_ACCESS_KEY, DEV_SECRET_KEY};
 
 /// A gateway process. Killed (SIGKILL) when dropped.
 pub struct ServeProcess {

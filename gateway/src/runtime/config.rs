@@ -8,8 +8,8 @@ use std::time::Duration;
 use floe_codec::{CodecParams, DEFAULT_CHUNK_SIZE};
 use serde::Deserialize;
 
-use crate::limits::{Limits, LimitsSection};
-use crate::tls::TlsSection;
+use crate::runtime::limits::{Limits, LimitsSection};
+use crate::runtime::tls::TlsSection;
 
 /// Access key printed for the embedded dev cluster when none is configured.
 pub const DEV_ACCESS_KEY: &str = "floeadmin";

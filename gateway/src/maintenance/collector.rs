@@ -105,7 +105,9 @@ impl Collector {
         let due = garbage
             .iter()
             .any(|e| now - e.since >= self.grace.as_millis() as i64);
-        if due && let Err(reason) = crate::recovery::check_deletable(&self.index, &self.blobs).await
+        if due
+            && let Err(reason) =
+                crate::maintenance::recovery::check_deletable(&self.index, &self.blobs).await
         {
             tracing::warn!(reason, "garbage collection paused");
             report.deferred = garbage.len();
@@ -194,7 +196,7 @@ impl Collector {
         interval: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> JoinHandle<()> {
-        crate::periodic::every("garbage collection", interval, shutdown, move || {
+        crate::runtime::periodic::every("garbage collection", interval, shutdown, move || {
             let this = self.clone();
             async move { this.collect_once().await }
         })

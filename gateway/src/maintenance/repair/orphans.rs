@@ -70,7 +70,9 @@ impl Repairer {
         grace: Duration,
     ) -> Result<OrphanReport, RepairError> {
         let mut report = OrphanReport::default();
-        if let Err(reason) = crate::recovery::check_deletable(&self.index, &self.blobs).await {
+        if let Err(reason) =
+            crate::maintenance::recovery::check_deletable(&self.index, &self.blobs).await
+        {
             tracing::warn!(reason, "orphan sweep paused");
             report.paused = Some(reason);
             return Ok(report);

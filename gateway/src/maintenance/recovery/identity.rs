@@ -22,7 +22,7 @@ use futures::future::join_all;
 
 use super::rebuild::{RebuildReport, rebuild_index};
 use crate::index::{ClusterId, IndexError};
-use crate::repair::{RepairError, Repairer};
+use crate::maintenance::repair::{RepairError, Repairer};
 
 /// Why the gateway must not start.
 #[derive(Debug, thiserror::Error)]

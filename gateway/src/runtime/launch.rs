@@ -13,13 +13,13 @@ use tokio::task::JoinHandle;
 use crate::admin::AdminState;
 use crate::blobs::{BlobStore, ClusterConfig};
 use crate::cache::CachedBlobs;
-use crate::collector::Collector;
-use crate::config::GatewayConfig;
-use crate::http_server::Listener;
 use crate::index::Index;
+use crate::maintenance::collector::Collector;
+use crate::maintenance::recovery::Publisher;
+use crate::maintenance::repair::{RepairSchedule, Repairer};
 use crate::objects::{ObjectService, ServiceConfig};
-use crate::recovery::Publisher;
-use crate::repair::{RepairSchedule, Repairer};
+use crate::runtime::config::GatewayConfig;
+use crate::runtime::http_server::Listener;
 
 /// How often committed changes are copied to the nodes' metadata records.
 const RECORD_PUBLISH_INTERVAL: Duration = Duration::from_millis(500);
@@ -46,7 +46,7 @@ pub enum LaunchError {
     #[error("metadata index: {0}")]
     Index(#[from] crate::index::IndexError),
     #[error(transparent)]
-    Identity(#[from] crate::recovery::IdentityError),
+    Identity(#[from] crate::maintenance::recovery::IdentityError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -200,7 +200,7 @@ impl Gateway {
         let repairer = Arc::new(Repairer::new(index.clone(), blobs.clone()));
         // Before anything writes to a node: which cluster this is, and an index that has seen
         // all of it (see `recovery::identity`).
-        let settled = crate::recovery::settle(&repairer, config.rebuild_index).await?;
+        let settled = crate::maintenance::recovery::settle(&repairer, config.rebuild_index).await?;
         if let Some(report) = &settled.rebuilt {
             tracing::info!(?report, "index rebuilt from the nodes' records");
         }
@@ -256,7 +256,7 @@ impl Gateway {
                 max_inflight_bytes: config
                     .limits
                     .max_inflight_bytes
-                    .unwrap_or_else(crate::limits::machine_inflight_budget),
+                    .unwrap_or_else(crate::runtime::limits::machine_inflight_budget),
                 memory: memory_model(config),
                 body_idle_timeout: config.limits.body_idle_timeout,
                 allow_sigv2: config.allow_sigv2,

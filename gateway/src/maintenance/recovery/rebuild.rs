@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::record::decode;
 use crate::index::{Index, JournalEntry, RestoreCounts};
-use crate::repair::{RepairError, Repairer};
+use crate::maintenance::repair::{RepairError, Repairer};
 
 /// Records listed per page.
 const LIST_PAGE: u32 = 1000;

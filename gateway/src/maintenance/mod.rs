@@ -1,0 +1,10 @@
+//! Work that keeps the cluster whole in the background and on an operator's request, beside the
+//! request path rather than on it:
+//! - [`repair`]: the repair queue and sweeps, scrub, drain and the orphan sweep;
+//! - [`collector`]: garbage collection of chunks nothing references;
+//! - [`recovery`]: the metadata records on the nodes (publisher, rebuild), the cluster's identity
+//!   and the complete-view check that every deletion depends on.
+
+pub mod collector;
+pub mod recovery;
+pub mod repair;
