@@ -49,6 +49,7 @@ mod uploads;
 pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, RecordKind};
+pub use objects::HeldUntilSettled;
 pub use records::*;
 pub use refcount::GarbageChunk;
 pub use restore::RestoreCounts;

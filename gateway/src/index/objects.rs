@@ -113,15 +113,31 @@ pub(super) fn remove_object(
     Ok(Some(previous))
 }
 
+/// Whatever a write must keep alive until it has settled, committed or not, even if its caller
+/// stopped waiting: for a PUT, the blob layer's pins on its new chunks, which must outlive the
+/// commit that references them (else the collector could delete a chunk the commit then
+/// references). The index only holds it; what it is belongs to the layer that made it.
+pub struct HeldUntilSettled {
+    /// Never read: held for its `Drop`.
+    _held: Box<dyn Send>,
+}
+
+impl HeldUntilSettled {
+    pub fn new(held: impl Send + 'static) -> Self {
+        Self {
+            _held: Box::new(held),
+        }
+    }
+}
+
 /// A PUT, owned so that it can run on the index's writer thread.
 struct PutObject {
     bucket: String,
     key: String,
     object: EncodedObject,
     precondition: OwnedPrecondition,
-    /// Dropped only once the write has settled, even if its caller stopped waiting: the blob
-    /// layer's pins on the new chunks, which must outlive the commit that references them.
-    _hold: Option<Box<dyn Send>>,
+    /// Dropped only once the write has settled (see [`HeldUntilSettled`]).
+    _hold: Option<HeldUntilSettled>,
 }
 
 impl BatchOp for PutObject {
@@ -225,7 +241,7 @@ impl Index {
         key: String,
         (record, manifest): (ObjectRecord, Manifest),
         precondition: impl Fn(Option<&ObjectRecord>) -> bool + Send + Sync + 'static,
-        hold: Option<Box<dyn Send>>,
+        hold: Option<HeldUntilSettled>,
     ) -> impl Future<Output = Result<Option<ObjectRecord>, IndexError>> + Send + 'static {
         // Encoded here, on the caller's task, not on the writer thread (see `EncodedObject`).
         let object = EncodedObject::new(&record, manifest);

@@ -4,7 +4,7 @@
 use floe_codec::ChunkId;
 use futures::StreamExt;
 
-use crate::index::{ChecksumType, ObjectRecord, StoredChecksum};
+use crate::index::{ChecksumType, HeldUntilSettled, ObjectRecord, StoredChecksum};
 
 use super::checksum::{BodyDigest, b64};
 use super::conditions::check_copy_source;
@@ -90,7 +90,7 @@ impl ObjectService {
                 req.key,
                 (record, manifest),
                 |_| true,
-                Some(Box::new(pins)),
+                Some(HeldUntilSettled::new(pins)),
             )
             .await?;
         self.replicated().await?;

@@ -1,7 +1,7 @@
 //! PutObject and the digest checks shared with UploadPart: Content-MD5 and `x-amz-checksum-*`
 //! are verified before anything is committed, so a body that arrived damaged is never visible.
 
-use crate::index::{ChecksumType, ObjectRecord, StoredChecksum};
+use crate::index::{ChecksumType, HeldUntilSettled, ObjectRecord, StoredChecksum};
 
 use super::checksum::{Digests, b64, digest_len, unb64};
 use super::conditions::write_allowed;
@@ -65,7 +65,7 @@ impl ObjectService {
                 req.key,
                 (record, ingested.manifest),
                 move |current| write_allowed(&conditions, current),
-                ingested.pins.map(|p| Box::new(p) as Box<dyn Send>),
+                ingested.pins.map(HeldUntilSettled::new),
             )
             .await?;
         self.replicated().await?;

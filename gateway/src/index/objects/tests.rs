@@ -2,6 +2,7 @@
 
 use floe_codec::Manifest;
 
+use crate::index::HeldUntilSettled;
 use crate::index::testkit::*;
 
 #[test]
@@ -308,7 +309,7 @@ fn an_async_put_holds_its_guard_until_it_has_settled() {
         "k".into(),
         (object_record("e"), manifest(&[1])),
         always,
-        Some(Box::new(Flag(released.clone()))),
+        Some(HeldUntilSettled::new(Flag(released.clone()))),
     );
     // The caller goes away (a dropped request): the guard stays with the queued write.
     drop(put);
