@@ -302,7 +302,12 @@ impl Publisher {
             let mut shutdown = std::pin::pin!(shutdown);
             loop {
                 tokio::select! {
-                    () = &mut shutdown => return,
+                    () = &mut shutdown => {
+                        // The last cleanup holds the index: let it land before the gateway
+                        // reports stopped (a restart in the same process reopens the file).
+                        self.await_cleanup().await;
+                        return;
+                    }
                     () = self.rounds.wake.notified() => {
                         // A moment for the requests committing alongside to join this round:
                         // every round costs each node a request and a sync.
