@@ -62,7 +62,8 @@ pub struct ClusterInfo {
     pub cluster: Option<String>,
     /// Metadata records held.
     pub records: u64,
-    /// The newest version among them (0 with none).
+    /// The newest record version the node has stored since it started, deleted ones included
+    /// (0 with none).
     pub newest_record_version: u64,
 }
 

@@ -172,14 +172,10 @@ impl RecordStore {
         }
     }
 
-    /// The newest version of any record held (0 with none): how far the index that wrote them
-    /// had gone, as far as this node knows.
+    /// The newest record version this node has stored (0 with none), kept up to date by the
+    /// log: how far the index that wrote them had gone, as far as this node knows.
     pub fn newest_version(&self) -> u64 {
-        let log = self.lock();
-        log.after(None)
-            .map(|(_, loc)| loc.version)
-            .max()
-            .unwrap_or(0)
+        self.lock().newest_version()
     }
 
     /// Up to `limit` records with ids after `after`, in id order, with their versions.

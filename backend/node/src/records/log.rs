@@ -86,6 +86,9 @@ pub struct Log {
     pub(super) dir: PathBuf,
     pub(super) segments: BTreeMap<u64, Segment>,
     map: BTreeMap<RecordId, Loc>,
+    /// The newest version stored since the log was opened (replay included), deleted or not:
+    /// what a gateway compares with its own, kept here so that asking costs nothing.
+    newest_version: u64,
     target: u64,
     /// Number of the next segment: past every segment file found, even one left alone.
     next_seq: u64,
@@ -123,6 +126,7 @@ impl Log {
             dir: dir.to_path_buf(),
             segments: BTreeMap::new(),
             map: BTreeMap::new(),
+            newest_version: 0,
             target,
             next_seq: match seqs.last() {
                 None => 1,
@@ -245,6 +249,7 @@ impl Log {
                 if let Some(segment) = self.segments.get_mut(&seq) {
                     segment.live += loc.entry_len();
                 }
+                self.newest_version = self.newest_version.max(version);
                 self.map.insert(header.id, loc)
             }
             EntryKind::Tombstone => self.map.remove(&header.id),
@@ -382,6 +387,11 @@ impl Log {
     }
 
     /// The newest put of `id`.
+    /// See the field: the newest version stored since open.
+    pub fn newest_version(&self) -> u64 {
+        self.newest_version
+    }
+
     pub fn get(&self, id: &RecordId) -> Option<Loc> {
         self.map.get(id).copied()
     }

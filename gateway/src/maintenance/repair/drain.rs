@@ -209,7 +209,9 @@ impl Repairer {
                     async move { client.put_record(&entry.id, version, bytes).await }
                 });
                 let stored = join_all(puts).await.iter().filter(|r| r.is_ok()).count();
-                if stored >= targets.len().clamp(1, 2) {
+                // The quorum an acknowledged change has (m + 1), or the old copy would be the
+                // one that made it durable.
+                if stored >= targets.len().clamp(1, self.blobs.record_quorum()) {
                     from.delete_record(&entry.id).await.map_err(failed)?;
                     report.records_moved += 1;
                 } else {
