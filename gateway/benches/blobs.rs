@@ -22,7 +22,7 @@ async fn write(store: &Arc<BlobStore>, data: &[u8]) -> Vec<ChunkRef> {
     for piece in data.chunks(256 * 1024) {
         writer.write(piece).await.expect("write");
     }
-    writer.finish().await.expect("finish")
+    writer.finish().await.expect("finish").chunks().to_vec()
 }
 
 async fn read(store: &Arc<BlobStore>, chunks: &[ChunkRef], size: u64) -> usize {

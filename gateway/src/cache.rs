@@ -149,23 +149,7 @@ fn slice(bytes: &Bytes, offset: usize, len: usize) -> Bytes {
     bytes.slice(start..end)
 }
 
-/// Coalesced loads share one error; callers each get their own copy of it.
-fn clone_error(e: &BlobError) -> BlobError {
-    match e {
-        BlobError::QuorumNotReached {
-            chunk,
-            acked,
-            needed,
-        } => BlobError::QuorumNotReached {
-            chunk: *chunk,
-            acked: *acked,
-            needed: *needed,
-        },
-        BlobError::Unreadable { chunk, have, need } => BlobError::Unreadable {
-            chunk: *chunk,
-            have: *have,
-            need: *need,
-        },
-        other => BlobError::Internal(other.to_string()),
-    }
+/// Coalesced loads share one error: each caller gets it behind the same `Arc`.
+fn clone_error(e: &Arc<BlobError>) -> BlobError {
+    BlobError::Shared(e.clone())
 }

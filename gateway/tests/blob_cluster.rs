@@ -18,7 +18,7 @@ async fn write_blob(store: &Arc<BlobStore>, data: &[u8]) -> Result<Vec<ChunkRef>
     for piece in data.chunks(61 * 1024 + 7) {
         writer.write(piece).await?;
     }
-    writer.finish().await
+    Ok(writer.finish().await?.chunks().to_vec())
 }
 
 async fn read_blob(

@@ -47,6 +47,8 @@ pub enum ManifestError {
     UnknownFormat(u8),
     #[error("malformed manifest: {0}")]
     Malformed(String),
+    #[error("malformed manifest encoding: {0}")]
+    Encoding(#[from] postcard::Error),
     /// Well-formed bytes whose contents contradict themselves (size, ids, params).
     #[error("inconsistent manifest: {0}")]
     Inconsistent(String),

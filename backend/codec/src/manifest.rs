@@ -131,8 +131,7 @@ impl Manifest {
         if !READABLE_FORMATS.contains(&format) {
             return Err(ManifestError::UnknownFormat(format));
         }
-        let (fields, trailing): (ManifestFields, &[u8]) =
-            postcard::take_from_bytes(rest).map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        let (fields, trailing): (ManifestFields, &[u8]) = postcard::take_from_bytes(rest)?;
         if !trailing.is_empty() {
             return Err(ManifestError::Malformed(format!(
                 "{} trailing bytes",

@@ -80,6 +80,11 @@ pub enum ClientError {
     Protocol(String),
     #[error("invalid node url: {0}")]
     InvalidUrl(String),
+    #[error("bad JSON from {what}: {source}")]
+    Json {
+        what: String,
+        source: serde_json::Error,
+    },
 }
 
 impl ClientError {
@@ -142,8 +147,10 @@ impl NodeClient {
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());
         }
-        serde_json::from_slice(&reply.body)
-            .map_err(|e| ClientError::Protocol(format!("bad JSON from {path}: {e}")))
+        serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
+            what: path.to_string(),
+            source,
+        })
     }
 
     /// Names cluster `id` in every request from now on, as the node requires once joined.
@@ -314,8 +321,10 @@ impl NodeClient {
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());
         }
-        serde_json::from_slice(&reply.body)
-            .map_err(|e| ClientError::Protocol(format!("bad JSON from {path}: {e}")))
+        serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
+            what: path.to_string(),
+            source,
+        })
     }
 
     pub async fn health(&self) -> Result<(), ClientError> {
@@ -348,7 +357,9 @@ impl NodeClient {
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());
         }
-        serde_json::from_slice(&reply.body)
-            .map_err(|e| ClientError::Protocol(format!("bad JSON from {path}: {e}")))
+        serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
+            what: path.to_string(),
+            source,
+        })
     }
 }

@@ -44,7 +44,7 @@ struct Failure(StatusCode, String);
 impl From<RepairError> for Failure {
     fn from(e: RepairError) -> Self {
         let status = match e {
-            RepairError::Invalid(_) => StatusCode::BAD_REQUEST,
+            RepairError::Invalid(_) | RepairError::Refused(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Failure(status, e.to_string())

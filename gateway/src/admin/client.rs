@@ -25,8 +25,13 @@ pub enum AdminError {
     Unavailable { url: String, message: String },
     #[error("the gateway refused: {status}: {message}")]
     Refused { status: StatusCode, message: String },
-    #[error("unexpected answer from the gateway: {0}")]
-    Protocol(String),
+    #[error("the admin token is not a valid header value")]
+    InvalidToken,
+    #[error("unexpected answer from the gateway to {what}: {source}")]
+    Protocol {
+        what: String,
+        source: serde_json::Error,
+    },
 }
 
 /// A client for one gateway's admin API. Cheap to clone.
@@ -118,7 +123,7 @@ impl AdminClient {
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         let bearer = http::HeaderValue::from_str(&format!("Bearer {}", self.token))
-            .map_err(|_| AdminError::Protocol("the token is not a valid header value".into()))?;
+            .map_err(|_| AdminError::InvalidToken)?;
         request.headers_mut().insert(AUTHORIZATION, bearer);
         request
             .headers_mut()
@@ -145,8 +150,10 @@ impl AdminClient {
                 .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned());
             return Err(AdminError::Refused { status, message });
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| AdminError::Protocol(format!("{path_and_query}: {e}")))
+        serde_json::from_slice(&body).map_err(|source| AdminError::Protocol {
+            what: path_and_query.to_string(),
+            source,
+        })
     }
 }
 

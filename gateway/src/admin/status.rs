@@ -46,11 +46,12 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
         )
     });
     let nodes = join_all(probes).await;
-    let index = state.repairer.index().clone();
-    let (buckets, objects, chunks, garbage, records_pending) =
-        tokio::task::spawn_blocking(move || {
+    let (buckets, objects, chunks, garbage, records_pending) = state
+        .repairer
+        .index()
+        .call(|index| {
             let (buckets, objects) = index.totals()?;
-            Ok::<_, crate::index::IndexError>((
+            Ok((
                 buckets,
                 objects,
                 index.chunk_count()?,
@@ -58,8 +59,7 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
                 index.pending_record_count()?,
             ))
         })
-        .await
-        .map_err(|e| RepairError::Invalid(format!("index task: {e}")))??;
+        .await?;
     let config = blobs.config();
     Ok(StatusReport {
         erasure_code: config.params.to_string(),

@@ -3,7 +3,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use floe_codec::{CodecParams, DEFAULT_CHUNK_SIZE};
+use floe_codec::{ChunkRef, CodecParams, DEFAULT_CHUNK_SIZE, ShardHash};
 use floe_node::NodeClient;
 
 use super::error::BlobError;
@@ -128,8 +128,29 @@ impl BlobStore {
         &self.config
     }
 
+    /// Every node's client, in configuration order (a node's number is its position).
     pub fn nodes(&self) -> &[NodeClient] {
         &self.nodes
+    }
+
+    /// Node number `n`'s client, for maintenance that works on one node's holdings (listing,
+    /// draining). `n` comes from this store's own placement or node list.
+    pub fn node(&self, n: usize) -> &NodeClient {
+        &self.nodes[n]
+    }
+
+    /// Whether node `n` holds shard `index` of `chunk` intact: the shard is read back whole and
+    /// its bytes hashed here. What the node says of it (a HEAD) is not enough to delete the only
+    /// other copy on: the file could be rotten, or the node confused.
+    pub async fn holds_intact(&self, n: usize, chunk: &ChunkRef, index: usize) -> bool {
+        let (Some(node), Some(expected)) = (self.nodes.get(n), chunk.shard_hashes.get(index))
+        else {
+            return false;
+        };
+        match node.get_shard(&chunk.id, index as u16).await {
+            Ok(bytes) => bytes.len() == chunk.shard_len() && ShardHash::of(&bytes) == *expected,
+            Err(_) => false,
+        }
     }
 
     pub fn repairs(&self) -> &Arc<RepairQueue> {

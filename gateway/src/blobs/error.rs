@@ -24,20 +24,30 @@ pub enum BlobError {
     /// The cluster configuration cannot work (e.g. k+m larger than the node count).
     #[error("invalid cluster configuration: {0}")]
     Config(String),
+    /// No placement for a chunk (fewer usable nodes than shards).
+    #[error("placement: {0}")]
+    Placement(#[from] floe_codec::PlacementError),
     #[error("codec: {0}")]
     Codec(#[from] CodecError),
-    /// A blocking worker (encode/decode) panicked or was cancelled.
+    /// A worker (encode, decode, a chunk's store) panicked or was cancelled.
+    #[error("worker task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// One failure shared by the readers a cache load coalesced.
+    #[error("{0}")]
+    Shared(#[source] std::sync::Arc<BlobError>),
+    /// A broken invariant of the blob layer itself.
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(&'static str),
 }
 
 impl BlobError {
     /// Whether the failure comes from missing storage capacity (nodes down), which S3 reports
     /// as 503 so that clients retry later.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            Self::QuorumNotReached { .. } | Self::Unreadable { .. }
-        )
+        match self {
+            Self::QuorumNotReached { .. } | Self::Unreadable { .. } => true,
+            Self::Shared(inner) => inner.is_unavailable(),
+            _ => false,
+        }
     }
 }

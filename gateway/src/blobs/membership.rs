@@ -158,7 +158,7 @@ impl BlobStore {
         total: usize,
     ) -> Result<Vec<usize>, BlobError> {
         let keys: Vec<&str> = nodes.iter().map(|&i| self.keys()[i].as_str()).collect();
-        let chosen = place(chunk, &keys, total).map_err(|e| BlobError::Config(e.to_string()))?;
+        let chosen = place(chunk, &keys, total)?;
         Ok(chosen.into_iter().map(|pos| nodes[pos]).collect())
     }
 }

@@ -3,7 +3,8 @@
 //! It owns the data path below the object service and above the storage nodes:
 //! - [`cluster`]: the node set, codec parameters and quorum;
 //! - `membership`: active and draining nodes, and shard placement over them;
-//! - [`writer`]: stream -> chunks -> encode -> quorum fan-out;
+//! - [`writer`]: stream -> chunks -> encode -> quorum fan-out, ending in a manifest;
+//! - `manifest`: the manifests of inline bodies and of joined multipart parts;
 //! - [`reader`]: fetch k of n shards -> verify -> (decode) -> bytes, with hedging;
 //! - `health`: nodes that failed recently, skipped by reads for a moment;
 //! - [`pins`]: chunks in use by writes and reads, kept from the garbage collector;
@@ -17,6 +18,7 @@ mod cluster;
 mod delete;
 mod error;
 mod health;
+mod manifest;
 mod membership;
 mod pins;
 mod reader;

@@ -84,9 +84,9 @@ impl BlobStore {
         slices
             .iter()
             .map(|s| {
-                let shard = shards[s.shard_index].as_ref().ok_or_else(|| {
-                    BlobError::Internal("fetched shard set lacks a wanted shard".into())
-                })?;
+                let shard = shards[s.shard_index]
+                    .as_ref()
+                    .ok_or_else(|| BlobError::Internal("fetched shard set lacks a wanted shard"))?;
                 Ok(shard.slice(s.offset..s.offset + s.len))
             })
             .collect()
@@ -224,7 +224,7 @@ impl BlobStore {
             Ok(shards)
         })
         .await
-        .map_err(|e| BlobError::Internal(format!("decode task: {e}")))?
+        .map_err(BlobError::from)?
     }
 }
 

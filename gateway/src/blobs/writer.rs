@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use floe_codec::{ChunkRef, Chunker, EncodedChunk, encode_chunk};
+use floe_codec::{ChunkRef, Chunker, EncodedChunk, Manifest, encode_chunk};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, timeout_at};
 
@@ -61,14 +61,15 @@ impl BlobWriter {
         Ok(())
     }
 
-    /// Flushes the last partial chunk and waits for every chunk's quorum.
-    pub async fn finish(self) -> Result<Vec<ChunkRef>, BlobError> {
-        self.finish_pinned().await.map(|(chunks, _)| chunks)
+    /// Flushes the last partial chunk, waits for every chunk's quorum, and returns the blob's
+    /// manifest.
+    pub async fn finish(self) -> Result<Manifest, BlobError> {
+        self.finish_pinned().await.map(|(manifest, _)| manifest)
     }
 
     /// Like [`finish`](Self::finish), but keeps the chunks pinned against garbage collection
     /// until the returned guard is dropped: hold it until the manifest is committed.
-    pub async fn finish_pinned(mut self) -> Result<(Vec<ChunkRef>, Option<PinGuard>), BlobError> {
+    pub async fn finish_pinned(mut self) -> Result<(Manifest, Option<PinGuard>), BlobError> {
         let chunker = std::mem::replace(&mut self.chunker, Chunker::new(1));
         if let Some(last) = chunker.finish() {
             self.submit(last).await?;
@@ -77,7 +78,9 @@ impl BlobWriter {
             let done = join(task).await?;
             self.record(done);
         }
-        Ok((std::mem::take(&mut self.done), self.pins.take()))
+        let chunks = std::mem::take(&mut self.done);
+        let manifest = Manifest::chunked(chunks, self.store.chunk_size_u32());
+        Ok((manifest, self.pins.take()))
     }
 
     fn record(&mut self, (chunk, pin): (ChunkRef, PinGuard)) {
@@ -115,8 +118,7 @@ impl Drop for BlobWriter {
 async fn join(
     task: JoinHandle<Result<(ChunkRef, PinGuard), BlobError>>,
 ) -> Result<(ChunkRef, PinGuard), BlobError> {
-    task.await
-        .map_err(|e| BlobError::Internal(format!("chunk task: {e}")))?
+    task.await.map_err(BlobError::from)?
 }
 
 /// Encodes one chunk and stores its shards; returns once the quorum is durable.
@@ -127,7 +129,7 @@ pub(super) async fn store_chunk(
     let params = store.config().params;
     let encoded = tokio::task::spawn_blocking(move || encode_chunk(params, data))
         .await
-        .map_err(|e| BlobError::Internal(format!("encode task: {e}")))??;
+        .map_err(BlobError::from)??;
     store_encoded(store, encoded).await
 }
 

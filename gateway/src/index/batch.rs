@@ -102,7 +102,7 @@ impl WriteBatcher {
                     let _stop = StopGuard(&shared);
                     write_batches(&db, &shared);
                 })
-                .map_err(|e| IndexError::Storage(format!("cannot start the index writer: {e}")))?
+                .map_err(|e| IndexError::Writer(format!("cannot start the index writer: {e}")))?
         };
         Ok(Self {
             shared,
@@ -206,7 +206,7 @@ impl Drop for StopGuard<'_> {
 }
 
 fn writer_gone() -> IndexError {
-    IndexError::Storage("the index writer has stopped".into())
+    IndexError::Writer("the index writer has stopped".into())
 }
 
 /// The writer thread: batch after batch until the index closes.
@@ -341,10 +341,7 @@ impl<O: BatchOp> Member for Queued<O> {
             Ok(Ok(Err(Applied(e)))) => (Err(e), true),
             // Refused by `check`: nothing written.
             Ok(Err(e)) => (Err(e), false),
-            Err(_) => (
-                Err(IndexError::Storage("index write panicked".into())),
-                true,
-            ),
+            Err(_) => (Err(IndexError::Writer("index write panicked".into())), true),
         };
         self.result = Some(result);
         poisons
@@ -352,9 +349,9 @@ impl<O: BatchOp> Member for Queued<O> {
 
     fn settle(self: Box<Self>, failed: Option<&str>) {
         let outcome = match (failed, self.result) {
-            (Some(why), _) => Err(IndexError::Storage(format!("index commit failed: {why}"))),
+            (Some(why), _) => Err(IndexError::Writer(format!("index commit failed: {why}"))),
             (None, Some(result)) => result,
-            (None, None) => Err(IndexError::Storage("index write never ran".into())),
+            (None, None) => Err(IndexError::Writer("index write never ran".into())),
         };
         // A caller that stopped waiting (a dropped request) no longer needs the answer.
         let _ = match self.reply {

@@ -1,8 +1,8 @@
 //! The error type of the index boundary.
 //!
-//! The object service branches on the S3-meaningful variants; everything redb can report is
-//! flattened into [`IndexError::Storage`] because no caller can do anything finer with it than
-//! answer 500 and log.
+//! The object service branches on the S3-meaningful variants; everything redb can report becomes
+//! [`IndexError::Storage`], keeping redb's error as its source: no caller can do anything finer
+//! with it than answer 500 and log the chain.
 
 use std::fmt::Display;
 
@@ -28,7 +28,14 @@ pub enum IndexError {
     #[error("corrupt index: {0}")]
     Corrupt(String),
     #[error("index storage: {0}")]
-    Storage(String),
+    Storage(#[source] redb::Error),
+    /// The write path failed around the transaction (the writer thread, a commit shared with
+    /// others); what happened is the message.
+    #[error("index writer: {0}")]
+    Writer(String),
+    /// A blocking index call's thread ended without an answer (it panicked or was cancelled).
+    #[error("index task: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 impl IndexError {
@@ -38,22 +45,27 @@ impl IndexError {
     }
 }
 
-/// redb splits its failures by the call that can raise them; callers of the index only need the
-/// message, so they all become `Storage`.
+/// redb splits its failures by the call that can raise them; callers of the index only need one
+/// type, so they all become `Storage` (as redb's umbrella [`redb::Error`]).
 macro_rules! storage_errors {
     ($($error:ty),+ $(,)?) => {
         $(
             impl From<$error> for IndexError {
                 fn from(e: $error) -> Self {
-                    Self::Storage(e.to_string())
+                    Self::Storage(redb::Error::from(e))
                 }
             }
         )+
     };
 }
 
+impl From<redb::Error> for IndexError {
+    fn from(e: redb::Error) -> Self {
+        Self::Storage(e)
+    }
+}
+
 storage_errors!(
-    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,

@@ -71,7 +71,7 @@ impl GroupCommit {
             if let Some((through, why)) = &state.failed
                 && *through >= seq
             {
-                return Err(IndexError::Storage(format!("index sync failed: {why}")));
+                return Err(IndexError::Writer(format!("index sync failed: {why}")));
             }
             if state.flushing {
                 state = self
@@ -88,7 +88,7 @@ impl GroupCommit {
             // A panic inside the flush must not leave `flushing` set: every writer would wait
             // for it forever.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&flush))
-                .unwrap_or_else(|_| Err(IndexError::Storage("index flush panicked".into())));
+                .unwrap_or_else(|_| Err(IndexError::Writer("index flush panicked".into())));
             state = self.lock();
             state.flushing = false;
             match outcome {
@@ -164,7 +164,7 @@ mod tests {
         let group = GroupCommit::default();
         let first = group.committed();
         let err = group
-            .wait_durable(first, || Err(IndexError::Storage("disk gone".into())))
+            .wait_durable(first, || Err(IndexError::Writer("disk gone".into())))
             .unwrap_err();
         assert!(err.to_string().contains("disk gone"), "{err}");
         // Asking again does not hide the failure behind a later success...

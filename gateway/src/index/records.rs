@@ -117,7 +117,9 @@ pub enum RecordError {
     #[error("unknown record format {0}")]
     UnknownFormat(u8),
     #[error("malformed record: {0}")]
-    Malformed(String),
+    Malformed(#[from] postcard::Error),
+    #[error("malformed record: trailing bytes")]
+    TrailingBytes,
 }
 
 /// Serializes a record behind its format byte.
@@ -132,7 +134,7 @@ pub fn encode_record<T: Serialize>(record: &T) -> Vec<u8> {
 pub fn decode_record<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
     let (record, rest) = decode_record_prefix(bytes)?;
     if !rest.is_empty() {
-        return Err(RecordError::Malformed("trailing bytes".into()));
+        return Err(RecordError::TrailingBytes);
     }
     Ok(record)
 }
@@ -144,5 +146,5 @@ pub fn decode_record_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u
     if format != RECORD_FORMAT {
         return Err(RecordError::UnknownFormat(format));
     }
-    postcard::take_from_bytes(body).map_err(|e| RecordError::Malformed(e.to_string()))
+    Ok(postcard::take_from_bytes(body)?)
 }

@@ -205,6 +205,16 @@ impl Index {
 }
 
 impl Index {
+    /// Runs `f` on a blocking thread, for async callers: redb is synchronous and a commit waits
+    /// for its fsync, which must not stall a runtime worker.
+    pub async fn call<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Index) -> Result<T, IndexError> + Send + 'static,
+    ) -> Result<T, IndexError> {
+        let index = self.clone();
+        tokio::task::spawn_blocking(move || f(&index)).await?
+    }
+
     /// Makes every commit visible so far durable. Called before acting irreversibly (deleting
     /// shards) on what a read showed: a reader can see a commit whose writer is still waiting
     /// for its fsync.

@@ -87,10 +87,7 @@ impl Collector {
         &self,
         f: impl FnOnce(&Index) -> Result<T, IndexError> + Send + 'static,
     ) -> Result<T, IndexError> {
-        let index = self.index.clone();
-        tokio::task::spawn_blocking(move || f(&index))
-            .await
-            .map_err(|e| IndexError::Storage(format!("index task: {e}")))?
+        self.index.call(f).await
     }
 
     /// One pass over the oldest garbage entries.

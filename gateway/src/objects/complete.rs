@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use floe_codec::Manifest;
-
 use crate::index::{
     ChecksumType, ObjectRecord, PartRecord, PartSummary, StoredChecksum, UploadRecord,
 };
@@ -54,11 +52,9 @@ impl ObjectService {
                 Ok(md5)
             })
             .collect::<Result<Vec<_>, ObjectError>>()?;
-        let chunks = chosen
-            .iter()
-            .flat_map(|p| p.manifest.chunks().iter().cloned())
-            .collect();
-        let manifest = Manifest::chunked(chunks, self.blobs().config().chunk_size as u32);
+        let manifest = self
+            .blobs()
+            .joined_manifest(chosen.iter().map(|p| &p.manifest));
         let record = ObjectRecord {
             size: chosen.iter().map(|p| p.size).sum(),
             etag: multipart_etag(&md5s),

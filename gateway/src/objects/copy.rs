@@ -54,7 +54,7 @@ impl ObjectService {
                     .await;
                 let mut digest = BodyDigest::new(Some(wanted));
                 while let Some(piece) = body.next().await {
-                    digest.update(&piece.map_err(|e| ObjectError::Unavailable(e.to_string()))?);
+                    digest.update(&piece.map_err(ObjectError::SourceRead)?);
                 }
                 digest
                     .finish()

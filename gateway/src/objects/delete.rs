@@ -39,9 +39,8 @@ impl ObjectService {
             results.push((key, outcome));
         }
         // One wait for all of them: none is reported deleted before the nodes know.
-        if let Err(ObjectError::Unavailable(why) | ObjectError::Internal(why)) =
-            self.replicated().await
-        {
+        if let Err(e) = self.replicated().await {
+            let why = e.to_string();
             for (_, outcome) in &mut results {
                 if outcome.is_ok() {
                     *outcome = Err(ObjectError::Unavailable(why.clone()));

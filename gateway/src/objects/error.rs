@@ -4,6 +4,9 @@
 use crate::blobs::BlobError;
 use crate::index::IndexError;
 
+use super::replication::ReplicationError;
+use super::types::BodyError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectError {
     #[error("the specified bucket does not exist")]
@@ -52,7 +55,23 @@ pub enum ObjectError {
     #[error("you did not provide the number of bytes specified by the Content-Length header")]
     IncompleteBody,
     #[error("the request body could not be read: {0}")]
-    BodyRead(String),
+    BodyRead(#[source] BodyError),
+    /// The copy source's bytes could not be read back: 503, the client retries.
+    #[error("the copy source could not be read: {0}")]
+    SourceRead(#[source] BodyError),
+    /// The blob layer failed; [`BlobError::is_unavailable`] tells a retryable lack of nodes
+    /// (503) from a fault (500).
+    #[error("blob layer: {0}")]
+    Blob(#[source] BlobError),
+    /// The index failed for a reason S3 has no code for (storage, corruption): 500.
+    #[error("index: {0}")]
+    Index(#[source] IndexError),
+    /// The change is committed but not confirmed on enough nodes to acknowledge: 503.
+    #[error("the change is committed but not yet on enough storage nodes: {0}")]
+    NotReplicated(#[from] ReplicationError),
+    /// A blocking worker (hashing) panicked or was cancelled.
+    #[error("worker task: {0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error("storage temporarily unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -68,17 +87,13 @@ impl From<IndexError> for ObjectError {
             IndexError::BucketAlreadyExists => Self::BucketAlreadyOwnedByYou,
             IndexError::BucketNotEmpty => Self::BucketNotEmpty,
             IndexError::PreconditionFailed => Self::PreconditionFailed,
-            other => Self::Internal(other.to_string()),
+            other => Self::Index(other),
         }
     }
 }
 
 impl From<BlobError> for ObjectError {
     fn from(e: BlobError) -> Self {
-        if e.is_unavailable() {
-            Self::Unavailable(e.to_string())
-        } else {
-            Self::Internal(e.to_string())
-        }
+        Self::Blob(e)
     }
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use floe_codec::{Body, ByteRange, Manifest};
 use futures::StreamExt;
 
-use crate::index::ObjectRecord;
+use crate::index::{IndexError, ObjectRecord};
 
 use super::conditions::check_read;
 use super::error::ObjectError;
@@ -54,16 +54,16 @@ impl ObjectService {
             .await
         {
             Ok(found) => found.ok_or(ObjectError::NoSuchKey),
-            Err(ObjectError::Internal(why)) => {
+            Err(ObjectError::Index(why @ IndexError::Corrupt(_))) => {
                 tracing::error!(
                     bucket,
                     key,
-                    error = why,
+                    error = %why,
                     "object entry damaged; reading a node copy"
                 );
-                match self.recover_object(bucket, key).await? {
+                match self.recover_object(bucket, key).await {
                     Some(object) => Ok(object),
-                    None => Err(ObjectError::Internal(why)),
+                    None => Err(ObjectError::Index(why)),
                 }
             }
             Err(e) => Err(e),

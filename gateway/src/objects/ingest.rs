@@ -57,7 +57,7 @@ pub async fn ingest(
     let mut writer: Option<BlobWriter> = None;
     let mut size: u64 = 0;
     while let Some(frame) = body.next().await {
-        let frame = frame.map_err(|e| ObjectError::BodyRead(e.to_string()))?;
+        let frame = frame.map_err(ObjectError::BodyRead)?;
         size += frame.len() as u64;
         if size > limits.max_size {
             return Err(ObjectError::EntityTooLarge);
@@ -91,13 +91,9 @@ pub async fn ingest(
     if limits.expected_len.is_some_and(|n| size != n) {
         return Err(ObjectError::IncompleteBody);
     }
-    let chunk_size = blobs.config().chunk_size as u32;
     let (manifest, pins) = match writer {
-        Some(w) => {
-            let (chunks, pins) = w.finish_pinned().await?;
-            (Manifest::chunked(chunks, chunk_size), pins)
-        }
-        None => (Manifest::inline(head.to_vec(), chunk_size), None),
+        Some(w) => w.finish_pinned().await?,
+        None => (blobs.inline_manifest(head.to_vec()), None),
     };
     let digests = match (hashing, digest) {
         (Some(thread), _) => thread.finish().await?,
@@ -139,8 +135,6 @@ impl HashingThread {
 
     async fn finish(self) -> Result<Digests, ObjectError> {
         drop(self.frames);
-        self.done
-            .await
-            .map_err(|e| ObjectError::Internal(format!("hashing thread: {e}")))
+        self.done.await.map_err(ObjectError::from)
     }
 }

@@ -30,7 +30,7 @@ mod types;
 pub use buckets::validate_bucket_name;
 pub use conditions::normalize_etag;
 pub use error::ObjectError;
-pub use replication::{NotReplicated, Replication};
+pub use replication::{NotReplicated, Replication, ReplicationError};
 pub use service::{ObjectService, ServiceConfig, now_millis};
 pub use types::*;
 

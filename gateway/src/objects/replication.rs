@@ -8,9 +8,22 @@
 //! change committed so far in one round (one request and one sync per node), however many
 //! requests are waiting on it.
 
+use std::time::Duration;
+
 use floe_codec::Manifest;
 
 use crate::index::ObjectRecord;
+
+/// Why a change could not be confirmed on enough nodes (it stays committed and queued).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicationError {
+    #[error("too few storage nodes took the metadata record")]
+    TooFewNodes,
+    #[error("the gateway is stopping")]
+    Stopping,
+    #[error("no copy on enough nodes within {0:?}")]
+    TimedOut(Duration),
+}
 
 /// The nodes' copies of the metadata: made before a change is acknowledged, and read back when
 /// the index's own entry turns out damaged.
@@ -20,15 +33,11 @@ pub trait Replication: Send + Sync {
     /// nodes that losing the gateway's disk and any m nodes together loses none of them. An
     /// error means that could not be done now: the change stays committed and will be copied
     /// later, but the client must not be told it succeeded.
-    async fn replicated(&self) -> Result<(), String>;
+    async fn replicated(&self) -> Result<(), ReplicationError>;
 
     /// `bucket/key` as the nodes' newest verified copy of its record has it, written back over
     /// the index's entry, which failed its check; `None` if no node has a usable copy.
-    async fn recover_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Option<(ObjectRecord, Manifest)>, String>;
+    async fn recover_object(&self, bucket: &str, key: &str) -> Option<(ObjectRecord, Manifest)>;
 }
 
 /// For an object service without nodes to copy to (unit tests of the object layer).
@@ -37,15 +46,11 @@ pub struct NotReplicated;
 
 #[async_trait::async_trait]
 impl Replication for NotReplicated {
-    async fn replicated(&self) -> Result<(), String> {
+    async fn replicated(&self) -> Result<(), ReplicationError> {
         Ok(())
     }
 
-    async fn recover_object(
-        &self,
-        _bucket: &str,
-        _key: &str,
-    ) -> Result<Option<(ObjectRecord, Manifest)>, String> {
-        Ok(None)
+    async fn recover_object(&self, _bucket: &str, _key: &str) -> Option<(ObjectRecord, Manifest)> {
+        None
     }
 }

@@ -74,20 +74,13 @@ impl ObjectService {
         &self,
         bucket: &str,
         key: &str,
-    ) -> Result<Option<(crate::index::ObjectRecord, floe_codec::Manifest)>, ObjectError> {
-        self.replication
-            .recover_object(bucket, key)
-            .await
-            .map_err(ObjectError::Internal)
+    ) -> Option<(crate::index::ObjectRecord, floe_codec::Manifest)> {
+        self.replication.recover_object(bucket, key).await
     }
 
     /// Waits until the changes committed so far are on enough nodes to be acknowledged.
     pub(super) async fn replicated(&self) -> Result<(), ObjectError> {
-        self.replication.replicated().await.map_err(|e| {
-            ObjectError::Unavailable(format!(
-                "the change is committed but not yet on enough storage nodes: {e}"
-            ))
-        })
+        Ok(self.replication.replicated().await?)
     }
 
     pub fn index(&self) -> &Arc<Index> {
@@ -106,17 +99,13 @@ impl ObjectService {
         &self.config
     }
 
-    /// Runs an index call on a blocking thread (redb is synchronous and fsyncs on commit).
+    /// Runs an index call on a blocking thread ([`Index::call`]).
     pub(super) async fn with_index<T, F>(&self, f: F) -> Result<T, ObjectError>
     where
         T: Send + 'static,
         F: FnOnce(&Index) -> Result<T, IndexError> + Send + 'static,
     {
-        let index = self.index.clone();
-        tokio::task::spawn_blocking(move || f(&index))
-            .await
-            .map_err(|e| ObjectError::Internal(format!("index task: {e}")))?
-            .map_err(ObjectError::from)
+        Ok(self.index.call(f).await?)
     }
 
     pub(super) fn check_key(&self, key: &str) -> Result<(), ObjectError> {

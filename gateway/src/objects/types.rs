@@ -13,9 +13,11 @@ use crate::index::{
     UploadRecord,
 };
 
+/// Why a body stream broke off (the transport's error, or the blob layer's on a read).
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A request or response body: a stream of byte frames.
-pub type ByteStream =
-    Pin<Box<dyn Stream<Item = Result<Bytes, Box<dyn std::error::Error + Send + Sync>>> + Send>>;
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, BodyError>> + Send>>;
 
 /// A checksum value that may only be known once the body has been read (aws-chunked trailer).
 pub enum ClaimedValue {

@@ -34,11 +34,11 @@ pub enum LaunchError {
         source: std::io::Error,
     },
     #[error("cluster secret: {0}")]
-    Secret(String),
+    Secret(#[source] floe_node::AuthError),
     #[error(transparent)]
     Tls(#[from] floe_node::TlsError),
     #[error("embedded storage node: {0}")]
-    Node(String),
+    Node(#[source] floe_node::NodeError),
     #[error("node client for {url}: {message}")]
     Client { url: String, message: String },
     #[error("blob store: {0}")]
@@ -115,7 +115,7 @@ impl Gateway {
             source,
         })?;
         let secret = ClusterSecret::from_bytes(config.cluster_secret.as_bytes())
-            .map_err(|e| LaunchError::Secret(e.to_string()))?;
+            .map_err(LaunchError::Secret)?;
         // Before anything is started: a bad certificate or CA file stops the launch here.
         let tls = config.tls.load()?;
         let (stop, stop_rx) = watch::channel(false);
@@ -128,9 +128,7 @@ impl Gateway {
             for i in 0..config.embedded_nodes {
                 let dir = config.data_dir.join("nodes").join(format!("node-{i}"));
                 let node_config = NodeConfig::new(dir, secret.clone());
-                let state = Arc::new(
-                    NodeState::open(&node_config).map_err(|e| LaunchError::Node(e.to_string()))?,
-                );
+                let state = Arc::new(NodeState::open(&node_config).map_err(LaunchError::Node)?);
                 let addr = SocketAddr::from(([127, 0, 0, 1], 0));
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await

@@ -46,16 +46,16 @@ impl From<ObjectError> for S3Error {
             // S3 has no code for a body that broke off mid-stream; IncompleteBody is what
             // clients already retry on.
             ObjectError::IncompleteBody | ObjectError::BodyRead(_) => C::IncompleteBody,
-            ObjectError::Unavailable(detail) => {
-                tracing::warn!(%detail, "storage unavailable");
-                return S3Error::with_message(
-                    C::ServiceUnavailable,
-                    "Storage is temporarily unavailable. Please retry.",
-                );
-            }
-            ObjectError::Internal(detail) => {
+            ObjectError::Blob(e) if e.is_unavailable() => return unavailable(&err),
+            ObjectError::Unavailable(_)
+            | ObjectError::NotReplicated(_)
+            | ObjectError::SourceRead(_) => return unavailable(&err),
+            ObjectError::Internal(_)
+            | ObjectError::Blob(_)
+            | ObjectError::Index(_)
+            | ObjectError::Task(_) => {
                 // The detail may name files, nodes or shards: log it, answer generically.
-                tracing::error!(%detail, "internal error");
+                tracing::error!(detail = %err, "internal error");
                 return S3Error::with_message(
                     C::InternalError,
                     "We encountered an internal error. Please try again.",
@@ -64,6 +64,15 @@ impl From<ObjectError> for S3Error {
         };
         S3Error::with_message(code, err.to_string())
     }
+}
+
+/// 503: the detail goes to the log, the client is told to retry.
+fn unavailable(err: &ObjectError) -> S3Error {
+    tracing::warn!(detail = %err, "storage unavailable");
+    S3Error::with_message(
+        S3ErrorCode::ServiceUnavailable,
+        "Storage is temporarily unavailable. Please retry.",
+    )
 }
 
 /// 304: no body (hyper drops it for 304), but the validators a cache needs.

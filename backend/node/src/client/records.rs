@@ -68,8 +68,11 @@ impl NodeClient {
         if reply.status != StatusCode::OK {
             return Err(reply.into_error());
         }
-        let reply: BatchReply = serde_json::from_slice(&reply.body)
-            .map_err(|e| ClientError::Protocol(format!("bad JSON from a record batch: {e}")))?;
+        let reply: BatchReply =
+            serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
+                what: "a record batch".into(),
+                source,
+            })?;
         if reply.newer.len() != items.len() {
             return Err(ClientError::Protocol(format!(
                 "{} outcomes for {} records",

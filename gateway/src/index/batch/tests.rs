@@ -138,7 +138,7 @@ fn a_failed_apply_rolls_back_the_batch_and_the_others_run_alone() {
                     |_: &Tables<'_>| Ok(()),
                     |t: &mut Tables<'_>| {
                         insert_bucket(t, "half")?;
-                        Err(IndexError::Storage("disk said no".into()))
+                        Err(IndexError::Writer("disk said no".into()))
                     },
                 ),
             ),
@@ -148,7 +148,7 @@ fn a_failed_apply_rolls_back_the_batch_and_the_others_run_alone() {
     });
     assert!(results[0].is_ok(), "{:?}", results[0]);
     assert!(
-        matches!(results[1], Err(IndexError::Storage(ref m)) if m.contains("disk said no")),
+        matches!(results[1], Err(IndexError::Writer(ref m)) if m.contains("disk said no")),
         "{:?}",
         results[1]
     );
@@ -178,7 +178,7 @@ fn a_panicking_apply_leaves_nothing_behind_and_the_index_usable() {
     });
     assert!(results[0].is_ok(), "{:?}", results[0]);
     assert!(
-        matches!(results[1], Err(IndexError::Storage(ref m)) if m.contains("panicked")),
+        matches!(results[1], Err(IndexError::Writer(ref m)) if m.contains("panicked")),
         "{:?}",
         results[1]
     );

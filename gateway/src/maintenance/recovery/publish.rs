@@ -25,7 +25,7 @@ use floe_node::RecordItem;
 use super::record::{decode, encode, record_id};
 use crate::blobs::BlobStore;
 use crate::index::{Index, IndexError, JournalEntry, JournalState, ObjectRecord, RecordKind};
-use crate::objects::Replication;
+use crate::objects::{Replication, ReplicationError};
 use floe_codec::Manifest;
 
 /// How long a round woken by a waiting request lets others join before it starts.
@@ -116,10 +116,7 @@ impl Publisher {
         &self,
         f: impl FnOnce(&Index) -> Result<T, IndexError> + Send + 'static,
     ) -> Result<T, IndexError> {
-        let index = self.index.clone();
-        tokio::task::spawn_blocking(move || f(&index))
-            .await
-            .map_err(|e| IndexError::Storage(format!("index task: {e}")))?
+        self.index.call(f).await
     }
 
     /// One round: publishes up to a batch of queued changes; returns how many succeeded.
@@ -332,24 +329,20 @@ fn outbox_key(e: &JournalEntry) -> OutboxKey {
 
 #[async_trait::async_trait]
 impl Replication for Publisher {
-    async fn replicated(&self) -> Result<(), String> {
+    async fn replicated(&self) -> Result<(), ReplicationError> {
         let ticket = self.rounds.requested.fetch_add(1, Ordering::SeqCst) + 1;
         let mut outcome = self.rounds.outcome.subscribe();
         self.rounds.wake.notify_one();
         let settled = outcome.wait_for(|(done, failed)| *done >= ticket || *failed >= ticket);
         match tokio::time::timeout(ACK_TIMEOUT, settled).await {
             Ok(Ok(state)) if state.0 >= ticket => Ok(()),
-            Ok(Ok(_)) => Err("too few storage nodes took the metadata record".into()),
-            Ok(Err(_)) => Err("the gateway is stopping".into()),
-            Err(_) => Err(format!("no copy on enough nodes within {ACK_TIMEOUT:?}")),
+            Ok(Ok(_)) => Err(ReplicationError::TooFewNodes),
+            Ok(Err(_)) => Err(ReplicationError::Stopping),
+            Err(_) => Err(ReplicationError::TimedOut(ACK_TIMEOUT)),
         }
     }
 
-    async fn recover_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Option<(ObjectRecord, Manifest)>, String> {
+    async fn recover_object(&self, bucket: &str, key: &str) -> Option<(ObjectRecord, Manifest)> {
         let id = record_id(RecordKind::Object, bucket, key);
         let copies = join_all(self.blobs.nodes().iter().map(|n| n.get_record(&id))).await;
         // The newest copy that decodes: decoding checks the manifest, an inline body's hash
@@ -359,11 +352,8 @@ impl Replication for Publisher {
             .filter_map(|copy| copy.ok())
             .filter_map(|(_, bytes)| decode(&id, &bytes).ok())
             .max_by_key(|entry| entry.version);
-        let Some(entry) = newest else {
-            return Ok(None);
-        };
-        let JournalState::Object(record, manifest) = entry.state else {
-            return Ok(None);
+        let JournalState::Object(record, manifest) = newest?.state else {
+            return None;
         };
         if manifest.inline_data().is_some() {
             let (b, k, r, m) = (
@@ -384,7 +374,7 @@ impl Replication for Publisher {
                 Err(e) => tracing::error!(bucket, key, error = %e, "damaged object not repaired"),
             }
         }
-        Ok(Some((*record, manifest)))
+        Some((*record, manifest))
     }
 }
 

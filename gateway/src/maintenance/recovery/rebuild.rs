@@ -130,10 +130,10 @@ pub async fn rebuild_index(repairer: &Repairer) -> Result<RebuildReport, RepairE
     // Read from every node: the index now knows everything the cluster does, and may delete on
     // its word again (a partial rebuild changes nothing: it only added what it found).
     if report.nodes_failed.is_empty() && report.records_unreadable == 0 {
-        let index = repairer.index().clone();
-        tokio::task::spawn_blocking(move || index.set_view_complete(true))
-            .await
-            .map_err(|e| RepairError::Invalid(format!("index task: {e}")))??;
+        repairer
+            .index()
+            .call(|ix| ix.set_view_complete(true))
+            .await?;
     }
     tracing::info!(
         found = report.records_found,
@@ -153,7 +153,7 @@ async fn fetch(
     holders: &[usize],
 ) -> Option<JournalEntry> {
     for &node in holders {
-        let client = &repairer.blobs().nodes()[node];
+        let client = repairer.blobs().node(node);
         match client.get_record(&id).await {
             Ok((got, bytes)) if got == version => match decode(&id, &bytes) {
                 Ok(entry) if entry.version == version => return Some(entry),
@@ -181,11 +181,7 @@ async fn restore(
     if batch.is_empty() {
         return Ok(RestoreCounts::default());
     }
-    let index = index.clone();
-    tokio::task::spawn_blocking(move || index.restore(&batch))
-        .await
-        .map_err(|e| RepairError::Invalid(format!("index task: {e}")))?
-        .map_err(RepairError::from)
+    Ok(index.call(move |ix| ix.restore(&batch)).await?)
 }
 
 fn add(total: &mut RestoreCounts, more: RestoreCounts) {

@@ -59,14 +59,14 @@ impl Repairer {
             ))
         })?;
         let key = self.blobs.keys()[node].clone();
-        let client = self.blobs.nodes()[node].clone();
+        let client = self.blobs.node(node).clone();
         let _exclusive = self.exclusive().await;
         let _progress = self.progress.begin("drain");
         let started = Instant::now();
         if !self.blobs.is_draining(node) {
             self.blobs
                 .set_draining(node, true)
-                .map_err(|e| RepairError::Invalid(e.to_string()))?;
+                .map_err(RepairError::Refused)?;
             let persisted = key.clone();
             if let Err(e) = self
                 .with_index(move |ix| ix.set_node_draining(&persisted, true))
@@ -96,7 +96,9 @@ impl Repairer {
         for result in [moved, removed] {
             match result {
                 Ok(()) => {}
-                Err(RepairError::Node { message, .. }) => report.node_error = Some(message),
+                Err(RepairError::Node { source, .. }) => {
+                    report.node_error = Some(source.to_string())
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -151,12 +153,15 @@ impl Repairer {
         let Some(previous) = self.blobs.previous_placement(&chunk.id, total, &placement) else {
             return (0, 0, 0);
         };
-        let nodes = self.blobs.nodes();
         let mut counts = (0, 0, 0);
         for index in (0..total).filter(|&i| previous[i] != placement[i]) {
             let shard = index as u16;
-            let old = &nodes[previous[index]];
-            if !holds(&nodes[placement[index]], chunk, index).await {
+            let old = self.blobs.node(previous[index]);
+            if !self
+                .blobs
+                .holds_intact(placement[index], chunk, index)
+                .await
+            {
                 if matches!(old.head_shard(&chunk.id, shard).await, Ok(Some(_))) {
                     counts.2 += 1;
                 }
@@ -182,9 +187,9 @@ impl Repairer {
         from: &NodeClient,
         report: &mut DrainReport,
     ) -> Result<(), RepairError> {
-        let failed = |e: floe_node::ClientError| RepairError::Node {
+        let failed = |source: floe_node::ClientError| RepairError::Node {
             node: from.url().to_string(),
-            message: e.to_string(),
+            source,
         };
         let mut after: Option<RecordId> = None;
         loop {
@@ -204,7 +209,7 @@ impl Repairer {
                 };
                 let targets = self.blobs.record_placement(&entry.id.0);
                 let puts = targets.iter().map(|&n| {
-                    let client = self.blobs.nodes()[n].clone();
+                    let client = self.blobs.node(n).clone();
                     let bytes = bytes.clone();
                     async move { client.put_record(&entry.id, version, bytes).await }
                 });
@@ -230,9 +235,9 @@ impl Repairer {
         from: &NodeClient,
         report: &mut DrainReport,
     ) -> Result<(), RepairError> {
-        let failed = |e: floe_node::ClientError| RepairError::Node {
+        let failed = |source: floe_node::ClientError| RepairError::Node {
             node: from.url().to_string(),
-            message: e.to_string(),
+            source,
         };
         let mut after: Option<ShardKey> = None;
         loop {
@@ -284,7 +289,7 @@ impl Repairer {
                 from.delete_shard(&id, entry.key.index).await?;
                 continue;
             };
-            if holds(&self.blobs.nodes()[target], &chunk, index).await {
+            if self.blobs.holds_intact(target, &chunk, index).await {
                 from.delete_shard(&id, entry.key.index).await?;
                 report.shards_removed += 1;
             } else {
@@ -292,20 +297,5 @@ impl Repairer {
             }
         }
         Ok(())
-    }
-}
-
-/// Whether `node` holds shard `index` of `chunk` intact: the shard is read back whole and its
-/// bytes hashed here. What the node says of it (a HEAD) is not enough to delete the only other
-/// copy on: the file could be rotten, or the node confused.
-pub(super) async fn holds(node: &NodeClient, chunk: &ChunkRef, index: usize) -> bool {
-    let Some(expected) = chunk.shard_hashes.get(index) else {
-        return false;
-    };
-    match node.get_shard(&chunk.id, index as u16).await {
-        Ok(bytes) => {
-            bytes.len() == chunk.shard_len() && floe_codec::ShardHash::of(&bytes) == *expected
-        }
-        Err(_) => false,
     }
 }

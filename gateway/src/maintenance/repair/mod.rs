@@ -48,8 +48,14 @@ pub enum RepairError {
     Index(#[from] IndexError),
     #[error("blob layer: {0}")]
     Blob(#[from] BlobError),
-    #[error("node {node}: {message}")]
-    Node { node: String, message: String },
+    #[error("node {node}: {source}")]
+    Node {
+        node: String,
+        source: floe_node::ClientError,
+    },
+    /// The blob layer refused the request as asked (an unknown node, too few left to drain).
+    #[error("{0}")]
+    Refused(#[source] BlobError),
     #[error("{0}")]
     Invalid(String),
 }
@@ -202,9 +208,6 @@ impl Repairer {
         &self,
         f: impl FnOnce(&Index) -> Result<T, IndexError> + Send + 'static,
     ) -> Result<T, IndexError> {
-        let index = self.index.clone();
-        tokio::task::spawn_blocking(move || f(&index))
-            .await
-            .map_err(|e| IndexError::Storage(format!("index task: {e}")))?
+        self.index.call(f).await
     }
 }

@@ -18,7 +18,6 @@ use floe_codec::ChunkId;
 use floe_node::{NodeClient, ShardEntry, ShardKey};
 use serde::{Deserialize, Serialize};
 
-use super::drain::holds;
 use super::{RepairError, Repairer};
 
 /// Shards listed per page.
@@ -102,10 +101,10 @@ impl Repairer {
         grace: Duration,
         report: &mut OrphanReport,
     ) -> Result<(), RepairError> {
-        let node = &self.blobs.nodes()[n];
-        let failed = |e: floe_node::ClientError| RepairError::Node {
+        let node = self.blobs.node(n);
+        let failed = |source: floe_node::ClientError| RepairError::Node {
             node: node.url().to_string(),
-            message: e.to_string(),
+            source,
         };
         let mut after: Option<ShardKey> = None;
         loop {
@@ -176,7 +175,7 @@ impl Repairer {
         let total = chunk.params.total();
         let placement = self.blobs.placement(&id, total)?;
         let previous = self.blobs.previous_placement(&id, total, &placement);
-        let node = &self.blobs.nodes()[n];
+        let node = self.blobs.node(n);
         let (mut deleted, mut kept) = (0, 0);
         for entry in group {
             let index = usize::from(entry.key.index);
@@ -187,7 +186,7 @@ impl Repairer {
             }
             // An index the chunk does not have is a stray nothing can need.
             let confirmed = match placement.get(index) {
-                Some(&home) => holds(&self.blobs.nodes()[home], &chunk, index).await,
+                Some(&home) => self.blobs.holds_intact(home, &chunk, index).await,
                 None => true,
             };
             if !confirmed {
