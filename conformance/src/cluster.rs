@@ -5,13 +5,13 @@
 //! gateway can take an extra config file and be restarted over the same nodes and index; every
 //! process's PID is available (for RSS sampling).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use floe_testkit::process::{log_file, spawn_announcing, terminate};
+use floe_testkit::{NodeProcess, NodeSpec};
 
 use crate::target::Target;
 
@@ -60,113 +60,6 @@ fn random_hex(bytes: usize) -> anyhow::Result<String> {
     Ok(hex::encode(buf))
 }
 
-/// Spawns `cmd` with stdout piped and waits for the line starting with `prefix`; returns the
-/// text after it. Stdout keeps being drained so the child never blocks on a full pipe.
-fn spawn_and_wait(
-    mut cmd: Command,
-    prefix: &'static str,
-    what: &str,
-) -> anyhow::Result<(Child, String)> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("spawning {what}"))?;
-    let stdout = child.stdout.take().context("child stdout")?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix(prefix) {
-                let _ = tx.send(rest.trim().to_string());
-            }
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(rest) => Ok((child, rest)),
-        Err(_) => {
-            let _ = child.kill();
-            let status = child.wait().ok();
-            bail!(
-                "{what} did not print {prefix:?} within 30s (exit status {status:?}); see its log"
-            )
-        }
-    }
-}
-
-fn log_file(path: &Path) -> anyhow::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))
-}
-
-/// One `floe node` process; SIGKILLed on drop.
-pub struct NodeProcess {
-    child: Option<Child>,
-    pub dir: PathBuf,
-    /// `127.0.0.1:PORT`, kept across restarts.
-    pub addr: String,
-}
-
-impl NodeProcess {
-    fn start(floe: &Path, dir: &Path, listen: &str, secret: &str) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let mut cmd = Command::new(floe);
-        cmd.args(["node", "--listen", listen, "--data"])
-            .arg(dir.join("data"))
-            .env("FLOE_CLUSTER_SECRET", secret)
-            .env("RUST_LOG", "warn")
-            .env("NO_COLOR", "1")
-            .stderr(Stdio::from(log_file(&dir.join("node.log"))?));
-        let (child, rest) = spawn_and_wait(cmd, "floe node listening on ", "floe node")?;
-        let addr = rest.trim_start_matches("http://").to_string();
-        Ok(Self {
-            child: Some(child),
-            dir: dir.to_path_buf(),
-            addr,
-        })
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The process id, while the node runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
-    /// SIGKILL: no chance to flush or say goodbye.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Every shard file this node holds: `data/shards/<2 hex>/<chunk hex>.<index>`.
-    pub fn shard_files(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        let Ok(prefixes) = std::fs::read_dir(self.dir.join("data").join("shards")) else {
-            return out;
-        };
-        for prefix in prefixes.flatten() {
-            if let Ok(files) = std::fs::read_dir(prefix.path()) {
-                out.extend(files.flatten().map(|f| f.path()));
-            }
-        }
-        out.sort();
-        out
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// Nodes + gateway in one temporary directory.
 pub struct Cluster {
     floe: PathBuf,
@@ -202,15 +95,15 @@ impl Cluster {
         let cluster_secret = random_hex(32)?;
         let access_key = format!("FC{}", random_hex(8)?.to_uppercase());
         let secret_key = random_hex(20)?;
+        let spec = NodeSpec {
+            floe: floe.to_path_buf(),
+            secret: cluster_secret.clone(),
+            config: String::new(),
+        };
         let mut nodes = Vec::with_capacity(count);
         for i in 0..count {
             let node_dir = dir.path().join(format!("node{i}"));
-            nodes.push(NodeProcess::start(
-                floe,
-                &node_dir,
-                "127.0.0.1:0",
-                &cluster_secret,
-            )?);
+            nodes.push(NodeProcess::start(&spec, &node_dir, "127.0.0.1:0")?);
         }
         let mut cluster = Self {
             floe: floe.to_path_buf(),
@@ -253,7 +146,12 @@ impl Cluster {
             .env("RUST_LOG", "info,s3s=off")
             .env("NO_COLOR", "1")
             .stderr(Stdio::from(log_file(&self.gateway_log())?));
-        spawn_and_wait(cmd, "Floe S3 gateway listening on ", "floe serve")
+        let (announced, endpoint) =
+            spawn_announcing(cmd, "Floe S3 gateway listening on ", "floe serve")?;
+        // Keep draining the rest of its stdout.
+        let lines = announced.lines;
+        std::thread::spawn(move || for _ in lines {});
+        Ok((announced.child, endpoint))
     }
 
     /// Stops the gateway (SIGTERM, so it drains and closes its index; SIGKILL after 15 s) and
@@ -332,22 +230,10 @@ impl Cluster {
     /// Starts node `i` again on its old address and data directory. The port can linger for a
     /// moment after a kill, so a few attempts are made.
     pub fn restart_node(&mut self, i: usize) -> anyhow::Result<()> {
-        self.nodes[i].kill();
-        let (dir, addr) = (self.nodes[i].dir.clone(), self.nodes[i].addr.clone());
-        let mut last = None;
-        for _ in 0..300 {
-            match NodeProcess::start(&self.floe, &dir, &addr, &self.cluster_secret) {
-                Ok(node) => {
-                    self.nodes[i] = node;
-                    return Ok(());
-                }
-                Err(e) => {
-                    last = Some(e);
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        }
-        Err(last.expect("at least one attempt")).context(format!("restarting node {i} on {addr}"))
+        let addr = self.nodes[i].addr.clone();
+        self.nodes[i]
+            .restart()
+            .with_context(|| format!("restarting node {i} on {addr}"))
     }
 
     /// Stops everything; with `keep`, leaves the directory (shards, index, logs) behind.
@@ -383,23 +269,10 @@ impl Drop for Cluster {
 
 /// SIGTERM (through `kill`, no libc here), then waits up to `grace` for the exit; SIGKILL after.
 fn stop_gracefully(mut child: Child, grace: Duration) {
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if sent {
-        let deadline = std::time::Instant::now() + grace;
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    if terminate(&mut child, grace).is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn strip_ansi(s: &str) -> String {

@@ -2,7 +2,7 @@
 //! write, healthy read, and degraded read with 2 nodes killed. Prints MiB/s; asserts nothing
 //! about speed. Run: `cargo bench -p floe-gateway --bench blobs`.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/gateway/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;

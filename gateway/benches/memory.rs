@@ -5,7 +5,7 @@
 //! bytes round-trip.
 //! Run: `cargo bench -p floe-gateway --bench memory`.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/gateway/support/mod.rs"]
 mod support;
 
 use std::time::Instant;

@@ -4,7 +4,7 @@
 //! extrapolation to a million objects; asserts nothing about speed. Run:
 //! `FLOE_REBUILD_OBJECTS=20000 cargo bench -p floe-gateway --bench rebuild`.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/gateway/support/mod.rs"]
 mod support;
 
 use std::time::Instant;

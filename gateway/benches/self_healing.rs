@@ -4,7 +4,7 @@
 //! self_healing`. The shards were just written, so the scrub reads from the page cache: it
 //! measures what a node spends verifying, not what a disk delivers.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/gateway/support/mod.rs"]
 mod support;
 
 use std::time::Instant;
@@ -65,8 +65,12 @@ async fn run() {
         );
     }
 
-    cluster.nodes[1].replace_with_empty();
-    cluster.nodes[4].replace_with_empty();
+    cluster.nodes[1]
+        .replace_with_empty()
+        .expect("empty node starts");
+    cluster.nodes[4]
+        .replace_with_empty()
+        .expect("empty node starts");
     let started = Instant::now();
     let repair = gw.admin.repair().await.expect("repair");
     let secs = started.elapsed().as_secs_f64();

@@ -3,7 +3,7 @@
 //! at 0 (every object erasure-coded into 6 shard writes). Prints ops/s; asserts only that the
 //! bytes round-trip. Run: `cargo bench -p floe-gateway --bench small_objects`.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/gateway/support/mod.rs"]
 mod support;
 
 use std::time::Instant;

@@ -4,7 +4,6 @@
 //! - [`front`]: the HTTP middleware before s3s (request ids, refusals from the head, admission by
 //!   count and memory, read-out of unread bodies);
 //! - [`s3`]: the s3s adapter, which only translates;
-//! - [`admin`]: the admin API and the `floe admin` command;
 //! - [`objects`]: the object service (buckets, keys, multipart, listing, conditions);
 //! - [`index`]: the durable metadata index (redb);
 //! - [`cache`]: verified chunk bytes by chunk id (moka);

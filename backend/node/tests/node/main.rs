@@ -1,0 +1,24 @@
+//! The node's integration tests, in one test binary so a run links it once. Every test starts
+//! its own in-process node ([`common`]) on a random port, and reaches it over real HTTP:
+//!
+//! - [`roundtrip`]: put, get, head, delete and list through `NodeClient`;
+//! - [`records`]: versioned metadata records;
+//! - [`integrity`]: refused puts, rotten files, crash debris, restarts;
+//! - [`scrub`]: re-verification, quarantine and the rate cap;
+//! - [`security`]: authentication, cluster scopes, replays and input validation in raw HTTP;
+//! - [`client`]: the client's retries, timeouts and reply caps against misbehaving servers;
+//! - [`metrics`]: the counters of `GET /metrics`;
+//! - [`tls`]: node traffic over TLS;
+//! - [`decode_fuzz`]: random input to everything a node parses.
+
+mod common;
+
+mod client;
+mod decode_fuzz;
+mod integrity;
+mod metrics;
+mod records;
+mod roundtrip;
+mod scrub;
+mod security;
+mod tls;

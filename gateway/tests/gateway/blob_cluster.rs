@@ -1,0 +1,186 @@
+//! The blob layer against 6 real `floe node` processes (k=4, m=2): lost nodes, rotten shards,
+//! and writes below quorum.
+
+use crate::support;
+
+use std::sync::Arc;
+
+use floe_codec::{ByteRange, ChunkId, ChunkRef};
+use floe_gateway::blobs::{BlobError, BlobStore, BlobWriter, RepairReason, whole};
+use futures::StreamExt;
+use support::cluster::{LocalCluster, pattern};
+
+const MIB: usize = 1024 * 1024;
+
+async fn write_blob(store: &Arc<BlobStore>, data: &[u8]) -> Result<Vec<ChunkRef>, BlobError> {
+    let mut writer = BlobWriter::new(store.clone());
+    // Feed it the way an HTTP body arrives: in small, uneven frames.
+    for piece in data.chunks(61 * 1024 + 7) {
+        writer.write(piece).await?;
+    }
+    Ok(writer.finish().await?.chunks().to_vec())
+}
+
+async fn read_blob(
+    store: &Arc<BlobStore>,
+    chunks: &[ChunkRef],
+    range: ByteRange,
+) -> Result<Vec<u8>, BlobError> {
+    let mut stream = Box::pin(store.read_range(chunks.into(), range));
+    let mut out = Vec::new();
+    while let Some(piece) = stream.next().await {
+        out.extend_from_slice(&piece?);
+    }
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_mib_blob_survives_any_two_lost_nodes() {
+    let mut cluster = LocalCluster::start(6);
+    let store = cluster.blob_store(4, 2);
+    let data = pattern(100 * MIB + 12_345, 7);
+    let chunks = write_blob(&store, &data).await.expect("write");
+    assert_eq!(chunks.len(), 26);
+    let size = data.len() as u64;
+    let expected = blake3::hash(&data);
+
+    let healthy = read_blob(&store, &chunks, whole(size)).await.expect("read");
+    assert_eq!(blake3::hash(&healthy), expected);
+    drop(healthy);
+
+    for a in 0..6 {
+        for b in (a + 1)..6 {
+            cluster.nodes[a].kill();
+            cluster.nodes[b].kill();
+            let back = read_blob(&store, &chunks, whole(size))
+                .await
+                .unwrap_or_else(|e| panic!("read with nodes {a} and {b} down: {e}"));
+            assert_eq!(back.len(), data.len(), "nodes {a},{b} down");
+            assert!(
+                blake3::hash(&back) == expected,
+                "nodes {a},{b} down: bytes differ"
+            );
+            cluster.nodes[a].restart().expect("node restarts");
+            cluster.nodes[b].restart().expect("node restarts");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_read_only_what_they_cover_and_survive_lost_nodes() {
+    let mut cluster = LocalCluster::start(6);
+    let store = cluster.blob_store(4, 2);
+    let data = pattern(9 * MIB + 3, 11);
+    let chunks = write_blob(&store, &data).await.expect("write");
+    let ranges = [
+        (0u64, 1u64),
+        (5, 4096),
+        (4 * MIB as u64 - 10, 4 * MIB as u64 + 10),
+        (MIB as u64 + 1, 7 * MIB as u64),
+        (data.len() as u64 - 1, data.len() as u64),
+    ];
+    for round in 0..2 {
+        if round == 1 {
+            cluster.nodes[1].kill();
+            cluster.nodes[4].kill();
+        }
+        for &(start, end) in &ranges {
+            let got = read_blob(&store, &chunks, ByteRange { start, end })
+                .await
+                .expect("range read");
+            assert_eq!(got, &data[start as usize..end as usize], "{start}..{end}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flipped_byte_on_disk_is_read_around_and_reported() {
+    let cluster = LocalCluster::start(6);
+    let store = cluster.blob_store(4, 2);
+    let data = pattern(6 * MIB, 3);
+    let chunks = write_blob(&store, &data).await.expect("write");
+
+    // Rot one data shard (index < k) of the first chunk, wherever it landed.
+    let target = chunks[0].id.to_hex();
+    let (node, file) = cluster
+        .nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.shard_files().into_iter().map(move |f| (i, f)))
+        .find(|(_, f)| {
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            name.starts_with(&target) && name.ends_with(".0")
+        })
+        .expect("shard 0 of chunk 0 is on some node");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x20;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let back = read_blob(&store, &chunks, whole(data.len() as u64))
+        .await
+        .expect("read");
+    assert!(back == data, "bytes differ after a flipped shard");
+
+    let faults = store.repairs().snapshot();
+    let fault = faults
+        .iter()
+        .find(|f| f.chunk == ChunkId::from_hex(&target).unwrap() && f.shard == 0)
+        .expect("the rotten shard was reported for repair");
+    assert_eq!(fault.reason, RepairReason::Corrupt);
+    assert_eq!(fault.node, cluster.nodes[node].url());
+
+    let stats = store.nodes()[node].stats().await.expect("stats");
+    assert_eq!(
+        stats.quarantined, 1,
+        "the node quarantined the rotten shard"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_with_three_nodes_down_fails_clearly() {
+    let mut cluster = LocalCluster::start(6);
+    let store = cluster.blob_store(4, 2);
+    for i in [0, 2, 5] {
+        cluster.nodes[i].kill();
+    }
+    let err = write_blob(&store, &pattern(5 * MIB, 5))
+        .await
+        .expect_err("a write needs 5 of 6 shards");
+    assert!(
+        matches!(
+            err,
+            BlobError::QuorumNotReached {
+                acked: 3,
+                needed: 5,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.is_unavailable());
+    assert!(
+        err.to_string().contains("write quorum not reached"),
+        "{err}"
+    );
+
+    // One node down is within k+m-write_quorum: writes still succeed, and the miss is recorded.
+    cluster.nodes[0].restart().expect("node restarts");
+    cluster.nodes[2].restart().expect("node restarts");
+    let data = pattern(3 * MIB, 9);
+    let chunks = write_blob(&store, &data)
+        .await
+        .expect("write with one node down");
+    assert!(
+        store
+            .repairs()
+            .snapshot()
+            .iter()
+            .any(|f| f.reason == RepairReason::WriteFailed),
+        "missed shards are queued for repair"
+    );
+    let back = read_blob(&store, &chunks, whole(data.len() as u64))
+        .await
+        .expect("read");
+    assert!(back == data);
+}

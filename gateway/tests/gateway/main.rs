@@ -1,0 +1,28 @@
+//! The gateway's integration tests, in one test binary so a run links it once. Each module is
+//! one family, from the inside out:
+//!
+//! - [`s3_api`]: the S3 API in process (aws-sdk-s3 against a gateway with embedded nodes);
+//! - [`blob_cluster`]: the blob layer over real `floe node` processes;
+//! - [`self_healing`]: repair, scrub, drain and index rebuild over real nodes;
+//! - [`cluster_safety`]: operator mistakes and chaos against real nodes and gateways;
+//! - [`front_door`]: hostile and greedy clients against a `floe serve` process;
+//! - [`gateway_crash`], [`gateway_sigterm`]: kill -9 and SIGTERM during uploads;
+//! - [`metrics_scrape`]: the admin listener's metrics and probes;
+//! - [`tls`]: HTTPS for S3 clients and between the gateway and the nodes;
+//! - [`deploy_configs`]: the shipped configuration files parse and validate.
+//!
+//! [`support`] is the scaffolding they share (over `floe_testkit`'s processes); the benches
+//! include it too.
+
+mod support;
+
+mod blob_cluster;
+mod cluster_safety;
+mod deploy_configs;
+mod front_door;
+mod gateway_crash;
+mod gateway_sigterm;
+mod metrics_scrape;
+mod s3_api;
+mod self_healing;
+mod tls;

@@ -1,0 +1,169 @@
+//! Buckets: CreateBucket (twice, invalid names), ListBuckets, HeadBucket, GetBucketLocation and
+//! DeleteBucket (empty, non-empty, missing).
+
+use crate::s3_api::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_list_head_delete() {
+    let gw = TestGateway::start().await;
+    for name in ["beta.bucket", "alpha-bucket", "gamma0"] {
+        gw.create_bucket(name).await;
+    }
+    let listed = ok(gw.client.list_buckets().send().await, "list buckets");
+    let names: Vec<&str> = listed.buckets().iter().filter_map(|b| b.name()).collect();
+    // S3 lists buckets in name order.
+    assert_eq!(names, ["alpha-bucket", "beta.bucket", "gamma0"]);
+    assert!(
+        listed.buckets().iter().all(|b| b.creation_date().is_some()),
+        "{listed:?}"
+    );
+
+    ok(
+        gw.client.head_bucket().bucket("beta.bucket").send().await,
+        "head existing bucket",
+    );
+    ok(
+        gw.client.delete_bucket().bucket("beta.bucket").send().await,
+        "delete empty bucket",
+    );
+    expect_status(
+        gw.client.head_bucket().bucket("beta.bucket").send().await,
+        404,
+    );
+
+    let listed = ok(gw.client.list_buckets().send().await, "list buckets");
+    let names: Vec<&str> = listed.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, ["alpha-bucket", "gamma0"]);
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_twice_is_already_owned() {
+    let gw = TestGateway::start().await;
+    gw.create_bucket("twice").await;
+    let again = gw.client.create_bucket().bucket("twice").send().await;
+    expect_err(again, 409, "BucketAlreadyOwnedByYou");
+    // The existing bucket and its contents are untouched.
+    gw.put("twice", "k", b"v").await;
+    let again = gw.client.create_bucket().bucket("twice").send().await;
+    expect_err(again, 409, "BucketAlreadyOwnedByYou");
+    assert_eq!(gw.get("twice", "k").await, b"v");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_bucket_names() {
+    let gw = TestGateway::start().await;
+    let long = "a".repeat(64);
+    for name in [
+        "ab",
+        "Uppercase",
+        "under_score",
+        "-leading-hyphen",
+        "trailing-hyphen-",
+        "double..dot",
+        "dot.-hyphen",
+        "192.168.1.1",
+        "xn--punycode",
+        "name-s3alias",
+        long.as_str(),
+    ] {
+        let result = gw.client.create_bucket().bucket(name).send().await;
+        let err = match result {
+            Ok(out) => panic!("bucket name {name:?} was accepted: {out:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(
+            (status_of(&err), code_of(&err).as_deref()),
+            (Some(400), Some("InvalidBucketName")),
+            "bucket name {name:?}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&err)
+        );
+    }
+    let listed = ok(gw.client.list_buckets().send().await, "list buckets");
+    assert!(listed.buckets().is_empty(), "{listed:?}");
+    // Boundary lengths are fine.
+    gw.create_bucket("abc").await;
+    gw.create_bucket(&"b".repeat(63)).await;
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_missing_bucket_is_404() {
+    let gw = TestGateway::start().await;
+    let err = expect_status(gw.client.head_bucket().bucket("nope").send().await, 404);
+    assert!(err.into_service_error().is_not_found());
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn location_of_us_east_1_is_empty() {
+    let gw = TestGateway::start().await;
+    gw.create_bucket("located").await;
+    let loc = ok(
+        gw.client
+            .get_bucket_location()
+            .bucket("located")
+            .send()
+            .await,
+        "get bucket location",
+    );
+    let constraint = loc.location_constraint().map(|c| c.as_str()).unwrap_or("");
+    assert_eq!(
+        constraint, "",
+        "us-east-1 answers an empty LocationConstraint"
+    );
+    let missing = gw
+        .client
+        .get_bucket_location()
+        .bucket("missing")
+        .send()
+        .await;
+    expect_err(missing, 404, "NoSuchBucket");
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_non_empty_then_empty() {
+    let gw = TestGateway::start().await;
+    gw.create_bucket("full").await;
+    gw.put("full", "a/b", b"x").await;
+    let del = gw.client.delete_bucket().bucket("full").send().await;
+    expect_err(del, 409, "BucketNotEmpty");
+    ok(
+        gw.client.head_bucket().bucket("full").send().await,
+        "bucket still there",
+    );
+
+    ok(
+        gw.client
+            .delete_object()
+            .bucket("full")
+            .key("a/b")
+            .send()
+            .await,
+        "delete object",
+    );
+    ok(
+        gw.client.delete_bucket().bucket("full").send().await,
+        "delete emptied bucket",
+    );
+    expect_status(gw.client.head_bucket().bucket("full").send().await, 404);
+    // The name can be reused and the new bucket is empty.
+    gw.create_bucket("full").await;
+    let listed = ok(
+        gw.client.list_objects_v2().bucket("full").send().await,
+        "list",
+    );
+    assert_eq!(listed.key_count(), Some(0));
+    assert!(listed.contents().is_empty());
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_missing_bucket() {
+    let gw = TestGateway::start().await;
+    let del = gw.client.delete_bucket().bucket("never-made").send().await;
+    expect_err(del, 404, "NoSuchBucket");
+    gw.stop().await;
+}
