@@ -33,12 +33,30 @@ pub enum IndexError {
     /// others); what happened is the message.
     #[error("index writer: {0}")]
     Writer(String),
+    /// The shared database failed (connection, statement).
+    #[error("index database: {0}")]
+    Database(#[source] tokio_postgres::Error),
+    /// A concurrent transaction won; the store runs the transaction again (a caller only sees
+    /// this after every retry lost).
+    #[error("index transaction conflict: {0}")]
+    Conflict(#[source] tokio_postgres::Error),
+    /// No connection to the shared database could be had.
+    #[error("index database pool: {0}")]
+    Pool(#[source] deadpool_postgres::PoolError),
+    /// The index cannot be opened as configured (its URL, its table name).
+    #[error("index configuration: {0}")]
+    Config(String),
     /// A blocking index call's thread ended without an answer (it panicked or was cancelled).
     #[error("index task: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
 
 impl IndexError {
+    /// Whether running the transaction again may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict(_))
+    }
+
     /// A `Corrupt` naming what was being read and why it failed.
     pub(crate) fn corrupt(what: impl Display, why: impl Display) -> Self {
         Self::Corrupt(format!("{what}: {why}"))
@@ -73,3 +91,19 @@ storage_errors!(
     redb::CommitError,
     redb::SetDurabilityError,
 );
+
+impl From<tokio_postgres::Error> for IndexError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if super::kv::postgres_conflict(&e) {
+            Self::Conflict(e)
+        } else {
+            Self::Database(e)
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for IndexError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        Self::Pool(e)
+    }
+}

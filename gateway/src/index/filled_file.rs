@@ -42,7 +42,7 @@ const ZEROS: usize = 256 * 1024;
 
 /// A redb file backend that fills new space with zeros ahead of use (see the module docs).
 #[derive(Debug)]
-pub(super) struct FilledFile {
+pub(crate) struct FilledFile {
     inner: FileBackend,
     space: Mutex<Space>,
 }

@@ -23,7 +23,7 @@ use super::IndexError;
 
 /// Sequence numbers of non-durable commits, and how far they have been made durable.
 #[derive(Default)]
-pub(super) struct GroupCommit {
+pub(crate) struct GroupCommit {
     state: Mutex<State>,
     flushed: Condvar,
 }

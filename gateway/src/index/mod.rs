@@ -35,6 +35,7 @@ mod filled_file;
 mod fuzz_tests;
 mod group_commit;
 mod journal;
+pub mod kv;
 mod object_entry;
 mod objects;
 pub mod records;
