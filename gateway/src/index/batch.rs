@@ -1,10 +1,10 @@
 //! Shared write transactions: object PUTs and DELETEs, which come as streams of small writes,
-//! join one durable redb transaction run by the index's writer thread instead of each
-//! committing their own.
+//! join one durable transaction run by the index's writer thread instead of each committing
+//! their own.
 //!
-//! A redb commit costs a fixed price however little it changed: every modified table root, the
-//! allocator state and, for a durable commit, page writes plus an fsync, all under redb's single
-//! write lock. With one transaction per PUT, small PUTs spent most of their time there and
+//! A commit costs a fixed price however little it changed (for redb: every modified table root,
+//! the allocator state and, for a durable commit, page writes plus an fsync, all under its single
+//! write lock; for PostgreSQL: a round trip and a WAL flush). With one transaction per PUT, small PUTs spent most of their time there and
 //! queued behind each other's commits. Here a caller hands its operation to the writer thread
 //! and waits for the outcome, blocking ([`Index::write_batched`]) or awaiting
 //! ([`Index::write_batched_async`]). The writer takes everything queued, runs it on one
@@ -32,10 +32,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::thread::JoinHandle;
 
-use redb::{Database, Durability, WriteTransaction};
 use tokio::sync::oneshot;
 
-use super::store::Tables;
+use super::kv::KvStore;
+use super::store::{Tables, with_tables};
 use super::{Index, IndexError};
 
 /// Most operations in one transaction: the writer commits once it has run this many, so a
@@ -81,18 +81,9 @@ struct Queue {
     submitted: u64,
 }
 
-self_cell::self_cell!(
-    /// A write transaction with its tables open.
-    struct OpenTables {
-        owner: WriteTransaction,
-        #[not_covariant]
-        dependent: Tables,
-    }
-);
-
 impl WriteBatcher {
     /// Starts the writer thread on `db`.
-    pub fn start(db: Arc<Database>) -> Result<Self, IndexError> {
+    pub fn start(kv: Arc<dyn KvStore>) -> Result<Self, IndexError> {
         let shared = Arc::new(Shared::default());
         let writer = {
             let shared = shared.clone();
@@ -100,7 +91,7 @@ impl WriteBatcher {
                 .name("floe-index-writer".into())
                 .spawn(move || {
                     let _stop = StopGuard(&shared);
-                    write_batches(&db, &shared);
+                    write_batches(kv.as_ref(), &shared);
                 })
                 .map_err(|e| IndexError::Writer(format!("cannot start the index writer: {e}")))?
         };
@@ -210,12 +201,12 @@ fn writer_gone() -> IndexError {
 }
 
 /// The writer thread: batch after batch until the index closes.
-fn write_batches(db: &Database, shared: &Shared) {
+fn write_batches(kv: &dyn KvStore, shared: &Shared) {
     while let Some(mut batch) = shared.next_batch() {
         // Members' own panics are caught where they run; this catches a bug in the batching
         // itself, so that it fails one batch instead of every later write. The transaction it
         // may have left open was rolled back when it unwound.
-        if catch_unwind(AssertUnwindSafe(|| run_batch(db, shared, &mut batch))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| run_batch(kv, shared, &mut batch))).is_err() {
             tracing::error!(
                 members = batch.len(),
                 "index writer panicked; the batch's writes are refused"
@@ -225,52 +216,55 @@ fn write_batches(db: &Database, shared: &Shared) {
     }
 }
 
-/// Runs `batch` (and whatever joins it meanwhile) on one transaction and settles every member.
-fn run_batch(db: &Database, shared: &Shared, batch: &mut Vec<Box<dyn Member>>) {
-    let mut txn = match begin(db) {
-        Ok(txn) => txn,
-        Err(e) => return settle_all(batch, Some(&e.to_string())),
-    };
-    let mut ran = 0;
+/// What rolls a transaction back when a member's `apply` failed (its own error is kept by the
+/// member).
+fn rolled_back() -> IndexError {
+    IndexError::Writer("a member's write failed; the batch was rolled back".into())
+}
+
+/// Runs `batch` (and whatever joins it meanwhile) in one transaction and settles every member.
+fn run_batch(kv: &dyn KvStore, shared: &Shared, batch: &mut Vec<Box<dyn Member>>) {
     let mut poisoned = false;
-    while !poisoned {
-        while ran < batch.len() && !poisoned {
-            poisoned = txn.with_dependent_mut(|_, tables| batch[ran].run(tables));
-            ran += 1;
-        }
-        // Those that arrived while the others ran join too.
-        if poisoned || batch.len() >= MAX_MEMBERS || !shared.take_more(batch) {
-            break;
-        }
-    }
-    // The tables close (writing back their roots) before the transaction ends.
-    let txn = txn.into_owner();
+    let outcome = kv.transact_dyn(&mut |txn| {
+        // Run again from the start after a conflict: every member's result is overwritten.
+        poisoned = false;
+        with_tables(txn, |tables| {
+            let mut ran = 0;
+            while !poisoned {
+                while ran < batch.len() && !poisoned {
+                    poisoned = batch[ran].run(tables);
+                    ran += 1;
+                }
+                // Those that arrived while the others ran join too.
+                if poisoned || batch.len() >= MAX_MEMBERS || !shared.take_more(batch) {
+                    break;
+                }
+            }
+            if poisoned { Err(rolled_back()) } else { Ok(()) }
+        })
+    });
     if poisoned {
-        let _ = txn.abort();
         for member in batch.drain(..) {
-            run_alone(db, member);
+            run_alone(kv, member);
         }
         return;
     }
-    let failed = commit(txn);
+    let failed = outcome.err().map(|e| e.to_string());
     settle_all(batch, failed.as_deref());
 }
 
 /// Runs one member in a transaction of its own (after its batch was rolled back).
-fn run_alone(db: &Database, mut member: Box<dyn Member>) {
-    let failed = match begin(db) {
-        Err(e) => Some(e.to_string()),
-        Ok(mut txn) => {
-            let poisons = txn.with_dependent_mut(|_, tables| member.run(tables));
-            let txn = txn.into_owner();
-            if poisons {
-                // Its own error stands; nothing it wrote survives.
-                let _ = txn.abort();
-                None
-            } else {
-                commit(txn)
-            }
-        }
+fn run_alone(kv: &dyn KvStore, mut member: Box<dyn Member>) {
+    let mut poisons = false;
+    let outcome = kv.transact_dyn(&mut |txn| {
+        poisons = with_tables(txn, |tables| Ok(member.run(tables)))?;
+        if poisons { Err(rolled_back()) } else { Ok(()) }
+    });
+    // A member that poisoned keeps its own error; nothing it wrote survives.
+    let failed = if poisons {
+        None
+    } else {
+        outcome.err().map(|e| e.to_string())
     };
     member.settle(failed.as_deref());
 }
@@ -278,25 +272,6 @@ fn run_alone(db: &Database, mut member: Box<dyn Member>) {
 fn settle_all(batch: &mut Vec<Box<dyn Member>>, failed: Option<&str>) {
     for member in batch.drain(..) {
         member.settle(failed);
-    }
-}
-
-/// A new transaction that commits durably (acknowledging its members needs nothing more),
-/// with its tables open.
-fn begin(db: &Database) -> Result<OpenTables, IndexError> {
-    let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::Immediate)?;
-    OpenTables::try_new(txn, |txn| Tables::open(txn))
-}
-
-/// Commits; `Some(why)` if it failed, in which case whether it persisted is unknown and nobody
-/// may be acknowledged.
-fn commit(txn: WriteTransaction) -> Option<String> {
-    // A panicking commit must still settle the batch, or every member would wait forever.
-    match catch_unwind(AssertUnwindSafe(|| txn.commit())) {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(_) => Some("index commit panicked".into()),
     }
 }
 

@@ -5,15 +5,16 @@
 
 use std::ops::Bound;
 
-use redb::{ReadableTable, ReadableTableMetadata};
-
 use super::journal::{RecordKind, note_change};
+use super::kv::bound::{BoundTable, Source};
+use super::kv::key::Str;
+use super::kv::table::Bytes;
 use super::store::{BUCKETS, Tables, decode};
 use super::{BucketRecord, Index, IndexError, encode_record};
 
 /// `NoSuchBucket` unless `name` exists; works on read and write tables alike.
-pub(super) fn require_bucket(
-    buckets: &impl ReadableTable<&'static str, &'static [u8]>,
+pub(super) fn require_bucket<C: Source + ?Sized>(
+    buckets: &BoundTable<'_, Str, Bytes, C>,
     name: &str,
 ) -> Result<(), IndexError> {
     match buckets.get(name)? {
@@ -28,7 +29,7 @@ pub(super) fn bucket_is_empty(t: &Tables<'_>, name: &str) -> Result<bool, IndexE
     // whether the bucket has any.
     let first_object = t
         .objects
-        .range::<(&str, &str)>((Bound::Included((name, "")), Bound::Unbounded))?
+        .range((Bound::Included((name, "")), Bound::Unbounded))?
         .next()
         .transpose()?;
     if first_object.is_some_and(|(k, _)| k.value().0 == name) {
@@ -36,7 +37,7 @@ pub(super) fn bucket_is_empty(t: &Tables<'_>, name: &str) -> Result<bool, IndexE
     }
     let first_upload = t
         .upload_keys
-        .range::<(&str, &str, &str)>((Bound::Included((name, "", "")), Bound::Unbounded))?
+        .range((Bound::Included((name, "", "")), Bound::Unbounded))?
         .next()
         .transpose()?;
     Ok(first_upload.is_none_or(|(k, _)| k.value().0 != name))
@@ -69,7 +70,7 @@ impl Index {
         let txn = self.read()?;
         let buckets = txn.open_table(BUCKETS)?;
         let mut out = Vec::with_capacity(usize::try_from(buckets.len()?).unwrap_or(0));
-        for entry in buckets.range::<&str>(..)? {
+        for entry in buckets.range(..)? {
             let (name, record) = entry?;
             let name = name.value();
             out.push((

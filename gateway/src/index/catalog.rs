@@ -10,32 +10,29 @@
 
 use std::ops::Bound;
 
-use floe_codec::{ChunkId, ChunkRef, Manifest};
-use redb::{AccessGuard, ReadableTable, ReadableTableMetadata, Value, WriteTransaction};
+use floe_codec::{ChunkId, ChunkRef};
 
-use super::store::{
-    BUCKETS, CHUNKS, GARBAGE_QUEUE, MANIFESTS, OBJECT_COUNTS, PARTS, Tables, decode,
-};
-use super::{Index, IndexError, PartRecord, encode_record};
+use super::kv::bound::{BoundTable, Source, ValueGuard};
+use super::kv::key::Id32;
+use super::kv::table::ValueType;
+use super::store::{BUCKETS, CHUNKS, GARBAGE_QUEUE, OBJECT_COUNTS, Tables, decode};
+use super::{Index, IndexError, encode_record};
 
 /// One page of a table keyed by chunk id: entries in id order, strictly after `after`, at most
 /// `limit`, each turned into a `T` by `each`. The catalog and the refcounts are both walked this
 /// way by sweeps that resume where the last page ended.
-pub(super) fn chunk_page<V: Value + 'static, T>(
-    table: &impl ReadableTable<&'static [u8; 32], V>,
+pub(super) fn chunk_page<V: ValueType, T, C: Source + ?Sized>(
+    table: &BoundTable<'_, Id32, V, C>,
     after: Option<&ChunkId>,
     limit: usize,
-    mut each: impl FnMut(ChunkId, AccessGuard<'_, V>) -> Result<T, IndexError>,
+    mut each: impl FnMut(ChunkId, ValueGuard<V>) -> Result<T, IndexError>,
 ) -> Result<Vec<T>, IndexError> {
     let start = match after {
         Some(id) => Bound::Excluded(id.as_bytes()),
         None => Bound::Unbounded,
     };
     let mut out = Vec::new();
-    for entry in table
-        .range::<&[u8; 32]>((start, Bound::Unbounded))?
-        .take(limit)
-    {
+    for entry in table.range((start, Bound::Unbounded))?.take(limit) {
         let (key, value) = entry?;
         out.push(each(ChunkId::from_bytes(*key.value()), value)?);
     }
@@ -65,39 +62,6 @@ fn decode_entry(id: &ChunkId, bytes: &[u8]) -> Result<ChunkRef, IndexError> {
         )));
     }
     Ok(chunk)
-}
-
-/// Format 1 → 2: the catalog did not exist yet. Every chunk a stored manifest (object or part)
-/// references is entered; chunks only in the garbage queue are deliberately left out, so the
-/// collector deletes them without a catalog entry, as format 1 would have.
-pub(super) fn fill_catalog(txn: &WriteTransaction) -> Result<u64, IndexError> {
-    let mut chunks = txn.open_table(CHUNKS)?;
-    let mut added = 0;
-    let mut enter = |manifest: &Manifest| -> Result<(), IndexError> {
-        for chunk in manifest.chunks() {
-            if chunks.get(chunk.id.as_bytes())?.is_none() {
-                chunks.insert(chunk.id.as_bytes(), encode_record(chunk).as_slice())?;
-                added += 1;
-            }
-        }
-        Ok(())
-    };
-    let manifests = txn.open_table(MANIFESTS)?;
-    for entry in manifests.range::<(&str, &str)>(..)? {
-        let (key, value) = entry?;
-        let (bucket, object) = key.value();
-        let manifest = Manifest::decode(value.value())
-            .map_err(|e| IndexError::corrupt(format_args!("manifest {bucket}/{object}"), e))?;
-        enter(&manifest)?;
-    }
-    let parts = txn.open_table(PARTS)?;
-    for entry in parts.range::<(&str, u32)>(..)? {
-        let (key, value) = entry?;
-        let (upload, number) = key.value();
-        let part: PartRecord = decode(format_args!("part {number} of {upload}"), value.value())?;
-        enter(&part.manifest)?;
-    }
-    Ok(added)
 }
 
 impl Index {
@@ -135,7 +99,7 @@ impl Index {
     /// Number of chunks in the catalog.
     pub fn chunk_count(&self) -> Result<u64, IndexError> {
         let txn = self.read()?;
-        Ok(txn.open_table(CHUNKS)?.len()?)
+        txn.open_table(CHUNKS)?.len()
     }
 
     /// Numbers of buckets and of objects in all of them, for status reports.
@@ -143,7 +107,7 @@ impl Index {
         let txn = self.read()?;
         let buckets = txn.open_table(BUCKETS)?.len()?;
         let mut objects = 0u64;
-        for entry in txn.open_table(OBJECT_COUNTS)?.range::<&str>(..)? {
+        for entry in txn.open_table(OBJECT_COUNTS)?.range(..)? {
             objects = objects.saturating_add(entry?.1.value());
         }
         Ok((buckets, objects))
@@ -152,7 +116,7 @@ impl Index {
     /// Number of chunks waiting in the garbage queue.
     pub fn garbage_count(&self) -> Result<u64, IndexError> {
         let txn = self.read()?;
-        Ok(txn.open_table(GARBAGE_QUEUE)?.len()?)
+        txn.open_table(GARBAGE_QUEUE)?.len()
     }
 }
 

@@ -12,7 +12,6 @@
 //! cluster state the index persists.
 
 use floe_codec::Manifest;
-use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::batch::BatchOp;
 use super::object_entry::load_object;
@@ -135,7 +134,7 @@ impl Index {
         let objects = txn.open_table(OBJECTS)?;
         let manifests = txn.open_table(MANIFESTS)?;
         let mut out = Vec::new();
-        for entry in outbox.range::<(u8, &str, &str)>(..)?.take(limit) {
+        for entry in outbox.range(..)?.take(limit) {
             let (id, version) = entry?;
             let (kind, bucket, key) = id.value();
             let kind = RecordKind::from_u8(kind)
@@ -179,7 +178,7 @@ impl Index {
     /// Changes not yet copied to the nodes.
     pub fn pending_record_count(&self) -> Result<u64, IndexError> {
         let txn = self.read()?;
-        Ok(txn.open_table(RECORD_OUTBOX)?.len()?)
+        txn.open_table(RECORD_OUTBOX)?.len()
     }
 
     /// Keys of the nodes marked draining.
@@ -187,7 +186,7 @@ impl Index {
         let txn = self.read()?;
         let states = txn.open_table(NODE_STATES)?;
         let mut out = Vec::new();
-        for entry in states.range::<&str>(..)? {
+        for entry in states.range(..)? {
             let (key, state) = entry?;
             if state.value() == 1 {
                 out.push(key.value().to_owned());

@@ -24,6 +24,9 @@
 //! - `journal`: record versions and the outbox of changes to copy to the nodes; drain flags.
 //! - `repair_entry`: an inline object entry that failed its hash, rewritten from a node copy.
 //! - `restore`: rebuilding buckets, objects, refcounts and catalog from those copies.
+//! - [`kv`]: the ordered transactional key-value interface all of it is written on, and its
+//!   stores (redb, PostgreSQL, in-memory).
+//! - `legacy`: the upgrade of redb files written before the keyspace (formats 1 to 3).
 
 mod batch;
 mod buckets;
@@ -36,6 +39,7 @@ mod fuzz_tests;
 mod group_commit;
 mod journal;
 pub mod kv;
+mod legacy;
 mod object_entry;
 mod objects;
 pub mod records;

@@ -12,13 +12,13 @@
 //! Every object has its manifest in exactly one place. Readers never need to know which rule
 //! placed it: bytes after the record are the manifest, and no bytes mean "look in `manifests`".
 
-use std::ops::Bound;
-
 use floe_codec::Manifest;
-use redb::{ReadableTable, Table, WriteTransaction};
 
+use super::kv::bound::{BoundTable, Source};
+use super::kv::key::Str;
+use super::kv::table::Bytes;
 use super::records::{decode_record_prefix, encode_record};
-use super::store::{MANIFESTS, OBJECTS};
+use super::store::WriteTable;
 use super::{IndexError, ObjectRecord};
 
 /// The largest encoded manifest stored beside its record: covers bodies up to the default inline
@@ -26,7 +26,8 @@ use super::{IndexError, ObjectRecord};
 pub(super) const MAX_MANIFEST_BESIDE_RECORD: usize = 20 * 1024;
 
 /// Key of an object in `objects` and `manifests`.
-type ObjectKey = (&'static str, &'static str);
+/// A table keyed by (bucket, key) holding bytes, bound to a snapshot or a transaction `C`.
+type ObjectTable<'c, C> = BoundTable<'c, (Str, Str), Bytes, C>;
 
 /// An object's record and manifest in their stored form, encoded before the write is queued:
 /// PUTs encode on their own tasks, in parallel, and the index's writer thread, which every
@@ -94,7 +95,7 @@ pub(super) fn decode_entry(
     Ok((record, manifest))
 }
 
-fn split_entry<'v>(
+pub(super) fn split_entry<'v>(
     bucket: &str,
     key: &str,
     value: &'v [u8],
@@ -111,8 +112,8 @@ fn decode_manifest(bucket: &str, key: &str, bytes: &[u8]) -> Result<Manifest, In
 
 /// The manifest of `bucket/key`, whose `objects` value held none, from `manifests`. Missing
 /// means a half-written entry, which a single transaction can never produce.
-pub(super) fn separate_manifest(
-    manifests: &impl ReadableTable<ObjectKey, &'static [u8]>,
+pub(super) fn separate_manifest<C: Source + ?Sized>(
+    manifests: &ObjectTable<'_, C>,
     bucket: &str,
     key: &str,
 ) -> Result<Manifest, IndexError> {
@@ -124,9 +125,9 @@ pub(super) fn separate_manifest(
 
 /// Record and manifest of `bucket/key`, wherever the manifest is; `None` if there is no such
 /// object. Works on a read snapshot and inside a write transaction alike.
-pub(super) fn load_object(
-    objects: &impl ReadableTable<ObjectKey, &'static [u8]>,
-    manifests: &impl ReadableTable<ObjectKey, &'static [u8]>,
+pub(super) fn load_object<C: Source + ?Sized>(
+    objects: &ObjectTable<'_, C>,
+    manifests: &ObjectTable<'_, C>,
     bucket: &str,
     key: &str,
 ) -> Result<Option<(ObjectRecord, Manifest)>, IndexError> {
@@ -144,8 +145,8 @@ pub(super) fn load_object(
 /// Stores `bucket/key` as `object`, its manifest where its size says, removing a copy the
 /// previous version left in the other place.
 pub(super) fn store_object(
-    objects: &mut Table<'_, ObjectKey, &'static [u8]>,
-    manifests: &mut Table<'_, ObjectKey, &'static [u8]>,
+    objects: &mut WriteTable<'_, (Str, Str), Bytes>,
+    manifests: &mut WriteTable<'_, (Str, Str), Bytes>,
     bucket: &str,
     key: &str,
     object: &EncodedObject,
@@ -162,59 +163,6 @@ pub(super) fn store_object(
         None => {}
     }
     Ok(())
-}
-
-/// Format 2 → 3: every manifest small enough moves from `manifests` to beside its record.
-/// Works in rounds of bounded size, so memory stays flat however many objects there are.
-/// Returns how many moved.
-pub(super) fn move_small_manifests(txn: &WriteTransaction) -> Result<u64, IndexError> {
-    const ROUND: usize = 1024;
-    let mut objects = txn.open_table(OBJECTS)?;
-    let mut manifests = txn.open_table(MANIFESTS)?;
-    let mut moved = 0;
-    let mut after: Option<(String, String)> = None;
-    loop {
-        let start = match &after {
-            Some((bucket, key)) => Bound::Excluded((bucket.as_str(), key.as_str())),
-            None => Bound::Unbounded,
-        };
-        let mut small = Vec::new();
-        let mut scanned = 0;
-        for entry in manifests.range::<(&str, &str)>((start, Bound::Unbounded))? {
-            let (id, manifest) = entry?;
-            let (bucket, key) = id.value();
-            if manifest.value().len() <= MAX_MANIFEST_BESIDE_RECORD {
-                small.push((bucket.to_owned(), key.to_owned(), manifest.value().to_vec()));
-            }
-            scanned += 1;
-            if scanned == ROUND {
-                after = Some((bucket.to_owned(), key.to_owned()));
-                break;
-            }
-        }
-        for (bucket, key, manifest) in small {
-            let Some(stored) = objects.get((bucket.as_str(), key.as_str()))? else {
-                // Unreachable without its record; left where it is rather than guessed at.
-                tracing::warn!(%bucket, %key, "manifest without an object record left in place");
-                continue;
-            };
-            let mut value = stored.value().to_vec();
-            drop(stored);
-            let (_, rest) = split_entry(&bucket, &key, &value)?;
-            if !rest.is_empty() {
-                return Err(IndexError::Corrupt(format!(
-                    "object {bucket}/{key} has two manifests"
-                )));
-            }
-            value.extend_from_slice(&manifest);
-            objects.insert((bucket.as_str(), key.as_str()), value.as_slice())?;
-            manifests.remove((bucket.as_str(), key.as_str()))?;
-            moved += 1;
-        }
-        if scanned < ROUND {
-            return Ok(moved);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use std::future::Future;
 use std::ops::Bound;
 
 use floe_codec::Manifest;
-use redb::ReadableTable;
 
 use super::batch::BatchOp;
 use super::buckets::require_bucket;
@@ -287,7 +286,7 @@ impl Index {
             require_bucket(&t.buckets, bucket)?;
             let stored = t.objects.get((bucket, key))?.ok_or(IndexError::NoSuchKey)?;
             let mut record = decode_entry_record(bucket, key, stored.value())?;
-            record.tags = tags;
+            record.tags = tags.clone();
             // The manifest after the record, if any, is kept byte for byte.
             let value = replace_entry_record(bucket, key, stored.value(), &record)?;
             drop(stored);
@@ -319,7 +318,7 @@ impl Index {
         if limit == 0 {
             return Ok(out);
         }
-        for entry in objects.range::<(&str, &str)>((start, Bound::Unbounded))? {
+        for entry in objects.range((start, Bound::Unbounded))? {
             let (k, v) = entry?;
             let (b, key) = k.value();
             if b != bucket || !key.starts_with(prefix) {

@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 
 use floe_codec::{ChunkId, ChunkRef, CodecParams, Manifest};
-use redb::ReadableTable;
 
 use super::catalog::{chunk_page, forget_chunk, remember_chunk};
 use super::store::{CHUNK_REFS, GARBAGE_QUEUE, Tables, now_millis};
@@ -132,7 +131,7 @@ impl Index {
         let txn = self.read()?;
         let queue = txn.open_table(GARBAGE_QUEUE)?;
         let mut out = Vec::new();
-        for entry in queue.range::<(i64, &[u8; 32])>(..)?.take(limit) {
+        for entry in queue.range(..)?.take(limit) {
             let (key, value) = entry?;
             let (since, id) = key.value();
             let id = ChunkId::from_bytes(*id);

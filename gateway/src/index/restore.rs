@@ -5,7 +5,6 @@
 //! key (live version, or a change still waiting in the outbox), so restoring into an index
 //! that kept working meanwhile never rolls it back, and restoring twice changes nothing.
 
-use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::buckets::bucket_is_empty;
@@ -103,7 +102,7 @@ impl Index {
         self.write(|t| {
             let mut counts = RestoreCounts::default();
             let mut delta = RefDelta::default();
-            for entry in ordered {
+            for entry in &ordered {
                 apply(t, &mut delta, entry, &mut counts)?;
             }
             delta.apply(t)?;

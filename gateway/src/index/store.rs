@@ -1,7 +1,8 @@
-//! [`Index`]: the redb file, its table layout and format marker, and the transaction plumbing
-//! every operation goes through.
+//! [`Index`]: its store (a [`KvStore`]: redb embedded, PostgreSQL shared), the table layout and
+//! format marker, and the transaction plumbing every operation goes through.
 //!
-//! Layout (all keys order as their bytes, so listings are range scans):
+//! Each table is a one-byte prefix of the store's one keyspace, its keys encoded so that they
+//! order as their parts (`kv/key.rs`), so listings are range scans in every store. Layout:
 //!
 //! | table | key | value |
 //! |---|---|---|
@@ -30,60 +31,51 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use redb::{
-    ConcurrencyMode, Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata, Table, TableDefinition, TableHandle, WriteTransaction,
-};
 use serde::de::DeserializeOwned;
 
 use super::batch::WriteBatcher;
-use super::catalog::fill_catalog;
-use super::filled_file::FilledFile;
-use super::group_commit::GroupCommit;
-use super::object_entry::move_small_manifests;
+use super::kv::bound::{BoundTable, ReadCell, WriteCell};
+use super::kv::key::{Id32, Str};
+use super::kv::table::{Bytes, Table, U16Pair, Unit};
+use super::kv::{KvStore, RedbKv};
 use super::{IndexError, UnixMillis, decode_record};
 
-/// Version of the table layout above. The `meta` table (`&str -> u64`) is the one thing every
-/// future layout must keep, so that an old build refuses a newer file instead of misreading it.
-/// Format 2 added the chunk catalog; format 3 moved small manifests beside their records. Older
-/// files are upgraded in place when opened.
-pub const INDEX_FORMAT: u64 = 3;
+/// Version of the table layout above. The `meta` table's `format` row is the one thing every
+/// future layout must keep, so that an old build refuses a newer store instead of misreading it.
+/// Format 2 added the chunk catalog; format 3 moved small manifests beside their records;
+/// format 4 put every table in one ordered keyspace, so that PostgreSQL can hold it too. Older
+/// redb files are upgraded when opened (`legacy`).
+pub const INDEX_FORMAT: u64 = 4;
 
 /// Key of the format marker in `meta`.
-const FORMAT_KEY: &str = "format";
+pub(super) const FORMAT_KEY: &str = "format";
 
-pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-pub(super) const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
-pub(super) const OBJECT_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("object_counts");
-pub(super) const OBJECTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("objects");
-pub(super) const MANIFESTS: TableDefinition<(&str, &str), &[u8]> =
-    TableDefinition::new("manifests");
-pub(super) const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads");
-pub(super) const UPLOAD_KEYS: TableDefinition<(&str, &str, &str), ()> =
-    TableDefinition::new("upload_keys");
-pub(super) const UPLOAD_TIMES: TableDefinition<(i64, &str), ()> =
-    TableDefinition::new("upload_times");
-pub(super) const PARTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("parts");
-pub(super) const CHUNK_REFS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("chunk_refs");
-pub(super) const CHUNKS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("chunks");
-pub(super) const VERSIONS: TableDefinition<(u8, &str, &str), u64> =
-    TableDefinition::new("versions");
-pub(super) const RECORD_OUTBOX: TableDefinition<(u8, &str, &str), u64> =
-    TableDefinition::new("record_outbox");
-pub(super) const NODE_STATES: TableDefinition<&str, u8> = TableDefinition::new("node_states");
-pub(super) const GARBAGE: TableDefinition<&[u8; 32], i64> = TableDefinition::new("garbage");
-pub(super) const GARBAGE_QUEUE: TableDefinition<(i64, &[u8; 32]), (u16, u16)> =
-    TableDefinition::new("garbage_queue");
+pub(super) const META: Table<Str, u64> = Table::new(1, "meta");
+pub(super) const BUCKETS: Table<Str, Bytes> = Table::new(2, "buckets");
+pub(super) const OBJECT_COUNTS: Table<Str, u64> = Table::new(3, "object_counts");
+pub(super) const OBJECTS: Table<(Str, Str), Bytes> = Table::new(4, "objects");
+pub(super) const MANIFESTS: Table<(Str, Str), Bytes> = Table::new(5, "manifests");
+pub(super) const UPLOADS: Table<Str, Bytes> = Table::new(6, "uploads");
+pub(super) const UPLOAD_KEYS: Table<(Str, Str, Str), Unit> = Table::new(7, "upload_keys");
+pub(super) const UPLOAD_TIMES: Table<(i64, Str), Unit> = Table::new(8, "upload_times");
+pub(super) const PARTS: Table<(Str, u32), Bytes> = Table::new(9, "parts");
+pub(super) const CHUNK_REFS: Table<Id32, u64> = Table::new(10, "chunk_refs");
+pub(super) const CHUNKS: Table<Id32, Bytes> = Table::new(11, "chunks");
+pub(super) const VERSIONS: Table<(u8, Str, Str), u64> = Table::new(12, "versions");
+pub(super) const RECORD_OUTBOX: Table<(u8, Str, Str), u64> = Table::new(13, "record_outbox");
+pub(super) const NODE_STATES: Table<Str, u8> = Table::new(14, "node_states");
+pub(super) const GARBAGE: Table<Id32, i64> = Table::new(15, "garbage");
+pub(super) const GARBAGE_QUEUE: Table<(i64, Id32), U16Pair> = Table::new(16, "garbage_queue");
 
-/// The metadata index. Cheap to share in an `Arc`: redb serializes writers internally and lets
-/// readers run against snapshots concurrently. All methods block; async callers use
-/// `spawn_blocking`, except for the `_async` object writes, which only wait for the writer
+/// The metadata index. Cheap to share in an `Arc`. All methods block; async callers use
+/// [`Index::call`], except for the `_async` object writes, which only wait for the writer
 /// thread (see `batch`).
 pub struct Index {
-    /// Shared with the writer thread of `batch`.
-    pub(super) db: Arc<Database>,
-    group: GroupCommit,
+    pub(super) kv: Arc<dyn KvStore>,
     pub(super) batch: WriteBatcher,
+    /// The file behind `kv` when it is one, for tests that hold its write lock.
+    #[cfg(test)]
+    pub(super) file: Option<Arc<RedbKv>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -92,121 +84,119 @@ impl std::fmt::Debug for Index {
     }
 }
 
-/// Every table, opened once in a write transaction: redb refuses to open a table twice in one
-/// transaction, so operations that touch several concepts share this instead.
-pub(super) struct Tables<'txn> {
-    pub meta: Table<'txn, &'static str, u64>,
-    pub buckets: Table<'txn, &'static str, &'static [u8]>,
-    pub object_counts: Table<'txn, &'static str, u64>,
-    pub objects: Table<'txn, (&'static str, &'static str), &'static [u8]>,
-    pub manifests: Table<'txn, (&'static str, &'static str), &'static [u8]>,
-    pub uploads: Table<'txn, &'static str, &'static [u8]>,
-    pub upload_keys: Table<'txn, (&'static str, &'static str, &'static str), ()>,
-    pub upload_times: Table<'txn, (i64, &'static str), ()>,
-    pub parts: Table<'txn, (&'static str, u32), &'static [u8]>,
-    pub chunk_refs: Table<'txn, &'static [u8; 32], u64>,
-    pub chunks: Table<'txn, &'static [u8; 32], &'static [u8]>,
-    pub versions: Table<'txn, (u8, &'static str, &'static str), u64>,
-    pub record_outbox: Table<'txn, (u8, &'static str, &'static str), u64>,
-    pub node_states: Table<'txn, &'static str, u8>,
-    pub garbage: Table<'txn, &'static [u8; 32], i64>,
-    pub garbage_queue: Table<'txn, (i64, &'static [u8; 32]), (u16, u16)>,
+/// A table bound to the open write transaction.
+pub(super) type WriteTable<'c, K, V> = BoundTable<'c, K, V, WriteCell<'c>>;
+
+/// Every table, bound to one write transaction, as operations that touch several concepts
+/// share it.
+pub(super) struct Tables<'c> {
+    pub meta: WriteTable<'c, Str, u64>,
+    pub buckets: WriteTable<'c, Str, Bytes>,
+    pub object_counts: WriteTable<'c, Str, u64>,
+    pub objects: WriteTable<'c, (Str, Str), Bytes>,
+    pub manifests: WriteTable<'c, (Str, Str), Bytes>,
+    pub uploads: WriteTable<'c, Str, Bytes>,
+    pub upload_keys: WriteTable<'c, (Str, Str, Str), Unit>,
+    pub upload_times: WriteTable<'c, (i64, Str), Unit>,
+    pub parts: WriteTable<'c, (Str, u32), Bytes>,
+    pub chunk_refs: WriteTable<'c, Id32, u64>,
+    pub chunks: WriteTable<'c, Id32, Bytes>,
+    pub versions: WriteTable<'c, (u8, Str, Str), u64>,
+    pub record_outbox: WriteTable<'c, (u8, Str, Str), u64>,
+    pub node_states: WriteTable<'c, Str, u8>,
+    pub garbage: WriteTable<'c, Id32, i64>,
+    pub garbage_queue: WriteTable<'c, (i64, Id32), U16Pair>,
 }
 
-impl<'txn> Tables<'txn> {
-    /// Opens (creating on first use) every table.
-    pub(super) fn open(txn: &'txn WriteTransaction) -> Result<Self, IndexError> {
-        Ok(Self {
-            meta: txn.open_table(META)?,
-            buckets: txn.open_table(BUCKETS)?,
-            object_counts: txn.open_table(OBJECT_COUNTS)?,
-            objects: txn.open_table(OBJECTS)?,
-            manifests: txn.open_table(MANIFESTS)?,
-            uploads: txn.open_table(UPLOADS)?,
-            upload_keys: txn.open_table(UPLOAD_KEYS)?,
-            upload_times: txn.open_table(UPLOAD_TIMES)?,
-            parts: txn.open_table(PARTS)?,
-            chunk_refs: txn.open_table(CHUNK_REFS)?,
-            chunks: txn.open_table(CHUNKS)?,
-            versions: txn.open_table(VERSIONS)?,
-            record_outbox: txn.open_table(RECORD_OUTBOX)?,
-            node_states: txn.open_table(NODE_STATES)?,
-            garbage: txn.open_table(GARBAGE)?,
-            garbage_queue: txn.open_table(GARBAGE_QUEUE)?,
-        })
+impl<'c> Tables<'c> {
+    /// Every table, bound to `cell`'s transaction.
+    pub(super) fn bind(cell: &'c WriteCell<'c>) -> Self {
+        Self {
+            meta: BoundTable::new(META, cell),
+            buckets: BoundTable::new(BUCKETS, cell),
+            object_counts: BoundTable::new(OBJECT_COUNTS, cell),
+            objects: BoundTable::new(OBJECTS, cell),
+            manifests: BoundTable::new(MANIFESTS, cell),
+            uploads: BoundTable::new(UPLOADS, cell),
+            upload_keys: BoundTable::new(UPLOAD_KEYS, cell),
+            upload_times: BoundTable::new(UPLOAD_TIMES, cell),
+            parts: BoundTable::new(PARTS, cell),
+            chunk_refs: BoundTable::new(CHUNK_REFS, cell),
+            chunks: BoundTable::new(CHUNKS, cell),
+            versions: BoundTable::new(VERSIONS, cell),
+            record_outbox: BoundTable::new(RECORD_OUTBOX, cell),
+            node_states: BoundTable::new(NODE_STATES, cell),
+            garbage: BoundTable::new(GARBAGE, cell),
+            garbage_queue: BoundTable::new(GARBAGE_QUEUE, cell),
+        }
     }
+}
+
+/// Runs `body` with every table bound to `txn`.
+pub(super) fn with_tables<T>(
+    txn: &mut dyn super::kv::KvTxn,
+    body: impl FnOnce(&mut Tables<'_>) -> Result<T, IndexError>,
+) -> Result<T, IndexError> {
+    let cell = WriteCell::new(txn);
+    let mut tables = Tables::bind(&cell);
+    body(&mut tables)
 }
 
 impl Index {
-    /// Opens the index at `path`, creating the file and its tables if needed. Refuses a file
-    /// written in another index format, or a redb file that is not a Floe index at all.
+    /// Opens the embedded index file at `path`, creating it if needed and upgrading a file of
+    /// an older format. Refuses a file written in a newer format, or a redb file that is not a
+    /// Floe index at all.
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        // One writing process at a time: `FilledFile`'s watermark is this process's alone.
-        let db = Database::builder()
-            .set_concurrency_mode(ConcurrencyMode::ExclusiveWriter)
-            .create_with_backend(FilledFile::open(path)?)?;
-        let db = Arc::new(db);
-        let index = Index {
-            batch: WriteBatcher::start(db.clone())?,
-            db,
-            group: GroupCommit::default(),
-        };
-        let txn = index.db.begin_write()?;
-        // Checked before any typed table is opened: a newer layout may type them differently.
-        check_format(&txn)?;
-        drop(Tables::open(&txn)?);
-        txn.commit()?;
-        Ok(index)
+        let kv = Arc::new(RedbKv::open(path)?);
+        super::legacy::upgrade(&kv)?;
+        #[cfg(test)]
+        {
+            let mut index = Self::on(kv.clone())?;
+            index.file = Some(kv);
+            Ok(index)
+        }
+        #[cfg(not(test))]
+        Self::on(kv)
+    }
+
+    /// The index in `kv` (a shared database, or a store for tests), set up if empty.
+    pub fn on(kv: Arc<dyn KvStore>) -> Result<Index, IndexError> {
+        check_format(kv.as_ref())?;
+        Ok(Index {
+            batch: WriteBatcher::start(kv.clone())?,
+            kv,
+            #[cfg(test)]
+            file: None,
+        })
     }
 
     /// A snapshot for reading: consistent across every table it opens.
-    pub(super) fn read(&self) -> Result<ReadTransaction, IndexError> {
-        Ok(self.db.begin_read()?)
+    pub(super) fn read(&self) -> Result<ReadCell, IndexError> {
+        Ok(ReadCell::new(self.kv.begin_read()?))
     }
 
     /// Runs `body` in one write transaction: committed if it returns `Ok`, rolled back entirely
     /// (nothing written) if it returns `Err`. Returns once the commit is durable (an acknowledged
-    /// PUT must survive kill -9); concurrent writers share the fsync (see `group_commit`).
+    /// PUT must survive kill -9). A conflict with another gateway runs `body` again.
     pub(super) fn write<T>(
         &self,
-        body: impl FnOnce(&mut Tables<'_>) -> Result<T, IndexError>,
+        mut body: impl FnMut(&mut Tables<'_>) -> Result<T, IndexError>,
     ) -> Result<T, IndexError> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::None)?;
-        let outcome = {
-            let mut tables = Tables::open(&txn)?;
-            body(&mut tables)
-        };
-        match outcome {
-            Ok(value) => {
-                // Numbered before the commit, while this transaction still holds redb's write
-                // lock: a reader can only see this commit after the number exists, so a `sync`
-                // after that read covers it (a flush's own transaction waits for this one).
-                let seq = self.group.committed();
-                txn.commit()?;
-                self.group.wait_durable(seq, || self.flush())?;
-                Ok(value)
-            }
+        match self.kv.transact(|txn| with_tables(txn, &mut body)) {
             Err(IndexError::PreconditionFailed) => {
-                let _ = txn.abort();
                 // The record that failed the check may be a commit not yet durable; a 412 must
                 // not be answered on the strength of something a crash could still undo.
                 self.sync()?;
                 Err(IndexError::PreconditionFailed)
             }
-            Err(e) => {
-                // The operation's own error is the one worth reporting; a failing abort leaves
-                // nothing committed either way.
-                let _ = txn.abort();
-                Err(e)
-            }
+            other => other,
         }
     }
 }
 
 impl Index {
-    /// Runs `f` on a blocking thread, for async callers: redb is synchronous and a commit waits
-    /// for its fsync, which must not stall a runtime worker.
+    /// Runs `f` on a blocking thread, for async callers: every store's calls block (redb waits
+    /// for its fsync, PostgreSQL for the network), which must not stall a runtime worker.
     pub async fn call<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&Index) -> Result<T, IndexError> + Send + 'static,
@@ -219,56 +209,31 @@ impl Index {
     /// shards) on what a read showed: a reader can see a commit whose writer is still waiting
     /// for its fsync.
     pub fn sync(&self) -> Result<(), IndexError> {
-        let seq = self.group.latest();
-        self.group.wait_durable(seq, || self.flush())
-    }
-
-    /// An empty durable commit: redb then persists every non-durable commit before it.
-    fn flush(&self) -> Result<(), IndexError> {
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        txn.commit()?;
-        Ok(())
+        self.kv.sync()
     }
 }
 
-/// Verifies the format marker (upgrading a format 1 or 2 file), or writes it into a brand-new
-/// file.
-fn check_format(txn: &WriteTransaction) -> Result<(), IndexError> {
-    let mut meta = txn.open_table(META)?;
-    let stored = meta.get(FORMAT_KEY)?.map(|v| v.value());
-    match stored {
-        Some(INDEX_FORMAT) => Ok(()),
-        Some(old @ (1 | 2)) => {
-            if old == 1 {
-                // Same tables plus the catalog, which is derived from the manifests. Runs
-                // first: it reads every manifest from `manifests`, where format 1 kept them all.
-                let added = fill_catalog(txn)?;
-                tracing::info!(chunks = added, "index upgraded to format 2 (chunk catalog)");
+/// Verifies the format marker, or writes it into a new, empty store.
+fn check_format(kv: &dyn KvStore) -> Result<(), IndexError> {
+    kv.transact(|txn| {
+        with_tables(txn, |t| match t.meta.get(FORMAT_KEY)?.map(|v| v.value()) {
+            Some(INDEX_FORMAT) => Ok(()),
+            Some(other) => Err(IndexError::Corrupt(format!(
+                "index format {other}, this build reads format {INDEX_FORMAT}"
+            ))),
+            None => {
+                // A new store is empty; anything else was written by someone else.
+                let cell_empty =
+                    t.buckets.is_empty()? && t.objects.is_empty()? && t.chunks.is_empty()?;
+                if !cell_empty {
+                    return Err(IndexError::Corrupt(
+                        "not a Floe index (data without a format marker)".into(),
+                    ));
+                }
+                t.meta.insert(FORMAT_KEY, INDEX_FORMAT)
             }
-            let moved = move_small_manifests(txn)?;
-            meta.insert(FORMAT_KEY, INDEX_FORMAT)?;
-            tracing::info!(
-                moved,
-                "index upgraded to format 3 (small manifests beside records)"
-            );
-            Ok(())
-        }
-        Some(other) => Err(IndexError::Corrupt(format!(
-            "index format {other}, this build reads format {INDEX_FORMAT}"
-        ))),
-        None => {
-            // A new file has no tables but `meta`; anything else was written by someone else.
-            let foreign = txn.list_tables()?.any(|t| t.name() != META.name());
-            if foreign || !meta.is_empty()? {
-                return Err(IndexError::Corrupt(
-                    "not a Floe index (tables without a format marker)".into(),
-                ));
-            }
-            meta.insert(FORMAT_KEY, INDEX_FORMAT)?;
-            Ok(())
-        }
-    }
+        })
+    })
 }
 
 /// Decodes a stored record; a failure names `what` in the resulting `Corrupt`.
@@ -304,16 +269,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index.redb");
         drop(Index::open(&path).unwrap());
-        drop(Index::open(&path).unwrap());
-        {
-            let db = Database::create(&path).unwrap();
-            let txn = db.begin_write().unwrap();
-            txn.open_table(META)
-                .unwrap()
-                .insert(FORMAT_KEY, 99)
-                .unwrap();
-            txn.commit().unwrap();
-        }
+        let index = Index::open(&path).unwrap();
+        index.write(|t| t.meta.insert(FORMAT_KEY, 99)).unwrap();
+        drop(index);
         let err = Index::open(&path).unwrap_err();
         assert!(
             matches!(err, IndexError::Corrupt(ref m) if m.contains("99")),
@@ -337,16 +295,16 @@ mod tests {
             index
                 .put_part("u", 1, &part_record("p", manifest(&[3])))
                 .unwrap();
-            // Turn it back into what format 1 wrote: every manifest apart, no catalog table.
-            store_manifests_apart(&index);
-            let txn = index.db.begin_write().unwrap();
-            txn.delete_table(CHUNKS).unwrap();
-            txn.open_table(META).unwrap().insert(FORMAT_KEY, 1).unwrap();
-            txn.commit().unwrap();
         }
+        // What format 1 wrote: every manifest apart, no catalog table.
+        super::super::legacy::downgrade_for_tests(&path, 1);
         let index = Index::open(&path).unwrap();
         assert_eq!(index.chunk_count().unwrap(), 3);
         assert_eq!(index.chunk(&chunk(3, 32).id).unwrap(), Some(chunk(3, 32)));
+        assert_eq!(
+            index.object_with_manifest("b", "k").unwrap().unwrap().1,
+            manifest(&[1, 2])
+        );
     }
 
     #[test]
@@ -354,13 +312,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("other.redb");
         {
-            let db = Database::create(&path).unwrap();
+            let db = redb::Database::create(&path).unwrap();
             let txn = db.begin_write().unwrap();
-            let other: TableDefinition<&str, &str> = TableDefinition::new("something");
+            let other: redb::TableDefinition<&str, &str> = redb::TableDefinition::new("something");
             txn.open_table(other).unwrap().insert("a", "b").unwrap();
             txn.commit().unwrap();
         }
         assert!(matches!(Index::open(&path), Err(IndexError::Corrupt(_))));
+    }
+
+    #[test]
+    fn the_same_index_logic_runs_on_postgres() {
+        let table = floe_testkit::postgres::fresh_table("index_store");
+        let kv =
+            super::super::kv::PostgresKv::connect_table(&floe_testkit::postgres::url(), &table)
+                .unwrap();
+        let index = Index::on(Arc::new(kv)).unwrap();
+        index.create_bucket("b", &bucket_record()).unwrap();
+        index
+            .put_object("b", "k", &object_record("e"), &manifest(&[1, 2]), always)
+            .unwrap();
+        assert!(matches!(
+            index.put_object("b", "k", &object_record("f"), &manifest(&[4]), |old| old
+                .is_none()),
+            Err(IndexError::PreconditionFailed)
+        ));
+        assert_eq!(
+            index.object_with_manifest("b", "k").unwrap().unwrap().1,
+            manifest(&[1, 2])
+        );
+        assert_eq!(index.chunk_count().unwrap(), 2);
     }
 
     #[test]

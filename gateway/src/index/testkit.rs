@@ -104,37 +104,13 @@ pub fn index_with_bucket() -> (TempDir, Index) {
     (dir, index)
 }
 
-/// Moves every manifest stored beside its record into `manifests`, the layout of formats 1 and
-/// 2, for the upgrade tests.
-pub fn store_manifests_apart(index: &Index) {
-    use redb::ReadableTable;
-
-    use super::object_entry::decode_entry;
-    use super::store::{MANIFESTS, OBJECTS};
-
-    let txn = index.db.begin_write().unwrap();
-    {
-        let mut objects = txn.open_table(OBJECTS).unwrap();
-        let mut manifests = txn.open_table(MANIFESTS).unwrap();
-        let entries: Vec<(String, String, Vec<u8>)> = objects
-            .range::<(&str, &str)>(..)
-            .unwrap()
-            .map(|e| {
-                let (k, v) = e.unwrap();
-                let (b, key) = k.value();
-                (b.to_owned(), key.to_owned(), v.value().to_vec())
-            })
-            .collect();
-        for (b, key, value) in entries {
-            let (record, beside) = decode_entry(&b, &key, &value).unwrap();
-            if let Some(manifest) = beside {
-                let id = (b.as_str(), key.as_str());
-                objects
-                    .insert(id, encode_record(&record).as_slice())
-                    .unwrap();
-                manifests.insert(id, manifest.encode().as_slice()).unwrap();
-            }
-        }
-    }
-    txn.commit().unwrap();
+/// Holds the index file's write lock until dropped: writes queue up behind it.
+pub fn hold_writes(index: &Index) -> redb::WriteTransaction {
+    index
+        .file
+        .as_ref()
+        .expect("an index file")
+        .database()
+        .begin_write()
+        .unwrap()
 }

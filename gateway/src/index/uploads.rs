@@ -8,7 +8,6 @@
 use std::ops::Bound;
 
 use floe_codec::Manifest;
-use redb::ReadableTable;
 
 use super::buckets::require_bucket;
 use super::journal::{RecordKind, note_change};
@@ -250,7 +249,7 @@ impl Index {
         let times = txn.open_table(UPLOAD_TIMES)?;
         let mut out = Vec::new();
         let range = (Bound::Unbounded, Bound::Excluded((cutoff, "")));
-        for entry in times.range::<(i64, &str)>(range)?.take(limit) {
+        for entry in times.range(range)?.take(limit) {
             let (k, _) = entry?;
             out.push(k.value().1.to_owned());
         }

@@ -62,7 +62,7 @@ fn in_one_batch(
     index: &Index,
     submit: impl FnOnce(&Index) -> Vec<Wait>,
 ) -> Vec<Result<(), IndexError>> {
-    let lock = index.db.begin_write().unwrap();
+    let lock = hold_writes(index);
     let batches = index.batch.batches();
     let waits = submit(index);
     lock.abort().unwrap();
@@ -89,7 +89,7 @@ fn concurrent_writers_share_one_commit() {
 fn blocking_and_async_writers_share_batches() {
     let (_dir, index) = index_with_bucket();
     let index = std::sync::Arc::new(index);
-    let lock = index.db.begin_write().unwrap();
+    let lock = hold_writes(&index);
     let batches = index.batch.batches();
     let blocked = {
         let index = index.clone();
@@ -191,7 +191,7 @@ fn a_panicking_apply_leaves_nothing_behind_and_the_index_usable() {
 #[test]
 fn a_write_outlives_a_caller_that_stopped_waiting() {
     let (_dir, index) = index_with_bucket();
-    let lock = index.db.begin_write().unwrap();
+    let lock = hold_writes(&index);
     drop(queue(&index, create("orphan")));
     lock.abort().unwrap();
     // The next write is queued behind it, so once it is done the dropped one is too.

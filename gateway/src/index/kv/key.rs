@@ -26,6 +26,8 @@ pub trait KeyType {
 
     fn encode(key: Self::Ref<'_>, out: &mut Vec<u8>);
     fn decode(input: &mut &[u8]) -> Result<Self::Owned, KeyError>;
+    /// A decoded key, borrowed as callers pass it.
+    fn view(owned: &Self::Owned) -> Self::Ref<'_>;
 }
 
 /// A string part.
@@ -38,6 +40,10 @@ impl KeyType for Str {
     fn encode(key: &str, out: &mut Vec<u8>) {
         escape_into(key.as_bytes(), out);
         out.extend_from_slice(&[0, 1]);
+    }
+
+    fn view(owned: &String) -> &str {
+        owned
     }
 
     fn decode(input: &mut &[u8]) -> Result<String, KeyError> {
@@ -88,6 +94,10 @@ macro_rules! fixed_int {
                     out.extend_from_slice(&key.to_be_bytes());
                 }
 
+                fn view(owned: &$t) -> $t {
+                    *owned
+                }
+
                 fn decode(input: &mut &[u8]) -> Result<$t, KeyError> {
                     const N: usize = std::mem::size_of::<$t>();
                     let (head, rest) = input.split_first_chunk::<N>().ok_or(KeyError)?;
@@ -105,6 +115,10 @@ impl KeyType for i64 {
     type Ref<'a> = i64;
     type Owned = i64;
 
+    fn view(owned: &i64) -> i64 {
+        *owned
+    }
+
     fn encode(key: i64, out: &mut Vec<u8>) {
         out.extend_from_slice(&((key as u64) ^ (1 << 63)).to_be_bytes());
     }
@@ -120,6 +134,10 @@ pub struct Id32;
 impl KeyType for Id32 {
     type Ref<'a> = &'a [u8; 32];
     type Owned = [u8; 32];
+
+    fn view(owned: &[u8; 32]) -> &[u8; 32] {
+        owned
+    }
 
     fn encode(key: &[u8; 32], out: &mut Vec<u8>) {
         out.extend_from_slice(key);
@@ -144,6 +162,10 @@ impl<A: KeyType, B: KeyType> KeyType for (A, B) {
     fn decode(input: &mut &[u8]) -> Result<Self::Owned, KeyError> {
         Ok((A::decode(input)?, B::decode(input)?))
     }
+
+    fn view(owned: &Self::Owned) -> Self::Ref<'_> {
+        (A::view(&owned.0), B::view(&owned.1))
+    }
 }
 
 impl<A: KeyType, B: KeyType, C: KeyType> KeyType for (A, B, C) {
@@ -158,6 +180,10 @@ impl<A: KeyType, B: KeyType, C: KeyType> KeyType for (A, B, C) {
 
     fn decode(input: &mut &[u8]) -> Result<Self::Owned, KeyError> {
         Ok((A::decode(input)?, B::decode(input)?, C::decode(input)?))
+    }
+
+    fn view(owned: &Self::Owned) -> Self::Ref<'_> {
+        (A::view(&owned.0), B::view(&owned.1), C::view(&owned.2))
     }
 }
 

@@ -110,6 +110,12 @@ impl KvStore for MemoryKv {
         Ok(())
     }
 
+    fn begin_read(&self) -> Result<Box<dyn KvRead + Send>, IndexError> {
+        Ok(Box::new(Snapshot {
+            map: self.lock().clone(),
+        }))
+    }
+
     fn snapshot_dyn(
         &self,
         body: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), IndexError>,

@@ -8,14 +8,16 @@
 //!
 //! - [`key`]: the order-preserving encoding of tuple keys;
 //! - [`table`]: typed tables (a one-byte prefix each) over the keyspace;
+//! - [`bound`]: tables bound to an open transaction or snapshot, as the index logic uses them;
 //! - [`memory`]: a `BTreeMap` store for unit tests;
 //! - `redb_kv`: the embedded default, one redb table, commits shared by concurrent writers;
 //! - `postgres`: PostgreSQL, SERIALIZABLE transactions retried on serialization failures.
 
+pub mod bound;
 pub mod key;
 pub mod memory;
 mod postgres;
-mod redb_kv;
+pub(crate) mod redb_kv;
 pub mod table;
 #[cfg(test)]
 mod tests;
@@ -68,6 +70,9 @@ pub trait KvStore: Send + Sync + 'static {
         &self,
         body: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), IndexError>,
     ) -> Result<(), IndexError>;
+
+    /// Opens a snapshot that stays consistent until dropped.
+    fn begin_read(&self) -> Result<Box<dyn KvRead + Send>, IndexError>;
 
     /// Makes every commit visible so far durable (stores that commit durably do nothing).
     fn sync(&self) -> Result<(), IndexError> {

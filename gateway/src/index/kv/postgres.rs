@@ -137,23 +137,25 @@ impl PostgresKv {
         Ok(store)
     }
 
-    /// Runs `fut` on the store's runtime and waits for it on this thread.
     fn block<T: Send + 'static>(
         &self,
         fut: impl Future<Output = T> + Send + 'static,
     ) -> Result<T, IndexError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.handle.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv()
-            .map_err(|_| IndexError::Writer("the PostgreSQL client stopped".into()))
+        block(&self.handle, fut)
     }
 
     fn client(&self) -> Result<Arc<Object>, IndexError> {
         let pool = self.pool.clone();
         let client = self.block(async move { pool.get().await })??;
         Ok(Arc::new(client))
+    }
+
+    fn session(&self, client: Arc<Object>) -> Session {
+        Session {
+            handle: self.handle.clone(),
+            sql: self.sql.clone(),
+            client,
+        }
     }
 
     fn execute(&self, client: &Arc<Object>, sql: &'static str) -> Result<(), IndexError> {
@@ -166,17 +168,14 @@ impl PostgresKv {
     fn run(
         &self,
         begin: &'static str,
-        body: &mut dyn FnMut(&mut Session<'_>) -> Result<(), IndexError>,
+        body: &mut dyn FnMut(&mut Session) -> Result<(), IndexError>,
     ) -> Result<(), IndexError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let client = self.client()?;
             self.execute(&client, begin)?;
-            let mut session = Session {
-                store: self,
-                client: client.clone(),
-            };
+            let mut session = self.session(client.clone());
             let outcome = body(&mut session).and_then(|()| self.execute(&client, "COMMIT"));
             match outcome {
                 Ok(()) => return Ok(()),
@@ -206,16 +205,68 @@ impl Drop for PostgresKv {
     }
 }
 
+/// Runs `fut` on the store's runtime (`handle`) and waits for it on this thread.
+fn block<T: Send + 'static>(
+    handle: &tokio::runtime::Handle,
+    fut: impl Future<Output = T> + Send + 'static,
+) -> Result<T, IndexError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv()
+        .map_err(|_| IndexError::Writer("the PostgreSQL client stopped".into()))
+}
+
 /// One transaction on one pooled connection.
-struct Session<'a> {
-    store: &'a PostgresKv,
+struct Session {
+    handle: tokio::runtime::Handle,
+    sql: Arc<Statements>,
     client: Arc<Object>,
 }
 
-impl KvRead for Session<'_> {
+impl Session {
+    fn block<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, IndexError> {
+        block(&self.handle, fut)
+    }
+}
+
+/// A snapshot held open (a read-only REPEATABLE READ transaction), ended when dropped.
+struct HeldSnapshot(Session);
+
+impl Drop for HeldSnapshot {
+    fn drop(&mut self) {
+        let client = self.0.client.clone();
+        // Read-only: ending it can only release it.
+        let _ = self
+            .0
+            .block(async move { client.batch_execute("ROLLBACK").await });
+    }
+}
+
+impl KvRead for HeldSnapshot {
     fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, IndexError> {
-        let (client, sql, key) = (self.client.clone(), self.store.sql.clone(), key.to_vec());
-        let row = self.store.block(async move {
+        self.0.get(key)
+    }
+
+    fn range(
+        &mut self,
+        lo: &[u8],
+        hi: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<Pair>, IndexError> {
+        self.0.range(lo, hi, limit, reverse)
+    }
+}
+
+impl KvRead for Session {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, IndexError> {
+        let (client, sql, key) = (self.client.clone(), self.sql.clone(), key.to_vec());
+        let row = self.block(async move {
             let statement = client.prepare_cached(&sql.get).await?;
             client.query_opt(&statement, &[&key]).await
         })??;
@@ -232,10 +283,10 @@ impl KvRead for Session<'_> {
         if hi.is_some_and(|hi| hi <= lo) || limit == 0 {
             return Ok(Vec::new());
         }
-        let (client, sql) = (self.client.clone(), self.store.sql.clone());
+        let (client, sql) = (self.client.clone(), self.sql.clone());
         let (lo, hi) = (lo.to_vec(), hi.map(<[u8]>::to_vec));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self.store.block(async move {
+        let rows = self.block(async move {
             match hi {
                 Some(hi) => {
                     let text = if reverse {
@@ -264,11 +315,11 @@ impl KvRead for Session<'_> {
     }
 }
 
-impl KvTxn for Session<'_> {
+impl KvTxn for Session {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), IndexError> {
-        let (client, sql) = (self.client.clone(), self.store.sql.clone());
+        let (client, sql) = (self.client.clone(), self.sql.clone());
         let (key, value) = (key.to_vec(), value.to_vec());
-        self.store.block(async move {
+        self.block(async move {
             let statement = client.prepare_cached(&sql.put).await?;
             client.execute(&statement, &[&key, &value]).await
         })??;
@@ -276,8 +327,8 @@ impl KvTxn for Session<'_> {
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<bool, IndexError> {
-        let (client, sql, key) = (self.client.clone(), self.store.sql.clone(), key.to_vec());
-        let removed = self.store.block(async move {
+        let (client, sql, key) = (self.client.clone(), self.sql.clone(), key.to_vec());
+        let removed = self.block(async move {
             let statement = client.prepare_cached(&sql.delete).await?;
             client.execute(&statement, &[&key]).await
         })??;
@@ -293,6 +344,12 @@ impl KvStore for PostgresKv {
         self.run("BEGIN ISOLATION LEVEL SERIALIZABLE", &mut |session| {
             body(session)
         })
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn KvRead + Send>, IndexError> {
+        let client = self.client()?;
+        self.execute(&client, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        Ok(Box::new(HeldSnapshot(self.session(client))))
     }
 
     fn snapshot_dyn(

@@ -46,6 +46,11 @@ impl RedbKv {
         })
     }
 
+    /// The database, for the upgrade of older files (`index/legacy.rs`).
+    pub(crate) fn database(&self) -> &Arc<Database> {
+        &self.db
+    }
+
     /// An empty durable commit: redb then persists every non-durable commit before it.
     fn flush(&self) -> Result<(), IndexError> {
         let mut txn = self.db.begin_write()?;
@@ -66,7 +71,15 @@ fn run_in(
     body(&mut table)
 }
 
-struct Writable<'txn> {
+/// The `kv` table of `txn`, as a transaction of the keyspace (for the upgrade, which writes
+/// it in the same redb transaction as it reads the old tables).
+pub(crate) fn writable(txn: &WriteTransaction) -> Result<Writable<'_>, IndexError> {
+    Ok(Writable {
+        table: txn.open_table(KV)?,
+    })
+}
+
+pub(crate) struct Writable<'txn> {
     table: Table<'txn, &'static [u8], &'static [u8]>,
 }
 
@@ -192,6 +205,10 @@ impl KvStore for RedbKv {
         &self,
         body: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), IndexError>,
     ) -> Result<(), IndexError> {
+        body(&mut *self.begin_read()?)
+    }
+
+    fn begin_read(&self) -> Result<Box<dyn KvRead + Send>, IndexError> {
         let txn = self.db.begin_read()?;
         let table = match txn.open_table(KV) {
             Ok(table) => Some(table),
@@ -199,7 +216,7 @@ impl KvStore for RedbKv {
             Err(redb::TableError::TableDoesNotExist(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        body(&mut Readable { table })
+        Ok(Box::new(Readable { table }))
     }
 
     fn sync(&self) -> Result<(), IndexError> {

@@ -15,6 +15,8 @@ pub trait ValueType {
 
     fn encode(value: Self::Ref<'_>, out: &mut Vec<u8>);
     fn decode(bytes: &[u8]) -> Option<Self::Owned>;
+    /// A decoded value, borrowed as callers pass it.
+    fn view(owned: &Self::Owned) -> Self::Ref<'_>;
 }
 
 /// Opaque bytes (records, manifests).
@@ -31,6 +33,10 @@ impl ValueType for Bytes {
     fn decode(bytes: &[u8]) -> Option<Vec<u8>> {
         Some(bytes.to_vec())
     }
+
+    fn view(owned: &Vec<u8>) -> &[u8] {
+        owned
+    }
 }
 
 /// Nothing: the key is the whole fact (index entries).
@@ -45,6 +51,8 @@ impl ValueType for Unit {
     fn decode(bytes: &[u8]) -> Option<()> {
         bytes.is_empty().then_some(())
     }
+
+    fn view((): &()) {}
 }
 
 macro_rules! int_value {
@@ -60,6 +68,10 @@ macro_rules! int_value {
 
                 fn decode(bytes: &[u8]) -> Option<$t> {
                     Some(<$t>::from_be_bytes(bytes.try_into().ok()?))
+                }
+
+                fn view(owned: &$t) -> $t {
+                    *owned
                 }
             }
         )+
@@ -78,6 +90,10 @@ impl ValueType for U16Pair {
     fn encode((a, b): (u16, u16), out: &mut Vec<u8>) {
         out.extend_from_slice(&a.to_be_bytes());
         out.extend_from_slice(&b.to_be_bytes());
+    }
+
+    fn view(owned: &(u16, u16)) -> (u16, u16) {
+        *owned
     }
 
     fn decode(bytes: &[u8]) -> Option<(u16, u16)> {
@@ -111,6 +127,10 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
             name,
             types: PhantomData,
         }
+    }
+
+    pub fn id(&self) -> u8 {
+        self.id
     }
 
     pub fn name(&self) -> &'static str {
@@ -221,7 +241,7 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
         Self::just_after(&self.key(key))
     }
 
-    fn just_after(stored: &[u8]) -> Vec<u8> {
+    pub(crate) fn just_after(stored: &[u8]) -> Vec<u8> {
         let mut out = stored.to_vec();
         out.push(0);
         out
@@ -259,7 +279,7 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
         }
     }
 
-    fn decode_key(&self, stored: &[u8]) -> Result<K::Owned, IndexError> {
+    pub(crate) fn decode_key(&self, stored: &[u8]) -> Result<K::Owned, IndexError> {
         let mut rest = stored.get(1..).unwrap_or_default();
         let key = K::decode(&mut rest).map_err(|e| IndexError::corrupt(self.name, e))?;
         if !rest.is_empty() {
@@ -268,7 +288,7 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
         Ok(key)
     }
 
-    fn value(&self, bytes: &[u8]) -> Result<V::Owned, IndexError> {
+    pub(crate) fn value(&self, bytes: &[u8]) -> Result<V::Owned, IndexError> {
         V::decode(bytes).ok_or_else(|| IndexError::corrupt(self.name, "a value of the wrong size"))
     }
 }

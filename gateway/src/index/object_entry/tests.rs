@@ -3,10 +3,10 @@
 //! of a format 2 file.
 
 use floe_codec::Manifest;
-use redb::ReadableTableMetadata;
 
 use super::*;
-use crate::index::store::META;
+use crate::index::legacy::downgrade_for_tests;
+use crate::index::store::{INDEX_FORMAT, MANIFESTS, META, OBJECTS};
 use crate::index::testkit::*;
 
 /// Manifests stored apart, by key.
@@ -14,7 +14,7 @@ fn separate_keys(index: &Index) -> Vec<String> {
     let txn = index.read().unwrap();
     let manifests = txn.open_table(MANIFESTS).unwrap();
     manifests
-        .range::<(&str, &str)>(..)
+        .range(..)
         .unwrap()
         .map(|e| e.unwrap().0.value().1.to_owned())
         .collect()
@@ -122,14 +122,6 @@ fn tags_keep_a_small_objects_body() {
     assert_eq!(manifest, body);
 }
 
-/// Rewrites the index the way format 2 stored it.
-fn back_to_format_2(index: &Index) {
-    store_manifests_apart(index);
-    let txn = index.db.begin_write().unwrap();
-    txn.open_table(META).unwrap().insert("format", 2).unwrap();
-    txn.commit().unwrap();
-}
-
 #[test]
 fn a_format_2_file_moves_its_small_manifests_beside_their_records() {
     let dir = tempfile::tempdir().unwrap();
@@ -154,9 +146,9 @@ fn a_format_2_file_moves_its_small_manifests_beside_their_records() {
                 always,
             )
             .unwrap();
-        back_to_format_2(&index);
-        assert_eq!(separate_keys(&index).len(), objects + 1);
+        assert_eq!(separate_keys(&index), ["large"]);
     }
+    downgrade_for_tests(&path, 2);
     let index = Index::open(&path).unwrap();
     assert_eq!(separate_keys(&index), ["large"]);
     for i in [0, 1023, 1024, 2047, 2048, objects - 1] {
@@ -185,7 +177,7 @@ fn a_format_2_file_moves_its_small_manifests_beside_their_records() {
             .unwrap()
             .unwrap()
             .value(),
-        3
+        INDEX_FORMAT
     );
     assert_eq!(
         txn.open_table(OBJECTS).unwrap().len().unwrap(),

@@ -303,7 +303,7 @@ fn an_async_put_holds_its_guard_until_it_has_settled() {
     let (_dir, index) = index_with_bucket();
     let released = Arc::new(AtomicBool::new(false));
     // The writer cannot begin while the test holds redb's write lock.
-    let lock = index.db.begin_write().unwrap();
+    let lock = hold_writes(&index);
     let put = index.put_object_async(
         "b".into(),
         "k".into(),
