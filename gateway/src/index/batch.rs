@@ -225,7 +225,7 @@ fn rolled_back() -> IndexError {
 /// Runs `batch` (and whatever joins it meanwhile) in one transaction and settles every member.
 fn run_batch(kv: &dyn KvStore, shared: &Shared, batch: &mut Vec<Box<dyn Member>>) {
     let mut poisoned = false;
-    let outcome = kv.transact_dyn(&mut |txn| {
+    let outcome = kv.transact_batch_dyn(&mut |txn| {
         // Run again from the start after a conflict: every member's result is overwritten.
         poisoned = false;
         with_tables(txn, |tables| {
@@ -256,7 +256,7 @@ fn run_batch(kv: &dyn KvStore, shared: &Shared, batch: &mut Vec<Box<dyn Member>>
 /// Runs one member in a transaction of its own (after its batch was rolled back).
 fn run_alone(kv: &dyn KvStore, mut member: Box<dyn Member>) {
     let mut poisons = false;
-    let outcome = kv.transact_dyn(&mut |txn| {
+    let outcome = kv.transact_batch_dyn(&mut |txn| {
         poisons = with_tables(txn, |tables| Ok(member.run(tables)))?;
         if poisons { Err(rolled_back()) } else { Ok(()) }
     });

@@ -95,11 +95,11 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::testkit::temp_index;
+    use crate::index::testkit::file_index;
 
     #[test]
     fn the_cluster_view_persists() {
-        let (dir, index) = temp_index();
+        let (dir, index) = file_index();
         assert_eq!(index.cluster_id().unwrap(), None);
         assert_eq!(index.view_complete().unwrap(), None);
         assert_eq!(index.last_record_version().unwrap(), 0);

@@ -7,9 +7,42 @@ use tempfile::TempDir;
 pub use super::*;
 
 /// A new index in its own directory; keep the `TempDir` alive as long as the index.
+///
+/// The store is `FLOE_TEST_INDEX`'s: `redb` (the default), `memory`, or `postgres` (a fresh
+/// table on `floe_testkit::postgres`'s server). `.ci/run` runs the index's tests once per store:
+/// one suite for every implementation.
 pub fn temp_index() -> (TempDir, Index) {
+    match std::env::var("FLOE_TEST_INDEX").as_deref() {
+        Ok("memory") => {
+            let kv = std::sync::Arc::new(super::kv::MemoryKv::new());
+            (tempfile::tempdir().unwrap(), Index::on(kv).unwrap())
+        }
+        Ok("postgres") => {
+            let table = floe_testkit::postgres::fresh_table("index_test");
+            let url = floe_testkit::postgres::url();
+            let kv = super::kv::PostgresKv::connect_table(&url, &table).unwrap();
+            (
+                tempfile::tempdir().unwrap(),
+                Index::on(std::sync::Arc::new(kv)).unwrap(),
+            )
+        }
+        Ok("redb") | Err(_) => file_index(),
+        Ok(other) => panic!("FLOE_TEST_INDEX={other:?}: use redb, memory or postgres"),
+    }
+}
+
+/// A fresh index in a redb file, whatever `FLOE_TEST_INDEX` says (for tests of the file itself
+/// or of its writer thread).
+pub fn file_index() -> (TempDir, Index) {
     let dir = tempfile::tempdir().unwrap();
     let index = Index::open(&dir.path().join("index.redb")).unwrap();
+    (dir, index)
+}
+
+/// [`file_index`] holding bucket `b`.
+pub fn file_index_with_bucket() -> (TempDir, Index) {
+    let (dir, index) = file_index();
+    index.create_bucket("b", &bucket_record()).unwrap();
     (dir, index)
 }
 

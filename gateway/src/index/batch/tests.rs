@@ -73,7 +73,7 @@ fn in_one_batch(
 
 #[test]
 fn concurrent_writers_share_one_commit() {
-    let (_dir, index) = index_with_bucket();
+    let (_dir, index) = file_index_with_bucket();
     let results = in_one_batch(&index, |ix| {
         (0..8)
             .map(|i| queue(ix, create(&format!("w{i}"))))
@@ -87,7 +87,7 @@ fn concurrent_writers_share_one_commit() {
 
 #[test]
 fn blocking_and_async_writers_share_batches() {
-    let (_dir, index) = index_with_bucket();
+    let (_dir, index) = file_index_with_bucket();
     let index = std::sync::Arc::new(index);
     let lock = hold_writes(&index);
     let batches = index.batch.batches();
@@ -109,7 +109,7 @@ fn blocking_and_async_writers_share_batches() {
 
 #[test]
 fn a_refusing_check_leaves_its_batch_mates_alone() {
-    let (_dir, index) = index_with_bucket();
+    let (_dir, index) = file_index_with_bucket();
     let results = in_one_batch(&index, |ix| {
         vec![
             queue(ix, create("kept")),
@@ -126,7 +126,7 @@ fn a_refusing_check_leaves_its_batch_mates_alone() {
 
 #[test]
 fn a_failed_apply_rolls_back_the_batch_and_the_others_run_alone() {
-    let (_dir, index) = index_with_bucket();
+    let (_dir, index) = file_index_with_bucket();
     let results = in_one_batch(&index, |ix| {
         vec![
             // Runs first and succeeds; the batch it is in must still not be committed.
@@ -160,7 +160,7 @@ fn a_failed_apply_rolls_back_the_batch_and_the_others_run_alone() {
 
 #[test]
 fn a_panicking_apply_leaves_nothing_behind_and_the_index_usable() {
-    let (_dir, index) = index_with_bucket();
+    let (_dir, index) = file_index_with_bucket();
     let results = in_one_batch(&index, |ix| {
         vec![
             queue(ix, create("mate")),
@@ -190,7 +190,7 @@ fn a_panicking_apply_leaves_nothing_behind_and_the_index_usable() {
 
 #[test]
 fn a_write_outlives_a_caller_that_stopped_waiting() {
-    let (_dir, index) = index_with_bucket();
+    let (_dir, index) = file_index_with_bucket();
     let lock = hold_writes(&index);
     drop(queue(&index, create("orphan")));
     lock.abort().unwrap();
@@ -201,7 +201,7 @@ fn a_write_outlives_a_caller_that_stopped_waiting() {
 
 #[test]
 fn closing_the_index_finishes_queued_writes_and_releases_the_file() {
-    let (dir, index) = index_with_bucket();
+    let (dir, index) = file_index_with_bucket();
     let path = dir.path().join("index.redb");
     let pending: Vec<_> = (0..4)
         .map(|i| queue(&index, create(&format!("c{i}"))))

@@ -65,6 +65,16 @@ pub trait KvStore: Send + Sync + 'static {
         body: &mut dyn FnMut(&mut dyn KvTxn) -> Result<(), IndexError>,
     ) -> Result<(), IndexError>;
 
+    /// [`transact_dyn`](Self::transact_dyn) for a transaction that carries many callers' writes
+    /// (the index's writer thread): a store that has a cheaper way to commit one transaction
+    /// durably on its own, rather than through its group commit, uses it here.
+    fn transact_batch_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn KvTxn) -> Result<(), IndexError>,
+    ) -> Result<(), IndexError> {
+        self.transact_dyn(body)
+    }
+
     /// Runs `body` on a consistent snapshot.
     fn snapshot_dyn(
         &self,

@@ -201,6 +201,26 @@ impl KvStore for RedbKv {
         }
     }
 
+    /// One durable commit of its own: the batch is already many writers sharing one commit, so
+    /// the group commit's second (flushing) commit would only add to it.
+    fn transact_batch_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn KvTxn) -> Result<(), IndexError>,
+    ) -> Result<(), IndexError> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        match run_in(&txn, body) {
+            Ok(()) => {
+                txn.commit()?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = txn.abort();
+                Err(e)
+            }
+        }
+    }
+
     fn snapshot_dyn(
         &self,
         body: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), IndexError>,

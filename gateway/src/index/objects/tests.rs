@@ -300,7 +300,7 @@ fn an_async_put_holds_its_guard_until_it_has_settled() {
             self.0.store(true, Ordering::SeqCst);
         }
     }
-    let (_dir, index) = index_with_bucket();
+    let (_dir, index) = file_index_with_bucket();
     let released = Arc::new(AtomicBool::new(false));
     // The writer cannot begin while the test holds redb's write lock.
     let lock = hold_writes(&index);
