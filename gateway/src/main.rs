@@ -57,6 +57,10 @@ enum Command {
         /// the gateway's disk was lost; start on an empty data directory).
         #[arg(long)]
         rebuild_index: bool,
+        /// A shared metadata index, postgres://user:password@host:port/database, for several
+        /// gateways over one cluster [default: index.redb in the data directory].
+        #[arg(long)]
+        index: Option<String>,
         /// Validate the configuration (file, flags, environment, data directory) and exit.
         #[arg(long)]
         check_config: bool,
@@ -127,6 +131,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ec,
                 admin_listen,
                 rebuild_index,
+                index,
                 check_config,
             } => {
                 let overrides = GatewayOverrides {
@@ -136,6 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ec,
                     admin_listen,
                     rebuild_index,
+                    index,
                 };
                 let config = GatewayConfig::resolve(config.as_deref(), overrides)?;
                 config.check_data_dir()?;

@@ -29,6 +29,28 @@ pub fn fresh_table(prefix: &str) -> String {
     format!("{prefix}_{}_{nanos}_{n}", std::process::id())
 }
 
+/// The URL of a new, empty database on the test server (for tests that use the default table
+/// names, such as whole gateways).
+pub fn fresh_database(prefix: &str) -> String {
+    let base = url();
+    let name = fresh_table(prefix);
+    let out = Command::new("psql")
+        .arg(&base)
+        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("run psql (the postgresql-client package)");
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match base.rfind('/') {
+        Some(slash) => format!("{}/{name}", &base[..slash]),
+        None => panic!("test database URL without a database: {base}"),
+    }
+}
+
 fn bin_dir() -> PathBuf {
     let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()

@@ -34,6 +34,10 @@ pub struct AdminState {
     pub cache: Arc<CachedBlobs>,
     /// Scrub read rate per node when the request names none.
     pub scrub_bytes_per_sec: u64,
+    /// This gateway's claim on the cluster's maintenance.
+    pub lease: Arc<crate::maintenance::lease::MaintenanceLease>,
+    /// Where the index lives, for status (password hidden).
+    pub index_location: String,
 }
 
 type Reply = Response<Full<Bytes>>;

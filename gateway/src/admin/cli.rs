@@ -190,6 +190,24 @@ fn print_status(s: &StatusReport) {
         "Objects: {} in {} buckets; chunks: {} ({} waiting for GC); {} metadata records to copy",
         s.objects, s.buckets, s.chunks, s.garbage, s.records_pending
     );
+    println!(
+        "Index: {}; this gateway: {}; gateways alive: {}",
+        if s.index.is_empty() { "?" } else { &s.index },
+        s.gateway,
+        s.gateways.len()
+    );
+    for g in &s.gateways {
+        println!(
+            "  gateway {} (S3 {}, admin {}) seen {} ms ago",
+            g.id, g.s3, g.admin, g.seen_ms_ago
+        );
+    }
+    for l in &s.leases {
+        println!(
+            "  lease {} held by {} (expires in {} ms)",
+            l.name, l.holder, l.expires_in_ms
+        );
+    }
     let r = &s.repair;
     println!(
         "Repair backlog: {} (queued faults {}, sweep remaining {}); since start: {} chunks checked, \

@@ -68,6 +68,37 @@ pub struct StatusReport {
     pub cache: CacheStats,
     /// The maintenance operation in hand, if any.
     pub running: Option<ProgressSnapshot>,
+    /// Where the index lives ("embedded" or the shared database, its password hidden).
+    #[serde(default)]
+    pub index: String,
+    /// This gateway's id, and the gateways seen in the last lease period (one with the
+    /// embedded index).
+    #[serde(default)]
+    pub gateway: String,
+    #[serde(default)]
+    pub gateways: Vec<GatewayStatus>,
+    /// Cluster-wide leases: which gateway runs what.
+    #[serde(default)]
+    pub leases: Vec<LeaseStatus>,
+}
+
+/// A gateway sharing the index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GatewayStatus {
+    pub id: String,
+    pub s3: String,
+    pub admin: String,
+    /// Milliseconds since it last renewed.
+    pub seen_ms_ago: i64,
+}
+
+/// Who holds a lease.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseStatus {
+    pub name: String,
+    pub holder: String,
+    /// Milliseconds until it expires unless renewed.
+    pub expires_in_ms: i64,
 }
 
 /// `POST /admin/gc`: the garbage queue pass, then the orphan sweep.

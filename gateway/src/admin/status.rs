@@ -8,7 +8,8 @@ use floe_node::NodeClient;
 use futures::future::join_all;
 
 use super::api::AdminState;
-use super::{NodeStatus, StatusReport};
+use super::{GatewayStatus, LeaseStatus, NodeStatus, StatusReport};
+use crate::maintenance::lease::LEASE_TTL;
 use crate::maintenance::repair::RepairError;
 
 /// How long one node may take to answer the health and stats probes.
@@ -60,6 +61,13 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
             ))
         })
         .await?;
+    let now = crate::objects::now_millis();
+    let since = now - i64::try_from(LEASE_TTL.as_millis()).unwrap_or(i64::MAX);
+    let (gateways, leases) = state
+        .repairer
+        .index()
+        .call(move |index| Ok((index.gateways(since)?, index.leases()?)))
+        .await?;
     let config = blobs.config();
     Ok(StatusReport {
         erasure_code: config.params.to_string(),
@@ -73,5 +81,24 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
         repair: state.repairer.counters(),
         cache: state.cache.stats(),
         running: state.repairer.progress().snapshot(),
+        index: state.index_location.clone(),
+        gateway: state.lease.id().to_string(),
+        gateways: gateways
+            .into_iter()
+            .map(|(id, g)| GatewayStatus {
+                id,
+                s3: g.s3,
+                admin: g.admin,
+                seen_ms_ago: now - g.seen,
+            })
+            .collect(),
+        leases: leases
+            .into_iter()
+            .map(|(name, l)| LeaseStatus {
+                name,
+                holder: l.holder,
+                expires_in_ms: l.expires - now,
+            })
+            .collect(),
     })
 }

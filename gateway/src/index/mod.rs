@@ -26,6 +26,7 @@
 //! - `restore`: rebuilding buckets, objects, refcounts and catalog from those copies.
 //! - [`kv`]: the ordered transactional key-value interface all of it is written on, and its
 //!   stores (redb, PostgreSQL, in-memory).
+//! - `lease`: cluster-wide leases for background work, and the gateways seen lately.
 //! - `legacy`: the upgrade of redb files written before the keyspace (formats 1 to 3).
 
 mod batch;
@@ -39,6 +40,7 @@ mod fuzz_tests;
 mod group_commit;
 mod journal;
 pub mod kv;
+mod lease;
 mod legacy;
 mod object_entry;
 mod objects;
@@ -54,6 +56,7 @@ mod uploads;
 pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, RecordKind};
+pub use lease::{GatewayRecord, LeaseRecord};
 pub use objects::HeldUntilSettled;
 pub use records::*;
 pub use refcount::GarbageChunk;

@@ -22,6 +22,8 @@
 //! | `node_states` | node key | 1 while the node is draining |
 //! | `garbage` | chunk id | since (UnixMillis) |
 //! | `garbage_queue` | (since, chunk id) | (k, m) — oldest-first GC order |
+//! | `leases` | name | `LeaseRecord` — who runs a cluster-wide job (see `lease`) |
+//! | `gateways` | gateway id | `GatewayRecord` — gateways seen lately |
 //!
 //! Large manifests live apart from object records so listing never loads long chunk lists;
 //! small ones (the bodies of small objects) sit beside the record (see `object_entry`).
@@ -66,6 +68,8 @@ pub(super) const RECORD_OUTBOX: Table<(u8, Str, Str), u64> = Table::new(13, "rec
 pub(super) const NODE_STATES: Table<Str, u8> = Table::new(14, "node_states");
 pub(super) const GARBAGE: Table<Id32, i64> = Table::new(15, "garbage");
 pub(super) const GARBAGE_QUEUE: Table<(i64, Id32), U16Pair> = Table::new(16, "garbage_queue");
+pub(super) const LEASES: Table<Str, Bytes> = Table::new(17, "leases");
+pub(super) const GATEWAYS: Table<Str, Bytes> = Table::new(18, "gateways");
 
 /// The metadata index. Cheap to share in an `Arc`. All methods block; async callers use
 /// [`Index::call`], except for the `_async` object writes, which only wait for the writer
@@ -106,6 +110,8 @@ pub(super) struct Tables<'c> {
     pub node_states: WriteTable<'c, Str, u8>,
     pub garbage: WriteTable<'c, Id32, i64>,
     pub garbage_queue: WriteTable<'c, (i64, Id32), U16Pair>,
+    pub leases: WriteTable<'c, Str, Bytes>,
+    pub gateways: WriteTable<'c, Str, Bytes>,
 }
 
 impl<'c> Tables<'c> {
@@ -128,6 +134,8 @@ impl<'c> Tables<'c> {
             node_states: BoundTable::new(NODE_STATES, cell),
             garbage: BoundTable::new(GARBAGE, cell),
             garbage_queue: BoundTable::new(GARBAGE_QUEUE, cell),
+            leases: BoundTable::new(LEASES, cell),
+            gateways: BoundTable::new(GATEWAYS, cell),
         }
     }
 }

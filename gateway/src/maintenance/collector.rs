@@ -188,14 +188,22 @@ impl Collector {
 
     /// Runs a pass every `interval` until `shutdown` resolves (a pass cut short by shutdown is
     /// safe: each chunk is forgotten only after its shards are deleted).
+    /// Collects every `interval` while this gateway holds the maintenance `lease`.
     pub fn spawn(
         self,
         interval: Duration,
+        lease: Arc<crate::maintenance::lease::MaintenanceLease>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> JoinHandle<()> {
         crate::runtime::periodic::every("garbage collection", interval, shutdown, move || {
             let this = self.clone();
-            async move { this.collect_once().await }
+            let lease = lease.clone();
+            async move {
+                if !lease.held() {
+                    return Ok(CollectReport::default());
+                }
+                this.collect_once().await
+            }
         })
     }
 }

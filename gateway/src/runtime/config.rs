@@ -86,6 +86,9 @@ pub struct GatewayFile {
     pub limits: Option<LimitsSection>,
     /// Accept AWS Signature Version 2 from legacy clients [default: false].
     pub allow_sigv2: Option<bool>,
+    /// Where the metadata index lives: `postgres://user:password@host:port/db` for one shared by
+    /// several gateways; absent, the embedded redb file `index.redb` in `data_dir`.
+    pub index: Option<String>,
 }
 
 /// Flags given on the command line; they win over the file.
@@ -98,6 +101,75 @@ pub struct GatewayOverrides {
     pub admin_listen: Option<SocketAddr>,
     /// Rebuild the index from the nodes' metadata records before serving.
     pub rebuild_index: bool,
+    /// The shared index's URL (`--index`).
+    pub index: Option<String>,
+}
+
+/// Where the metadata index lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum IndexLocation {
+    /// `index.redb` in the data directory: one gateway.
+    Embedded,
+    /// A PostgreSQL database shared by every gateway of the cluster.
+    Postgres(String),
+}
+
+impl IndexLocation {
+    /// `None` or `""`: embedded; `postgres://` or `postgresql://`: shared.
+    pub fn parse(setting: Option<&str>) -> Result<Self, ConfigError> {
+        match setting.map(str::trim) {
+            None | Some("") => Ok(Self::Embedded),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Self::Postgres(url.to_string()))
+            }
+            Some(other) => Err(ConfigError::Invalid(format!(
+                "index {:?}: use a postgres://user:password@host:port/database URL, or leave it \
+                 out for the embedded index in data_dir",
+                redact(other)
+            ))),
+        }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+}
+
+/// A URL with its password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl std::fmt::Debug for IndexLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded => f.write_str("Embedded"),
+            Self::Postgres(url) => write!(f, "Postgres({})", redact(url)),
+        }
+    }
+}
+
+impl std::fmt::Display for IndexLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded => f.write_str("embedded (index.redb)"),
+            Self::Postgres(url) => write!(f, "{}", redact(url)),
+        }
+    }
 }
 
 /// The resolved configuration.
@@ -105,6 +177,8 @@ pub struct GatewayOverrides {
 pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where the index lives.
+    pub index: IndexLocation,
     pub nodes: Vec<String>,
     pub params: CodecParams,
     pub write_quorum: usize,
@@ -298,8 +372,10 @@ impl GatewayConfig {
             &cluster_secret,
             &admin_token,
         )?;
+        let index = IndexLocation::parse(flags.index.or(file.index).as_deref())?;
         Ok(GatewayConfig {
             listen,
+            index,
             data_dir: flags
                 .data_dir
                 .or(file.data_dir)

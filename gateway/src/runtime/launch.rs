@@ -15,10 +15,12 @@ use crate::blobs::{BlobStore, ClusterConfig};
 use crate::cache::CachedBlobs;
 use crate::index::Index;
 use crate::maintenance::collector::Collector;
+use crate::maintenance::lease::MaintenanceLease;
 use crate::maintenance::recovery::Publisher;
 use crate::maintenance::repair::{RepairSchedule, Repairer};
 use crate::objects::{ObjectService, ServiceConfig};
 use crate::runtime::config::GatewayConfig;
+use crate::runtime::config::IndexLocation;
 use crate::runtime::http_server::Listener;
 
 /// How often committed changes are copied to the nodes' metadata records.
@@ -177,14 +179,21 @@ impl Gateway {
         cluster.chunk_size = config.chunk_size;
         let blobs = Arc::new(BlobStore::with_keys(clients, keys, cluster)?);
 
-        let index = Arc::new(Index::open(&config.data_dir.join("index.redb"))?);
+        let index = Arc::new(match &config.index {
+            IndexLocation::Embedded => Index::open(&config.data_dir.join("index.redb"))?,
+            IndexLocation::Postgres(url) => {
+                let kv = crate::index::kv::PostgresKv::connect(url)?;
+                Index::on(Arc::new(kv))?
+            }
+        });
+        let lease = MaintenanceLease::new();
         let mut collector = Collector::new(index.clone(), blobs.clone(), config.gc_grace);
         collector.upload_expiry = config.upload_expiry;
-        tasks.push(
-            collector
-                .clone()
-                .spawn(config.gc_interval, stopped(stop_rx.clone())),
-        );
+        tasks.push(collector.clone().spawn(
+            config.gc_interval,
+            lease.clone(),
+            stopped(stop_rx.clone()),
+        ));
         for key in index.draining_nodes()? {
             match blobs
                 .node_by_name(&key)
@@ -222,6 +231,7 @@ impl Gateway {
                 scrub_bytes_per_sec: config.scrub_bytes_per_sec,
                 orphan_grace: config.orphan_grace,
             },
+            lease.clone(),
             stopped(stop_rx.clone()),
         ));
         let reader = Arc::new(CachedBlobs::new(
@@ -288,7 +298,15 @@ impl Gateway {
             collector: collector.clone(),
             cache: service.cache().clone(),
             scrub_bytes_per_sec: config.scrub_bytes_per_sec,
+            lease: lease.clone(),
+            index_location: config.index.to_string(),
         };
+        lease.set_addresses(addr.to_string(), admin_addr.to_string());
+        tasks.push(
+            lease
+                .clone()
+                .spawn(service.index().clone(), stopped(stop_rx.clone())),
+        );
         let shutdown = stopped(front_rx.clone());
         front_tasks.push(tokio::spawn(async move {
             if let Err(e) = crate::admin::run(admin_listener, admin, shutdown).await {

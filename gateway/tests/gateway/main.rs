@@ -8,6 +8,7 @@
 //! - [`front_door`]: hostile and greedy clients against a `floe serve` process;
 //! - [`gateway_crash`], [`gateway_sigterm`]: kill -9 and SIGTERM during uploads;
 //! - [`metrics_scrape`]: the admin listener's metrics and probes;
+//! - [`shared_index`]: two gateway processes on one PostgreSQL index and one cluster;
 //! - [`tls`]: HTTPS for S3 clients and between the gateway and the nodes;
 //! - [`deploy_configs`]: the shipped configuration files parse and validate.
 //!
@@ -25,4 +26,5 @@ mod gateway_sigterm;
 mod metrics_scrape;
 mod s3_api;
 mod self_healing;
+mod shared_index;
 mod tls;

@@ -149,10 +149,13 @@ impl Repairer {
         Ok(report)
     }
 
-    /// Runs the background loop until `shutdown` resolves.
+    /// Runs the background loop until `shutdown` resolves. The queue of faults this gateway
+    /// found is always drained; the sweeps and scrub, which cover the whole cluster, run only
+    /// while this gateway holds the maintenance `lease`.
     pub fn spawn(
         self: Arc<Self>,
         schedule: RepairSchedule,
+        lease: Arc<crate::maintenance::lease::MaintenanceLease>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> JoinHandle<()> {
         tokio::spawn(async move {
@@ -170,8 +173,8 @@ impl Repairer {
                     }
                     due
                 };
-                let sweep_due = due(&mut last_sweep, schedule.sweep_interval);
-                let scrub_due = due(&mut last_scrub, schedule.scrub_interval);
+                let sweep_due = due(&mut last_sweep, schedule.sweep_interval) && lease.held();
+                let scrub_due = due(&mut last_scrub, schedule.scrub_interval) && lease.held();
                 // Stopping abandons the round: every step is safe to cut short and redo.
                 let round = async {
                     self.blobs.join_new_nodes().await;

@@ -1,0 +1,206 @@
+//! Several gateway processes over one shared PostgreSQL index and the same 6 `floe node`
+//! processes: what one acknowledges, the other serves; conditional writes race across them
+//! with one winner; and the cluster's maintenance moves to the survivor when its holder dies.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+use floe_gateway::admin::AdminClient;
+
+use crate::support;
+use support::cluster::{LocalCluster, pattern};
+use support::gateway::{ACCESS_KEY, ADMIN_TOKEN, SECRET_KEY, config_text};
+use support::serve::{ServeProcess, client_with};
+
+/// A `floe serve` process over `cluster` on the shared index `url`, with `extra` settings.
+fn gateway(cluster: &LocalCluster, dir: &Path, url: &str, extra: &str) -> ServeProcess {
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join("gateway.toml");
+    std::fs::write(&file, config_text(&cluster.urls(), dir, extra)).unwrap();
+    let file = file.display().to_string();
+    ServeProcess::start(dir, &["--config", &file, "--index", url])
+}
+
+fn s3(gw: &ServeProcess) -> aws_sdk_s3::Client {
+    client_with(&gw.endpoint, ACCESS_KEY, SECRET_KEY)
+}
+
+fn admin(gw: &ServeProcess) -> AdminClient {
+    AdminClient::new(&gw.admin_url, ADMIN_TOKEN).unwrap()
+}
+
+async fn body(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_serve_one_cluster() {
+    let cluster = LocalCluster::start(6);
+    let url = floe_testkit::postgres::fresh_database("two_gateways");
+    let tmp = tempfile::tempdir().unwrap();
+    let a = gateway(&cluster, &tmp.path().join("a"), &url, "");
+    let b = gateway(&cluster, &tmp.path().join("b"), &url, "");
+    let (sa, sb) = (s3(&a), s3(&b));
+
+    // A bucket and objects (inline and erasure-coded) through A, read and listed through B.
+    sa.create_bucket().bucket("shared").send().await.unwrap();
+    let big = pattern(5 * 1024 * 1024 + 3, 1);
+    for (key, data) in [("small", b"tiny".to_vec()), ("big", big.clone())] {
+        sa.put_object()
+            .bucket("shared")
+            .key(key)
+            .body(ByteStream::from(data))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(body(&sb, "shared", "small").await, b"tiny");
+    assert!(body(&sb, "shared", "big").await == big);
+    let listed = sb.list_objects_v2().bucket("shared").send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["big", "small"]);
+    // A delete through B is seen by A.
+    sb.delete_object()
+        .bucket("shared")
+        .key("small")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        sa.head_object()
+            .bucket("shared")
+            .key("small")
+            .send()
+            .await
+            .is_err()
+    );
+
+    // 50 racing If-None-Match: * PUTs of one key, split across both: exactly one wins.
+    let racers = (0..50).map(|i| {
+        let client = if i % 2 == 0 { sa.clone() } else { sb.clone() };
+        async move {
+            client
+                .put_object()
+                .bucket("shared")
+                .key("once")
+                .if_none_match("*")
+                .body(ByteStream::from(format!("writer {i}").into_bytes()))
+                .send()
+                .await
+        }
+    });
+    let outcomes = futures::future::join_all(racers).await;
+    let won: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.is_ok())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(won.len(), 1, "winners: {won:?}");
+    for outcome in &outcomes {
+        if let Err(e) = outcome {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            assert!(matches!(status, Some(412 | 409)), "{e:?}");
+        }
+    }
+    let stored = body(&sa, "shared", "once").await;
+    assert_eq!(stored, format!("writer {}", won[0]).into_bytes());
+    assert_eq!(body(&sb, "shared", "once").await, stored);
+
+    // Both gateways are alive and exactly one holds the maintenance lease.
+    let status = admin(&a).status().await.unwrap();
+    assert_eq!(status.gateways.len(), 2, "{:?}", status.gateways);
+    let holders: Vec<&str> = status.leases.iter().map(|l| l.holder.as_str()).collect();
+    assert_eq!(holders.len(), 1);
+    assert!(
+        holders[0] == status.gateway || holders[0] == admin(&b).status().await.unwrap().gateway
+    );
+}
+
+/// kill -9 of the gateway holding the maintenance lease while garbage waits: the other takes the
+/// lease over and collects it, deleting the shards from the nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_moves_to_a_survivor() {
+    let cluster = LocalCluster::start(6);
+    let url = floe_testkit::postgres::fresh_database("failover");
+    let tmp = tempfile::tempdir().unwrap();
+    // GC every second, after 3 s of grace.
+    let extra = "gc_grace_secs = 3\ngc_interval_secs = 1";
+    let mut gws = vec![
+        gateway(&cluster, &tmp.path().join("a"), &url, extra),
+        gateway(&cluster, &tmp.path().join("b"), &url, extra),
+    ];
+    let ids: Vec<String> = {
+        let mut ids = Vec::new();
+        for gw in &gws {
+            ids.push(admin(gw).status().await.unwrap().gateway);
+        }
+        ids
+    };
+    let holder = loop {
+        let status = admin(&gws[0]).status().await.unwrap();
+        if let Some(lease) = status.leases.first() {
+            break ids
+                .iter()
+                .position(|id| *id == lease.holder)
+                .expect("a known holder");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let survivor = 1 - holder;
+    let client = s3(&gws[survivor]);
+    client
+        .create_bucket()
+        .bucket("garbage")
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_object()
+        .bucket("garbage")
+        .key("doomed")
+        .body(ByteStream::from(pattern(3 * 1024 * 1024, 9)))
+        .send()
+        .await
+        .unwrap();
+    let shards_before: usize = cluster.nodes.iter().map(|n| n.shard_files().len()).sum();
+    assert!(shards_before >= 6, "{shards_before} shard files");
+    client
+        .delete_object()
+        .bucket("garbage")
+        .key("doomed")
+        .send()
+        .await
+        .unwrap();
+    // The holder dies before the grace period ends: it collected nothing.
+    gws[holder].kill();
+    let survivor_admin = admin(&gws[survivor]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let taken_over = loop {
+        let status = survivor_admin.status().await.unwrap();
+        let holds = status
+            .leases
+            .iter()
+            .any(|l| l.holder == ids[survivor] && l.expires_in_ms > 0);
+        if holds && status.garbage == 0 || Instant::now() > deadline {
+            break (holds, status.garbage);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        taken_over,
+        (true, 0),
+        "lease taken over and garbage collected"
+    );
+    let shards_after: usize = cluster.nodes.iter().map(|n| n.shard_files().len()).sum();
+    assert_eq!(shards_after, 0, "the deleted object's shards are gone");
+    drop(gws);
+}
