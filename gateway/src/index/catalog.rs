@@ -46,6 +46,11 @@ pub(super) fn remember_chunk(t: &mut Tables<'_>, chunk: &ChunkRef) -> Result<(),
     Ok(())
 }
 
+/// Removes the catalog entry of `id` (for `deletion`).
+pub(super) fn forget(t: &mut Tables<'_>, id: &ChunkId) -> Result<(), IndexError> {
+    forget_chunk(t, id)
+}
+
 /// Removes the catalog entry of `id`, if any.
 pub(super) fn forget_chunk(t: &mut Tables<'_>, id: &ChunkId) -> Result<(), IndexError> {
     t.chunks.remove(id.as_bytes())?;

@@ -33,6 +33,10 @@ pub enum IndexError {
     /// others); what happened is the message.
     #[error("index writer: {0}")]
     Writer(String),
+    /// A write would reference a chunk whose shards another gateway is deleting or deleted
+    /// after the write sent its own: it must store the chunk again (see `deletion`).
+    #[error("chunk {0} was deleted while this write was in flight; retry")]
+    ChunkDeleted(floe_codec::ChunkId),
     /// The shared database failed (connection, statement).
     #[error("index database: {0}")]
     Database(#[source] tokio_postgres::Error),

@@ -26,6 +26,8 @@
 //! - `restore`: rebuilding buckets, objects, refcounts and catalog from those copies.
 //! - [`kv`]: the ordered transactional key-value interface all of it is written on, and its
 //!   stores (redb, PostgreSQL, in-memory).
+//! - `deletion`: claims, tombstones and write epochs that keep chunk deletion safe across
+//!   gateways.
 //! - `lease`: cluster-wide leases for background work, and the gateways seen lately.
 //! - `legacy`: the upgrade of redb files written before the keyspace (formats 1 to 3).
 
@@ -33,6 +35,7 @@ mod batch;
 mod buckets;
 mod catalog;
 mod cluster_view;
+mod deletion;
 pub mod error;
 mod filled_file;
 #[cfg(test)]

@@ -119,13 +119,23 @@ pub(super) fn remove_object(
 pub struct HeldUntilSettled {
     /// Never read: held for its `Drop`.
     _held: Box<dyn Send>,
+    /// The deletion number taken before the write sent its shards (see `deletion`), when
+    /// several gateways share the index.
+    written_after: Option<u64>,
 }
 
 impl HeldUntilSettled {
     pub fn new(held: impl Send + 'static) -> Self {
         Self {
             _held: Box::new(held),
+            written_after: None,
         }
+    }
+
+    /// The write's shards went out after deletion number `epoch` ([`Index::deletion_epoch`]).
+    pub fn written_after(mut self, epoch: Option<u64>) -> Self {
+        self.written_after = epoch;
+        self
     }
 }
 
@@ -153,7 +163,7 @@ impl BatchOp for PutObject {
 
     fn apply(&self, t: &mut Tables<'_>) -> Result<Self::Output, IndexError> {
         let (bucket, key) = (self.bucket.as_str(), self.key.as_str());
-        let mut delta = RefDelta::default();
+        let mut delta = RefDelta::written_after(self._hold.as_ref().and_then(|h| h.written_after));
         let previous =
             replace_object(t, &mut delta, bucket, key, &self.object, &self.precondition)?;
         note_change(t, RecordKind::Object, bucket, key, true)?;
@@ -228,6 +238,24 @@ impl Index {
             object: EncodedObject::new(record, manifest.clone()),
             precondition: Box::new(precondition),
             _hold: None,
+        })
+    }
+
+    /// [`Index::put_object`] for a write whose shards went out after deletion number `epoch`.
+    pub fn put_object_written_after(
+        &self,
+        bucket: &str,
+        key: &str,
+        record: &ObjectRecord,
+        manifest: &Manifest,
+        epoch: u64,
+    ) -> Result<Option<ObjectRecord>, IndexError> {
+        self.write_batched(PutObject {
+            bucket: bucket.into(),
+            key: key.into(),
+            object: EncodedObject::new(record, manifest.clone()),
+            precondition: Box::new(|_| true),
+            _hold: Some(HeldUntilSettled::new(()).written_after(Some(epoch))),
         })
     }
 

@@ -35,9 +35,21 @@ pub struct GarbageChunk {
 #[derive(Debug, Default)]
 pub(super) struct RefDelta {
     changes: BTreeMap<ChunkId, (i64, ChunkRef)>,
+    /// The deletion number before the write sent its shards (see `deletion`): a chunk it
+    /// references again must not have been deleted since. `None`: nothing was sent (or one
+    /// gateway's pins guard it).
+    written_after: Option<u64>,
 }
 
 impl RefDelta {
+    /// A delta for a write whose shards went out after deletion number `epoch`.
+    pub fn written_after(epoch: Option<u64>) -> Self {
+        Self {
+            written_after: epoch,
+            ..Self::default()
+        }
+    }
+
     /// One more reference for every chunk occurrence in `manifest`.
     pub fn add(&mut self, manifest: &Manifest) {
         self.shift(manifest, 1);
@@ -76,6 +88,9 @@ impl RefDelta {
                 continue;
             }
             let new = old.saturating_add_signed(delta);
+            if let (Some(epoch), true) = (self.written_after, old == 0 && new > 0) {
+                super::deletion::check_not_deleted(t, &id, epoch)?;
+            }
             if new > 0 {
                 t.chunk_refs.insert(key, new)?;
                 if old == 0 {
@@ -109,6 +124,11 @@ fn queue_garbage(
 }
 
 /// Removes `id` from the garbage table and queue; true if it was there.
+/// Takes `id` out of the garbage queue (for `deletion`).
+pub(super) fn unqueue(t: &mut Tables<'_>, id: &ChunkId) -> Result<bool, IndexError> {
+    unqueue_garbage(t, id)
+}
+
 fn unqueue_garbage(t: &mut Tables<'_>, id: &ChunkId) -> Result<bool, IndexError> {
     let since = t.garbage.remove(id.as_bytes())?.map(|v| v.value());
     if let Some(since) = since {

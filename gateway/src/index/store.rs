@@ -24,6 +24,9 @@
 //! | `garbage_queue` | (since, chunk id) | (k, m) — oldest-first GC order |
 //! | `leases` | name | `LeaseRecord` — who runs a cluster-wide job (see `lease`) |
 //! | `gateways` | gateway id | `GatewayRecord` — gateways seen lately |
+//! | `deleting` | chunk id | claimed by the collector at (see `deletion`) |
+//! | `tombstones` | chunk id | deletion number of its last deletion (kept a day) |
+//! | `tombstone_times` | (deleted at, chunk id) | () — tombstone pruning order |
 //!
 //! Large manifests live apart from object records so listing never loads long chunk lists;
 //! small ones (the bodies of small objects) sit beside the record (see `object_entry`).
@@ -70,6 +73,9 @@ pub(super) const GARBAGE: Table<Id32, i64> = Table::new(15, "garbage");
 pub(super) const GARBAGE_QUEUE: Table<(i64, Id32), U16Pair> = Table::new(16, "garbage_queue");
 pub(super) const LEASES: Table<Str, Bytes> = Table::new(17, "leases");
 pub(super) const GATEWAYS: Table<Str, Bytes> = Table::new(18, "gateways");
+pub(super) const DELETING: Table<Id32, i64> = Table::new(19, "deleting");
+pub(super) const TOMBSTONES: Table<Id32, u64> = Table::new(20, "tombstones");
+pub(super) const TOMBSTONE_TIMES: Table<(i64, Id32), Unit> = Table::new(21, "tombstone_times");
 
 /// The metadata index. Cheap to share in an `Arc`. All methods block; async callers use
 /// [`Index::call`], except for the `_async` object writes, which only wait for the writer
@@ -112,6 +118,9 @@ pub(super) struct Tables<'c> {
     pub garbage_queue: WriteTable<'c, (i64, Id32), U16Pair>,
     pub leases: WriteTable<'c, Str, Bytes>,
     pub gateways: WriteTable<'c, Str, Bytes>,
+    pub deleting: WriteTable<'c, Id32, i64>,
+    pub tombstones: WriteTable<'c, Id32, u64>,
+    pub tombstone_times: WriteTable<'c, (i64, Id32), Unit>,
 }
 
 impl<'c> Tables<'c> {
@@ -136,6 +145,9 @@ impl<'c> Tables<'c> {
             garbage_queue: BoundTable::new(GARBAGE_QUEUE, cell),
             leases: BoundTable::new(LEASES, cell),
             gateways: BoundTable::new(GATEWAYS, cell),
+            deleting: BoundTable::new(DELETING, cell),
+            tombstones: BoundTable::new(TOMBSTONES, cell),
+            tombstone_times: BoundTable::new(TOMBSTONE_TIMES, cell),
         }
     }
 }

@@ -92,11 +92,23 @@ impl Index {
         part_number: u32,
         part: &PartRecord,
     ) -> Result<(), IndexError> {
+        self.put_part_written_after(upload_id, part_number, part, None)
+    }
+
+    /// [`Index::put_part`] for a part whose shards went out after deletion number `epoch` (see
+    /// `deletion`).
+    pub fn put_part_written_after(
+        &self,
+        upload_id: &str,
+        part_number: u32,
+        part: &PartRecord,
+        epoch: Option<u64>,
+    ) -> Result<(), IndexError> {
         self.write(|t| {
             if t.uploads.get(upload_id)?.is_none() {
                 return Err(IndexError::NoSuchUpload);
             }
-            let mut delta = RefDelta::default();
+            let mut delta = RefDelta::written_after(epoch);
             let old: Option<PartRecord> = t
                 .parts
                 .get((upload_id, part_number))?

@@ -123,29 +123,32 @@ impl Collector {
             }
             let id = entry.id;
             let outcome = async {
-                let refs = self
+                // Claimed in the index (still unreferenced), so that no gateway's write can
+                // make it referenced again unnoticed (`index/deletion.rs`).
+                let claimed = self
                     .index(move |ix| {
-                        let refs = ix.chunk_refs(&id)?;
+                        let claimed = ix.claim_for_deletion(&id)?;
                         // The release that brought it to zero may not be durable yet: a crash
                         // could bring back an object that needs this chunk. Sync first.
-                        if refs == 0 {
+                        if claimed {
                             ix.sync()?;
                         }
-                        Ok(refs)
+                        Ok(claimed)
                     })
                     .await?;
-                if refs > 0 {
-                    self.index(move |ix| ix.forget_garbage(&id)).await?;
+                if !claimed {
                     report.revived += 1;
                     return Ok(());
                 }
                 match self.blobs.delete_chunk(&id, entry.params).await {
                     Ok(()) => {
-                        self.index(move |ix| ix.forget_garbage(&id)).await?;
+                        let now = crate::objects::now_millis();
+                        self.index(move |ix| ix.finish_deletion(&id, now)).await?;
                         report.deleted += 1;
                     }
                     Err(e) => {
                         tracing::warn!(chunk = %id, error = %e, "garbage chunk not deleted yet");
+                        self.index(move |ix| ix.release_claim(&id)).await?;
                         report.deferred += 1;
                     }
                 }
@@ -155,6 +158,8 @@ impl Collector {
             pins.end_delete(id);
             outcome?;
         }
+        let now = crate::objects::now_millis();
+        self.index(move |ix| ix.prune_tombstones(now)).await?;
         if report.deleted > 0 {
             tracing::info!(
                 deleted = report.deleted,

@@ -15,6 +15,9 @@ use super::types::{CopyRequest, MetadataDirective, PutOutcome};
 impl ObjectService {
     pub async fn copy_object(&self, req: CopyRequest) -> Result<PutOutcome, ObjectError> {
         self.check_key(&req.key)?;
+        // Taken before the source's chunks are looked up: another gateway may delete the source
+        // and collect its chunks meanwhile (`index/deletion.rs`).
+        let epoch = self.write_epoch().await?;
         let (source, manifest) = self.load(&req.source_bucket, &req.source_key).await?;
         check_copy_source(&req.source_conditions, &source)?;
         // The source may be deleted while we copy: keep its chunks until our reference commits.
@@ -90,7 +93,7 @@ impl ObjectService {
                 req.key,
                 (record, manifest),
                 |_| true,
-                Some(HeldUntilSettled::new(pins)),
+                Some(HeldUntilSettled::new(pins).written_after(epoch)),
             )
             .await?;
         self.replicated().await?;

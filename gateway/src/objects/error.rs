@@ -87,6 +87,9 @@ impl From<IndexError> for ObjectError {
             IndexError::BucketAlreadyExists => Self::BucketAlreadyOwnedByYou,
             IndexError::BucketNotEmpty => Self::BucketNotEmpty,
             IndexError::PreconditionFailed => Self::PreconditionFailed,
+            // Another gateway deleted a chunk this write deduplicated onto while it was in
+            // flight: the client retries, and the retry stores the chunk again.
+            e @ IndexError::ChunkDeleted(_) => Self::Unavailable(e.to_string()),
             other => Self::Index(other),
         }
     }

@@ -180,6 +180,7 @@ impl ObjectService {
                 "part number must be an integer between 1 and {max}, inclusive"
             )));
         }
+        let epoch = self.write_epoch().await?;
         let Ingested {
             manifest,
             digests,
@@ -213,7 +214,7 @@ impl ObjectService {
             }),
         };
         let id = upload_id.to_string();
-        self.with_index(move |ix| ix.put_part(&id, part_number, &part))
+        self.with_index(move |ix| ix.put_part_written_after(&id, part_number, &part, epoch))
             .await?;
         // Committed: the part's index reference now protects the chunks.
         drop(pins);

@@ -27,6 +27,7 @@ impl ObjectService {
                 .await?;
         }
 
+        let epoch = self.write_epoch().await?;
         let ingested = ingest(
             self.blobs(),
             req.body,
@@ -65,7 +66,7 @@ impl ObjectService {
                 req.key,
                 (record, ingested.manifest),
                 move |current| write_allowed(&conditions, current),
-                ingested.pins.map(HeldUntilSettled::new),
+                Some(HeldUntilSettled::new(ingested.pins).written_after(epoch)),
             )
             .await?;
         self.replicated().await?;

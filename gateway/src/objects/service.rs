@@ -99,6 +99,15 @@ impl ObjectService {
         &self.config
     }
 
+    /// The deletion epoch a write takes before sending shards when other gateways share the
+    /// index (`index/deletion.rs`); `None` (and no index call) when this gateway is alone.
+    pub(super) async fn write_epoch(&self) -> Result<Option<u64>, ObjectError> {
+        if !self.index.is_shared() {
+            return Ok(None);
+        }
+        self.with_index(|ix| ix.write_epoch()).await
+    }
+
     /// Runs an index call on a blocking thread ([`Index::call`]).
     pub(super) async fn with_index<T, F>(&self, f: F) -> Result<T, ObjectError>
     where

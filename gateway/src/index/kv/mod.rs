@@ -84,6 +84,11 @@ pub trait KvStore: Send + Sync + 'static {
     /// Opens a snapshot that stays consistent until dropped.
     fn begin_read(&self) -> Result<Box<dyn KvRead + Send>, IndexError>;
 
+    /// Whether other gateways may share this store (their pins are not visible here).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     /// Makes every commit visible so far durable (stores that commit durably do nothing).
     fn sync(&self) -> Result<(), IndexError> {
         Ok(())

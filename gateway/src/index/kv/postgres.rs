@@ -346,6 +346,10 @@ impl KvStore for PostgresKv {
         })
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     fn begin_read(&self) -> Result<Box<dyn KvRead + Send>, IndexError> {
         let client = self.client()?;
         self.execute(&client, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
