@@ -245,7 +245,7 @@ impl GatewayConfig {
     }
 
     /// File, then flags, then environment (`FLOE_ROOT_ACCESS_KEY`, `FLOE_ROOT_SECRET_KEY`,
-    /// `FLOE_CLUSTER_SECRET`, `FLOE_ADMIN_TOKEN`).
+    /// `FLOE_CLUSTER_SECRET`, `FLOE_ADMIN_TOKEN`; `FLOE_INDEX` stands in for the file's `index`).
     pub fn resolve(
         file: Option<&Path>,
         overrides: GatewayOverrides,
@@ -256,6 +256,9 @@ impl GatewayConfig {
         };
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let mut parsed = parsed;
+        if let Some(url) = env("FLOE_INDEX") {
+            parsed.index = Some(url);
+        }
         if let Some(token) = env("FLOE_ADMIN_TOKEN") {
             parsed.admin_token = Some(token);
         }

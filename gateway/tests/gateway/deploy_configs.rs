@@ -190,3 +190,41 @@ fn check_config_accepts_good_files_and_explains_bad_ones() {
     assert!(!no_secret.status.success());
     assert!(String::from_utf8_lossy(&no_secret.stderr).contains("FLOE_CLUSTER_SECRET"));
 }
+
+/// The highly available compose file: two gateways naming one shared index, both behind the
+/// balancer, which passes bodies through unbuffered and keeps the signed Host header.
+#[test]
+fn the_ha_compose_file_shares_one_index_between_balanced_gateways() {
+    let compose = std::fs::read_to_string(deploy("docker-compose.ha.yml")).unwrap();
+    let balancer = std::fs::read_to_string(deploy("compose/s3-balancer.conf")).unwrap();
+    assert_eq!(
+        compose.matches("FLOE_INDEX: postgres://").count(),
+        1,
+        "one shared index"
+    );
+    for gateway in ["gateway-a", "gateway-b"] {
+        assert!(
+            compose.contains(&format!("  {gateway}: {{ <<: *gateway")),
+            "{gateway}"
+        );
+        assert!(
+            balancer.contains(&format!("server {gateway}:9000")),
+            "{gateway}"
+        );
+    }
+    for setting in [
+        "client_max_body_size 0;",
+        "proxy_request_buffering off;",
+        "proxy_set_header Host $http_host;",
+    ] {
+        assert!(balancer.contains(setting), "{setting}");
+    }
+    // The URL the compose file builds is one the gateway accepts.
+    let url = "postgres://floe:secret@postgres:5432/floe";
+    let location = floe_gateway::runtime::config::IndexLocation::parse(Some(url)).unwrap();
+    assert!(location.is_shared());
+    assert!(
+        !location.to_string().contains("secret"),
+        "the password is hidden"
+    );
+}

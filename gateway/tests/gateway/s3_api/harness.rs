@@ -50,6 +50,9 @@ impl TestGateway {
             GatewayOverrides {
                 listen: Some("127.0.0.1:0".parse().unwrap()),
                 data_dir: Some(dir.path().to_path_buf()),
+                // FLOE_TEST_INDEX=postgres: the same tests on a shared PostgreSQL index.
+                index: (std::env::var("FLOE_TEST_INDEX").as_deref() == Ok("postgres"))
+                    .then(|| floe_testkit::postgres::fresh_database("s3_api")),
                 ..Default::default()
             },
         )
