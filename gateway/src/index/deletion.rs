@@ -80,6 +80,22 @@ impl Index {
         })
     }
 
+    /// Claims chunk `id`, which the catalog does not know, for deleting its shards as an
+    /// orphan: false if it is catalogued (a write committed it) or claimed already.
+    pub fn claim_orphan(&self, id: &ChunkId) -> Result<bool, IndexError> {
+        self.write(|t| {
+            if t.chunks.get(id.as_bytes())?.is_some()
+                || t.chunk_refs.get(id.as_bytes())?.is_some()
+                || t.deleting.get(id.as_bytes())?.is_some()
+            {
+                return Ok(false);
+            }
+            t.deleting
+                .insert(id.as_bytes(), super::store::now_millis())?;
+            Ok(true)
+        })
+    }
+
     /// Gives a claim up without deleting (a node could not be reached): the chunk stays queued.
     pub fn release_claim(&self, id: &ChunkId) -> Result<(), IndexError> {
         self.write(|t| {
@@ -169,5 +185,30 @@ mod tests {
                 .unwrap(),
             1
         );
+    }
+
+    #[test]
+    fn an_orphan_is_claimed_only_while_nothing_references_it() {
+        let (_dir, index) = index_with_bucket();
+        let known = chunk(2, 32).id;
+        let stray = chunk(3, 32).id;
+        index
+            .put_object("b", "k", &object_record("e"), &manifest(&[2]), always)
+            .unwrap();
+        assert!(!index.claim_orphan(&known).unwrap(), "catalogued");
+        // A write began, its shards look orphaned elsewhere, the sweep deletes them.
+        let epoch = index.deletion_epoch().unwrap();
+        assert!(index.claim_orphan(&stray).unwrap());
+        assert!(!index.claim_orphan(&stray).unwrap(), "claimed once");
+        index.finish_deletion(&stray, 5_000).unwrap();
+        let late = index.put_object_written_after(
+            "b",
+            "late",
+            &object_record("e"),
+            &manifest(&[3]),
+            epoch,
+        );
+        assert!(matches!(late, Err(IndexError::ChunkDeleted(c)) if c == stray));
+        assert!(index.object("b", "late").unwrap().is_none());
     }
 }

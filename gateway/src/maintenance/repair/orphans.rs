@@ -217,26 +217,44 @@ impl Repairer {
         if !pins.try_begin_delete(id) {
             return Ok(None);
         }
-        // Checked again under the mark: a write that committed since the listing is now
-        // visible, and none can start until the mark is gone.
-        let catalogued = self
-            .with_index(move |ix| ix.chunk(&id))
-            .await
-            .map(|c| c.is_some());
+        // Checked again under the mark, and claimed in the index: a write that committed since
+        // the listing is now visible, none in this gateway can start until the mark is gone, and
+        // one in another gateway that commits this chunk later is refused (`index/deletion.rs`).
+        let claimed = self.with_index(move |ix| ix.claim_orphan(&id)).await;
         let result = async {
-            match catalogued {
-                Ok(false) => {}
-                Ok(true) => return Ok(Some(0)),
+            match claimed {
+                Ok(true) => {}
+                Ok(false) => return Ok(Some(0)),
                 Err(e) => {
-                    tracing::warn!(chunk = %id, error = %e, "catalog lookup failed; orphan kept");
+                    tracing::warn!(chunk = %id, error = %e, "orphan claim failed; orphan kept");
                     return Ok(Some(0));
                 }
             }
             let mut deleted = 0;
+            let mut failed = None;
             for entry in group {
-                if node.delete_shard(&id, entry.key.index).await? {
-                    deleted += 1;
+                match node.delete_shard(&id, entry.key.index).await {
+                    Ok(true) => deleted += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
                 }
+            }
+            let now = crate::objects::now_millis();
+            let settled = match &failed {
+                None => {
+                    self.with_index(move |ix| ix.finish_deletion(&id, now))
+                        .await
+                }
+                Some(_) => self.with_index(move |ix| ix.release_claim(&id)).await,
+            };
+            if let Err(e) = settled {
+                tracing::warn!(chunk = %id, error = %e, "orphan claim not settled");
+            }
+            if let Some(e) = failed {
+                return Err(e);
             }
             tracing::debug!(chunk = %id, node = node.url(), deleted, "orphaned shards deleted");
             Ok(Some(deleted))
