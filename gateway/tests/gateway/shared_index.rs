@@ -306,3 +306,40 @@ async fn a_lost_database_is_rebuilt_from_the_nodes() {
         .unwrap();
     assert_eq!(listed.key_count(), Some(2));
 }
+
+/// A node drained through one gateway is drained for the other too: it stops placing new shards
+/// there without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_through_one_gateway_is_followed_by_the_other() {
+    let cluster = LocalCluster::start(7);
+    let url = floe_testkit::postgres::fresh_database("drain");
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = "repair_interval_secs = 1";
+    let a = gateway(&cluster, &tmp.path().join("a"), &url, extra);
+    let b = gateway(&cluster, &tmp.path().join("b"), &url, extra);
+    let node = cluster.urls()[6].clone();
+    admin(&a).drain(&node).await.expect("drain through a");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let followed = loop {
+        let status = admin(&b).status().await.unwrap();
+        let draining = status.nodes.iter().any(|n| n.url == node && n.draining);
+        if draining || Instant::now() > deadline {
+            break draining;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(followed, "b follows the drain mark");
+    // New writes through b leave the drained node alone.
+    let before = cluster.nodes[6].shard_files().len();
+    let client = s3(&b);
+    client.create_bucket().bucket("after").send().await.unwrap();
+    client
+        .put_object()
+        .bucket("after")
+        .key("k")
+        .body(ByteStream::from(pattern(3 * 1024 * 1024, 5)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cluster.nodes[6].shard_files().len(), before);
+}

@@ -49,6 +49,34 @@ pub struct DrainReport {
 }
 
 impl Repairer {
+    /// Follows the drain marks in the index: with several gateways on one index, a drain
+    /// started through one must keep the others from placing new shards on the node too. Runs
+    /// every repair round; a mark this gateway cannot apply is logged and tried again.
+    pub async fn follow_drain_marks(&self) {
+        // Not while this gateway runs a maintenance operation itself: a drain it is starting
+        // marks the node here before the index.
+        let Ok(_exclusive) = self.exclusive.try_lock() else {
+            return;
+        };
+        let marked = match self.with_index(|ix| ix.draining_nodes()).await {
+            Ok(marked) => marked,
+            Err(e) => {
+                tracing::warn!(error = %e, "drain marks not read");
+                return;
+            }
+        };
+        for (n, key) in self.blobs.keys().iter().enumerate() {
+            let wanted = marked.contains(key);
+            if self.blobs.is_draining(n) == wanted {
+                continue;
+            }
+            match self.blobs.set_draining(n, wanted) {
+                Ok(()) => tracing::info!(node = key, draining = wanted, "drain mark followed"),
+                Err(e) => tracing::warn!(node = key, error = %e, "drain mark not applied"),
+            }
+        }
+    }
+
     /// Drains the node named `name` (its URL or placement key); see the module docs. Running it
     /// again resumes an interrupted drain.
     pub async fn drain(&self, name: &str) -> Result<DrainReport, RepairError> {

@@ -178,6 +178,7 @@ impl Repairer {
                 // Stopping abandons the round: every step is safe to cut short and redo.
                 let round = async {
                     self.blobs.join_new_nodes().await;
+                    self.follow_drain_marks().await;
                     if let Err(e) = self.drain_queue().await {
                         tracing::error!(error = %e, "repair round failed");
                     }
