@@ -2,8 +2,9 @@
 
 use s3s::dto::{
     Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
-    DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput, HeadBucketInput,
-    HeadBucketOutput, ListBucketsInput, ListBucketsOutput,
+    DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput, GetBucketVersioningInput,
+    GetBucketVersioningOutput, HeadBucketInput, HeadBucketOutput, ListBucketsInput,
+    ListBucketsOutput,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -80,6 +81,17 @@ pub(super) async fn get_bucket_location(
     Ok(S3Response::new(GetBucketLocationOutput {
         location_constraint,
     }))
+}
+
+/// A bucket's versioning state. Floe buckets are never versioned yet (`PutBucketVersioning`
+/// is refused as NotImplemented), and S3 answers a bucket never versioned with an empty
+/// configuration: no `Status`. Backup software (Veeam) asks even with immutability off.
+pub(super) async fn get_bucket_versioning(
+    svc: &ObjectService,
+    req: S3Request<GetBucketVersioningInput>,
+) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+    svc.head_bucket(&req.input.bucket).await?;
+    Ok(S3Response::new(GetBucketVersioningOutput::default()))
 }
 
 pub(super) async fn create_bucket(

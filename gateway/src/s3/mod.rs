@@ -82,6 +82,7 @@ operations! {
     buckets::list_buckets(ListBucketsInput) -> ListBucketsOutput;
     buckets::head_bucket(HeadBucketInput) -> HeadBucketOutput;
     buckets::get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+    buckets::get_bucket_versioning(GetBucketVersioningInput) -> GetBucketVersioningOutput;
     buckets::create_bucket(CreateBucketInput) -> CreateBucketOutput;
     buckets::delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
 
