@@ -3,10 +3,15 @@
 //! Both map their resume point onto `ListRequest::after`: V1's `marker`; V2's `start-after` and
 //! opaque continuation token (base64url of the last key or prefix returned), whichever is later.
 //! `encoding-type=url` (always sent by `aws s3 sync`) is applied here, on the way out.
+//!
+//! ListObjectVersions lists the same objects as what they are until versioning lands: each key's
+//! one version, the `null` version, latest, with no delete markers — S3's answer for a bucket
+//! never versioned.
 
 use s3s::dto::{
-    CommonPrefix, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output,
-    Object, ObjectStorageClass,
+    CommonPrefix, ListObjectVersionsInput, ListObjectVersionsOutput, ListObjectsInput,
+    ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, Object, ObjectStorageClass,
+    ObjectVersion, ObjectVersionStorageClass,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -115,6 +120,92 @@ pub(super) async fn list_objects(
         max_keys: Some(i32::try_from(max_keys).unwrap_or(i32::MAX)),
         is_truncated: Some(page.is_truncated),
         contents: Some(entries(page.objects, true, &encode)),
+        common_prefixes: Some(prefixes(page.common_prefixes, &encode)),
+        encoding_type: input.encoding_type,
+        ..Default::default()
+    }))
+}
+
+/// The version id of every object in a bucket never versioned.
+const NULL_VERSION: &str = "null";
+
+pub(super) async fn list_object_versions(
+    svc: &ObjectService,
+    req: S3Request<ListObjectVersionsInput>,
+) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+    let input = req.input;
+    let url = wants_url_encoding(input.encoding_type.as_ref())?;
+    let max_keys = page_limit(input.max_keys, "max-keys")?;
+    let prefix = input.prefix.unwrap_or_default();
+    let delimiter = input.delimiter.filter(|d| !d.is_empty());
+    let key_marker = input.key_marker.clone().filter(|m| !m.is_empty());
+    let version_marker = input.version_id_marker.clone().filter(|m| !m.is_empty());
+    match (&key_marker, version_marker.as_deref()) {
+        (None, Some(_)) => {
+            return Err(s3s::s3_error!(
+                InvalidArgument,
+                "A version-id marker cannot be specified without a key marker."
+            ));
+        }
+        // Every key has one version, `null`: resuming after it is resuming after the key.
+        (_, Some(marker)) if marker != NULL_VERSION => {
+            return Err(s3s::s3_error!(
+                InvalidArgument,
+                "Invalid version id specified"
+            ));
+        }
+        _ => {}
+    }
+    let page = list(
+        svc,
+        ListRequest {
+            bucket: input.bucket.clone(),
+            prefix: prefix.clone(),
+            delimiter: delimiter.clone(),
+            after: key_marker,
+            max_keys,
+        },
+    )
+    .await?;
+
+    let encode = |s: String| if url { url_encode(&s) } else { s };
+    let truncated_after = page.next_after.clone().filter(|_| page.is_truncated);
+    // After a common prefix there is no version to resume from, only a key.
+    let next_version_id_marker = truncated_after
+        .as_ref()
+        .filter(|next| page.objects.last().is_some_and(|(key, _)| key == *next))
+        .map(|_| NULL_VERSION.to_owned());
+    let versions = page
+        .objects
+        .into_iter()
+        .map(|(key, record)| ObjectVersion {
+            key: Some(encode(key)),
+            version_id: Some(NULL_VERSION.to_owned()),
+            is_latest: Some(true),
+            last_modified: Some(timestamp(record.modified)),
+            e_tag: Some(etag(record.etag)),
+            size: Some(size(record.size)),
+            storage_class: Some(ObjectVersionStorageClass::from_static(
+                ObjectVersionStorageClass::STANDARD,
+            )),
+            owner: Some(owner()),
+            checksum_type: stored_type(record.checksum.as_ref()),
+            checksum_algorithm: record.checksum.map(|c| vec![algorithm_out(c.algorithm)]),
+            ..Default::default()
+        })
+        .collect();
+    Ok(S3Response::new(ListObjectVersionsOutput {
+        name: Some(input.bucket),
+        prefix: Some(encode(prefix)),
+        delimiter: delimiter.map(encode),
+        key_marker: Some(encode(input.key_marker.unwrap_or_default())),
+        version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
+        next_key_marker: truncated_after.map(encode),
+        next_version_id_marker,
+        max_keys: Some(i32::try_from(max_keys).unwrap_or(i32::MAX)),
+        is_truncated: Some(page.is_truncated),
+        versions: Some(versions),
+        delete_markers: Some(Vec::new()),
         common_prefixes: Some(prefixes(page.common_prefixes, &encode)),
         encoding_type: input.encoding_type,
         ..Default::default()

@@ -96,6 +96,7 @@ operations! {
 
     list::list_objects(ListObjectsInput) -> ListObjectsOutput;
     list::list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
+    list::list_object_versions(ListObjectVersionsInput) -> ListObjectVersionsOutput;
 
     multipart::create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
     multipart::upload_part(UploadPartInput) -> UploadPartOutput;

@@ -143,6 +143,101 @@ async fn versioning_of_a_never_versioned_bucket_is_empty_and_cannot_be_enabled_y
     gw.stop().await;
 }
 
+/// ListObjectVersions of a bucket never versioned: each key once, as the latest `null` version,
+/// no delete markers; pages resume from the key marker (with or without the `null` version
+/// marker), and delimiters roll keys up as in ListObjects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_versions_of_a_never_versioned_bucket_are_its_null_versions() {
+    let gw = TestGateway::start().await;
+    gw.create_bucket("plain").await;
+    for key in ["a", "b", "dir/x", "dir/y", "e"] {
+        gw.put("plain", key, key.as_bytes()).await;
+    }
+    let all = ok(
+        gw.client
+            .list_object_versions()
+            .bucket("plain")
+            .send()
+            .await,
+        "list object versions",
+    );
+    let keys: Vec<&str> = all.versions().iter().filter_map(|v| v.key()).collect();
+    assert_eq!(keys, ["a", "b", "dir/x", "dir/y", "e"]);
+    assert!(
+        all.versions()
+            .iter()
+            .all(|v| v.version_id() == Some("null") && v.is_latest() == Some(true))
+    );
+    assert_eq!(all.versions()[0].e_tag(), Some(etag_of(b"a").as_str()));
+    assert!(all.delete_markers().is_empty());
+    assert_eq!(all.is_truncated(), Some(false));
+
+    // Two at a time, resuming from the markers the previous page gave.
+    let mut seen = Vec::new();
+    let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+    loop {
+        let page = ok(
+            gw.client
+                .list_object_versions()
+                .bucket("plain")
+                .max_keys(2)
+                .set_key_marker(key_marker.clone())
+                .set_version_id_marker(version_marker.clone())
+                .send()
+                .await,
+            "a page of versions",
+        );
+        seen.extend(
+            page.versions()
+                .iter()
+                .filter_map(|v| v.key().map(str::to_owned)),
+        );
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+        assert_eq!(version_marker.as_deref(), Some("null"));
+    }
+    assert_eq!(seen, ["a", "b", "dir/x", "dir/y", "e"]);
+
+    let rolled = ok(
+        gw.client
+            .list_object_versions()
+            .bucket("plain")
+            .delimiter("/")
+            .send()
+            .await,
+        "versions with a delimiter",
+    );
+    let keys: Vec<&str> = rolled.versions().iter().filter_map(|v| v.key()).collect();
+    assert_eq!(keys, ["a", "b", "e"]);
+    let prefixes: Vec<&str> = rolled
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(prefixes, ["dir/"]);
+
+    let bad = gw
+        .client
+        .list_object_versions()
+        .bucket("plain")
+        .key_marker("a")
+        .version_id_marker("3HL4kqtJlcpXroDTDmJ")
+        .send()
+        .await;
+    expect_err(bad, 400, "InvalidArgument");
+    let missing = gw
+        .client
+        .list_object_versions()
+        .bucket("missing")
+        .send()
+        .await;
+    expect_err(missing, 404, "NoSuchBucket");
+    gw.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn location_of_us_east_1_is_empty() {
     let gw = TestGateway::start().await;
