@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::store::{GATEWAYS, LEASES, decode};
+use super::store::{GATEWAYS, LEASES, Tables, decode};
 use super::{Index, IndexError, UnixMillis, encode_record};
 
 /// Who holds a lease, until when.
@@ -28,6 +28,29 @@ pub struct GatewayRecord {
     pub seen: UnixMillis,
 }
 
+/// Takes or renews lease `name` for `holder` in `t`; false while another holder's has not
+/// expired.
+fn take_lease(
+    t: &mut Tables<'_>,
+    name: &str,
+    holder: &str,
+    now: UnixMillis,
+    ttl_ms: i64,
+) -> Result<bool, IndexError> {
+    if let Some(stored) = t.leases.get(name)? {
+        let lease: LeaseRecord = decode(format_args!("lease {name}"), stored.value())?;
+        if lease.holder != holder && lease.expires > now {
+            return Ok(false);
+        }
+    }
+    let lease = LeaseRecord {
+        holder: holder.to_string(),
+        expires: now.saturating_add(ttl_ms),
+    };
+    t.leases.insert(name, encode_record(&lease).as_slice())?;
+    Ok(true)
+}
+
 impl Index {
     /// Takes or renews lease `name` for `holder` until `now + ttl_ms`: true if `holder` holds
     /// it now. Refused while another holder's lease has not expired.
@@ -38,19 +61,21 @@ impl Index {
         now: UnixMillis,
         ttl_ms: i64,
     ) -> Result<bool, IndexError> {
+        self.write(|t| take_lease(t, name, holder, now, ttl_ms))
+    }
+
+    /// What a gateway does every few seconds, in one transaction: notes itself alive as `id`
+    /// and takes or renews lease `name` (see [`acquire_lease`](Self::acquire_lease)).
+    pub fn check_in(
+        &self,
+        id: &str,
+        record: &GatewayRecord,
+        name: &str,
+        ttl_ms: i64,
+    ) -> Result<bool, IndexError> {
         self.write(|t| {
-            if let Some(stored) = t.leases.get(name)? {
-                let lease: LeaseRecord = decode(format_args!("lease {name}"), stored.value())?;
-                if lease.holder != holder && lease.expires > now {
-                    return Ok(false);
-                }
-            }
-            let lease = LeaseRecord {
-                holder: holder.to_string(),
-                expires: now.saturating_add(ttl_ms),
-            };
-            t.leases.insert(name, encode_record(&lease).as_slice())?;
-            Ok(true)
+            t.gateways.insert(id, encode_record(record).as_slice())?;
+            take_lease(t, name, id, record.seen, ttl_ms)
         })
     }
 

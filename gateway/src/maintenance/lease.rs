@@ -70,15 +70,12 @@ impl MaintenanceLease {
         let ttl = i64::try_from(LEASE_TTL.as_millis()).unwrap_or(i64::MAX);
         let outcome = index
             .call(move |ix| {
-                ix.note_gateway(
-                    &id,
-                    &GatewayRecord {
-                        s3,
-                        admin,
-                        seen: now,
-                    },
-                )?;
-                ix.acquire_lease(MAINTENANCE, &id, now, ttl)
+                let record = GatewayRecord {
+                    s3,
+                    admin,
+                    seen: now,
+                };
+                ix.check_in(&id, &record, MAINTENANCE, ttl)
             })
             .await;
         let held = matches!(outcome, Ok(true));

@@ -30,6 +30,22 @@ fn admin(gw: &ServeProcess) -> AdminClient {
     AdminClient::new(&gw.admin_url, ADMIN_TOKEN).unwrap()
 }
 
+/// Each gateway's id, and which of them holds the maintenance lease (once one does).
+async fn lease_holder(gws: &[ServeProcess]) -> (Vec<String>, usize) {
+    let mut ids = Vec::new();
+    for gw in gws {
+        ids.push(admin(gw).status().await.unwrap().gateway);
+    }
+    loop {
+        let status = admin(&gws[0]).status().await.unwrap();
+        if let Some(lease) = status.leases.first() {
+            let holder = ids.iter().position(|id| *id == lease.holder);
+            return (ids, holder.expect("a known holder"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn body(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
     let out = s3
         .get_object()
@@ -138,23 +154,7 @@ async fn maintenance_moves_to_a_survivor() {
         gateway(&cluster, &tmp.path().join("a"), &url, extra),
         gateway(&cluster, &tmp.path().join("b"), &url, extra),
     ];
-    let ids: Vec<String> = {
-        let mut ids = Vec::new();
-        for gw in &gws {
-            ids.push(admin(gw).status().await.unwrap().gateway);
-        }
-        ids
-    };
-    let holder = loop {
-        let status = admin(&gws[0]).status().await.unwrap();
-        if let Some(lease) = status.leases.first() {
-            break ids
-                .iter()
-                .position(|id| *id == lease.holder)
-                .expect("a known holder");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (ids, holder) = lease_holder(&gws).await;
     let survivor = 1 - holder;
     let client = s3(&gws[survivor]);
     client
@@ -216,18 +216,10 @@ async fn dedup_racing_the_other_gateways_collector_loses_nothing() {
     let extra = "gc_grace_secs = 0\ngc_interval_secs = 1";
     let a = gateway(&cluster, &tmp.path().join("a"), &url, extra);
     let b = gateway(&cluster, &tmp.path().join("b"), &url, extra);
-    let ids = [
-        admin(&a).status().await.unwrap().gateway,
-        admin(&b).status().await.unwrap().gateway,
-    ];
+    let gws = [a, b];
     // Writes go through the gateway that does not collect.
-    let writer = loop {
-        let status = admin(&a).status().await.unwrap();
-        if let Some(lease) = status.leases.first() {
-            break if lease.holder == ids[0] { &b } else { &a };
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (_, holder) = lease_holder(&gws).await;
+    let writer = &gws[1 - holder];
     let client = s3(writer);
     client.create_bucket().bucket("dedup").send().await.unwrap();
     let data = pattern(1024 * 1024 + 5, 77);

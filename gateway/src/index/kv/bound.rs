@@ -112,11 +112,7 @@ impl<'c, K: KeyType, V: ValueType, C: Source + ?Sized> BoundTable<'c, K, V, C> {
     }
 
     pub fn get(&self, key: K::Ref<'_>) -> Result<Option<ValueGuard<V>>, IndexError> {
-        let stored = self.table.key(key);
-        match self.cell.read(|r| r.get(&stored))? {
-            None => Ok(None),
-            Some(bytes) => Ok(Some(ValueGuard(self.table.value(&bytes)?))),
-        }
+        Ok(self.cell.read(|r| self.table.get(r, key))?.map(ValueGuard))
     }
 
     /// Rows with keys in `range`, in key order (or reversed with [`RangeIter::rev`]).

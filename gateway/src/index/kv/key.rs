@@ -8,9 +8,9 @@
 //! - unsigned integers: big-endian, fixed width; `i64`: big-endian with the sign bit flipped;
 //! - chunk ids: their 32 bytes.
 //!
-//! [`prefix_range`] gives the bounds of "every key whose string part starts with P" (the bytes of P
-//! escaped, without a terminator, up to their successor), which is also how a delimiter listing
-//! skips everything under a common prefix in one seek.
+//! "Every key whose string part starts with P" is the range from the bytes of P escaped (without
+//! a terminator) up to their [`successor`], which is also how a delimiter listing skips
+//! everything under a common prefix in one seek.
 
 /// A key that failed to decode: the store holds bytes this build did not write.
 #[derive(Debug, thiserror::Error)]
@@ -200,12 +200,6 @@ pub fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// `[lo, hi)` of every key that starts with `prefix` (`hi` = `None`: to the end).
-pub fn prefix_range(prefix: Vec<u8>) -> (Vec<u8>, Option<Vec<u8>>) {
-    let hi = successor(&prefix);
-    (prefix, hi)
-}
-
 /// Encodes a key of type `K` (a helper for callers building bounds by hand).
 pub fn encode<K: KeyType>(key: K::Ref<'_>) -> Vec<u8> {
     let mut out = Vec::new();
@@ -268,7 +262,7 @@ mod tests {
         ) {
             let mut lo = encode::<Str>(&bucket);
             escape_into(prefix.as_bytes(), &mut lo);
-            let (lo, hi) = prefix_range(lo);
+            let hi = successor(&lo);
             let k = enc2(&bucket, &key);
             let inside = k >= lo && hi.as_ref().is_none_or(|hi| &k < hi);
             prop_assert_eq!(inside, key.starts_with(&prefix));

@@ -133,23 +133,10 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
         self.id
     }
 
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-
     /// The stored key of `key`.
     pub fn key(&self, key: K::Ref<'_>) -> Vec<u8> {
         let mut out = vec![self.id];
         K::encode(key, &mut out);
-        out
-    }
-
-    /// The stored prefix of every key whose leading parts encode to `parts` (built with
-    /// [`key::encode`](super::key::encode) or [`key::escape_into`](super::key::escape_into)).
-    pub fn prefix(&self, parts: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(parts.len() + 1);
-        out.push(self.id);
-        out.extend_from_slice(parts);
         out
     }
 
@@ -164,10 +151,6 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
         }
     }
 
-    pub fn contains(&self, txn: &mut dyn KvRead, key: K::Ref<'_>) -> Result<bool, IndexError> {
-        Ok(txn.get(&self.key(key))?.is_some())
-    }
-
     pub fn insert(
         &self,
         txn: &mut dyn KvTxn,
@@ -177,11 +160,6 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
         let mut bytes = Vec::new();
         V::encode(value, &mut bytes);
         txn.put(&self.key(key), &bytes)
-    }
-
-    /// Removes `key`; whether it was there.
-    pub fn remove(&self, txn: &mut dyn KvTxn, key: K::Ref<'_>) -> Result<bool, IndexError> {
-        txn.delete(&self.key(key))
     }
 
     /// Removes `key` and returns its value.
@@ -198,9 +176,8 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
         self.value(&bytes).map(Some)
     }
 
-    /// Up to `limit` rows with stored keys in `[lo, hi)` (whole stored keys, from
-    /// [`key`](Self::key), [`prefix`](Self::prefix) or [`after`](Self::after); `None`: the
-    /// table's own bounds), in key order or reversed.
+    /// Up to `limit` rows with stored keys in `[lo, hi)` (whole stored keys, as from
+    /// [`key`](Self::key); `None`: the table's own bounds), in key order or reversed.
     pub fn range(
         &self,
         txn: &mut dyn KvRead,
@@ -217,28 +194,6 @@ impl<K: KeyType, V: ValueType> Table<K, V> {
             .into_iter()
             .map(|(k, v)| Ok((self.decode_key(&k)?, self.value(&v)?)))
             .collect()
-    }
-
-    /// Up to `limit` rows whose stored key starts with `prefix` (from [`prefix`](Self::prefix)),
-    /// starting after the stored key `after` when given.
-    pub fn scan_prefix(
-        &self,
-        txn: &mut dyn KvRead,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Row<K, V>>, IndexError> {
-        let lo = match after {
-            Some(after) => Self::just_after(after),
-            None => prefix.to_vec(),
-        };
-        let hi = successor(prefix);
-        self.range(txn, Some(&lo), hi.as_deref(), limit, false)
-    }
-
-    /// The smallest stored key after `key` (for scans resuming past a row).
-    pub fn after(&self, key: K::Ref<'_>) -> Vec<u8> {
-        Self::just_after(&self.key(key))
     }
 
     pub(crate) fn just_after(stored: &[u8]) -> Vec<u8> {

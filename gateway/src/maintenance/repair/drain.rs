@@ -215,10 +215,7 @@ impl Repairer {
         from: &NodeClient,
         report: &mut DrainReport,
     ) -> Result<(), RepairError> {
-        let failed = |source: floe_node::ClientError| RepairError::Node {
-            node: from.url().to_string(),
-            source,
-        };
+        let failed = RepairError::of_node(from);
         let mut after: Option<RecordId> = None;
         loop {
             let page = from
@@ -263,10 +260,7 @@ impl Repairer {
         from: &NodeClient,
         report: &mut DrainReport,
     ) -> Result<(), RepairError> {
-        let failed = |source: floe_node::ClientError| RepairError::Node {
-            node: from.url().to_string(),
-            source,
-        };
+        let failed = RepairError::of_node(from);
         let mut after: Option<ShardKey> = None;
         loop {
             let page = from

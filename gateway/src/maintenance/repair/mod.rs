@@ -60,6 +60,18 @@ pub enum RepairError {
     Invalid(String),
 }
 
+impl RepairError {
+    /// Wraps the failures of calls to `node`, naming it.
+    pub(crate) fn of_node(
+        node: &floe_node::NodeClient,
+    ) -> impl Fn(floe_node::ClientError) -> RepairError + Copy + '_ {
+        move |source| RepairError::Node {
+            node: node.url().to_string(),
+            source,
+        }
+    }
+}
+
 /// Running totals since the gateway started (all operations together).
 #[derive(Debug, Default)]
 struct Counters {

@@ -102,10 +102,7 @@ impl Repairer {
         report: &mut OrphanReport,
     ) -> Result<(), RepairError> {
         let node = self.blobs.node(n);
-        let failed = |source: floe_node::ClientError| RepairError::Node {
-            node: node.url().to_string(),
-            source,
-        };
+        let failed = RepairError::of_node(node);
         let mut after: Option<ShardKey> = None;
         loop {
             let page = node
