@@ -30,6 +30,13 @@ pub fn refuse_unsupported(headers: &HeaderMap) -> Option<Refusal> {
                 ),
             ));
         }
+        if name == "x-amz-mfa" {
+            return Some(Refusal::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                format!("MFA Delete is not implemented: header {name} is refused."),
+            ));
+        }
         if name.starts_with("x-amz-object-lock-") {
             return Some(Refusal::new(
                 StatusCode::BAD_REQUEST,
@@ -116,6 +123,7 @@ mod tests {
                 "InvalidRequest",
             ),
             ("x-amz-object-lock-legal-hold", "ON", 400, "InvalidRequest"),
+            ("x-amz-mfa", "20899872 301749", 501, "NotImplemented"),
             (
                 "x-amz-bucket-object-lock-enabled",
                 "True",

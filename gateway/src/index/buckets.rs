@@ -2,15 +2,56 @@
 //!
 //! A bucket is "empty" for deletion only when it holds neither objects nor in-progress multipart
 //! uploads: deleting it under a live upload would leave that upload's parts unreachable.
+//!
+//! A bucket's value is its [`BucketRecord`], followed by its [`BucketSettings`] once any was
+//! set (versioning); no bytes after the record mean the defaults. Writes read the settings from
+//! the row they read anyway to check the bucket exists.
 
 use std::ops::Bound;
 
+use super::chain::has_noncurrent;
 use super::journal::{RecordKind, note_change};
 use super::kv::bound::{BoundTable, Source};
 use super::kv::key::Str;
 use super::kv::table::Bytes;
+use super::records::decode_record_prefix;
 use super::store::{BUCKETS, Tables, decode};
+use super::versioning::{BucketSettings, Versioning};
 use super::{BucketRecord, Index, IndexError, encode_record};
+
+/// A bucket's record and settings from its stored value.
+pub(super) fn decode_bucket(
+    name: &str,
+    value: &[u8],
+) -> Result<(BucketRecord, BucketSettings), IndexError> {
+    let what = format_args!("bucket {name}");
+    let (record, rest) = decode_record_prefix(value).map_err(|e| IndexError::corrupt(what, e))?;
+    let settings = match rest.is_empty() {
+        true => BucketSettings::default(),
+        false => decode(what, rest)?,
+    };
+    Ok((record, settings))
+}
+
+/// A bucket's stored value.
+pub(super) fn encode_bucket(record: &BucketRecord, settings: &BucketSettings) -> Vec<u8> {
+    let mut out = encode_record(record);
+    if *settings != BucketSettings::default() {
+        out.extend_from_slice(&encode_record(settings));
+    }
+    out
+}
+
+/// The settings of bucket `name`; `NoSuchBucket` if it is absent.
+pub(super) fn bucket_settings<C: Source + ?Sized>(
+    buckets: &BoundTable<'_, Str, Bytes, C>,
+    name: &str,
+) -> Result<BucketSettings, IndexError> {
+    match buckets.get(name)? {
+        Some(v) => Ok(decode_bucket(name, v.value())?.1),
+        None => Err(IndexError::NoSuchBucket),
+    }
+}
 
 /// `NoSuchBucket` unless `name` exists; works on read and write tables alike.
 pub(super) fn require_bucket<C: Source + ?Sized>(
@@ -32,7 +73,7 @@ pub(super) fn bucket_is_empty(t: &Tables<'_>, name: &str) -> Result<bool, IndexE
         .range((Bound::Included((name, "")), Bound::Unbounded))?
         .next()
         .transpose()?;
-    if first_object.is_some_and(|(k, _)| k.value().0 == name) {
+    if first_object.is_some_and(|(k, _)| k.value().0 == name) || has_noncurrent(t, name)? {
         return Ok(false);
     }
     let first_upload = t
@@ -61,8 +102,36 @@ impl Index {
         let buckets = txn.open_table(BUCKETS)?;
         let stored = buckets.get(name)?;
         stored
-            .map(|v| decode(format_args!("bucket {name}"), v.value()))
+            .map(|v| Ok(decode_bucket(name, v.value())?.0))
             .transpose()
+    }
+
+    /// The settings of bucket `name`; `NoSuchBucket` if it is absent.
+    pub fn bucket_settings(&self, name: &str) -> Result<BucketSettings, IndexError> {
+        let txn = self.read()?;
+        bucket_settings(&txn.open_table(BUCKETS)?, name)
+    }
+
+    /// Enables or suspends versioning of bucket `name`. A bucket never returns to unversioned.
+    pub fn set_versioning(&self, name: &str, versioning: Versioning) -> Result<(), IndexError> {
+        if versioning == Versioning::Unversioned {
+            return Err(IndexError::InvalidBucketState(
+                "a bucket cannot return to unversioned".into(),
+            ));
+        }
+        self.write(|t| {
+            let stored = t.buckets.get(name)?.ok_or(IndexError::NoSuchBucket)?;
+            let (record, mut settings) = decode_bucket(name, stored.value())?;
+            drop(stored);
+            if settings.versioning == versioning {
+                return Ok(());
+            }
+            settings.versioning = versioning;
+            t.buckets
+                .insert(name, encode_bucket(&record, &settings).as_slice())?;
+            note_change(t, RecordKind::Bucket, name, "", true)?;
+            Ok(())
+        })
     }
 
     /// Every bucket, sorted by name (byte order).
@@ -73,10 +142,7 @@ impl Index {
         for entry in buckets.range(..)? {
             let (name, record) = entry?;
             let name = name.value();
-            out.push((
-                name.to_owned(),
-                decode(format_args!("bucket {name}"), record.value())?,
-            ));
+            out.push((name.to_owned(), decode_bucket(name, record.value())?.0));
         }
         Ok(out)
     }

@@ -19,10 +19,19 @@ pub enum IndexError {
     BucketNotEmpty,
     #[error("no such key")]
     NoSuchKey,
+    /// A version id that names no version of the key.
+    #[error("no such version")]
+    NoSuchVersion,
+    /// The version named is a delete marker, which has no body, tags or attributes.
+    #[error("the version is a delete marker")]
+    IsDeleteMarker,
     #[error("no such upload")]
     NoSuchUpload,
     #[error("precondition failed")]
     PreconditionFailed,
+    /// The bucket's state forbids the change (S3's `InvalidBucketState`).
+    #[error("{0}")]
+    InvalidBucketState(String),
     /// A stored record (or the index file's format marker) could not be understood. The index
     /// reports it rather than guessing, so nothing is overwritten or freed on a misreading.
     #[error("corrupt index: {0}")]

@@ -189,15 +189,38 @@ where
 
 fn journal_entry() -> impl Strategy<Value = JournalEntry> {
     let state = prop_oneof![
-        bucket().prop_map(|b| (RecordKind::Bucket, JournalState::Bucket(b))),
-        (object(), any_manifest())
-            .prop_map(|(o, m)| (RecordKind::Object, JournalState::Object(Box::new(o), m))),
+        bucket().prop_map(|b| (
+            RecordKind::Bucket,
+            JournalState::Bucket(b, BucketSettings::default())
+        )),
+        (object(), any_manifest(), any::<u64>(), any::<bool>()).prop_map(|(o, m, seq, null)| {
+            let kind = if null {
+                RecordKind::Object
+            } else {
+                RecordKind::Version
+            };
+            let state = JournalState::Object(VersionStamp { seq, null }, Box::new(o), m);
+            (kind, state)
+        }),
+        (any::<u64>(), any::<i64>()).prop_map(|(seq, modified)| (
+            RecordKind::Version,
+            JournalState::Marker(VersionStamp { seq, null: false }, MarkerRecord { modified })
+        )),
         Just((RecordKind::Bucket, JournalState::Deleted)),
         Just((RecordKind::Object, JournalState::Deleted)),
+        Just((RecordKind::Version, JournalState::Deleted)),
     ];
     (state, text(), text(), any::<u64>()).prop_map(|((kind, state), bucket, key, version)| {
+        let seq = match &state {
+            JournalState::Object(stamp, ..) | JournalState::Marker(stamp, _) if !stamp.null => {
+                stamp.seq
+            }
+            JournalState::Deleted if kind == RecordKind::Version => version / 2,
+            _ => 0,
+        };
         JournalEntry {
             kind,
+            seq,
             key: if kind == RecordKind::Bucket {
                 String::new()
             } else {
@@ -308,12 +331,12 @@ proptest! {
         let _ = index.chunks(None, 10);
         let pending = index.pending_records(10);
         // Writers: each commits or rolls back whole.
-        let _ = index.set_tags("b", "k", vec![("t".into(), "v".into())]);
+        let _ = index.set_tags("b", "k", None, vec![("t".into(), "v".into())]);
         let _ = index.put_object("b", "k", &object_record("f"), &manifest(&[4]), always);
         let _ = index.complete_upload("u", &object_record("g"), &manifest(&[3]), &always);
         let _ = index.abort_upload("u");
         let _ = index.delete_object("b", "k");
-        let _ = index.set_tags("b", "big", vec![("t".into(), "v".into())]);
+        let _ = index.set_tags("b", "big", None, vec![("t".into(), "v".into())]);
         let _ = index.delete_object("b", "big");
         let _ = index.delete_bucket("b");
         if let Ok(entries) = pending {

@@ -8,16 +8,27 @@
 //! has copied the current state (or a tombstone) to the nodes. The outbox keeps one entry per
 //! bucket or key, so a key overwritten ten times before publication is published once.
 //!
+//! Versions (see `chain`): a bucket's null version is the key's record (kind `Object`), as an
+//! unversioned bucket's objects always were; every other version is a record of its own (kind
+//! `Version`, identified by its sequence number), queued in `version_outbox`. A version never
+//! changes but for its tags, so a version's record is written when it is made, retagged or
+//! removed.
+//!
 //! The same file keeps the drain flags of storage nodes (`node_states`), the other piece of
 //! cluster state the index persists.
 
 use floe_codec::Manifest;
 
 use super::batch::BatchOp;
-use super::object_entry::load_object;
+use super::buckets::decode_bucket;
+use super::chain::ChainView;
+use super::kv::bound::Source;
+use super::object_entry::StoredVersion;
 use super::store::{
-    BUCKETS, MANIFESTS, NODE_STATES, OBJECTS, RECORD_OUTBOX, Tables, decode, now_millis,
+    BUCKETS, MANIFESTS, NODE_STATES, NULL_VERSIONS, OBJECT_VERSIONS, OBJECTS, RECORD_OUTBOX,
+    Tables, VERSION_MANIFESTS, VERSION_OUTBOX, now_millis,
 };
+use super::versioning::{BucketSettings, MarkerRecord, VersionId, VersionStamp};
 use super::{BucketRecord, Index, IndexError, ObjectRecord};
 
 /// Key in `meta` of the last version handed out.
@@ -27,7 +38,10 @@ pub(super) const LAST_VERSION: &str = "record_version";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecordKind {
     Bucket = 0,
+    /// A key's null version.
     Object = 1,
+    /// A key's version other than null.
+    Version = 2,
 }
 
 impl RecordKind {
@@ -35,6 +49,7 @@ impl RecordKind {
         match value {
             0 => Some(Self::Bucket),
             1 => Some(Self::Object),
+            2 => Some(Self::Version),
             _ => None,
         }
     }
@@ -43,22 +58,29 @@ impl RecordKind {
 /// The state a journal entry publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalState {
-    Bucket(BucketRecord),
+    Bucket(BucketRecord, BucketSettings),
     /// Boxed: records are large, and most entries are small.
-    Object(Box<ObjectRecord>, Manifest),
+    Object(VersionStamp, Box<ObjectRecord>, Manifest),
+    Marker(VersionStamp, MarkerRecord),
     /// Deleted: published as a tombstone, so an older copy cannot bring it back.
     Deleted,
 }
 
-/// One bucket or object at one version. For a bucket, `key` is empty.
+/// One bucket, null version or other version at one journal version. For a bucket, `key` is
+/// empty; `seq` names the version of kind `Version` and is 0 for the others.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
     pub kind: RecordKind,
     pub bucket: String,
     pub key: String,
+    pub seq: u64,
     pub version: u64,
     pub state: JournalState,
 }
+
+/// A published change, as [`Index::records_published`] takes it back:
+/// (kind, bucket, key, seq, journal version).
+pub type Published = (RecordKind, String, String, u64, u64);
 
 /// Hands out the next version (see the module docs).
 pub(super) fn next_version(t: &mut Tables<'_>) -> Result<u64, IndexError> {
@@ -90,6 +112,19 @@ pub(super) fn note_change(
     live: bool,
 ) -> Result<u64, IndexError> {
     let version = next_version(t)?;
+    note_at(t, kind, bucket, key, live, version)?;
+    Ok(version)
+}
+
+/// [`note_change`] at a version already taken.
+fn note_at(
+    t: &mut Tables<'_>,
+    kind: RecordKind,
+    bucket: &str,
+    key: &str,
+    live: bool,
+    version: u64,
+) -> Result<(), IndexError> {
     let id = (kind as u8, bucket, key);
     if live {
         t.versions.insert(id, version)?;
@@ -97,12 +132,47 @@ pub(super) fn note_change(
         t.versions.remove(id)?;
     }
     t.record_outbox.insert(id, version)?;
-    Ok(version)
+    Ok(())
+}
+
+/// Records a change of the key's version `id` (made, retagged, removed) at journal `version`.
+pub(super) fn note_version(
+    t: &mut Tables<'_>,
+    bucket: &str,
+    key: &str,
+    id: VersionId,
+    live: bool,
+    version: u64,
+) -> Result<(), IndexError> {
+    match id {
+        VersionId::Null => note_at(t, RecordKind::Object, bucket, key, live, version),
+        VersionId::Seq(seq) => {
+            t.version_outbox.insert((bucket, key, seq), version)?;
+            Ok(())
+        }
+    }
+}
+
+/// The state to publish for the key's version `id`, read from `chain`.
+fn version_state<C: Source + ?Sized>(
+    chain: &ChainView<'_, '_, C>,
+    bucket: &str,
+    key: &str,
+    id: VersionId,
+) -> Result<JournalState, IndexError> {
+    Ok(match chain.find(bucket, key, id)? {
+        Some((place, StoredVersion::Object(stamp, record, beside))) => {
+            let manifest = chain.manifest(bucket, key, place, beside)?;
+            JournalState::Object(stamp, Box::new(record), manifest)
+        }
+        Some((_, StoredVersion::Marker(stamp, marker))) => JournalState::Marker(stamp, marker),
+        None => JournalState::Deleted,
+    })
 }
 
 /// Removes published changes from the outbox (see [`Index::records_published`]).
 struct OutboxCleanup {
-    done: Vec<(RecordKind, String, String, u64)>,
+    done: Vec<Published>,
 }
 
 impl BatchOp for OutboxCleanup {
@@ -113,7 +183,14 @@ impl BatchOp for OutboxCleanup {
     }
 
     fn apply(&self, t: &mut Tables<'_>) -> Result<(), IndexError> {
-        for (kind, bucket, key, version) in &self.done {
+        for (kind, bucket, key, seq, version) in &self.done {
+            if *kind == RecordKind::Version {
+                let id = (bucket.as_str(), key.as_str(), *seq);
+                if t.version_outbox.get(id)?.map(|v| v.value()) == Some(*version) {
+                    t.version_outbox.remove(id)?;
+                }
+                continue;
+            }
             let id = (*kind as u8, bucket.as_str(), key.as_str());
             let queued = t.record_outbox.get(id)?.map(|v| v.value());
             if queued == Some(*version) {
@@ -130,9 +207,19 @@ impl Index {
     pub fn pending_records(&self, limit: usize) -> Result<Vec<JournalEntry>, IndexError> {
         let txn = self.read()?;
         let outbox = txn.open_table(RECORD_OUTBOX)?;
+        let version_outbox = txn.open_table(VERSION_OUTBOX)?;
         let buckets = txn.open_table(BUCKETS)?;
-        let objects = txn.open_table(OBJECTS)?;
-        let manifests = txn.open_table(MANIFESTS)?;
+        let (objects, manifests) = (txn.open_table(OBJECTS)?, txn.open_table(MANIFESTS)?);
+        let versions = txn.open_table(OBJECT_VERSIONS)?;
+        let version_manifests = txn.open_table(VERSION_MANIFESTS)?;
+        let null_versions = txn.open_table(NULL_VERSIONS)?;
+        let chain = ChainView {
+            objects: &objects,
+            manifests: &manifests,
+            versions: &versions,
+            version_manifests: &version_manifests,
+            null_versions: &null_versions,
+        };
         let mut out = Vec::new();
         for entry in outbox.range(..)?.take(limit) {
             let (id, version) = entry?;
@@ -142,21 +229,38 @@ impl Index {
             let state = match kind {
                 RecordKind::Bucket => match buckets.get(bucket)? {
                     Some(v) => {
-                        JournalState::Bucket(decode(format_args!("bucket {bucket}"), v.value())?)
+                        let (record, settings) = decode_bucket(bucket, v.value())?;
+                        JournalState::Bucket(record, settings)
                     }
                     None => JournalState::Deleted,
                 },
-                RecordKind::Object => match load_object(&objects, &manifests, bucket, key)? {
-                    Some((record, manifest)) => JournalState::Object(Box::new(record), manifest),
-                    None => JournalState::Deleted,
-                },
+                RecordKind::Object => version_state(&chain, bucket, key, VersionId::Null)?,
+                RecordKind::Version => {
+                    return Err(IndexError::Corrupt(format!(
+                        "version entry of {bucket}/{key} in the record outbox"
+                    )));
+                }
             };
             out.push(JournalEntry {
                 kind,
                 bucket: bucket.to_owned(),
                 key: key.to_owned(),
+                seq: 0,
                 version: version.value(),
                 state,
+            });
+        }
+        let left = limit - out.len();
+        for entry in version_outbox.range(..)?.take(left) {
+            let (id, version) = entry?;
+            let (bucket, key, seq) = id.value();
+            out.push(JournalEntry {
+                kind: RecordKind::Version,
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                seq,
+                version: version.value(),
+                state: version_state(&chain, bucket, key, VersionId::Seq(seq))?,
             });
         }
         Ok(out)
@@ -164,10 +268,7 @@ impl Index {
 
     /// Drops published changes from the outbox, each only if no newer change of the same bucket
     /// or key has been queued since (that one still needs publishing).
-    pub fn records_published(
-        &self,
-        done: &[(RecordKind, String, String, u64)],
-    ) -> Result<(), IndexError> {
+    pub fn records_published(&self, done: &[Published]) -> Result<(), IndexError> {
         // Joins the object writes' shared transaction: under load, a round of publication
         // then costs no commit of its own.
         self.write_batched(OutboxCleanup {
@@ -178,7 +279,7 @@ impl Index {
     /// Changes not yet copied to the nodes.
     pub fn pending_record_count(&self) -> Result<u64, IndexError> {
         let txn = self.read()?;
-        txn.open_table(RECORD_OUTBOX)?.len()
+        Ok(txn.open_table(RECORD_OUTBOX)?.len()? + txn.open_table(VERSION_OUTBOX)?.len()?)
     }
 
     /// Keys of the nodes marked draining.
@@ -212,12 +313,12 @@ impl Index {
 mod tests {
     use crate::index::testkit::*;
 
-    fn pending(index: &Index) -> Vec<(RecordKind, String, String, u64)> {
+    fn pending(index: &Index) -> Vec<Published> {
         index
             .pending_records(100)
             .unwrap()
             .into_iter()
-            .map(|e| (e.kind, e.bucket, e.key, e.version))
+            .map(|e| (e.kind, e.bucket, e.key, e.seq, e.version))
             .collect()
     }
 
@@ -233,11 +334,15 @@ mod tests {
         let queued = pending(&index);
         assert_eq!(queued.len(), 2, "{queued:?}");
         assert_eq!(queued[0].0, RecordKind::Bucket);
-        assert!(queued[1].3 > queued[0].3);
+        assert!(queued[1].4 > queued[0].4);
         let entries = index.pending_records(10).unwrap();
+        let JournalState::Object(stamp, record, manifest_2) = &entries[1].state else {
+            panic!("{:?}", entries[1].state);
+        };
+        assert!(stamp.null);
         assert_eq!(
-            entries[1].state,
-            JournalState::Object(Box::new(object_record("2")), manifest(&[2]))
+            (&**record, manifest_2),
+            (&object_record("2"), &manifest(&[2]))
         );
 
         // Publishing an old version leaves a newer change queued.

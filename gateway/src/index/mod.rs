@@ -14,7 +14,11 @@
 //! - `batch`: the writer thread, on which concurrent object PUTs and DELETEs (and the outbox
 //!   cleanup) share one durable write transaction.
 //! - `buckets`: create, read, list and delete buckets.
-//! - `objects`: object records and manifests, conditional writes, tags, listing.
+//! - [`versioning`]: bucket versioning states, version stamps and ids.
+//! - `objects`: object records and manifests, versioned writes and deletes, conditional
+//!   writes, tags, listing.
+//! - `chain`: where a key's versions and delete markers sit, and how they move.
+//! - `version_list`: ListObjectVersions' walk over every version of a bucket.
 //! - `object_entry`: where an object's record and manifest sit in the tables.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
@@ -34,6 +38,7 @@
 mod batch;
 mod buckets;
 mod catalog;
+mod chain;
 mod cluster_view;
 mod deletion;
 pub mod error;
@@ -55,16 +60,20 @@ mod store;
 #[cfg(test)]
 pub(crate) mod testkit;
 mod uploads;
+mod version_list;
+pub mod versioning;
 
 pub use cluster_view::ClusterId;
 pub use error::IndexError;
-pub use journal::{JournalEntry, JournalState, RecordKind};
+pub use journal::{JournalEntry, JournalState, Published, RecordKind};
 pub use lease::{GatewayRecord, LeaseRecord};
-pub use objects::HeldUntilSettled;
+pub use objects::{FoundVersion, HeldUntilSettled, Removed, Version, Written};
 pub use records::*;
 pub use refcount::GarbageChunk;
 pub use restore::RestoreCounts;
 pub use store::{INDEX_FORMAT, Index};
+pub use version_list::{ListedVersion, VersionCursor};
+pub use versioning::{BucketSettings, MarkerRecord, VersionId, VersionStamp, Versioning};
 
 /// A check of the current object (`None`: key absent) run inside the write transaction that
 /// would replace it, so check-and-commit is atomic. `false` means

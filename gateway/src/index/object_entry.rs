@@ -11,15 +11,31 @@
 //!
 //! Every object has its manifest in exactly one place. Readers never need to know which rule
 //! placed it: bytes after the record are the manifest, and no bytes mean "look in `manifests`".
+//!
+//! Versions (see `chain`) are laid out the same way, in `object_versions` and
+//! `version_manifests`. Each value starts with its version's stamp: a tag byte ([`STAMPED`] or
+//! [`MARKER`]), the sequence number (8 bytes, big-endian) and the null flag (1 byte). A value
+//! that starts with the record's own format byte instead was written before versioning, and is
+//! the null version at [`VersionStamp::LEGACY`].
+
+use std::fmt::Display;
 
 use floe_codec::Manifest;
 
 use super::kv::bound::{BoundTable, Source};
-use super::kv::key::Str;
+use super::kv::key::{KeyType, Str};
 use super::kv::table::Bytes;
-use super::records::{decode_record_prefix, encode_record};
+use super::records::{decode_record, decode_record_prefix, encode_record};
 use super::store::WriteTable;
+use super::versioning::{MarkerRecord, VersionStamp};
 use super::{IndexError, ObjectRecord};
+
+/// Tag of a stamped object version.
+pub(super) const STAMPED: u8 = 2;
+/// Tag of a delete marker.
+pub(super) const MARKER: u8 = 3;
+/// Tag byte, sequence number, null flag.
+const STAMP_LEN: usize = 10;
 
 /// The largest encoded manifest stored beside its record: covers bodies up to the default inline
 /// threshold (16 KiB) and chunk lists of a few dozen chunks.
@@ -38,7 +54,7 @@ pub(super) struct EncodedObject {
     /// The `objects` value: the record, then the manifest when it is small.
     value: Vec<u8>,
     /// The manifest's bytes for `manifests`, when it is too large to go beside the record.
-    separate: Option<Vec<u8>>,
+    pub separate: Option<Vec<u8>>,
 }
 
 impl EncodedObject {
@@ -57,6 +73,125 @@ impl EncodedObject {
             separate,
         }
     }
+
+    /// The stored value of this object as the version `stamp`.
+    pub fn stamped(&self, stamp: VersionStamp) -> Vec<u8> {
+        let mut out = Vec::with_capacity(STAMP_LEN + self.value.len());
+        push_stamp(&mut out, STAMPED, stamp);
+        out.extend_from_slice(&self.value);
+        out
+    }
+}
+
+fn push_stamp(out: &mut Vec<u8>, tag: u8, stamp: VersionStamp) {
+    out.push(tag);
+    out.extend_from_slice(&stamp.seq.to_be_bytes());
+    out.push(u8::from(stamp.null));
+}
+
+/// The stored value of a delete marker.
+pub(super) fn encode_marker(stamp: VersionStamp, marker: &MarkerRecord) -> Vec<u8> {
+    let mut out = Vec::with_capacity(STAMP_LEN + 16);
+    push_stamp(&mut out, MARKER, stamp);
+    out.extend_from_slice(&encode_record(marker));
+    out
+}
+
+/// A value's stamp and tag ([`STAMPED`] or [`MARKER`]), and the bytes after them. A value
+/// written before versioning has none of its own: it is the legacy null version.
+pub(super) fn split_stamp(
+    what: impl Display,
+    value: &[u8],
+) -> Result<(u8, VersionStamp, &[u8]), IndexError> {
+    match value.first() {
+        Some(&tag @ (STAMPED | MARKER)) => {
+            let (head, rest) = value
+                .split_at_checked(STAMP_LEN)
+                .ok_or_else(|| IndexError::Corrupt(format!("{what}: short version stamp")))?;
+            let mut seq = [0; 8];
+            seq.copy_from_slice(&head[1..9]);
+            let null = match head[9] {
+                0 => false,
+                1 => true,
+                other => {
+                    return Err(IndexError::Corrupt(format!(
+                        "{what}: null flag {other} in its version stamp"
+                    )));
+                }
+            };
+            let stamp = VersionStamp {
+                seq: u64::from_be_bytes(seq),
+                null,
+            };
+            Ok((tag, stamp, rest))
+        }
+        _ => Ok((STAMPED, VersionStamp::LEGACY, value)),
+    }
+}
+
+/// One version as stored: an object (its manifest too when it sits beside the record) or a
+/// delete marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum StoredVersion {
+    Object(VersionStamp, ObjectRecord, Option<Manifest>),
+    Marker(VersionStamp, MarkerRecord),
+}
+
+impl StoredVersion {
+    pub fn stamp(&self) -> VersionStamp {
+        match self {
+            Self::Object(stamp, ..) | Self::Marker(stamp, _) => *stamp,
+        }
+    }
+}
+
+/// Decodes a stored version of `what`.
+pub(super) fn decode_version(
+    what: impl Display,
+    value: &[u8],
+) -> Result<StoredVersion, IndexError> {
+    let (tag, stamp, rest) = split_stamp(&what, value)?;
+    if tag == MARKER {
+        let marker = decode_record(rest).map_err(|e| IndexError::corrupt(&what, e))?;
+        return Ok(StoredVersion::Marker(stamp, marker));
+    }
+    let (record, rest) = decode_record_prefix(rest).map_err(|e| IndexError::corrupt(&what, e))?;
+    let manifest = match rest.is_empty() {
+        true => None,
+        false => Some(
+            Manifest::decode(rest)
+                .map_err(|e| IndexError::corrupt(format_args!("manifest of {what}"), e))?,
+        ),
+    };
+    Ok(StoredVersion::Object(stamp, record, manifest))
+}
+
+/// A stored version without its manifest (listing reads many and needs none).
+pub(super) fn decode_version_head(
+    what: impl Display,
+    value: &[u8],
+) -> Result<super::objects::Version, IndexError> {
+    use super::objects::Version;
+    let (tag, stamp, rest) = split_stamp(&what, value)?;
+    if tag == MARKER {
+        let marker = decode_record(rest).map_err(|e| IndexError::corrupt(&what, e))?;
+        return Ok(Version::Marker(stamp, marker));
+    }
+    let (record, _) = decode_record_prefix(rest).map_err(|e| IndexError::corrupt(&what, e))?;
+    Ok(Version::Object(stamp, record))
+}
+
+/// The manifest of a version whose value held none, from its manifests table.
+pub(super) fn separate_version_manifest<K: KeyType, C: Source + ?Sized>(
+    manifests: &BoundTable<'_, K, Bytes, C>,
+    key: K::Ref<'_>,
+    what: impl Display,
+) -> Result<Manifest, IndexError> {
+    let stored = manifests
+        .get(key)?
+        .ok_or_else(|| IndexError::Corrupt(format!("{what} has no manifest")))?;
+    Manifest::decode(stored.value())
+        .map_err(|e| IndexError::corrupt(format_args!("manifest of {what}"), e))
 }
 
 /// The record at the start of an `objects` value; whatever follows it is not looked at.
@@ -76,7 +211,13 @@ pub(super) fn replace_entry_record(
     record: &ObjectRecord,
 ) -> Result<Vec<u8>, IndexError> {
     let (_, rest) = split_entry(bucket, key, value)?;
-    let mut out = encode_record(record);
+    // The stamp, if any, is kept as it was.
+    let stamp_len = match value.first() {
+        Some(&(STAMPED | MARKER)) => STAMP_LEN,
+        _ => 0,
+    };
+    let mut out = value[..stamp_len].to_vec();
+    out.extend_from_slice(&encode_record(record));
     out.extend_from_slice(rest);
     Ok(out)
 }
@@ -100,8 +241,14 @@ pub(super) fn split_entry<'v>(
     key: &str,
     value: &'v [u8],
 ) -> Result<(ObjectRecord, &'v [u8]), IndexError> {
-    decode_record_prefix(value)
-        .map_err(|e| IndexError::corrupt(format_args!("object {bucket}/{key}"), e))
+    let what = format_args!("object {bucket}/{key}");
+    let (tag, _, rest) = split_stamp(what, value)?;
+    if tag == MARKER {
+        return Err(IndexError::Corrupt(format!(
+            "object {bucket}/{key}: a delete marker where an object belongs"
+        )));
+    }
+    decode_record_prefix(rest).map_err(|e| IndexError::corrupt(what, e))
 }
 
 /// Decodes manifest bytes of `bucket/key`.
@@ -142,20 +289,21 @@ pub(super) fn load_object<C: Source + ?Sized>(
     Ok(Some((record, manifest)))
 }
 
-/// Stores `bucket/key` as `object`, its manifest where its size says, removing a copy the
-/// previous version left in the other place.
+/// Stores `bucket/key` as `value` (an [`EncodedObject::stamped`]) with its `separate`
+/// manifest if it has one, removing a copy the previous version left in `manifests`.
 pub(super) fn store_object(
     objects: &mut WriteTable<'_, (Str, Str), Bytes>,
     manifests: &mut WriteTable<'_, (Str, Str), Bytes>,
     bucket: &str,
     key: &str,
-    object: &EncodedObject,
+    value: &[u8],
+    separate: Option<&[u8]>,
     had_separate_manifest: bool,
 ) -> Result<(), IndexError> {
-    objects.insert((bucket, key), object.value.as_slice())?;
-    match &object.separate {
+    objects.insert((bucket, key), value)?;
+    match separate {
         Some(bytes) => {
-            manifests.insert((bucket, key), bytes.as_slice())?;
+            manifests.insert((bucket, key), bytes)?;
         }
         None if had_separate_manifest => {
             manifests.remove((bucket, key))?;

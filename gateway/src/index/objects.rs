@@ -11,14 +11,16 @@ use std::ops::Bound;
 use floe_codec::Manifest;
 
 use super::batch::BatchOp;
-use super::buckets::require_bucket;
-use super::journal::{RecordKind, note_change};
+use super::buckets::{bucket_settings, require_bucket};
+use super::chain::{NewVersion, Place, count_objects, push, remove_at, remove_null};
+use super::journal::{RecordKind, next_version, note_change, note_version};
 use super::object_entry::{
-    EncodedObject, decode_entry, decode_entry_record, load_object, replace_entry_record,
-    separate_manifest, store_object,
+    EncodedObject, StoredVersion, decode_entry, decode_entry_record, load_object,
+    replace_entry_record, separate_manifest, store_object,
 };
 use super::refcount::RefDelta;
-use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables};
+use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables, now_millis};
+use super::versioning::{MarkerRecord, VersionId, VersionStamp, Versioning};
 use super::{Index, IndexError, ObjectRecord, OwnedPrecondition, Precondition};
 
 /// The current record of `bucket/key` in a write transaction.
@@ -33,23 +35,17 @@ fn current_record(
         .transpose()
 }
 
-/// Adds `by` to the bucket's object count (kept so counting never scans the bucket).
-fn count_objects(t: &mut Tables<'_>, bucket: &str, by: i64) -> Result<(), IndexError> {
-    let old = t.object_counts.get(bucket)?.map(|v| v.value()).unwrap_or(0);
-    t.object_counts
-        .insert(bucket, old.saturating_add_signed(by))?;
-    Ok(())
-}
-
-/// Replaces `bucket/key` with `object` if `precondition` holds on the current record, noting
-/// the refcount changes in `delta`. Shared by PUT, multipart completion and the index rebuild.
-/// The caller has checked the bucket exists.
+/// Replaces the current object of `bucket/key`, which is its null version or absent, with
+/// `object` as the null version `stamp`, if `precondition` holds on the current record; the
+/// refcount changes go to `delta`. The write of an unversioned bucket, and of a suspended one
+/// whose current object is null. The caller has checked the bucket exists.
 pub(super) fn replace_object(
     t: &mut Tables<'_>,
     delta: &mut RefDelta,
     bucket: &str,
     key: &str,
     object: &EncodedObject,
+    stamp: VersionStamp,
     precondition: Precondition<'_>,
 ) -> Result<Option<ObjectRecord>, IndexError> {
     let previous = t
@@ -80,14 +76,16 @@ pub(super) fn replace_object(
         &mut t.manifests,
         bucket,
         key,
-        object,
+        &object.stamped(stamp),
+        object.separate.as_deref(),
         had_separate_manifest,
     )?;
     Ok(previous.map(|(record, _)| record))
 }
 
-/// Removes `bucket/key` (record and manifest), noting its chunks' release in `delta`; `None`
-/// if there is no such object.
+/// Removes the current object of `bucket/key` (record and manifest), noting its chunks'
+/// release in `delta`; `None` if there is none. The delete of an unversioned bucket, whose
+/// keys have no other versions.
 pub(super) fn remove_object(
     t: &mut Tables<'_>,
     delta: &mut RefDelta,
@@ -110,6 +108,192 @@ pub(super) fn remove_object(
     delta.remove(&manifest);
     count_objects(t, bucket, -1)?;
     Ok(Some(previous))
+}
+
+/// What a write of an object made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The current object it replaced (as a version, or for good).
+    pub previous: Option<ObjectRecord>,
+    /// The new version's id: `null` unless the bucket's versioning is enabled.
+    pub version: VersionId,
+    /// Whether the bucket has ever been versioned (S3 then reports even a null version's id).
+    pub versioned: bool,
+}
+
+impl Written {
+    /// The id S3 reports in `x-amz-version-id`: none for an unversioned bucket.
+    pub fn reported_version(&self) -> Option<String> {
+        (self.versioned || self.version != VersionId::Null).then(|| self.version.to_string())
+    }
+}
+
+/// Writes `object` as the newest version of `bucket/key`, as the bucket's versioning says:
+/// replacing the null version (unversioned, suspended) or on top of the others (enabled).
+/// `precondition` sees the current object. Shared by PUT, copy and multipart completion.
+pub(super) fn write_object(
+    t: &mut Tables<'_>,
+    delta: &mut RefDelta,
+    bucket: &str,
+    key: &str,
+    object: &EncodedObject,
+    precondition: Precondition<'_>,
+) -> Result<Written, IndexError> {
+    let versioning = bucket_settings(&t.buckets, bucket)?.versioning;
+    let seq = next_version(t)?;
+    let stamp = VersionStamp {
+        seq,
+        null: versioning != Versioning::Enabled,
+    };
+    let current = t.chain().current(bucket, key)?;
+    let current_is_null = current.as_ref().is_some_and(|c| c.stamp().null);
+    let previous = if versioning == Versioning::Unversioned || current_is_null {
+        replace_object(t, delta, bucket, key, object, stamp, precondition)?
+    } else {
+        let previous = match current {
+            Some(StoredVersion::Object(_, record, _)) => Some(record),
+            _ => None,
+        };
+        if !precondition(previous.as_ref()) {
+            return Err(IndexError::PreconditionFailed);
+        }
+        if stamp.null {
+            remove_null(t, delta, bucket, key)?;
+        }
+        push(t, delta, bucket, key, NewVersion::Object(object, stamp))?;
+        previous
+    };
+    note_version(t, bucket, key, stamp.id(), true, seq)?;
+    Ok(Written {
+        previous,
+        version: stamp.id(),
+        versioned: versioning != Versioning::Unversioned,
+    })
+}
+
+/// What a DELETE did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// The version removed or, with `marker`, the delete marker made or removed.
+    pub version: Option<VersionId>,
+    /// Whether `version` is a delete marker.
+    pub marker: bool,
+    /// The record of the object version removed for good, if one was.
+    pub record: Option<ObjectRecord>,
+}
+
+/// Deletes `bucket/key` as S3 does: without `version`, the current object goes (unversioned) or
+/// a delete marker goes on top (versioned); with it, that version goes for good.
+/// `precondition` sees the object version that would go (none for a marker).
+fn delete_version(
+    t: &mut Tables<'_>,
+    delta: &mut RefDelta,
+    bucket: &str,
+    key: &str,
+    version: Option<VersionId>,
+    precondition: Option<Precondition<'_>>,
+) -> Result<Removed, IndexError> {
+    let versioning = bucket_settings(&t.buckets, bucket)?.versioning;
+    let allowed = |record: Option<&ObjectRecord>| precondition.is_none_or(|p| p(record));
+    if let Some(id) = version {
+        let Some((place, found)) = t.chain().find(bucket, key, id)? else {
+            if !allowed(None) {
+                return Err(IndexError::PreconditionFailed);
+            }
+            return Ok(Removed {
+                version: Some(id),
+                ..Removed::default()
+            });
+        };
+        let record = match &found {
+            StoredVersion::Object(_, record, _) => Some(record),
+            StoredVersion::Marker(..) => None,
+        };
+        if !allowed(record) {
+            return Err(IndexError::PreconditionFailed);
+        }
+        remove_at(t, delta, bucket, key, place)?;
+        let journal = next_version(t)?;
+        note_version(t, bucket, key, id, false, journal)?;
+        return Ok(removed(id, found));
+    }
+    if versioning == Versioning::Unversioned {
+        if !allowed(current_record(t, bucket, key)?.as_ref()) {
+            return Err(IndexError::PreconditionFailed);
+        }
+        let record = remove_object(t, delta, bucket, key)?;
+        if record.is_some() {
+            note_change(t, RecordKind::Object, bucket, key, false)?;
+        }
+        return Ok(Removed {
+            record,
+            ..Removed::default()
+        });
+    }
+    if !allowed(current_record(t, bucket, key)?.as_ref()) {
+        return Err(IndexError::PreconditionFailed);
+    }
+    let seq = next_version(t)?;
+    let stamp = VersionStamp {
+        seq,
+        null: versioning == Versioning::Suspended,
+    };
+    let mut outcome = Removed {
+        version: Some(stamp.id()),
+        marker: true,
+        record: None,
+    };
+    if stamp.null
+        && let Some(StoredVersion::Object(_, record, _)) = remove_null(t, delta, bucket, key)?
+    {
+        outcome.record = Some(record);
+    }
+    let marker = MarkerRecord {
+        modified: now_millis(),
+    };
+    push(t, delta, bucket, key, NewVersion::Marker(stamp, marker))?;
+    note_version(t, bucket, key, stamp.id(), true, seq)?;
+    Ok(outcome)
+}
+
+fn removed(id: VersionId, found: StoredVersion) -> Removed {
+    match found {
+        StoredVersion::Object(_, record, _) => Removed {
+            version: Some(id),
+            marker: false,
+            record: Some(record),
+        },
+        StoredVersion::Marker(..) => Removed {
+            version: Some(id),
+            marker: true,
+            record: None,
+        },
+    }
+}
+
+/// A version a read found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundVersion {
+    pub version: Version,
+    /// The object version's manifest, when asked for.
+    pub manifest: Option<Manifest>,
+    /// Whether the bucket has ever been versioned (S3 then reports even the null version's id).
+    pub versioned: bool,
+}
+
+/// One version of a key as readers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Version {
+    Object(VersionStamp, ObjectRecord),
+    Marker(VersionStamp, MarkerRecord),
+}
+
+impl Version {
+    pub fn stamp(&self) -> VersionStamp {
+        match self {
+            Self::Object(stamp, _) | Self::Marker(stamp, _) => *stamp,
+        }
+    }
 }
 
 /// Whatever a write must keep alive until it has settled, committed or not, even if its caller
@@ -150,7 +334,7 @@ struct PutObject {
 }
 
 impl BatchOp for PutObject {
-    type Output = Option<ObjectRecord>;
+    type Output = Written;
 
     fn check(&self, t: &Tables<'_>) -> Result<(), IndexError> {
         require_bucket(&t.buckets, &self.bucket)?;
@@ -164,11 +348,9 @@ impl BatchOp for PutObject {
     fn apply(&self, t: &mut Tables<'_>) -> Result<Self::Output, IndexError> {
         let (bucket, key) = (self.bucket.as_str(), self.key.as_str());
         let mut delta = RefDelta::written_after(self._hold.as_ref().and_then(|h| h.written_after));
-        let previous =
-            replace_object(t, &mut delta, bucket, key, &self.object, &self.precondition)?;
-        note_change(t, RecordKind::Object, bucket, key, true)?;
+        let written = write_object(t, &mut delta, bucket, key, &self.object, &self.precondition)?;
         delta.apply(t)?;
-        Ok(previous)
+        Ok(written)
     }
 }
 
@@ -176,10 +358,12 @@ impl BatchOp for PutObject {
 struct DeleteObject {
     bucket: String,
     key: String,
+    version: Option<VersionId>,
+    precondition: Option<OwnedPrecondition>,
 }
 
 impl BatchOp for DeleteObject {
-    type Output = Option<ObjectRecord>;
+    type Output = Removed;
 
     fn check(&self, t: &Tables<'_>) -> Result<(), IndexError> {
         require_bucket(&t.buckets, &self.bucket)
@@ -187,14 +371,38 @@ impl BatchOp for DeleteObject {
 
     fn apply(&self, t: &mut Tables<'_>) -> Result<Self::Output, IndexError> {
         let mut delta = RefDelta::default();
-        let previous = remove_object(t, &mut delta, &self.bucket, &self.key)?;
-        if previous.is_some() {
-            note_change(t, RecordKind::Object, &self.bucket, &self.key, false)?;
-        }
+        let precondition = self.precondition.as_deref().map(|p| p as Precondition<'_>);
+        let removed = delete_version(
+            t,
+            &mut delta,
+            &self.bucket,
+            &self.key,
+            self.version,
+            precondition,
+        )?;
         delta.apply(t)?;
-        Ok(previous)
+        Ok(removed)
     }
 }
+
+/// Opens the chain's tables of a read snapshot as `$chain`.
+macro_rules! read_chain {
+    ($txn:expr, $chain:ident) => {
+        let objects = $txn.open_table($crate::index::store::OBJECTS)?;
+        let manifests = $txn.open_table($crate::index::store::MANIFESTS)?;
+        let versions = $txn.open_table($crate::index::store::OBJECT_VERSIONS)?;
+        let version_manifests = $txn.open_table($crate::index::store::VERSION_MANIFESTS)?;
+        let null_versions = $txn.open_table($crate::index::store::NULL_VERSIONS)?;
+        let $chain = super::chain::ChainView {
+            objects: &objects,
+            manifests: &manifests,
+            versions: &versions,
+            version_manifests: &version_manifests,
+            null_versions: &null_versions,
+        };
+    };
+}
+pub(super) use read_chain;
 
 impl Index {
     /// The record of `bucket/key`, or `None`; `NoSuchBucket` if the bucket is absent.
@@ -222,8 +430,44 @@ impl Index {
         load_object(&objects, &manifests, bucket, key)
     }
 
+    /// The version `id` of `bucket/key` (without `id`: its newest version, object or marker),
+    /// with the manifest of an object version when `with_manifest`; all from one snapshot.
+    pub fn object_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: Option<VersionId>,
+        with_manifest: bool,
+    ) -> Result<Option<FoundVersion>, IndexError> {
+        let txn = self.read()?;
+        let versioning = bucket_settings(&txn.open_table(BUCKETS)?, bucket)?.versioning;
+        read_chain!(txn, chain);
+        let found = match id {
+            Some(id) => chain.find(bucket, key, id)?,
+            None => chain.latest(bucket, key)?,
+        };
+        let Some((place, found)) = found else {
+            return Ok(None);
+        };
+        let (version, manifest) = match found {
+            StoredVersion::Object(stamp, record, beside) => {
+                let manifest = match with_manifest {
+                    true => Some(chain.manifest(bucket, key, place, beside)?),
+                    false => None,
+                };
+                (Version::Object(stamp, record), manifest)
+            }
+            StoredVersion::Marker(stamp, marker) => (Version::Marker(stamp, marker), None),
+        };
+        Ok(Some(FoundVersion {
+            version,
+            manifest,
+            versioned: versioning != Versioning::Unversioned,
+        }))
+    }
+
     /// Stores `bucket/key` atomically with its refcounts if `precondition` holds on the current
-    /// record (else `PreconditionFailed`, nothing written). Returns the replaced record.
+    /// record (else `PreconditionFailed`, nothing written).
     pub fn put_object(
         &self,
         bucket: &str,
@@ -231,7 +475,7 @@ impl Index {
         record: &ObjectRecord,
         manifest: &Manifest,
         precondition: impl Fn(Option<&ObjectRecord>) -> bool + Send + Sync + 'static,
-    ) -> Result<Option<ObjectRecord>, IndexError> {
+    ) -> Result<Written, IndexError> {
         self.write_batched(PutObject {
             bucket: bucket.into(),
             key: key.into(),
@@ -249,7 +493,7 @@ impl Index {
         record: &ObjectRecord,
         manifest: &Manifest,
         epoch: u64,
-    ) -> Result<Option<ObjectRecord>, IndexError> {
+    ) -> Result<Written, IndexError> {
         self.write_batched(PutObject {
             bucket: bucket.into(),
             key: key.into(),
@@ -269,7 +513,7 @@ impl Index {
         (record, manifest): (ObjectRecord, Manifest),
         precondition: impl Fn(Option<&ObjectRecord>) -> bool + Send + Sync + 'static,
         hold: Option<HeldUntilSettled>,
-    ) -> impl Future<Output = Result<Option<ObjectRecord>, IndexError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Written, IndexError>> + Send + 'static {
         // Encoded here, on the caller's task, not on the writer thread (see `EncodedObject`).
         let object = EncodedObject::new(&record, manifest);
         self.write_batched_async(PutObject {
@@ -281,45 +525,77 @@ impl Index {
         })
     }
 
-    /// Removes `bucket/key` and releases its chunks. `Ok(None)` if there was no such object, as
-    /// S3 deletes are idempotent.
-    pub fn delete_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Option<ObjectRecord>, IndexError> {
+    /// Deletes `bucket/key` as its bucket's versioning says (see [`Removed`]) and releases
+    /// the chunks of what goes for good. Deleting what is not there succeeds, as in S3.
+    pub fn delete_object(&self, bucket: &str, key: &str) -> Result<Removed, IndexError> {
         self.write_batched(DeleteObject {
             bucket: bucket.into(),
             key: key.into(),
+            version: None,
+            precondition: None,
         })
     }
 
-    /// [`Index::delete_object`] for async callers.
+    /// Deletes version `version` of `bucket/key` (or, without it, as [`Index::delete_object`])
+    /// if `precondition` holds on the object version that would go; for async callers.
     pub fn delete_object_async(
         &self,
         bucket: String,
         key: String,
-    ) -> impl Future<Output = Result<Option<ObjectRecord>, IndexError>> + Send + 'static {
-        self.write_batched_async(DeleteObject { bucket, key })
+        version: Option<VersionId>,
+        precondition: Option<OwnedPrecondition>,
+    ) -> impl Future<Output = Result<Removed, IndexError>> + Send + 'static {
+        self.write_batched_async(DeleteObject {
+            bucket,
+            key,
+            version,
+            precondition,
+        })
     }
 
-    /// Replaces the tags of an existing object; `NoSuchKey` if there is none.
+    /// Replaces the tags of an existing object version (without `id`, the current object);
+    /// `NoSuchKey` if there is none, `NoSuchVersion` if `id` names none.
     pub fn set_tags(
         &self,
         bucket: &str,
         key: &str,
+        id: Option<VersionId>,
         tags: Vec<(String, String)>,
     ) -> Result<(), IndexError> {
         self.write(|t| {
             require_bucket(&t.buckets, bucket)?;
-            let stored = t.objects.get((bucket, key))?.ok_or(IndexError::NoSuchKey)?;
+            let (place, stamp) = match id {
+                None => match t.chain().current(bucket, key)? {
+                    Some(current) => (Place::Current, current.stamp()),
+                    None => return Err(IndexError::NoSuchKey),
+                },
+                Some(id) => match t.chain().find(bucket, key, id)? {
+                    Some((place, StoredVersion::Object(stamp, ..))) => (place, stamp),
+                    Some((_, StoredVersion::Marker(..))) => return Err(IndexError::IsDeleteMarker),
+                    None => return Err(IndexError::NoSuchVersion),
+                },
+            };
+            let stored = match place {
+                Place::Current => t.objects.get((bucket, key))?,
+                Place::Noncurrent(seq) => {
+                    t.object_versions
+                        .get((bucket, key, super::chain::rank(seq)))?
+                }
+            }
+            .ok_or(IndexError::NoSuchKey)?;
             let mut record = decode_entry_record(bucket, key, stored.value())?;
             record.tags = tags.clone();
-            // The manifest after the record, if any, is kept byte for byte.
+            // The stamp before the record and the manifest after it are kept byte for byte.
             let value = replace_entry_record(bucket, key, stored.value(), &record)?;
             drop(stored);
-            t.objects.insert((bucket, key), value.as_slice())?;
-            note_change(t, RecordKind::Object, bucket, key, true)?;
+            match place {
+                Place::Current => t.objects.insert((bucket, key), value.as_slice())?,
+                Place::Noncurrent(seq) => t
+                    .object_versions
+                    .insert((bucket, key, super::chain::rank(seq)), value.as_slice())?,
+            }
+            let journal = next_version(t)?;
+            note_version(t, bucket, key, stamp.id(), true, journal)?;
             Ok(())
         })
     }

@@ -5,15 +5,18 @@
 
 use floe_codec::Manifest;
 
-use super::object_entry::{EncodedObject, store_object};
+use super::object_entry::{EncodedObject, split_stamp, store_object};
+use super::versioning::VersionStamp;
 use super::{Index, IndexError, ObjectRecord};
 
 impl Index {
-    /// Writes `record` and its inline `manifest` over the entry of `bucket/key`.
+    /// Writes `record` and its inline `manifest` over the current entry of `bucket/key`, the
+    /// version `stamp` (the copy's: the stamp may be what was damaged).
     pub fn repair_inline_object(
         &self,
         bucket: &str,
         key: &str,
+        stamp: VersionStamp,
         record: &ObjectRecord,
         manifest: Manifest,
     ) -> Result<(), IndexError> {
@@ -23,7 +26,26 @@ impl Index {
             )));
         }
         let object = EncodedObject::new(record, manifest);
-        self.write(|t| store_object(&mut t.objects, &mut t.manifests, bucket, key, &object, true))
+        let value = object.stamped(stamp);
+        self.write(|t| {
+            // Only a copy of the very version stored there may replace it: the copy is of the
+            // key's null version, and a newer version may have taken its place since.
+            let stored = t.objects.get((bucket, key))?.ok_or(IndexError::NoSuchKey)?;
+            let what = format_args!("object {bucket}/{key}");
+            if split_stamp(what, stored.value())?.1 != stamp {
+                return Err(IndexError::NoSuchVersion);
+            }
+            drop(stored);
+            store_object(
+                &mut t.objects,
+                &mut t.manifests,
+                bucket,
+                key,
+                &value,
+                None,
+                true,
+            )
+        })
     }
 }
 
@@ -40,15 +62,26 @@ mod tests {
         index
             .put_object("b", "k", &record, &manifest, always)
             .unwrap();
+        let (found, _) = current_version(&index, "b", "k");
+        let stamp = found.stamp();
+        // A copy of another version is not a stand-in for the entry.
+        let other = VersionStamp {
+            seq: stamp.seq + 1,
+            null: true,
+        };
+        assert!(matches!(
+            index.repair_inline_object("b", "k", other, &record, manifest.clone()),
+            Err(IndexError::NoSuchVersion)
+        ));
         index
-            .repair_inline_object("b", "k", &record, manifest.clone())
+            .repair_inline_object("b", "k", stamp, &record, manifest.clone())
             .unwrap();
         let (_, back) = index.object_with_manifest("b", "k").unwrap().unwrap();
         assert_eq!(back, manifest);
         let chunked = Manifest::chunked(Vec::new(), 4096);
         assert!(
             index
-                .repair_inline_object("b", "k", &record, chunked)
+                .repair_inline_object("b", "k", stamp, &record, chunked)
                 .is_err()
         );
     }

@@ -7,13 +7,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::buckets::bucket_is_empty;
+use super::buckets::{bucket_is_empty, encode_bucket};
+use super::chain::{NewVersion, insert_restored, remove_at};
 use super::journal::{JournalEntry, JournalState, RecordKind, observe_version};
 use super::object_entry::EncodedObject;
-use super::objects::{remove_object, replace_object};
 use super::refcount::RefDelta;
 use super::store::Tables;
-use super::{BucketRecord, Index, IndexError, encode_record};
+use super::versioning::VersionId;
+use super::{BucketRecord, Index, IndexError, UnixMillis, encode_record};
 
 /// What one call to [`Index::restore`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +32,40 @@ fn phase(entry: &JournalEntry) -> u8 {
     match (entry.kind, &entry.state) {
         (RecordKind::Bucket, JournalState::Deleted) => 2,
         (RecordKind::Bucket, _) => 0,
-        (RecordKind::Object, _) => 1,
+        (RecordKind::Object | RecordKind::Version, _) => 1,
     }
+}
+
+/// Whether the index already knows `entry` at its version or later: its live version, or a
+/// change still waiting in an outbox.
+fn known(t: &Tables<'_>, entry: &JournalEntry) -> Result<bool, IndexError> {
+    let (bucket, key) = (entry.bucket.as_str(), entry.key.as_str());
+    let known = match entry.kind {
+        RecordKind::Version => t
+            .version_outbox
+            .get((bucket, key, entry.seq))?
+            .map(|v| v.value()),
+        kind => {
+            let id = (kind as u8, bucket, key);
+            let live = t.versions.get(id)?.map(|v| v.value());
+            let queued = t.record_outbox.get(id)?.map(|v| v.value());
+            live.max(queued)
+        }
+    };
+    Ok(known.is_some_and(|known| known >= entry.version))
+}
+
+/// Keeps an object's bucket: when its bucket's own record was lost, under a stand-in.
+fn ensure_bucket(t: &mut Tables<'_>, bucket: &str, created: UnixMillis) -> Result<(), IndexError> {
+    if t.buckets.get(bucket)?.is_none() {
+        let stand_in = BucketRecord {
+            created,
+            region: String::new(),
+        };
+        t.buckets
+            .insert(bucket, encode_record(&stand_in).as_slice())?;
+    }
+    Ok(())
 }
 
 fn apply(
@@ -42,48 +75,59 @@ fn apply(
     counts: &mut RestoreCounts,
 ) -> Result<(), IndexError> {
     let (bucket, key) = (entry.bucket.as_str(), entry.key.as_str());
-    let id = (entry.kind as u8, bucket, key);
-    let live = t.versions.get(id)?.map(|v| v.value());
-    let queued = t.record_outbox.get(id)?.map(|v| v.value());
-    if live.max(queued).is_some_and(|known| known >= entry.version) {
+    if known(t, entry)? {
         counts.skipped += 1;
         return Ok(());
     }
+    // The version this entry is about, which the restored state replaces.
+    let id = match entry.kind {
+        RecordKind::Version => VersionId::Seq(entry.seq),
+        _ => VersionId::Null,
+    };
+    let journal_id = (entry.kind as u8, bucket, key);
     match &entry.state {
-        JournalState::Bucket(record) => {
-            t.buckets.insert(bucket, encode_record(record).as_slice())?;
-            t.versions.insert(id, entry.version)?;
+        JournalState::Bucket(record, settings) => {
+            t.buckets
+                .insert(bucket, encode_bucket(record, settings).as_slice())?;
+            t.versions.insert(journal_id, entry.version)?;
             counts.buckets += 1;
         }
-        JournalState::Object(record, manifest) => {
-            if t.buckets.get(bucket)?.is_none() {
-                // Its bucket's own record was lost: keep the object under a stand-in.
-                let stand_in = BucketRecord {
-                    created: record.modified,
-                    region: String::new(),
-                };
-                t.buckets
-                    .insert(bucket, encode_record(&stand_in).as_slice())?;
-            }
+        JournalState::Object(stamp, record, manifest) => {
+            ensure_bucket(t, bucket, record.modified)?;
+            remove_version(t, delta, bucket, key, id)?;
             let object = EncodedObject::new(record, manifest.clone());
-            replace_object(t, delta, bucket, key, &object, &|_| true)?;
-            t.versions.insert(id, entry.version)?;
+            insert_restored(t, delta, bucket, key, NewVersion::Object(&object, *stamp))?;
+            if entry.kind == RecordKind::Object {
+                t.versions.insert(journal_id, entry.version)?;
+            }
+            counts.objects += 1;
+        }
+        JournalState::Marker(stamp, marker) => {
+            ensure_bucket(t, bucket, marker.modified)?;
+            remove_version(t, delta, bucket, key, id)?;
+            let new = NewVersion::Marker(*stamp, marker.clone());
+            insert_restored(t, delta, bucket, key, new)?;
+            if entry.kind == RecordKind::Object {
+                t.versions.insert(journal_id, entry.version)?;
+            }
             counts.objects += 1;
         }
         JournalState::Deleted => match entry.kind {
-            RecordKind::Object => {
-                if remove_object(t, delta, bucket, key)?.is_some() {
+            RecordKind::Object | RecordKind::Version => {
+                if t.buckets.get(bucket)?.is_some() && remove_version(t, delta, bucket, key, id)? {
                     counts.deleted += 1;
                 } else {
                     counts.skipped += 1;
                 }
-                t.versions.remove(id)?;
+                if entry.kind == RecordKind::Object {
+                    t.versions.remove(journal_id)?;
+                }
             }
             RecordKind::Bucket => {
                 if t.buckets.get(bucket)?.is_some() && bucket_is_empty(t, bucket)? {
                     t.buckets.remove(bucket)?;
                     t.object_counts.remove(bucket)?;
-                    t.versions.remove(id)?;
+                    t.versions.remove(journal_id)?;
                     counts.deleted += 1;
                 } else {
                     counts.skipped += 1;
@@ -91,7 +135,26 @@ fn apply(
             }
         },
     }
-    observe_version(t, entry.version)
+    observe_version(t, entry.version)?;
+    if let JournalState::Object(stamp, ..) | JournalState::Marker(stamp, _) = &entry.state {
+        // Version ids come from the same counter: a new one must never repeat a restored one.
+        observe_version(t, stamp.seq)?;
+    }
+    Ok(())
+}
+
+/// Removes the key's version `id` if the index holds it; whether it did.
+fn remove_version(
+    t: &mut Tables<'_>,
+    delta: &mut RefDelta,
+    bucket: &str,
+    key: &str,
+    id: VersionId,
+) -> Result<bool, IndexError> {
+    match t.chain().find(bucket, key, id)? {
+        Some((place, _)) => Ok(remove_at(t, delta, bucket, key, place)?.is_some()),
+        None => Ok(false),
+    }
 }
 
 impl Index {

@@ -27,6 +27,10 @@
 //! | `deleting` | chunk id | claimed by the collector at (see `deletion`) |
 //! | `tombstones` | chunk id | deletion number of its last deletion (kept a day) |
 //! | `tombstone_times` | (deleted at, chunk id) | () — tombstone pruning order |
+//! | `object_versions` | (bucket, key, rank) | every version but a current object (see `chain`) |
+//! | `version_manifests` | (bucket, key, rank) | `Manifest::encode` of those whose manifest is large |
+//! | `null_versions` | (bucket, key) | seq of the null version while it is in `object_versions` |
+//! | `version_outbox` | (bucket, key, seq) | journal version of a change of a non-null version |
 //!
 //! Large manifests live apart from object records so listing never loads long chunk lists;
 //! small ones (the bodies of small objects) sit beside the record (see `object_entry`).
@@ -76,6 +80,11 @@ pub(super) const GATEWAYS: Table<Str, Bytes> = Table::new(18, "gateways");
 pub(super) const DELETING: Table<Id32, i64> = Table::new(19, "deleting");
 pub(super) const TOMBSTONES: Table<Id32, u64> = Table::new(20, "tombstones");
 pub(super) const TOMBSTONE_TIMES: Table<(i64, Id32), Unit> = Table::new(21, "tombstone_times");
+pub(super) const OBJECT_VERSIONS: Table<(Str, Str, u64), Bytes> = Table::new(22, "object_versions");
+pub(super) const VERSION_MANIFESTS: Table<(Str, Str, u64), Bytes> =
+    Table::new(23, "version_manifests");
+pub(super) const NULL_VERSIONS: Table<(Str, Str), u64> = Table::new(24, "null_versions");
+pub(super) const VERSION_OUTBOX: Table<(Str, Str, u64), u64> = Table::new(25, "version_outbox");
 
 /// The metadata index. Cheap to share in an `Arc`. All methods block; async callers use
 /// [`Index::call`], except for the `_async` object writes, which only wait for the writer
@@ -121,6 +130,10 @@ pub(super) struct Tables<'c> {
     pub deleting: WriteTable<'c, Id32, i64>,
     pub tombstones: WriteTable<'c, Id32, u64>,
     pub tombstone_times: WriteTable<'c, (i64, Id32), Unit>,
+    pub object_versions: WriteTable<'c, (Str, Str, u64), Bytes>,
+    pub version_manifests: WriteTable<'c, (Str, Str, u64), Bytes>,
+    pub null_versions: WriteTable<'c, (Str, Str), u64>,
+    pub version_outbox: WriteTable<'c, (Str, Str, u64), u64>,
 }
 
 impl<'c> Tables<'c> {
@@ -148,6 +161,10 @@ impl<'c> Tables<'c> {
             deleting: BoundTable::new(DELETING, cell),
             tombstones: BoundTable::new(TOMBSTONES, cell),
             tombstone_times: BoundTable::new(TOMBSTONE_TIMES, cell),
+            object_versions: BoundTable::new(OBJECT_VERSIONS, cell),
+            version_manifests: BoundTable::new(VERSION_MANIFESTS, cell),
+            null_versions: BoundTable::new(NULL_VERSIONS, cell),
+            version_outbox: BoundTable::new(VERSION_OUTBOX, cell),
         }
     }
 }

@@ -147,3 +147,12 @@ pub fn hold_writes(index: &Index) -> redb::WriteTransaction {
         .begin_write()
         .unwrap()
 }
+
+/// The newest version of `bucket/key` and its manifest; panics if there is none.
+pub fn current_version(index: &Index, bucket: &str, key: &str) -> (Version, Option<Manifest>) {
+    let found = index
+        .object_version(bucket, key, None, true)
+        .unwrap()
+        .expect("a version");
+    (found.version, found.manifest)
+}

@@ -10,9 +10,8 @@ use std::ops::Bound;
 use floe_codec::Manifest;
 
 use super::buckets::require_bucket;
-use super::journal::{RecordKind, note_change};
 use super::object_entry::EncodedObject;
-use super::objects::replace_object;
+use super::objects::{Written, write_object};
 use super::refcount::RefDelta;
 use super::store::{PARTS, Tables, UPLOAD_KEYS, UPLOAD_TIMES, UPLOADS, decode};
 use super::{
@@ -230,13 +229,13 @@ impl Index {
         record: &ObjectRecord,
         manifest: &Manifest,
         precondition: Precondition<'_>,
-    ) -> Result<Option<ObjectRecord>, IndexError> {
+    ) -> Result<Written, IndexError> {
         let object = EncodedObject::new(record, manifest.clone());
         self.write(|t| {
             let upload = current_upload(t, upload_id)?.ok_or(IndexError::NoSuchUpload)?;
             require_bucket(&t.buckets, &upload.bucket)?;
             let mut delta = RefDelta::default();
-            let previous = replace_object(
+            let written = write_object(
                 t,
                 &mut delta,
                 &upload.bucket,
@@ -245,9 +244,8 @@ impl Index {
                 precondition,
             )?;
             remove_upload(t, &mut delta, upload_id)?;
-            note_change(t, RecordKind::Object, &upload.bucket, &upload.key, true)?;
             delta.apply(t)?;
-            Ok(previous)
+            Ok(written)
         })
     }
 

@@ -74,19 +74,22 @@ impl ObjectService {
         if record.size > self.config.max_object_size {
             return Err(ObjectError::EntityTooLarge);
         }
-        let outcome = PutOutcome {
+        let mut outcome = PutOutcome {
             etag: record.etag.clone(),
             size: record.size,
             modified: record.modified,
             checksum: record.checksum.clone(),
+            version: None,
         };
         let (id, conditions) = (req.upload_id, req.conditions);
-        self.with_index(move |ix| {
-            ix.complete_upload(&id, &record, &manifest, &|current| {
-                write_allowed(&conditions, current)
+        let written = self
+            .with_index(move |ix| {
+                ix.complete_upload(&id, &record, &manifest, &|current| {
+                    write_allowed(&conditions, current)
+                })
             })
-        })
-        .await?;
+            .await?;
+        outcome.version = written.reported_version();
         self.replicated().await?;
         Ok(outcome)
     }

@@ -9,21 +9,31 @@ use crate::index::{ChecksumType, HeldUntilSettled, ObjectRecord, StoredChecksum}
 use super::checksum::{BodyDigest, b64};
 use super::conditions::check_copy_source;
 use super::error::ObjectError;
+use super::get::Found;
 use super::service::{ObjectService, now_millis};
-use super::types::{CopyRequest, MetadataDirective, PutOutcome};
+use super::types::{CopyOutcome, CopyRequest, MetadataDirective, PutOutcome};
 
 impl ObjectService {
-    pub async fn copy_object(&self, req: CopyRequest) -> Result<PutOutcome, ObjectError> {
+    pub async fn copy_object(&self, req: CopyRequest) -> Result<CopyOutcome, ObjectError> {
         self.check_key(&req.key)?;
         // Taken before the source's chunks are looked up: another gateway may delete the source
         // and collect its chunks meanwhile (`index/deletion.rs`).
         let epoch = self.write_epoch().await?;
-        let (source, manifest) = self.load(&req.source_bucket, &req.source_key).await?;
+        let Found {
+            record: source,
+            manifest,
+            version: source_version,
+        } = self
+            .load(&req.source_bucket, &req.source_key, req.source_version)
+            .await?;
         check_copy_source(&req.source_conditions, &source)?;
         // The source may be deleted while we copy: keep its chunks until our reference commits.
         let ids: Vec<ChunkId> = manifest.chunks().iter().map(|c| c.id).collect();
         let pins = self.blobs().pins().pin(ids).await;
-        let onto_itself = req.source_bucket == req.bucket && req.source_key == req.key;
+        // A copy of an older version onto its own key restores it: that changes something.
+        let onto_itself = req.source_bucket == req.bucket
+            && req.source_key == req.key
+            && req.source_version.is_none();
         if onto_itself
             && req.metadata_directive == MetadataDirective::Copy
             && req.replace_tags.is_none()
@@ -80,14 +90,16 @@ impl ObjectService {
             parts: source.parts.clone(),
             tags: req.replace_tags.unwrap_or(source.tags),
         };
-        let outcome = PutOutcome {
+        let mut outcome = PutOutcome {
             etag: record.etag.clone(),
             size: record.size,
             modified: record.modified,
             checksum: record.checksum.clone(),
+            version: None,
         };
         // The pins are released once the write has settled (see `put_object`).
-        self.index
+        let written = self
+            .index
             .put_object_async(
                 req.bucket,
                 req.key,
@@ -96,7 +108,11 @@ impl ObjectService {
                 Some(HeldUntilSettled::new(pins).written_after(epoch)),
             )
             .await?;
+        outcome.version = written.reported_version();
         self.replicated().await?;
-        Ok(outcome)
+        Ok(CopyOutcome {
+            written: outcome,
+            source_version,
+        })
     }
 }

@@ -15,6 +15,21 @@ pub enum ObjectError {
     NoSuchKey,
     #[error("the specified multipart upload does not exist")]
     NoSuchUpload,
+    #[error("the specified version does not exist")]
+    NoSuchVersion,
+    /// The version read is a delete marker: 404 for the newest version, 405 when named.
+    #[error("the specified {} is a delete marker", if *named { "version" } else { "key" })]
+    DeleteMarker {
+        /// Its id, as reported.
+        version: Option<String>,
+        /// Whether the request named it by version id.
+        named: bool,
+    },
+    #[error("{0}")]
+    InvalidBucketState(String),
+    /// The operation does not apply to the version named (a delete marker's tags).
+    #[error("the specified method is not allowed against this resource")]
+    MethodNotAllowed,
     #[error("the bucket already exists and you own it")]
     BucketAlreadyOwnedByYou,
     #[error("the bucket you tried to delete is not empty")]
@@ -76,6 +91,9 @@ pub enum ObjectError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A request option Floe does not implement: refused, never ignored.
+    #[error("{0}")]
+    NotImplemented(String),
 }
 
 impl From<IndexError> for ObjectError {
@@ -84,6 +102,9 @@ impl From<IndexError> for ObjectError {
             IndexError::NoSuchBucket => Self::NoSuchBucket,
             IndexError::NoSuchKey => Self::NoSuchKey,
             IndexError::NoSuchUpload => Self::NoSuchUpload,
+            IndexError::NoSuchVersion => Self::NoSuchVersion,
+            IndexError::IsDeleteMarker => Self::MethodNotAllowed,
+            IndexError::InvalidBucketState(why) => Self::InvalidBucketState(why),
             IndexError::BucketAlreadyExists => Self::BucketAlreadyOwnedByYou,
             IndexError::BucketNotEmpty => Self::BucketNotEmpty,
             IndexError::PreconditionFailed => Self::PreconditionFailed,

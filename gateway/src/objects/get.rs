@@ -6,17 +6,25 @@ use bytes::Bytes;
 use floe_codec::{Body, ByteRange, Manifest};
 use futures::StreamExt;
 
-use crate::index::{IndexError, ObjectRecord};
+use crate::index::{IndexError, ObjectRecord, Version, VersionId, VersionStamp};
 
 use super::conditions::check_read;
 use super::error::ObjectError;
 use super::service::ObjectService;
 use super::types::{ByteStream, GetRequest, ObjectBody, ObjectView, RangeSpec};
 
+/// The object version a read found.
+pub(super) struct Found {
+    pub record: ObjectRecord,
+    pub manifest: Manifest,
+    /// The id to report in `x-amz-version-id` (none for an object of an unversioned bucket).
+    pub version: Option<String>,
+}
+
 impl ObjectService {
     pub async fn get_object(&self, req: GetRequest) -> Result<ObjectBody, ObjectError> {
-        let (record, manifest) = self.load(&req.bucket, &req.key).await?;
-        let view = view(&req, record)?;
+        let found = self.load(&req.bucket, &req.key, req.version).await?;
+        let view = view(&req, found.record, found.version)?;
         let range = match view.range {
             Some((first, last)) => ByteRange {
                 start: first,
@@ -27,34 +35,77 @@ impl ObjectService {
                 end: view.record.size,
             },
         };
-        let body = self.body_stream(manifest, range).await;
+        let body = self.body_stream(found.manifest, range).await;
         Ok(ObjectBody { view, body })
     }
 
     pub async fn head_object(&self, req: GetRequest) -> Result<ObjectView, ObjectError> {
-        let (b, k) = (req.bucket.clone(), req.key.clone());
-        let record = self
-            .with_index(move |ix| ix.object(&b, &k))
-            .await?
-            .ok_or(ObjectError::NoSuchKey)?;
-        view(&req, record)
+        let (record, version) = self.find(&req.bucket, &req.key, req.version, false).await?;
+        view(&req, record, version)
     }
 
-    /// Record and manifest of an existing object. An entry that fails its check (an inline
-    /// body that no longer matches its hash) is never served: it is read from the nodes' copy
-    /// of its record instead, and repaired.
+    /// The record (and, `with_manifest`, the manifest) of version `version` of an object, or
+    /// of its newest version; a delete marker is an error that says so.
+    pub(super) async fn find(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<VersionId>,
+        with_manifest: bool,
+    ) -> Result<(ObjectRecord, Option<String>), ObjectError> {
+        let (record, _, reported) = self
+            .find_with_manifest(bucket, key, version, with_manifest)
+            .await?;
+        Ok((record, reported))
+    }
+
+    async fn find_with_manifest(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<VersionId>,
+        with_manifest: bool,
+    ) -> Result<(ObjectRecord, Option<Manifest>, Option<String>), ObjectError> {
+        let (b, k) = (bucket.to_string(), key.to_string());
+        let found = self
+            .with_index(move |ix| ix.object_version(&b, &k, version, with_manifest))
+            .await?;
+        let Some(found) = found else {
+            return Err(match version {
+                Some(_) => ObjectError::NoSuchVersion,
+                None => ObjectError::NoSuchKey,
+            });
+        };
+        let reported = reported_version(found.version.stamp(), found.versioned);
+        match found.version {
+            Version::Object(_, record) => Ok((record, found.manifest, reported)),
+            Version::Marker(..) => Err(ObjectError::DeleteMarker {
+                version: reported,
+                named: version.is_some(),
+            }),
+        }
+    }
+
+    /// Record and manifest of an existing object version (without `version`, the newest). An
+    /// entry that fails its check (an inline body that no longer matches its hash) is never
+    /// served: the current object is read from the nodes' copy of its record instead, and
+    /// repaired.
     pub(super) async fn load(
         &self,
         bucket: &str,
         key: &str,
-    ) -> Result<(ObjectRecord, Manifest), ObjectError> {
-        let (b, k) = (bucket.to_string(), key.to_string());
-        match self
-            .with_index(move |ix| ix.object_with_manifest(&b, &k))
-            .await
-        {
-            Ok(found) => found.ok_or(ObjectError::NoSuchKey),
-            Err(ObjectError::Index(why @ IndexError::Corrupt(_))) => {
+        version: Option<VersionId>,
+    ) -> Result<Found, ObjectError> {
+        match self.find_with_manifest(bucket, key, version, true).await {
+            Ok((record, Some(manifest), version)) => Ok(Found {
+                record,
+                manifest,
+                version,
+            }),
+            Ok((_, None, _)) => Err(ObjectError::Internal(
+                "the index returned no manifest".into(),
+            )),
+            Err(ObjectError::Index(why @ IndexError::Corrupt(_))) if version.is_none() => {
                 tracing::error!(
                     bucket,
                     key,
@@ -62,7 +113,11 @@ impl ObjectService {
                     "object entry damaged; reading a node copy"
                 );
                 match self.recover_object(bucket, key).await {
-                    Some(object) => Ok(object),
+                    Some((record, manifest)) => Ok(Found {
+                        record,
+                        manifest,
+                        version: None,
+                    }),
                     None => Err(ObjectError::Index(why)),
                 }
             }
@@ -96,8 +151,17 @@ impl ObjectService {
     }
 }
 
+/// The id S3 reports for a version: a null version only once its bucket has been versioned.
+pub(super) fn reported_version(stamp: VersionStamp, versioned: bool) -> Option<String> {
+    (!stamp.null || versioned).then(|| stamp.id().to_string())
+}
+
 /// Applies conditions, then narrows the view to the requested part or range.
-fn view(req: &GetRequest, record: ObjectRecord) -> Result<ObjectView, ObjectError> {
+fn view(
+    req: &GetRequest,
+    record: ObjectRecord,
+    version: Option<String>,
+) -> Result<ObjectView, ObjectError> {
     check_read(&req.conditions, &record)?;
     let size = record.size;
     // S3 reports the part count only to a request that names a part of a multipart object.
@@ -125,6 +189,7 @@ fn view(req: &GetRequest, record: ObjectRecord) -> Result<ObjectView, ObjectErro
         range,
         content_length,
         parts_count,
+        version,
     })
 }
 

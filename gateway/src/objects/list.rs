@@ -15,12 +15,12 @@ const BATCH: usize = 1000;
 
 /// The smallest string above every string that starts with `prefix` (as far as UTF-8 keys go):
 /// used to jump past a whole common prefix in one index seek.
-fn after_all_with(prefix: &str) -> String {
+pub(super) fn after_all_with(prefix: &str) -> String {
     format!("{prefix}{}", char::MAX)
 }
 
 /// The common prefix `key` rolls up into, if the delimiter occurs after `prefix`.
-fn common_prefix<'k>(key: &'k str, prefix: &str, delimiter: &str) -> Option<&'k str> {
+pub(super) fn common_prefix<'k>(key: &'k str, prefix: &str, delimiter: &str) -> Option<&'k str> {
     let rest = key.get(prefix.len()..)?;
     let at = rest.find(delimiter)?;
     key.get(..prefix.len() + at + delimiter.len())

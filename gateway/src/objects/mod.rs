@@ -26,6 +26,7 @@ pub mod replication;
 mod service;
 mod tagging;
 mod types;
+mod versions;
 
 pub use buckets::validate_bucket_name;
 pub use conditions::normalize_etag;
@@ -33,10 +34,12 @@ pub use error::ObjectError;
 pub use replication::{NotReplicated, Replication, ReplicationError};
 pub use service::{ObjectService, ServiceConfig, now_millis};
 pub use types::*;
+pub use versions::{VersionsPage, VersionsRequest};
 
 /// The stored records are also the service's domain types: re-exported so the S3 adapter
 /// depends on this layer only, never on the index beneath it.
 pub use crate::index::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ContentHeaders, ObjectRecord, StoredChecksum,
-    UnixMillis, UploadRecord,
+    BucketRecord, ChecksumAlgorithm, ChecksumType, ContentHeaders, ListedVersion, MarkerRecord,
+    ObjectRecord, StoredChecksum, UnixMillis, UploadRecord, Version, VersionId, VersionStamp,
+    Versioning,
 };

@@ -7,6 +7,7 @@ use crate::index::{ChecksumAlgorithm, ChecksumType, PartRecord, StoredChecksum, 
 
 use super::conditions::check_copy_source;
 use super::error::ObjectError;
+use super::get::Found;
 use super::ingest::{IngestLimits, Ingested, ingest};
 use super::put::{parse_content_md5, verify_digests};
 use super::service::{ObjectService, now_millis};
@@ -131,7 +132,13 @@ impl ObjectService {
         let upload = self
             .upload_for(&req.bucket, &req.key, &req.upload_id)
             .await?;
-        let (source, manifest) = self.load(&req.source_bucket, &req.source_key).await?;
+        let Found {
+            record: source,
+            manifest,
+            ..
+        } = self
+            .load(&req.source_bucket, &req.source_key, req.source_version)
+            .await?;
         check_copy_source(&req.source_conditions, &source)?;
         let (first, last) = match req.source_range {
             // Unlike a GET range, a copy-source range is never clamped: it must lie within the

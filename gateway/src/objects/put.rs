@@ -50,17 +50,19 @@ impl ObjectService {
             parts: Vec::new(),
             tags: req.attributes.tags,
         };
-        let outcome = PutOutcome {
+        let mut outcome = PutOutcome {
             etag: record.etag.clone(),
             size: record.size,
             modified: record.modified,
             checksum: record.checksum.clone(),
+            version: None,
         };
         let conditions = req.conditions;
         // Straight to the index's writer thread: no blocking thread is needed to wait for it.
         // The pins go with the write, and are released once the index reference protects the
         // chunks, even if this request is dropped while it waits.
-        self.index
+        let written = self
+            .index
             .put_object_async(
                 req.bucket,
                 req.key,
@@ -69,6 +71,7 @@ impl ObjectService {
                 Some(HeldUntilSettled::new(ingested.pins).written_after(epoch)),
             )
             .await?;
+        outcome.version = written.reported_version();
         self.replicated().await?;
         Ok(outcome)
     }

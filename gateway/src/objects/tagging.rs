@@ -1,5 +1,7 @@
 //! Object tagging: get, put and delete the tag set of an existing object.
 
+use crate::index::VersionId;
+
 use super::error::ObjectError;
 use super::service::ObjectService;
 
@@ -29,33 +31,45 @@ pub fn validate_tags(tags: &[(String, String)]) -> Result<(), ObjectError> {
 }
 
 impl ObjectService {
+    /// The tags of version `version` of an object (without it, the newest), and the id of
+    /// the version read.
     pub async fn get_tags(
         &self,
         bucket: &str,
         key: &str,
-    ) -> Result<Vec<(String, String)>, ObjectError> {
-        let (b, k) = (bucket.to_string(), key.to_string());
-        let record = self
-            .with_index(move |ix| ix.object(&b, &k))
-            .await?
-            .ok_or(ObjectError::NoSuchKey)?;
-        Ok(record.tags)
+        version: Option<VersionId>,
+    ) -> Result<(Vec<(String, String)>, Option<String>), ObjectError> {
+        let (record, version) = match self.find(bucket, key, version, false).await {
+            // A delete marker has no tags; S3 answers 405 whether or not it was named.
+            Err(ObjectError::DeleteMarker { named: true, .. }) => {
+                return Err(ObjectError::MethodNotAllowed);
+            }
+            other => other?,
+        };
+        Ok((record.tags, version))
     }
 
     pub async fn put_tags(
         &self,
         bucket: &str,
         key: &str,
+        version: Option<VersionId>,
         tags: Vec<(String, String)>,
     ) -> Result<(), ObjectError> {
         validate_tags(&tags)?;
         let (b, k) = (bucket.to_string(), key.to_string());
-        self.with_index(move |ix| ix.set_tags(&b, &k, tags)).await?;
+        self.with_index(move |ix| ix.set_tags(&b, &k, version, tags))
+            .await?;
         // A tag change is a change of the object's record: on the nodes before it is answered.
         self.replicated().await
     }
 
-    pub async fn delete_tags(&self, bucket: &str, key: &str) -> Result<(), ObjectError> {
-        self.put_tags(bucket, key, Vec::new()).await
+    pub async fn delete_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<VersionId>,
+    ) -> Result<(), ObjectError> {
+        self.put_tags(bucket, key, version, Vec::new()).await
     }
 }

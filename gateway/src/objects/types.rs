@@ -10,7 +10,7 @@ use futures::Stream;
 
 use crate::index::{
     ChecksumAlgorithm, ChecksumType, ContentHeaders, ObjectRecord, StoredChecksum, UnixMillis,
-    UploadRecord,
+    UploadRecord, VersionId,
 };
 
 /// Why a body stream broke off (the transport's error, or the blob layer's on a read).
@@ -107,11 +107,15 @@ pub struct PutOutcome {
     pub size: u64,
     pub modified: UnixMillis,
     pub checksum: Option<StoredChecksum>,
+    /// `x-amz-version-id` (none for an unversioned bucket).
+    pub version: Option<String>,
 }
 
 pub struct GetRequest {
     pub bucket: String,
     pub key: String,
+    /// `versionId`; none reads the newest version.
+    pub version: Option<VersionId>,
     pub range: Option<RangeSpec>,
     pub part_number: Option<u32>,
     pub conditions: ReadConditions,
@@ -127,6 +131,8 @@ pub struct ObjectView {
     pub content_length: u64,
     /// `x-amz-mp-parts-count` for multipart objects.
     pub parts_count: Option<u32>,
+    /// `x-amz-version-id` (none for an unversioned bucket).
+    pub version: Option<String>,
 }
 
 pub struct ObjectBody {
@@ -144,6 +150,7 @@ pub enum MetadataDirective {
 pub struct CopyRequest {
     pub source_bucket: String,
     pub source_key: String,
+    pub source_version: Option<VersionId>,
     pub source_conditions: ReadConditions,
     pub bucket: String,
     pub key: String,
@@ -154,6 +161,32 @@ pub struct CopyRequest {
     pub replace_tags: Option<Vec<(String, String)>>,
     /// Checksum algorithm requested for the copy, if any.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+}
+
+/// What a copy made, and of which source version.
+#[derive(Debug, Clone)]
+pub struct CopyOutcome {
+    pub written: PutOutcome,
+    /// `x-amz-copy-source-version-id`.
+    pub source_version: Option<String>,
+}
+
+/// A DeleteObject, or one key of a DeleteObjects.
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub key: String,
+    pub version: Option<VersionId>,
+    /// `If-Match` on the version that would go.
+    pub if_match: Option<EtagMatch>,
+}
+
+/// What a delete did, as S3 reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteOutcome {
+    /// `x-amz-version-id`: the version removed, or the delete marker made.
+    pub version: Option<String>,
+    /// `x-amz-delete-marker`: whether that version is a delete marker.
+    pub marker: bool,
 }
 
 /// ListObjects (V1 and V2) in one shape: the adapter maps marker / start-after / continuation
@@ -199,6 +232,7 @@ pub struct UploadPartRequest {
 pub struct UploadPartCopyRequest {
     pub source_bucket: String,
     pub source_key: String,
+    pub source_version: Option<VersionId>,
     pub source_conditions: ReadConditions,
     /// Inclusive byte range of the source (`x-amz-copy-source-range`).
     pub source_range: Option<(u64, u64)>,

@@ -1,14 +1,18 @@
-//! Bucket operations: ListBuckets, HeadBucket, GetBucketLocation, CreateBucket, DeleteBucket.
+//! Bucket operations: ListBuckets, HeadBucket, GetBucketLocation, CreateBucket, DeleteBucket,
+//! and the bucket's versioning state.
 
 use s3s::dto::{
-    Bucket, BucketLocationConstraint, CreateBucketInput, CreateBucketOutput, DeleteBucketInput,
-    DeleteBucketOutput, GetBucketLocationInput, GetBucketLocationOutput, GetBucketVersioningInput,
-    GetBucketVersioningOutput, HeadBucketInput, HeadBucketOutput, ListBucketsInput,
-    ListBucketsOutput,
+    Bucket, BucketLocationConstraint, BucketVersioningStatus, CreateBucketInput,
+    CreateBucketOutput, DeleteBucketInput, DeleteBucketOutput, GetBucketLocationInput,
+    GetBucketLocationOutput, GetBucketVersioningInput, GetBucketVersioningOutput, HeadBucketInput,
+    HeadBucketOutput, ListBucketsInput, ListBucketsOutput, MFADelete, MFADeleteStatus,
+    PutBucketVersioningInput, PutBucketVersioningOutput,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use crate::objects::ObjectService;
+use crate::objects::{ObjectService, Versioning};
+
+use super::errors::malformed_xml;
 
 use super::convert::{decode_token, encode_token, owner, page_limit, timestamp};
 
@@ -83,15 +87,57 @@ pub(super) async fn get_bucket_location(
     }))
 }
 
-/// A bucket's versioning state. Floe buckets are never versioned yet (`PutBucketVersioning`
-/// is refused as NotImplemented), and S3 answers a bucket never versioned with an empty
+/// A bucket's versioning state. S3 answers a bucket never versioned with an empty
 /// configuration: no `Status`. Backup software (Veeam) asks even with immutability off.
 pub(super) async fn get_bucket_versioning(
     svc: &ObjectService,
     req: S3Request<GetBucketVersioningInput>,
 ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-    svc.head_bucket(&req.input.bucket).await?;
-    Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    let status = match svc.versioning(&req.input.bucket).await? {
+        Versioning::Unversioned => None,
+        Versioning::Enabled => Some(BucketVersioningStatus::ENABLED),
+        Versioning::Suspended => Some(BucketVersioningStatus::SUSPENDED),
+    };
+    Ok(S3Response::new(GetBucketVersioningOutput {
+        status: status.map(BucketVersioningStatus::from_static),
+        // MFA Delete is never enabled: S3 then says so only once versioning was set.
+        mfa_delete: status.map(|_| MFADeleteStatus::from_static(MFADeleteStatus::DISABLED)),
+    }))
+}
+
+/// Enables or suspends versioning. MFA Delete needs an MFA device, which Floe does not have:
+/// asking for it without `x-amz-mfa` is the 400 S3 gives a request lacking MFA, and with it a
+/// plain NotImplemented.
+pub(super) async fn put_bucket_versioning(
+    svc: &ObjectService,
+    req: S3Request<PutBucketVersioningInput>,
+) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+    let input = req.input;
+    let config = input.versioning_configuration;
+    let mfa_delete = config.mfa_delete.as_ref().map(|m| m.as_str().to_owned());
+    match (mfa_delete.as_deref(), input.mfa.is_some()) {
+        (Some(MFADelete::ENABLED), false) => {
+            return Err(s3s::s3_error!(
+                InvalidRequest,
+                "MFA Delete requires the x-amz-mfa header, and Floe has no MFA devices."
+            ));
+        }
+        (_, true) => {
+            return Err(s3s::s3_error!(
+                NotImplemented,
+                "MFA Delete is not implemented: the x-amz-mfa header is refused."
+            ));
+        }
+        (None | Some(MFADelete::DISABLED), false) => {}
+        (Some(_), false) => return Err(malformed_xml()),
+    }
+    let versioning = match config.status.as_ref().map(|s| s.as_str()) {
+        Some(BucketVersioningStatus::ENABLED) => Versioning::Enabled,
+        Some(BucketVersioningStatus::SUSPENDED) => Versioning::Suspended,
+        _ => return Err(malformed_xml()),
+    };
+    svc.set_versioning(&input.bucket, versioning).await?;
+    Ok(S3Response::new(PutBucketVersioningOutput::default()))
 }
 
 pub(super) async fn create_bucket(

@@ -13,7 +13,9 @@ use s3s::dto::{
 };
 
 use crate::objects::{ContentHeaders, UnixMillis};
-use crate::objects::{EtagMatch, ObjectError, RangeSpec, ReadConditions, WriteConditions};
+use crate::objects::{
+    EtagMatch, ObjectError, RangeSpec, ReadConditions, VersionId, WriteConditions,
+};
 
 /// Owner reported in listings: Floe has a single tenant.
 pub(super) const OWNER: &str = "floe";
@@ -248,27 +250,31 @@ pub(super) fn owner() -> Owner {
     }
 }
 
-/// Buckets are unversioned: only the `null` version exists.
-pub(super) fn unversioned(version_id: Option<&str>) -> Result<(), ObjectError> {
-    match version_id {
-        None | Some("null") => Ok(()),
-        Some(_) => Err(ObjectError::InvalidArgument(
-            "Invalid version id specified".into(),
-        )),
-    }
+/// A `versionId` parameter: `null` or an id Floe handed out; anything else is 400, as in S3.
+pub(super) fn version_id(version_id: Option<&str>) -> Result<Option<VersionId>, ObjectError> {
+    version_id
+        .map(|v| {
+            v.parse()
+                .map_err(|_| ObjectError::InvalidArgument("Invalid version id specified".into()))
+        })
+        .transpose()
 }
 
-/// `x-amz-copy-source` as (bucket, key); access point and outpost ARNs are not served here.
-pub(super) fn copy_source(source: &CopySource) -> Result<(String, String), ObjectError> {
+/// `x-amz-copy-source` as (bucket, key, version); access point and outpost ARNs are not served
+/// here.
+pub(super) fn copy_source(
+    source: &CopySource,
+) -> Result<(String, String, Option<VersionId>), ObjectError> {
     match source {
         CopySource::Bucket {
             bucket,
             key,
-            version_id,
-        } => {
-            unversioned(version_id.as_deref())?;
-            Ok((bucket.to_string(), key.to_string()))
-        }
+            version_id: version,
+        } => Ok((
+            bucket.to_string(),
+            key.to_string(),
+            version_id(version.as_deref())?,
+        )),
         _ => Err(ObjectError::InvalidArgument(
             "Copy source must be of the form bucket/key".into(),
         )),
@@ -427,8 +433,12 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert!(unversioned(None).is_ok());
-        assert!(unversioned(Some("null")).is_ok());
-        assert!(unversioned(Some("3HL4kqtJlcpXroDTDmJ")).is_err());
+        assert_eq!(version_id(None).unwrap(), None);
+        assert_eq!(version_id(Some("null")).unwrap(), Some(VersionId::Null));
+        assert_eq!(
+            version_id(Some("00000000000000ff")).unwrap(),
+            Some(VersionId::Seq(255))
+        );
+        assert!(version_id(Some("3HL4kqtJlcpXroDTDmJ")).is_err());
     }
 }

@@ -20,6 +20,13 @@ impl From<ObjectError> for S3Error {
             ObjectError::NoSuchBucket => C::NoSuchBucket,
             ObjectError::NoSuchKey => C::NoSuchKey,
             ObjectError::NoSuchUpload => C::NoSuchUpload,
+            ObjectError::NoSuchVersion => C::NoSuchVersion,
+            ObjectError::DeleteMarker { version, named } => {
+                return delete_marker(version.as_deref(), *named);
+            }
+            ObjectError::InvalidBucketState(_) => C::InvalidBucketState,
+            ObjectError::MethodNotAllowed => C::MethodNotAllowed,
+            ObjectError::NotImplemented(_) => C::NotImplemented,
             ObjectError::BucketAlreadyOwnedByYou => C::BucketAlreadyOwnedByYou,
             ObjectError::BucketNotEmpty => C::BucketNotEmpty,
             ObjectError::InvalidBucketName(_) => C::InvalidBucketName,
@@ -100,6 +107,29 @@ fn invalid_range(size: u64) -> S3Error {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
     if let Ok(v) = HeaderValue::try_from(format!("bytes */{size}")) {
         headers.insert(CONTENT_RANGE, v);
+    }
+    err.set_headers(headers);
+    err
+}
+
+/// A read that found a delete marker: 404 NoSuchKey for the newest version, 405
+/// MethodNotAllowed for a version named by id, both saying `x-amz-delete-marker: true`.
+fn delete_marker(version: Option<&str>, named: bool) -> S3Error {
+    let mut err = match named {
+        true => S3Error::with_message(
+            S3ErrorCode::MethodNotAllowed,
+            "The specified method is not allowed against this resource.",
+        ),
+        false => S3Error::with_message(S3ErrorCode::NoSuchKey, "The specified key does not exist."),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
+    if let Some(v) = version.and_then(|v| HeaderValue::try_from(v).ok()) {
+        headers.insert("x-amz-version-id", v);
+    }
+    if named {
+        headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
     }
     err.set_headers(headers);
     err

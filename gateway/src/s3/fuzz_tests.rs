@@ -201,7 +201,7 @@ proptest! {
         }
         if let Some(delete) = parse::<Delete>(&bytes) {
             for object in delete.objects {
-                let _ = convert::unversioned(object.version_id.as_deref());
+                let _ = convert::version_id(object.version_id.as_deref());
             }
         }
         if let Some(tagging) = parse::<Tagging>(&bytes) {

@@ -4,23 +4,23 @@
 //! opaque continuation token (base64url of the last key or prefix returned), whichever is later.
 //! `encoding-type=url` (always sent by `aws s3 sync`) is applied here, on the way out.
 //!
-//! ListObjectVersions lists the same objects as what they are until versioning lands: each key's
-//! one version, the `null` version, latest, with no delete markers — S3's answer for a bucket
-//! never versioned.
+//! ListObjectVersions pages by `key-marker` and `version-id-marker`; the service does the walk
+//! (`objects/versions.rs`) and this splits its entries into versions and delete markers.
 
 use s3s::dto::{
-    CommonPrefix, ListObjectVersionsInput, ListObjectVersionsOutput, ListObjectsInput,
-    ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, Object, ObjectStorageClass,
-    ObjectVersion, ObjectVersionStorageClass,
+    CommonPrefix, DeleteMarkerEntry, ListObjectVersionsInput, ListObjectVersionsOutput,
+    ListObjectsInput, ListObjectsOutput, ListObjectsV2Input, ListObjectsV2Output, Object,
+    ObjectStorageClass, ObjectVersion, ObjectVersionStorageClass,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
-use crate::objects::ObjectRecord;
-use crate::objects::{ListPage, ListRequest, ObjectError, ObjectService};
+use crate::objects::{
+    ListPage, ListRequest, ObjectError, ObjectRecord, ObjectService, Version, VersionsRequest,
+};
 
 use super::checksum::{algorithm_out, stored_type};
 use super::convert::{
-    decode_token, encode_token, etag, owner, page_limit, size, timestamp, url_encode,
+    decode_token, encode_token, etag, owner, page_limit, size, timestamp, url_encode, version_id,
     wants_url_encoding,
 };
 
@@ -126,9 +126,6 @@ pub(super) async fn list_objects(
     }))
 }
 
-/// The version id of every object in a bucket never versioned.
-const NULL_VERSION: &str = "null";
-
 pub(super) async fn list_object_versions(
     svc: &ObjectService,
     req: S3Request<ListObjectVersionsInput>,
@@ -140,72 +137,66 @@ pub(super) async fn list_object_versions(
     let delimiter = input.delimiter.filter(|d| !d.is_empty());
     let key_marker = input.key_marker.clone().filter(|m| !m.is_empty());
     let version_marker = input.version_id_marker.clone().filter(|m| !m.is_empty());
-    match (&key_marker, version_marker.as_deref()) {
-        (None, Some(_)) => {
-            return Err(s3s::s3_error!(
-                InvalidArgument,
-                "A version-id marker cannot be specified without a key marker."
-            ));
-        }
-        // Every key has one version, `null`: resuming after it is resuming after the key.
-        (_, Some(marker)) if marker != NULL_VERSION => {
-            return Err(s3s::s3_error!(
-                InvalidArgument,
-                "Invalid version id specified"
-            ));
-        }
-        _ => {}
+    if key_marker.is_none() && version_marker.is_some() {
+        return Err(s3s::s3_error!(
+            InvalidArgument,
+            "A version-id marker cannot be specified without a key marker."
+        ));
     }
-    let page = list(
-        svc,
-        ListRequest {
+    let page = svc
+        .list_versions(VersionsRequest {
             bucket: input.bucket.clone(),
             prefix: prefix.clone(),
             delimiter: delimiter.clone(),
-            after: key_marker,
+            key_marker,
+            version_marker: version_id(version_marker.as_deref())?,
             max_keys,
-        },
-    )
-    .await?;
+        })
+        .await?;
 
     let encode = |s: String| if url { url_encode(&s) } else { s };
-    let truncated_after = page.next_after.clone().filter(|_| page.is_truncated);
-    // After a common prefix there is no version to resume from, only a key.
-    let next_version_id_marker = truncated_after
-        .as_ref()
-        .filter(|next| page.objects.last().is_some_and(|(key, _)| key == *next))
-        .map(|_| NULL_VERSION.to_owned());
-    let versions = page
-        .objects
-        .into_iter()
-        .map(|(key, record)| ObjectVersion {
-            key: Some(encode(key)),
-            version_id: Some(NULL_VERSION.to_owned()),
-            is_latest: Some(true),
-            last_modified: Some(timestamp(record.modified)),
-            e_tag: Some(etag(record.etag)),
-            size: Some(size(record.size)),
-            storage_class: Some(ObjectVersionStorageClass::from_static(
-                ObjectVersionStorageClass::STANDARD,
-            )),
-            owner: Some(owner()),
-            checksum_type: stored_type(record.checksum.as_ref()),
-            checksum_algorithm: record.checksum.map(|c| vec![algorithm_out(c.algorithm)]),
-            ..Default::default()
-        })
-        .collect();
+    let mut versions = Vec::new();
+    let mut delete_markers = Vec::new();
+    for listed in page.versions {
+        let key = Some(encode(listed.key));
+        let is_latest = Some(listed.is_latest);
+        match listed.version {
+            Version::Object(stamp, record) => versions.push(ObjectVersion {
+                key,
+                version_id: Some(stamp.id().to_string()),
+                is_latest,
+                last_modified: Some(timestamp(record.modified)),
+                e_tag: Some(etag(record.etag)),
+                size: Some(size(record.size)),
+                storage_class: Some(ObjectVersionStorageClass::from_static(
+                    ObjectVersionStorageClass::STANDARD,
+                )),
+                owner: Some(owner()),
+                checksum_type: stored_type(record.checksum.as_ref()),
+                checksum_algorithm: record.checksum.map(|c| vec![algorithm_out(c.algorithm)]),
+                ..Default::default()
+            }),
+            Version::Marker(stamp, marker) => delete_markers.push(DeleteMarkerEntry {
+                key,
+                version_id: Some(stamp.id().to_string()),
+                is_latest,
+                last_modified: Some(timestamp(marker.modified)),
+                owner: Some(owner()),
+            }),
+        }
+    }
     Ok(S3Response::new(ListObjectVersionsOutput {
         name: Some(input.bucket),
         prefix: Some(encode(prefix)),
         delimiter: delimiter.map(encode),
         key_marker: Some(encode(input.key_marker.unwrap_or_default())),
         version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
-        next_key_marker: truncated_after.map(encode),
-        next_version_id_marker,
+        next_key_marker: page.next_key_marker.map(encode),
+        next_version_id_marker: page.next_version_marker,
         max_keys: Some(i32::try_from(max_keys).unwrap_or(i32::MAX)),
         is_truncated: Some(page.is_truncated),
         versions: Some(versions),
-        delete_markers: Some(Vec::new()),
+        delete_markers: Some(delete_markers),
         common_prefixes: Some(prefixes(page.common_prefixes, &encode)),
         encoding_type: input.encoding_type,
         ..Default::default()

@@ -83,6 +83,7 @@ operations! {
     buckets::head_bucket(HeadBucketInput) -> HeadBucketOutput;
     buckets::get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
     buckets::get_bucket_versioning(GetBucketVersioningInput) -> GetBucketVersioningOutput;
+    buckets::put_bucket_versioning(PutBucketVersioningInput) -> PutBucketVersioningOutput;
     buckets::create_bucket(CreateBucketInput) -> CreateBucketOutput;
     buckets::delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
 

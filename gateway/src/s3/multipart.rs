@@ -124,11 +124,12 @@ pub(super) async fn upload_part_copy(
     req: S3Request<UploadPartCopyInput>,
 ) -> S3Result<S3Response<UploadPartCopyOutput>> {
     let input = req.input;
-    let (source_bucket, source_key) = copy_source(&input.copy_source)?;
+    let (source_bucket, source_key, source_version) = copy_source(&input.copy_source)?;
     let outcome = svc
         .upload_part_copy(UploadPartCopyRequest {
             source_bucket,
             source_key,
+            source_version,
             source_conditions: read_conditions(
                 input.copy_source_if_match,
                 input.copy_source_if_none_match,
@@ -214,6 +215,9 @@ fn completed(bucket: String, key: String, outcome: PutOutcome) -> CompleteMultip
         key: Some(key),
         e_tag: Some(etag(outcome.etag)),
         checksum_type: stored_type(outcome.checksum.as_ref()),
+        // Lost if the answer went keep-alive (its headers are sent before the outcome is
+        // known); a completion takes that long only for uploads of many thousand parts.
+        version_id: outcome.version,
         ..Default::default()
     };
     set_checksum_values!(out, ChecksumValues::stored(outcome.checksum));

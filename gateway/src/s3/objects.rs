@@ -10,7 +10,8 @@ use s3s::dto::{
 use s3s::{S3Request, S3Response, S3Result};
 
 use crate::objects::{
-    CopyRequest, MetadataDirective, ObjectAttributes, ObjectError, ObjectService, PutRequest,
+    CopyOutcome, CopyRequest, DeleteRequest, EtagMatch, MetadataDirective, ObjectAttributes,
+    ObjectError, ObjectService, PutRequest,
 };
 
 use super::body::request_body;
@@ -19,7 +20,7 @@ use super::checksum::{
 };
 use super::convert::{
     content_headers, copy_source, etag, length, metadata_in, parse_tagging, read_conditions,
-    timestamp, unversioned, write_conditions,
+    timestamp, version_id, write_conditions,
 };
 use super::errors::code_and_message;
 
@@ -68,6 +69,7 @@ pub(super) async fn put_object(
     let mut out = PutObjectOutput {
         e_tag: Some(etag(outcome.etag)),
         checksum_type: stored_type(outcome.checksum.as_ref()),
+        version_id: outcome.version,
         ..Default::default()
     };
     set_checksum_values!(out, ChecksumValues::stored(outcome.checksum));
@@ -79,7 +81,7 @@ pub(super) async fn copy_object(
     req: S3Request<CopyObjectInput>,
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let S3Request { input, headers, .. } = req;
-    let (source_bucket, source_key) = copy_source(&input.copy_source)?;
+    let (source_bucket, source_key, source_version) = copy_source(&input.copy_source)?;
     let metadata_directive = match input.metadata_directive.as_ref().map(|d| d.as_str()) {
         None => MetadataDirective::Copy,
         Some(d) if d.eq_ignore_ascii_case(DtoMetadataDirective::COPY) => MetadataDirective::Copy,
@@ -117,6 +119,7 @@ pub(super) async fn copy_object(
         .copy_object(CopyRequest {
             source_bucket,
             source_key,
+            source_version,
             source_conditions: read_conditions(
                 input.copy_source_if_match,
                 input.copy_source_if_none_match,
@@ -136,6 +139,10 @@ pub(super) async fn copy_object(
         })
         .await?;
 
+    let CopyOutcome {
+        written: outcome,
+        source_version,
+    } = outcome;
     let mut result = CopyObjectResult {
         e_tag: Some(etag(outcome.etag)),
         last_modified: Some(timestamp(outcome.modified)),
@@ -145,6 +152,8 @@ pub(super) async fn copy_object(
     set_checksum_values!(result, ChecksumValues::stored(outcome.checksum));
     Ok(S3Response::new(CopyObjectOutput {
         copy_object_result: Some(result),
+        version_id: outcome.version,
+        copy_source_version_id: source_version,
         ..Default::default()
     }))
 }
@@ -154,9 +163,23 @@ pub(super) async fn delete_object(
     req: S3Request<DeleteObjectInput>,
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let input = req.input;
-    unversioned(input.version_id.as_deref())?;
-    svc.delete_object(&input.bucket, &input.key).await?;
-    Ok(S3Response::new(DeleteObjectOutput::default()))
+    if input.if_match_last_modified_time.is_some() || input.if_match_size.is_some() {
+        return Err(ObjectError::NotImplemented(
+            "x-amz-if-match-last-modified-time and x-amz-if-match-size are not implemented".into(),
+        )
+        .into());
+    }
+    let request = DeleteRequest {
+        key: input.key,
+        version: version_id(input.version_id.as_deref())?,
+        if_match: write_conditions(input.if_match, None).if_match,
+    };
+    let outcome = svc.delete_object(&input.bucket, request).await?;
+    Ok(S3Response::new(DeleteObjectOutput {
+        delete_marker: outcome.marker.then_some(true),
+        version_id: outcome.version,
+        ..Default::default()
+    }))
 }
 
 /// DeleteObjects. s3s has parsed the XML (and accepts Content-MD5 or `x-amz-checksum-*`);
@@ -169,28 +192,53 @@ pub(super) async fn delete_objects(
     let quiet = input.delete.quiet.unwrap_or(false);
 
     let mut errors = Vec::new();
-    let mut keys = Vec::with_capacity(input.delete.objects.len());
+    let mut requests = Vec::with_capacity(input.delete.objects.len());
     for object in input.delete.objects {
-        match unversioned(object.version_id.as_deref()) {
-            Ok(()) => keys.push(object.key),
-            Err(e) => errors.push(error_entry(object.key, e)),
+        let version = match object.last_modified_time.is_some() || object.size.is_some() {
+            true => Err(ObjectError::NotImplemented(
+                "LastModifiedTime and Size conditions are not implemented".into(),
+            )),
+            false => version_id(object.version_id.as_deref()),
+        };
+        let if_match = object
+            .e_tag
+            .map(|tag| EtagMatch::Tags(vec![tag.into_value()]));
+        match version {
+            Ok(version) => requests.push(DeleteRequest {
+                key: object.key,
+                version,
+                if_match,
+            }),
+            Err(e) => errors.push(error_entry(object.key, object.version_id, e)),
         }
     }
-    let results = if keys.is_empty() {
+    let results = if requests.is_empty() {
         Vec::new()
     } else {
-        svc.delete_objects(&input.bucket, keys).await?
+        svc.delete_objects(&input.bucket, requests).await?
     };
 
     let mut deleted = Vec::new();
-    for (key, result) in results {
+    for (request, result) in results {
+        let asked = request.version.map(|v| v.to_string());
         match result {
-            Ok(()) if quiet => {}
-            Ok(()) => deleted.push(DeletedObject {
-                key: Some(key),
-                ..Default::default()
+            Ok(_) if quiet => {}
+            // A version removed by id is reported as asked; a marker made, as the marker.
+            Ok(outcome) => deleted.push(match &asked {
+                Some(_) => DeletedObject {
+                    key: Some(request.key),
+                    version_id: asked,
+                    delete_marker: outcome.marker.then_some(true),
+                    delete_marker_version_id: outcome.marker.then_some(outcome.version).flatten(),
+                },
+                None => DeletedObject {
+                    key: Some(request.key),
+                    version_id: None,
+                    delete_marker: outcome.marker.then_some(true),
+                    delete_marker_version_id: outcome.version,
+                },
             }),
-            Err(e) => errors.push(error_entry(key, e)),
+            Err(e) => errors.push(error_entry(request.key, asked, e)),
         }
     }
     Ok(S3Response::new(DeleteObjectsOutput {
@@ -200,12 +248,12 @@ pub(super) async fn delete_objects(
     }))
 }
 
-fn error_entry(key: String, err: ObjectError) -> DeleteError {
+fn error_entry(key: String, version_id: Option<String>, err: ObjectError) -> DeleteError {
     let (code, message) = code_and_message(err);
     DeleteError {
         code: Some(code),
         key: Some(key),
         message: Some(message),
-        version_id: None,
+        version_id,
     }
 }

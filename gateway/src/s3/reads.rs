@@ -17,7 +17,7 @@ use super::body::response_body;
 use super::checksum::{ChecksumValues, set_checksum_values, stored_type};
 use super::convert::{
     etag, extra_headers, metadata_out, part_number, range_spec, read_conditions, size, timestamp,
-    unversioned,
+    version_id,
 };
 
 /// S3's answer for objects stored without a Content-Type.
@@ -27,8 +27,8 @@ const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 macro_rules! get_request {
     ($input:expr) => {{
         let input = $input;
-        unversioned(input.version_id.as_deref())?;
         GetRequest {
+            version: version_id(input.version_id.as_deref())?,
             range: input.range.map(range_spec),
             part_number: input.part_number.map(part_number).transpose()?,
             conditions: read_conditions(
@@ -68,6 +68,7 @@ pub(super) async fn get_object(
         metadata: r.metadata,
         parts_count: r.parts_count,
         checksum_type: r.checksum_type,
+        version_id: r.version_id,
         ..Default::default()
     };
     set_checksum_values!(out, r.checksum);
@@ -95,6 +96,7 @@ pub(super) async fn head_object(
         metadata: r.metadata,
         parts_count: r.parts_count,
         checksum_type: r.checksum_type,
+        version_id: r.version_id,
         ..Default::default()
     };
     set_checksum_values!(out, r.checksum);
@@ -120,6 +122,7 @@ struct Representation {
     parts_count: Option<i32>,
     checksum: ChecksumValues,
     checksum_type: Option<s3s::dto::ChecksumType>,
+    version_id: Option<String>,
     /// Headers without a typed field (the raw `Expires`).
     extra: HeaderMap,
 }
@@ -153,6 +156,7 @@ impl Representation {
                 .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
             checksum_type: stored_type(checksum.as_ref()),
             checksum: ChecksumValues::stored(checksum),
+            version_id: view.version,
             extra,
         }
     }

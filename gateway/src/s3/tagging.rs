@@ -10,15 +10,15 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use crate::objects::ObjectService;
 
-use super::convert::unversioned;
+use super::convert::version_id;
 
 pub(super) async fn get_object_tagging(
     svc: &ObjectService,
     req: S3Request<GetObjectTaggingInput>,
 ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
     let input = req.input;
-    unversioned(input.version_id.as_deref())?;
-    let tags = svc.get_tags(&input.bucket, &input.key).await?;
+    let version = version_id(input.version_id.as_deref())?;
+    let (tags, version) = svc.get_tags(&input.bucket, &input.key, version).await?;
     let tag_set = tags
         .into_iter()
         .map(|(key, value)| Tag {
@@ -28,7 +28,7 @@ pub(super) async fn get_object_tagging(
         .collect();
     Ok(S3Response::new(GetObjectTaggingOutput {
         tag_set,
-        version_id: None,
+        version_id: version,
     }))
 }
 
@@ -37,15 +37,18 @@ pub(super) async fn put_object_tagging(
     req: S3Request<PutObjectTaggingInput>,
 ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
     let input = req.input;
-    unversioned(input.version_id.as_deref())?;
+    let version = version_id(input.version_id.as_deref())?;
     let tags = input
         .tagging
         .tag_set
         .into_iter()
         .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
         .collect();
-    svc.put_tags(&input.bucket, &input.key, tags).await?;
-    Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    svc.put_tags(&input.bucket, &input.key, version, tags)
+        .await?;
+    Ok(S3Response::new(PutObjectTaggingOutput {
+        version_id: input.version_id,
+    }))
 }
 
 pub(super) async fn delete_object_tagging(
@@ -53,7 +56,9 @@ pub(super) async fn delete_object_tagging(
     req: S3Request<DeleteObjectTaggingInput>,
 ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
     let input = req.input;
-    unversioned(input.version_id.as_deref())?;
-    svc.delete_tags(&input.bucket, &input.key).await?;
-    Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    let version = version_id(input.version_id.as_deref())?;
+    svc.delete_tags(&input.bucket, &input.key, version).await?;
+    Ok(S3Response::new(DeleteObjectTaggingOutput {
+        version_id: input.version_id,
+    }))
 }

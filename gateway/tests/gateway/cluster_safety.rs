@@ -462,6 +462,12 @@ async fn a_rotten_inline_object_is_served_from_a_node_copy_and_repaired() {
     // bytes were written as they are).
     {
         let index = floe_gateway::index::Index::open(&data.join("index.redb")).expect("index");
+        let stamp = index
+            .object_version("rot", "small", None, false)
+            .expect("read")
+            .expect("object")
+            .version
+            .stamp();
         let (record, manifest) = index
             .object_with_manifest("rot", "small")
             .expect("read")
@@ -475,7 +481,7 @@ async fn a_rotten_inline_object_is_served_from_a_node_copy_and_repaired() {
             ..manifest
         };
         index
-            .repair_inline_object("rot", "small", &record, rotten)
+            .repair_inline_object("rot", "small", stamp, &record, rotten)
             .expect("write the rotten entry");
     }
     let second = gateway(&cluster, &data, "");

@@ -96,7 +96,7 @@ fn overwrites_move_the_manifest_and_never_leave_a_stale_copy() {
 
     put(&large);
     index
-        .set_tags("b", "k", vec![("t".into(), "v".into())])
+        .set_tags("b", "k", None, vec![("t".into(), "v".into())])
         .unwrap();
     assert_eq!(
         index.object_with_manifest("b", "k").unwrap().unwrap().1,
@@ -115,7 +115,7 @@ fn tags_keep_a_small_objects_body() {
         .put_object("b", "k", &object_record("e"), &body, always)
         .unwrap();
     index
-        .set_tags("b", "k", vec![("t".into(), "v".into())])
+        .set_tags("b", "k", None, vec![("t".into(), "v".into())])
         .unwrap();
     let (record, manifest) = index.object_with_manifest("b", "k").unwrap().unwrap();
     assert_eq!(record.tags, [("t".to_owned(), "v".to_owned())]);

@@ -15,7 +15,12 @@ fn put_get_overwrite_delete() {
     let prev = index
         .put_object("b", "k", &object_record("v1"), &first, always)
         .unwrap();
-    assert_eq!(prev, None);
+    assert_eq!(prev.previous, None);
+    assert_eq!(
+        prev.reported_version(),
+        None,
+        "unversioned buckets report no version"
+    );
     assert_eq!(index.object("b", "k").unwrap(), Some(object_record("v1")));
     assert_eq!(
         index.object_with_manifest("b", "k").unwrap(),
@@ -27,7 +32,7 @@ fn put_get_overwrite_delete() {
     let prev = index
         .put_object("b", "k", &object_record("v2"), &manifest(&[2, 3]), always)
         .unwrap();
-    assert_eq!(prev, Some(object_record("v1")));
+    assert_eq!(prev.previous, Some(object_record("v1")));
     assert_eq!(
         (refs(&index, 1), refs(&index, 2), refs(&index, 3)),
         (0, 1, 1)
@@ -36,9 +41,9 @@ fn put_get_overwrite_delete() {
     assert_eq!(index.object_count("b").unwrap(), 1);
 
     let prev = index.delete_object("b", "k").unwrap();
-    assert_eq!(prev, Some(object_record("v2")));
+    assert_eq!(prev.record, Some(object_record("v2")));
     assert_eq!(index.object("b", "k").unwrap(), None);
-    assert_eq!(index.delete_object("b", "k").unwrap(), None);
+    assert_eq!(index.delete_object("b", "k").unwrap(), Removed::default());
     assert_eq!((refs(&index, 2), refs(&index, 3)), (0, 0));
     assert_eq!(garbage_ids(&index).len(), 3);
     assert_eq!(index.object_count("b").unwrap(), 0);
@@ -167,7 +172,7 @@ fn missing_bucket_and_key() {
         Err(IndexError::NoSuchBucket)
     ));
     assert!(matches!(
-        index.set_tags("b", "k", Vec::new()),
+        index.set_tags("b", "k", None, Vec::new()),
         Err(IndexError::NoSuchKey)
     ));
     assert_eq!(refs(&index, 1), 0);
@@ -180,7 +185,7 @@ fn set_tags_replaces_only_tags() {
         .put_object("b", "k", &object_record("e"), &manifest(&[1]), always)
         .unwrap();
     let tags = vec![("env".to_owned(), "prod".to_owned())];
-    index.set_tags("b", "k", tags.clone()).unwrap();
+    index.set_tags("b", "k", None, tags.clone()).unwrap();
     let mut expected = object_record("e");
     expected.tags = tags;
     assert_eq!(index.object("b", "k").unwrap(), Some(expected));

@@ -205,7 +205,7 @@ fn complete_keeps_used_chunks_and_collects_the_rest() {
     let prev = index
         .complete_upload("u", &object_record("new-2"), &fin, &always)
         .unwrap();
-    assert_eq!(prev, Some(object_record("old")));
+    assert_eq!(prev.previous, Some(object_record("old")));
     assert_eq!(
         index.object_with_manifest("b", "k").unwrap(),
         Some((object_record("new-2"), fin.clone()))

@@ -24,7 +24,9 @@ use floe_node::RecordItem;
 
 use super::record::{decode, encode, record_id};
 use crate::blobs::BlobStore;
-use crate::index::{Index, IndexError, JournalEntry, JournalState, ObjectRecord, RecordKind};
+use crate::index::{
+    Index, IndexError, JournalEntry, JournalState, ObjectRecord, Published, RecordKind,
+};
 use crate::objects::{Replication, ReplicationError};
 use floe_codec::Manifest;
 
@@ -83,7 +85,7 @@ struct Batch {
 }
 
 /// An outbox entry: what changed, at which version.
-type OutboxKey = (RecordKind, String, String, u64);
+type OutboxKey = Published;
 
 /// Drains the index's outbox to the nodes.
 #[derive(Debug, Clone)]
@@ -256,7 +258,7 @@ impl Publisher {
             .into_iter()
             .zip(stored.into_iter().zip(wanted))
             .filter(|(_, (stored, wanted))| stored >= wanted)
-            .map(|(e, _)| (e.kind, e.bucket, e.key, e.version))
+            .map(|(e, _)| (e.kind, e.bucket, e.key, e.seq, e.version))
             .collect()
     }
 
@@ -324,7 +326,7 @@ impl Publisher {
 }
 
 fn outbox_key(e: &JournalEntry) -> OutboxKey {
-    (e.kind, e.bucket.clone(), e.key.clone(), e.version)
+    (e.kind, e.bucket.clone(), e.key.clone(), e.seq, e.version)
 }
 
 #[async_trait::async_trait]
@@ -343,7 +345,7 @@ impl Replication for Publisher {
     }
 
     async fn recover_object(&self, bucket: &str, key: &str) -> Option<(ObjectRecord, Manifest)> {
-        let id = record_id(RecordKind::Object, bucket, key);
+        let id = record_id(RecordKind::Object, bucket, key, 0);
         let copies = join_all(self.blobs.nodes().iter().map(|n| n.get_record(&id))).await;
         // The newest copy that decodes: decoding checks the manifest, an inline body's hash
         // included, and that the record is the one of this key.
@@ -352,7 +354,7 @@ impl Replication for Publisher {
             .filter_map(|copy| copy.ok())
             .filter_map(|(_, bytes)| decode(&id, &bytes).ok())
             .max_by_key(|entry| entry.version);
-        let JournalState::Object(record, manifest) = newest?.state else {
+        let JournalState::Object(stamp, record, manifest) = newest?.state else {
             return None;
         };
         if manifest.inline_data().is_some() {
@@ -363,9 +365,11 @@ impl Replication for Publisher {
                 manifest.clone(),
             );
             let repaired = self
-                .with_index(move |ix| ix.repair_inline_object(&b, &k, &r, m))
+                .with_index(move |ix| ix.repair_inline_object(&b, &k, stamp, &r, m))
                 .await;
             match repaired {
+                // The copy is of another version than the damaged entry: not a stand-in.
+                Err(IndexError::NoSuchVersion | IndexError::NoSuchKey) => return None,
                 Ok(()) => tracing::warn!(
                     bucket,
                     key,

@@ -1,5 +1,6 @@
-//! The records the gateway keeps on the storage nodes: one per bucket and one per object key,
-//! carrying the current state (or a tombstone) at a version, in a versioned binary encoding.
+//! The records the gateway keeps on the storage nodes: one per bucket, one per object key (its
+//! null version) and one per other version of a key, carrying the current state (or a
+//! tombstone) at a journal version, in a versioned binary encoding.
 //!
 //! To a node a record is opaque bytes under an id; the id is a blake3 hash of what it
 //! describes, so the same bucket or key always lands on the same record (and a newer version
@@ -10,15 +11,16 @@ use floe_node::RecordId;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{
-    BucketRecord, JournalEntry, JournalState, ObjectRecord, RecordError, RecordKind, decode_record,
-    encode_record,
+    BucketRecord, BucketSettings, JournalEntry, JournalState, MarkerRecord, ObjectRecord,
+    RecordError, RecordKind, VersionStamp, decode_record, encode_record,
 };
 
 /// Domain separation for record ids.
 const RECORD_ID_TAG: &[u8] = b"floe.record.v1";
 
 /// The wire form. Manifests travel in their own versioned encoding and are fully validated
-/// (chunk ids included) when read back.
+/// (chunk ids included) when read back. Variants are only ever added at the end: records
+/// written by older builds (`Bucket`, `Object`, without settings or stamps) stay readable.
 #[derive(Debug, Serialize, Deserialize)]
 enum Wire {
     Bucket {
@@ -44,6 +46,36 @@ enum Wire {
         key: String,
         version: u64,
     },
+    BucketWithSettings {
+        name: String,
+        version: u64,
+        record: BucketRecord,
+        settings: BucketSettings,
+    },
+    /// An object version: the null one (`stamp.null`, the key's record) or another.
+    Stamped {
+        bucket: String,
+        key: String,
+        version: u64,
+        stamp: VersionStamp,
+        record: Box<ObjectRecord>,
+        #[serde(with = "serde_bytes")]
+        manifest: Vec<u8>,
+    },
+    Marker {
+        bucket: String,
+        key: String,
+        version: u64,
+        stamp: VersionStamp,
+        marker: MarkerRecord,
+    },
+    /// A version other than null, removed.
+    VersionDeleted {
+        bucket: String,
+        key: String,
+        version: u64,
+        seq: u64,
+    },
 }
 
 /// Why bytes from a node are not a usable record.
@@ -57,13 +89,18 @@ pub enum RecordDecodeError {
     WrongId,
 }
 
-/// The id of the record of a bucket (`key` empty) or object.
-pub fn record_id(kind: RecordKind, bucket: &str, key: &str) -> RecordId {
+/// The id of the record of a bucket (`key` empty), a key's null version or (kind `Version`)
+/// its version `seq`.
+pub fn record_id(kind: RecordKind, bucket: &str, key: &str, seq: u64) -> RecordId {
     let mut hasher = blake3::Hasher::new();
     hasher.update(RECORD_ID_TAG);
     hasher.update(&[kind as u8]);
     hasher.update(&(bucket.len() as u64).to_le_bytes());
     hasher.update(bucket.as_bytes());
+    if kind == RecordKind::Version {
+        hasher.update(&(key.len() as u64).to_le_bytes());
+        hasher.update(&seq.to_le_bytes());
+    }
     hasher.update(key.as_bytes());
     RecordId(*hasher.finalize().as_bytes())
 }
@@ -72,17 +109,26 @@ pub fn record_id(kind: RecordKind, bucket: &str, key: &str) -> RecordId {
 pub fn encode(entry: &JournalEntry) -> (RecordId, Vec<u8>) {
     let (bucket, key, version) = (entry.bucket.clone(), entry.key.clone(), entry.version);
     let wire = match (&entry.state, entry.kind) {
-        (JournalState::Bucket(record), _) => Wire::Bucket {
+        (JournalState::Bucket(record, settings), _) => Wire::BucketWithSettings {
             name: bucket,
             version,
             record: record.clone(),
+            settings: settings.clone(),
         },
-        (JournalState::Object(record, manifest), _) => Wire::Object {
+        (JournalState::Object(stamp, record, manifest), _) => Wire::Stamped {
             bucket,
             key,
             version,
+            stamp: *stamp,
             record: record.clone(),
             manifest: manifest.encode(),
+        },
+        (JournalState::Marker(stamp, marker), _) => Wire::Marker {
+            bucket,
+            key,
+            version,
+            stamp: *stamp,
+            marker: marker.clone(),
         },
         (JournalState::Deleted, RecordKind::Bucket) => Wire::BucketDeleted {
             name: bucket,
@@ -93,11 +139,25 @@ pub fn encode(entry: &JournalEntry) -> (RecordId, Vec<u8>) {
             key,
             version,
         },
+        (JournalState::Deleted, RecordKind::Version) => Wire::VersionDeleted {
+            bucket,
+            key,
+            version,
+            seq: entry.seq,
+        },
     };
     (
-        record_id(entry.kind, &entry.bucket, &entry.key),
+        record_id(entry.kind, &entry.bucket, &entry.key, entry.seq),
         encode_record(&wire),
     )
+}
+
+/// The kind and seq of the record of version `stamp` of a key.
+fn version_kind(stamp: &VersionStamp) -> (RecordKind, u64) {
+    match stamp.null {
+        true => (RecordKind::Object, 0),
+        false => (RecordKind::Version, stamp.seq),
+    }
 }
 
 /// Reads a record fetched from a node under `id`, checking that it is the record of that id.
@@ -109,14 +169,26 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             version,
             record,
         } => entry(
-            RecordKind::Bucket,
+            (RecordKind::Bucket, 0),
             name,
             String::new(),
             version,
-            JournalState::Bucket(record),
+            JournalState::Bucket(record, BucketSettings::default()),
+        ),
+        Wire::BucketWithSettings {
+            name,
+            version,
+            record,
+            settings,
+        } => entry(
+            (RecordKind::Bucket, 0),
+            name,
+            String::new(),
+            version,
+            JournalState::Bucket(record, settings),
         ),
         Wire::BucketDeleted { name, version } => entry(
-            RecordKind::Bucket,
+            (RecordKind::Bucket, 0),
             name,
             String::new(),
             version,
@@ -129,30 +201,69 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             record,
             manifest,
         } => {
+            // Written before versioning: the null version, as old as its journal version.
+            let stamp = VersionStamp {
+                seq: version,
+                null: true,
+            };
             let manifest = Manifest::decode(&manifest)?;
-            let state = JournalState::Object(record, manifest);
-            entry(RecordKind::Object, bucket, key, version, state)
+            let state = JournalState::Object(stamp, record, manifest);
+            entry((RecordKind::Object, 0), bucket, key, version, state)
+        }
+        Wire::Stamped {
+            bucket,
+            key,
+            version,
+            stamp,
+            record,
+            manifest,
+        } => {
+            let manifest = Manifest::decode(&manifest)?;
+            let state = JournalState::Object(stamp, record, manifest);
+            entry(version_kind(&stamp), bucket, key, version, state)
+        }
+        Wire::Marker {
+            bucket,
+            key,
+            version,
+            stamp,
+            marker,
+        } => {
+            let state = JournalState::Marker(stamp, marker);
+            entry(version_kind(&stamp), bucket, key, version, state)
         }
         Wire::ObjectDeleted {
             bucket,
             key,
             version,
         } => entry(
-            RecordKind::Object,
+            (RecordKind::Object, 0),
+            bucket,
+            key,
+            version,
+            JournalState::Deleted,
+        ),
+        Wire::VersionDeleted {
+            bucket,
+            key,
+            version,
+            seq,
+        } => entry(
+            (RecordKind::Version, seq),
             bucket,
             key,
             version,
             JournalState::Deleted,
         ),
     };
-    if record_id(entry.kind, &entry.bucket, &entry.key) != *id {
+    if record_id(entry.kind, &entry.bucket, &entry.key, entry.seq) != *id {
         return Err(RecordDecodeError::WrongId);
     }
     Ok(entry)
 }
 
 fn entry(
-    kind: RecordKind,
+    (kind, seq): (RecordKind, u64),
     bucket: String,
     key: String,
     version: u64,
@@ -162,6 +273,7 @@ fn entry(
         kind,
         bucket,
         key,
+        seq,
         version,
         state,
     }
@@ -172,13 +284,10 @@ mod tests {
     use floe_codec::{CodecParams, encode_chunk};
 
     use super::*;
-    use crate::index::ContentHeaders;
+    use crate::index::{ContentHeaders, Versioning};
 
-    fn object() -> JournalEntry {
-        let chunk = encode_chunk(CodecParams::new(2, 1).unwrap(), (0..99).collect())
-            .unwrap()
-            .chunk;
-        let record = ObjectRecord {
+    fn record() -> ObjectRecord {
+        ObjectRecord {
             size: 99,
             etag: "e".into(),
             modified: 5,
@@ -190,39 +299,83 @@ mod tests {
             checksum: None,
             parts: Vec::new(),
             tags: Vec::new(),
-        };
+        }
+    }
+
+    fn object(stamp: VersionStamp) -> JournalEntry {
+        let chunk = encode_chunk(CodecParams::new(2, 1).unwrap(), (0..99).collect())
+            .unwrap()
+            .chunk;
+        let state = JournalState::Object(
+            stamp,
+            Box::new(record()),
+            Manifest::chunked(vec![chunk], 99),
+        );
         entry(
-            RecordKind::Object,
+            version_kind(&stamp),
             "b".into(),
             "dir/key".into(),
             77,
-            JournalState::Object(Box::new(record), Manifest::chunked(vec![chunk], 99)),
+            state,
         )
     }
 
     #[test]
     fn records_round_trip_and_ids_separate_kinds() {
+        let settings = BucketSettings {
+            versioning: Versioning::Enabled,
+        };
         let entries = [
-            object(),
+            object(VersionStamp {
+                seq: 70,
+                null: true,
+            }),
+            object(VersionStamp {
+                seq: 71,
+                null: false,
+            }),
             entry(
-                RecordKind::Object,
+                (RecordKind::Version, 72),
+                "b".into(),
+                "dir/key".into(),
+                73,
+                JournalState::Marker(
+                    VersionStamp {
+                        seq: 72,
+                        null: false,
+                    },
+                    MarkerRecord { modified: 9 },
+                ),
+            ),
+            entry(
+                (RecordKind::Version, 71),
+                "b".into(),
+                "dir/key".into(),
+                74,
+                JournalState::Deleted,
+            ),
+            entry(
+                (RecordKind::Object, 0),
                 "b".into(),
                 "x".into(),
                 3,
                 JournalState::Deleted,
             ),
             entry(
-                RecordKind::Bucket,
+                (RecordKind::Bucket, 0),
                 "b".into(),
                 String::new(),
                 1,
-                JournalState::Bucket(BucketRecord {
-                    created: 1,
-                    region: String::new(),
-                }),
+                JournalState::Bucket(
+                    BucketRecord {
+                        created: 1,
+                        region: String::new(),
+                    },
+                    settings,
+                ),
             ),
             entry(
-                RecordKind::Bucket,
+                (RecordKind::Bucket, 0),
                 "c".into(),
                 String::new(),
                 9,
@@ -233,21 +386,66 @@ mod tests {
             let (id, bytes) = encode(e);
             assert_eq!(&decode(&id, &bytes).unwrap(), e);
         }
-        // "b" + "ucket/k" and "bucket" + "/k" must not collide, nor buckets with objects.
+        // "b" + "ucket/k" and "bucket" + "/k" must not collide, nor buckets with objects, nor
+        // a key's versions with each other or with its null version.
         assert_ne!(
-            record_id(RecordKind::Object, "b", "ucket/k"),
-            record_id(RecordKind::Object, "bucket", "/k")
+            record_id(RecordKind::Object, "b", "ucket/k", 0),
+            record_id(RecordKind::Object, "bucket", "/k", 0)
         );
         assert_ne!(
-            record_id(RecordKind::Bucket, "b", ""),
-            record_id(RecordKind::Object, "b", "")
+            record_id(RecordKind::Bucket, "b", "", 0),
+            record_id(RecordKind::Object, "b", "", 0)
+        );
+        assert_ne!(
+            record_id(RecordKind::Version, "b", "k", 1),
+            record_id(RecordKind::Version, "b", "k", 2)
+        );
+        assert_ne!(
+            record_id(RecordKind::Version, "b", "k", 0),
+            record_id(RecordKind::Object, "b", "k", 0)
+        );
+    }
+
+    #[test]
+    fn records_written_before_versioning_read_as_null_versions() {
+        let wire = Wire::Object {
+            bucket: "b".into(),
+            key: "k".into(),
+            version: 42,
+            record: Box::new(record()),
+            manifest: Manifest::inline(b"hi".to_vec(), 4096).encode(),
+        };
+        let id = record_id(RecordKind::Object, "b", "k", 0);
+        let entry = decode(&id, &encode_record(&wire)).unwrap();
+        let JournalState::Object(stamp, ..) = entry.state else {
+            panic!("{:?}", entry.state);
+        };
+        assert_eq!(
+            stamp,
+            VersionStamp {
+                seq: 42,
+                null: true
+            }
+        );
+        let wire = Wire::Bucket {
+            name: "b".into(),
+            version: 1,
+            record: BucketRecord {
+                created: 1,
+                region: String::new(),
+            },
+        };
+        let id = record_id(RecordKind::Bucket, "b", "", 0);
+        let entry = decode(&id, &encode_record(&wire)).unwrap();
+        assert!(
+            matches!(entry.state, JournalState::Bucket(_, s) if s == BucketSettings::default())
         );
     }
 
     #[test]
     fn foreign_or_damaged_bytes_are_refused() {
-        let (id, bytes) = encode(&object());
-        let other = record_id(RecordKind::Object, "b", "elsewhere");
+        let (id, bytes) = encode(&object(VersionStamp { seq: 1, null: true }));
+        let other = record_id(RecordKind::Object, "b", "elsewhere", 0);
         assert!(matches!(
             decode(&other, &bytes),
             Err(RecordDecodeError::WrongId)
