@@ -61,6 +61,8 @@ mod store;
 pub(crate) mod testkit;
 mod uploads;
 mod version_list;
+#[cfg(test)]
+mod version_tests;
 pub mod versioning;
 
 pub use cluster_view::ClusterId;

@@ -146,8 +146,13 @@ pub(super) fn write_object(
         null: versioning != Versioning::Enabled,
     };
     let current = t.chain().current(bucket, key)?;
-    let current_is_null = current.as_ref().is_some_and(|c| c.stamp().null);
-    let previous = if versioning == Versioning::Unversioned || current_is_null {
+    // In place when what is current is the null version this write replaces anyway.
+    let in_place = match versioning {
+        Versioning::Unversioned => true,
+        Versioning::Suspended => current.as_ref().is_some_and(|c| c.stamp().null),
+        Versioning::Enabled => false,
+    };
+    let previous = if in_place {
         replace_object(t, delta, bucket, key, object, stamp, precondition)?
     } else {
         let previous = match current {
