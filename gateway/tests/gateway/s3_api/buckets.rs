@@ -97,9 +97,9 @@ async fn head_missing_bucket_is_404() {
 }
 
 /// A bucket never versioned answers an empty versioning configuration (no Status), as S3
-/// does; turning versioning on is refused as not implemented, never silently accepted.
+/// does (`versioning.rs` covers the rest).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn versioning_of_a_never_versioned_bucket_is_empty_and_cannot_be_enabled_yet() {
+async fn versioning_of_a_never_versioned_bucket_is_empty() {
     let gw = TestGateway::start().await;
     gw.create_bucket("plain").await;
     let got = ok(
@@ -119,27 +119,6 @@ async fn versioning_of_a_never_versioned_bucket_is_empty_and_cannot_be_enabled_y
         .send()
         .await;
     expect_err(missing, 404, "NoSuchBucket");
-    let enable = gw
-        .client
-        .put_bucket_versioning()
-        .bucket("plain")
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await;
-    expect_err(enable, 501, "NotImplemented");
-    let still = ok(
-        gw.client
-            .get_bucket_versioning()
-            .bucket("plain")
-            .send()
-            .await,
-        "get bucket versioning after the refusal",
-    );
-    assert_eq!(still.status(), None);
     gw.stop().await;
 }
 

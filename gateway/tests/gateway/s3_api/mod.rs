@@ -19,3 +19,4 @@ mod objects;
 mod presign;
 mod ranges;
 mod tagging;
+mod versioning;
