@@ -152,6 +152,28 @@ async fn route(
         (Method::GET, "/admin/progress") => json(&state.repairer.progress().snapshot()),
         (Method::POST, "/admin/repair") => json(&state.repairer.sweep().await?),
         (Method::POST, "/admin/gc") => gc(state, query).await,
+        (Method::GET, "/admin/versions") => {
+            let (bucket, key) = match (query.get("bucket"), query.get("key")) {
+                (Some(b), Some(k)) => (b.clone(), k.clone()),
+                _ => {
+                    return Err(Failure(
+                        StatusCode::BAD_REQUEST,
+                        "bucket and key are required".into(),
+                    ));
+                }
+            };
+            let index = state.repairer.index().clone();
+            let lines = index
+                .call(move |ix| super::versions::versions_of(ix, &bucket, &key))
+                .await
+                .map_err(|e| match e {
+                    crate::index::IndexError::NoSuchBucket => {
+                        Failure(StatusCode::NOT_FOUND, "no such bucket".into())
+                    }
+                    other => other.into(),
+                })?;
+            json(&lines)
+        }
         (Method::POST, "/admin/scrub") => {
             let rate = match query.get("max_bytes_per_sec") {
                 Some(v) => number(v, "max_bytes_per_sec")?,
@@ -178,7 +200,8 @@ async fn route(
             | "/admin/gc"
             | "/admin/scrub"
             | "/admin/drain"
-            | "/admin/rebuild-index",
+            | "/admin/rebuild-index"
+            | "/admin/versions",
         ) => Err(Failure(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed".into(),

@@ -56,6 +56,8 @@ pub enum AdminCommand {
     Drain { node: String },
     /// Rebuild the gateway's index from the metadata records on the nodes.
     RebuildIndex,
+    /// Every version and delete marker of one key, newest first.
+    Versions { bucket: String, key: String },
 }
 
 /// Runs one admin command, printing its outcome.
@@ -81,6 +83,9 @@ pub async fn run(args: AdminArgs) -> Result<(), AdminError> {
         }
         AdminCommand::RebuildIndex => {
             print_rebuild(&with_progress(&client, client.rebuild_index()).await?);
+        }
+        AdminCommand::Versions { bucket, key } => {
+            print_versions(&bucket, &key, &client.versions(&bucket, &key).await?);
         }
     }
     Ok(())
@@ -133,6 +138,33 @@ pub fn human_bytes(bytes: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+fn print_versions(bucket: &str, key: &str, lines: &[super::VersionLine]) {
+    if lines.is_empty() {
+        println!("{bucket}/{key}: no versions");
+        return;
+    }
+    println!(
+        "{:<18} {:<7} {:<14} {:>11} {:<36} MODIFIED (ms since epoch)",
+        "VERSION", "LATEST", "KIND", "SIZE", "ETAG"
+    );
+    for v in lines {
+        let kind = if v.delete_marker {
+            "delete marker"
+        } else {
+            "object"
+        };
+        let latest = if v.is_latest { "yes" } else { "" };
+        println!(
+            "{:<18} {latest:<7} {kind:<14} {:>11} {:<36} {}",
+            v.version_id,
+            human_bytes(v.size),
+            v.etag,
+            v.modified
+        );
+    }
+    println!("{} versions of {bucket}/{key}", lines.len());
 }
 
 fn print_status(s: &StatusReport) {

@@ -104,6 +104,20 @@ impl AdminClient {
         self.call(Method::POST, &path).await
     }
 
+    /// Every version and delete marker of `bucket/key`, newest first.
+    pub async fn versions(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Vec<super::VersionLine>, AdminError> {
+        let path = format!(
+            "/admin/versions?bucket={}&key={}",
+            percent_encode(bucket),
+            percent_encode(key)
+        );
+        self.call(Method::GET, &path).await
+    }
+
     /// Rebuilds the gateway's index from the metadata records on the nodes.
     pub async fn rebuild_index(&self) -> Result<RebuildReport, AdminError> {
         self.call(Method::POST, "/admin/rebuild-index").await

@@ -12,6 +12,7 @@
 //! | `POST /admin/repair` | [`RepairReport`](crate::maintenance::repair::RepairReport) of a full sweep |
 //! | `POST /admin/scrub?max_bytes_per_sec=R` | [`ScrubReport`](crate::maintenance::repair::ScrubReport) |
 //! | `POST /admin/gc?grace_secs=N` | [`GcReport`] |
+//! | `GET /admin/versions?bucket=B&key=K` | [`VersionLine`]s, newest first |
 //! | `POST /admin/drain?node=URL` | [`DrainReport`](crate::maintenance::repair::DrainReport) |
 //! | `POST /admin/rebuild-index` | [`RebuildReport`](crate::maintenance::recovery::RebuildReport) |
 //!
@@ -24,6 +25,7 @@ mod api;
 pub mod cli;
 pub mod client;
 mod status;
+mod versions;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,7 @@ use crate::maintenance::repair::{OrphanReport, ProgressSnapshot, RepairCounters}
 
 pub use api::{AdminState, run};
 pub use client::{AdminClient, AdminError};
+pub use versions::VersionLine;
 
 /// One storage node as `GET /admin/status` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -389,6 +389,25 @@ async fn lost_index_comes_back_with_every_version_and_marker() {
             .and_then(|r| r.headers().get("x-amz-delete-marker")),
         Some("true")
     );
+    // `floe admin versions` shows the same chain, newest first.
+    let lines = gw.admin.versions("archive", "k").await.unwrap();
+    let mut ids: Vec<_> = lines.iter().map(|l| l.version_id.clone()).collect();
+    let listed: Vec<_> = before
+        .iter()
+        .filter(|v| v.0 == "k")
+        .map(|v| v.1.clone())
+        .collect();
+    assert!(lines[0].is_latest);
+    assert!(lines[1..].iter().all(|l| !l.is_latest && !l.delete_marker));
+    assert_eq!(
+        ids.last().map(String::as_str),
+        Some("null"),
+        "the oldest is the null version"
+    );
+    ids.sort();
+    assert_eq!(ids, listed);
+    let gone = gw.admin.versions("archive", "gone").await.unwrap();
+    assert!(gone[0].delete_marker && gone[0].is_latest && !gone[1].delete_marker);
     // New versions after the rebuild sort after the restored ones.
     let new = s3
         .put_object()
