@@ -2,7 +2,8 @@
 # aws cli, its usual workflow: cp up and down (a small, an empty and a 12 MiB file, which the cli
 # uploads as multipart), sync both ways (then a change and --delete), ls, presign + plain HTTP GET,
 # s3api multipart (create-multipart-upload / upload-part / complete-multipart-upload),
-# put/get-object-tagging, head-object, rm, and mb/rb. Every download is compared byte for byte.
+# put/get-object-tagging, head-object, rm, mb/rb, and versioning (s3api: versions, a delete marker,
+# get by version id, undelete). Every download is compared byte for byte.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -137,6 +138,93 @@ bucket() {
   if has "$buckets" " $B-x\$"; then die "removed bucket $B-x is still listed"; fi
 }
 
+# Deletes every version and delete marker in bucket $1, then the bucket: a versioned bucket is
+# only empty once its history is gone (aws s3 rb --force deletes current objects only).
+drop_versioned() {
+  local bucket="$1" k v
+  awsx s3api list-object-versions --bucket "$bucket" --output json |
+    python3 -c 'import json,sys
+d = json.load(sys.stdin)
+for e in d.get("Versions", []) + d.get("DeleteMarkers", []):
+    print(e["Key"] + "\t" + e["VersionId"])' |
+    while IFS=$'\t' read -r k v; do
+      awsx s3api delete-object --bucket "$bucket" --key "$k" --version-id "$v" >/dev/null
+    done
+  awsx s3api delete-bucket --bucket "$bucket"
+}
+
+# One key written three times, deleted (a delete marker), every version read back by id, then
+# undeleted by deleting the marker. $B-x is free again after the bucket step.
+versioning() {
+  local vb="$B-x" key="ver/doc.txt" got i marker out listed want
+  local -a ids
+  run awsx s3 mb "s3://$vb"
+  run awsx s3api put-bucket-versioning --bucket "$vb" --versioning-configuration Status=Enabled
+  got=$(awsx s3api get-bucket-versioning --bucket "$vb" --query Status --output text)
+  [ "$got" = Enabled ] || die "get-bucket-versioning says Status=$got after enabling"
+  for i in 1 2 3; do
+    gen "$W/ver/$i" $((1000 + i))
+    ids[i]=$(awsx s3api put-object --bucket "$vb" --key "$key" --body "$W/ver/$i" \
+      --query VersionId --output text)
+    echo "version $i: ${ids[i]}"
+    case "${ids[i]}" in "" | None | null) die "put-object $i returned no version id" ;; esac
+  done
+  [ "$(printf '%s\n' "${ids[@]}" | sort -u | wc -l)" = 3 ] ||
+    die "three PUTs returned repeated version ids: ${ids[*]}"
+  out=$(awsx s3api delete-object --bucket "$vb" --key "$key" \
+    --query '[DeleteMarker, VersionId]' --output text)
+  echo "delete: $out"
+  marker=$(cut -f2 <<<"$out")
+  [ "$(cut -f1 <<<"$out")" = True ] || die "delete-object made no delete marker: $out"
+  case "$marker" in "" | None | null | "${ids[1]}" | "${ids[2]}" | "${ids[3]}")
+    die "the delete marker has version id '$marker'" ;;
+  esac
+  # The marker is the latest version: the key reads as missing.
+  if out=$(awsx s3api get-object --bucket "$vb" --key "$key" "$W/ver/gone" 2>&1); then
+    die "get-object succeeded while a delete marker is the latest version"
+  fi
+  has "$out" NoSuchKey || die "get-object under a delete marker: want NoSuchKey (404), got: $out"
+  if out=$(awsx s3api head-object --bucket "$vb" --key "$key" 2>&1); then
+    die "head-object succeeded while a delete marker is the latest version"
+  fi
+  has "$out" '(404)' || die "head-object under a delete marker: want 404, got: $out"
+  # Versions newest first, none latest; the marker is latest.
+  listed=$(awsx s3api list-object-versions --bucket "$vb" --prefix ver/ --output json |
+    python3 -c 'import json,sys
+d = json.load(sys.stdin)
+v, m = d.get("Versions", []), d.get("DeleteMarkers", [])
+print(" ".join("v:%s:%s:%s" % (e["VersionId"], e["Size"], e["IsLatest"]) for e in v))
+print(" ".join("m:%s:%s" % (e["VersionId"], e["IsLatest"]) for e in m))')
+  echo "listed: $listed"
+  want="v:${ids[3]}:1003:False v:${ids[2]}:1002:False v:${ids[1]}:1001:False
+m:$marker:True"
+  [ "$listed" = "$want" ] || die "list-object-versions shows [$(echo $listed)], want [$(echo $want)]"
+  for i in 1 2 3; do
+    got=$(awsx s3api get-object --bucket "$vb" --key "$key" --version-id "${ids[i]}" "$W/ver/got$i" \
+      --query VersionId --output text)
+    same "$W/ver/got$i" "$W/ver/$i" "get-object --version-id ${ids[i]} (version $i)"
+    [ "$got" = "${ids[i]}" ] || die "get-object --version-id ${ids[i]} answered version $got"
+  done
+  # A version id that names a delete marker is 405 in S3.
+  if out=$(awsx s3api get-object --bucket "$vb" --key "$key" --version-id "$marker" "$W/ver/m" \
+    2>&1); then
+    die "get-object of the delete marker's version id succeeded"
+  fi
+  has "$out" MethodNotAllowed ||
+    die "get-object --version-id MARKER: want MethodNotAllowed (405), got: $out"
+  # Undelete: removing the marker makes version 3 the latest again.
+  out=$(awsx s3api delete-object --bucket "$vb" --key "$key" --version-id "$marker" \
+    --query '[DeleteMarker, VersionId]' --output text)
+  [ "$out" = "$(printf 'True\t%s' "$marker")" ] ||
+    die "delete-object --version-id MARKER answered [$out]"
+  got=$(awsx s3api get-object --bucket "$vb" --key "$key" "$W/ver/back" --query VersionId --output text)
+  same "$W/ver/back" "$W/ver/3" "get-object after the delete marker was removed"
+  [ "$got" = "${ids[3]}" ] || die "after undelete the latest version is $got, want ${ids[3]}"
+  run drop_versioned "$vb"
+  got=$(awsx s3 ls)
+  if has "$got" " $vb\$"; then die "bucket $vb is still listed after deleting all versions"; fi
+}
+
 step setup setup
 [ "$failed" = 0 ] || exit 1
 step "put/get object" put_get
@@ -148,5 +236,8 @@ step "object tagging" tagging
 step "head object" head_object
 step "delete object" delete
 step "bucket create/list/delete" bucket
+step "object versioning" versioning
 awsx s3 rb --force "s3://$B" >/dev/null 2>&1 || true
+# Only left over when the versioning step failed half-way.
+drop_versioned "$B-x" >/dev/null 2>&1 || true
 exit "$failed"

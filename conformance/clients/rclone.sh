@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # rclone, its usual workflow against an S3 remote (provider Other, default settings): copy a tree
 # up and back down, check (sizes and MD5s, and it must notice a difference), sync after changes,
-# lsjson, delete and purge. The config lives in a temp file. AWS_CA_BUNDLE is unset for rclone:
-# rclone 1.60 refuses plain-HTTP endpoints when it is set.
+# lsjson, delete and purge, and versioning (`backend versioning`, --s3-versions, --s3-version-at,
+# restoring an old version, `backend cleanup-hidden`). The config lives in a temp file.
+# AWS_CA_BUNDLE is unset for rclone: rclone 1.60 refuses plain-HTTP endpoints when it is set.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -87,6 +88,68 @@ purge() {
   if has "$buckets" "\"$B\""; then die "bucket $B still exists after purge"; fi
 }
 
+# rclone cannot name a delete marker, so the history goes with `backend cleanup-hidden` (old
+# versions and markers) after the current version is deleted.
+drop_versioned() {
+  rc delete "t:$1" || true
+  rc backend cleanup-hidden "t:$1"
+  rc rmdir "t:$1"
+}
+
+# One key written three times, deleted (a delete marker), old versions listed and read back, then
+# restored by a server-side copy of a version (CopyObject with ?versionId=). Uses $B-x.
+versioning() {
+  local vb="$B-x" got i t
+  local -a names
+  run rc mkdir "t:$vb"
+  got=$(rc backend versioning "t:$vb" Enabled)
+  [ "$got" = Enabled ] || die "rclone backend versioning t:$vb Enabled answered '$got'"
+  got=$(rc backend versioning "t:$vb")
+  [ "$got" = Enabled ] || die "rclone backend versioning t:$vb reads '$got' after enabling"
+  # The pauses: rclone names versions by LastModified, which an S3 server may keep to the second.
+  for i in 1 2 3; do
+    gen "$W/ver/$i" $((1000 + i))
+    run rc copyto "$W/ver/$i" "t:$vb/doc.txt"
+    sleep 1
+  done
+  run rc deletefile "t:$vb/doc.txt"
+  # The delete marker hides the key: HEAD is 404, so rclone sees no file there.
+  got=$(rc lsjson --stat "t:$vb/doc.txt")
+  if has "$got" '"IsDir": false'; then die "doc.txt still exists after its delete: $got"; fi
+  got=$(rc lsjson --files-only "t:$vb")
+  if has "$got" doc; then die "rclone lsjson still lists doc.txt after its delete: $got"; fi
+  # Old versions are listed as doc-vYYYY-MM-DD-HHMMSS-mmm.txt, from their LastModified.
+  got=$(rc lsjson --s3-versions --files-only "t:$vb" |
+    python3 -c 'import json,sys; [print(e["Path"], e["Size"]) for e in json.load(sys.stdin)]' |
+    LC_ALL=C sort)
+  echo "versions:"
+  echo "$got"
+  mapfile -t names < <(cut -d' ' -f1 <<<"$got")
+  [ "${#names[@]}" = 3 ] || die "rclone lsjson --s3-versions lists ${#names[@]} files, want 3: $(echo $got)"
+  for i in 1 2 3; do
+    [[ "${names[i - 1]}" =~ ^doc-v[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6}-[0-9]{3}\.txt$ ]] ||
+      die "version $i is listed as '${names[i - 1]}', want doc-vYYYY-MM-DD-HHMMSS-mmm.txt"
+    has "$got" "^${names[i - 1]} $((1000 + i))\$" ||
+      die "version $i: want size $((1000 + i)) in [$(echo $got)]"
+    rc cat --s3-versions "t:$vb/${names[i - 1]}" >"$W/ver/got$i"
+    same "$W/ver/got$i" "$W/ver/$i" "rclone cat --s3-versions ${names[i - 1]}"
+  done
+  # --s3-version-at the third version's time: the key as it was before the delete.
+  t=$(sed -E 's/^doc-v(.{10})-(..)(..)(..)-(...)\.txt$/\1T\2:\3:\4.\5Z/' <<<"${names[2]}")
+  rc cat --s3-version-at "$t" "t:$vb/doc.txt" >"$W/ver/at"
+  same "$W/ver/at" "$W/ver/3" "rclone cat --s3-version-at $t"
+  # Restore version 3 over the marker: a server-side copy from its version id.
+  run rc copyto --s3-versions "t:$vb/${names[2]}" "t:$vb/doc.txt"
+  rc cat "t:$vb/doc.txt" >"$W/ver/back"
+  same "$W/ver/back" "$W/ver/3" "doc.txt after restoring version 3"
+  got=$(rc lsf --s3-versions "t:$vb" | LC_ALL=C sort)
+  [ "$got" = "$(printf '%s\n' doc.txt "${names[@]}" | LC_ALL=C sort)" ] ||
+    die "after the restore --s3-versions lists [$(echo $got)], want doc.txt and the 3 old versions"
+  run drop_versioned "$vb"
+  got=$(rc lsjson --dirs-only "t:")
+  if has "$got" "\"$vb\""; then die "bucket $vb still exists after cleanup-hidden and rmdir"; fi
+}
+
 step setup setup
 [ "$failed" = 0 ] || exit 1
 step "put/get object" copy
@@ -95,4 +158,7 @@ step "sync directory" sync_dir
 step "list objects" lsjson
 step "delete object" delete
 step "purge bucket" purge
+step "object versioning" versioning
+# Only left over when the versioning step failed half-way.
+drop_versioned "$B-x" >/dev/null 2>&1 || true
 exit "$failed"

@@ -39,6 +39,7 @@ const CLIENTS: [Client; 4] = [
             "head object",
             "delete object",
             "bucket create/list/delete",
+            "object versioning",
         ],
     },
     Client {
@@ -54,6 +55,7 @@ const CLIENTS: [Client; 4] = [
             "list objects",
             "delete object",
             "purge bucket",
+            "object versioning",
         ],
     },
     Client {
