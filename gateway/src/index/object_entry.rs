@@ -132,6 +132,8 @@ pub(super) fn split_stamp(
 /// One version as stored: an object (its manifest too when it sits beside the record) or a
 /// delete marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Markers are the rare case: boxing the object variant would cost every read an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum StoredVersion {
     Object(VersionStamp, ObjectRecord, Option<Manifest>),
     Marker(VersionStamp, MarkerRecord),

@@ -288,6 +288,9 @@ pub struct FoundVersion {
 
 /// One version of a key as readers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Markers are the rare case: boxing the object variant would cost every listed version an
+// allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Version {
     Object(VersionStamp, ObjectRecord),
     Marker(VersionStamp, MarkerRecord),
