@@ -24,10 +24,8 @@ use super::buckets::decode_bucket;
 use super::chain::ChainView;
 use super::kv::bound::Source;
 use super::object_entry::StoredVersion;
-use super::store::{
-    BUCKETS, MANIFESTS, NODE_STATES, NULL_VERSIONS, OBJECT_VERSIONS, OBJECTS, RECORD_OUTBOX,
-    Tables, VERSION_MANIFESTS, VERSION_OUTBOX, now_millis,
-};
+use super::objects::read_chain;
+use super::store::{BUCKETS, NODE_STATES, RECORD_OUTBOX, Tables, VERSION_OUTBOX, now_millis};
 use super::versioning::{BucketSettings, MarkerRecord, VersionId, VersionStamp};
 use super::{BucketRecord, Index, IndexError, ObjectRecord};
 
@@ -209,17 +207,7 @@ impl Index {
         let outbox = txn.open_table(RECORD_OUTBOX)?;
         let version_outbox = txn.open_table(VERSION_OUTBOX)?;
         let buckets = txn.open_table(BUCKETS)?;
-        let (objects, manifests) = (txn.open_table(OBJECTS)?, txn.open_table(MANIFESTS)?);
-        let versions = txn.open_table(OBJECT_VERSIONS)?;
-        let version_manifests = txn.open_table(VERSION_MANIFESTS)?;
-        let null_versions = txn.open_table(NULL_VERSIONS)?;
-        let chain = ChainView {
-            objects: &objects,
-            manifests: &manifests,
-            versions: &versions,
-            version_manifests: &version_manifests,
-            null_versions: &null_versions,
-        };
+        read_chain!(txn, chain);
         let mut out = Vec::new();
         for entry in outbox.range(..)?.take(limit) {
             let (id, version) = entry?;

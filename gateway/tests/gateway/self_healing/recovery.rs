@@ -281,6 +281,29 @@ async fn versions_of(
     out
 }
 
+/// The bytes of every object version in `listed` (markers have none), in order.
+async fn bodies_of(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    listed: &[(String, String, bool, Option<String>)],
+) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for (key, id, _, etag) in listed {
+        if etag.is_some() {
+            let got = s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .version_id(id)
+                .send()
+                .await
+                .unwrap();
+            out.push(got.body.collect().await.unwrap().into_bytes().to_vec());
+        }
+    }
+    out
+}
+
 /// Versions and markers travel to the nodes with their chain: a lost index comes back with
 /// every version of every key readable, markers where they were, and the bucket still
 /// versioned. Losing the index must never lose a version.
@@ -338,20 +361,7 @@ async fn lost_index_comes_back_with_every_version_and_marker() {
         .unwrap();
     let before = versions_of(&s3, "archive").await;
     assert_eq!(before.len(), 5, "{before:?}");
-    let mut bodies = Vec::new();
-    for (key, id, _, etag) in &before {
-        if etag.is_some() {
-            let got = s3
-                .get_object()
-                .bucket("archive")
-                .key(key)
-                .version_id(id)
-                .send()
-                .await
-                .unwrap();
-            bodies.push(got.body.collect().await.unwrap().into_bytes().to_vec());
-        }
-    }
+    let bodies = bodies_of(&s3, "archive", &before).await;
     gw.wait_for_records().await;
     let index_path = gw.index_path();
     gw.stop().await;
@@ -360,20 +370,7 @@ async fn lost_index_comes_back_with_every_version_and_marker() {
     let gw = ClusterGateway::start(&cluster, &data, "chunk_size = 1048576").await;
     let s3 = gw.s3.clone();
     assert_eq!(versions_of(&s3, "archive").await, before);
-    let mut after = Vec::new();
-    for (key, id, _, etag) in &before {
-        if etag.is_some() {
-            let got = s3
-                .get_object()
-                .bucket("archive")
-                .key(key)
-                .version_id(id)
-                .send()
-                .await
-                .unwrap();
-            after.push(got.body.collect().await.unwrap().into_bytes().to_vec());
-        }
-    }
+    let after = bodies_of(&s3, "archive", &before).await;
     assert!(after == bodies, "every version reads back byte-identical");
     let state = s3
         .get_bucket_versioning()
