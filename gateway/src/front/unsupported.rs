@@ -1,5 +1,5 @@
 //! Headers that ask for a feature Floe does not implement. A client that sends one believes it
-//! gets what it asked for (data encrypted, locked against deletion, shared by an ACL), so a 200
+//! gets what it asked for (data encrypted, deletes needing MFA, shared by an ACL), so a 200
 //! that silently drops the header would be a lie. Each is refused with the error AWS gives a
 //! bucket or account without the feature, naming the header. When a later change implements a
 //! feature, its headers leave this table and are honoured instead.
@@ -35,20 +35,6 @@ pub fn refuse_unsupported(headers: &HeaderMap) -> Option<Refusal> {
                 StatusCode::NOT_IMPLEMENTED,
                 "NotImplemented",
                 format!("MFA Delete is not implemented: header {name} is refused."),
-            ));
-        }
-        if name.starts_with("x-amz-object-lock-") {
-            return Some(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequest",
-                format!("Bucket is missing Object Lock Configuration: header {name} is refused."),
-            ));
-        }
-        if name == "x-amz-bucket-object-lock-enabled" && value.eq_ignore_ascii_case("true") {
-            return Some(Refusal::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "NotImplemented",
-                format!("Object Lock is not implemented: header {name}: true is refused."),
             ));
         }
         let acl = name == "x-amz-acl"
@@ -110,26 +96,7 @@ mod tests {
                 501,
                 "NotImplemented",
             ),
-            (
-                "x-amz-object-lock-mode",
-                "COMPLIANCE",
-                400,
-                "InvalidRequest",
-            ),
-            (
-                "x-amz-object-lock-retain-until-date",
-                "2030-01-01T00:00:00Z",
-                400,
-                "InvalidRequest",
-            ),
-            ("x-amz-object-lock-legal-hold", "ON", 400, "InvalidRequest"),
             ("x-amz-mfa", "20899872 301749", 501, "NotImplemented"),
-            (
-                "x-amz-bucket-object-lock-enabled",
-                "True",
-                501,
-                "NotImplemented",
-            ),
             (
                 "x-amz-acl",
                 "public-read",
@@ -165,7 +132,9 @@ mod tests {
     fn harmless_values_pass() {
         assert_eq!(refused("x-amz-acl", "private"), None);
         assert_eq!(refused("x-amz-acl", "bucket-owner-full-control"), None);
-        assert_eq!(refused("x-amz-bucket-object-lock-enabled", "false"), None);
+        // Object lock is implemented: its headers pass to the handlers.
+        assert_eq!(refused("x-amz-bucket-object-lock-enabled", "true"), None);
+        assert_eq!(refused("x-amz-object-lock-mode", "COMPLIANCE"), None);
         assert_eq!(refused("x-amz-meta-object-lock-mode", "x"), None);
         assert_eq!(refused("x-amz-checksum-crc32", "AAAAAA=="), None);
     }

@@ -4,7 +4,8 @@
 //! uploads: deleting it under a live upload would leave that upload's parts unreachable.
 //!
 //! A bucket's value is its [`BucketRecord`], followed by its [`BucketSettings`] once any was
-//! set (versioning); no bytes after the record mean the defaults. Writes read the settings from
+//! set (versioning), and then by its [`BucketLock`] once object lock is enabled; no bytes after
+//! the record mean the defaults. Writes read the settings from
 //! the row they read anyway to check the bucket exists.
 
 use std::ops::Bound;
@@ -14,6 +15,7 @@ use super::journal::{RecordKind, note_change};
 use super::kv::bound::{BoundTable, Source};
 use super::kv::key::Str;
 use super::kv::table::Bytes;
+use super::lock::BucketLock;
 use super::records::decode_record_prefix;
 use super::store::{BUCKETS, Tables, decode};
 use super::versioning::{BucketSettings, Versioning};
@@ -26,10 +28,14 @@ pub(super) fn decode_bucket(
 ) -> Result<(BucketRecord, BucketSettings), IndexError> {
     let what = format_args!("bucket {name}");
     let (record, rest) = decode_record_prefix(value).map_err(|e| IndexError::corrupt(what, e))?;
-    let settings = match rest.is_empty() {
-        true => BucketSettings::default(),
-        false => decode(what, rest)?,
-    };
+    if rest.is_empty() {
+        return Ok((record, BucketSettings::default()));
+    }
+    let (mut settings, lock): (BucketSettings, _) =
+        decode_record_prefix(rest).map_err(|e| IndexError::corrupt(what, e))?;
+    if !lock.is_empty() {
+        settings.lock = Some(decode(what, lock)?);
+    }
     Ok((record, settings))
 }
 
@@ -38,6 +44,9 @@ pub(super) fn encode_bucket(record: &BucketRecord, settings: &BucketSettings) ->
     let mut out = encode_record(record);
     if *settings != BucketSettings::default() {
         out.extend_from_slice(&encode_record(settings));
+        if let Some(lock) = &settings.lock {
+            out.extend_from_slice(&encode_record(lock));
+        }
     }
     out
 }
@@ -87,11 +96,23 @@ pub(super) fn bucket_is_empty(t: &Tables<'_>, name: &str) -> Result<bool, IndexE
 impl Index {
     /// Creates a bucket; `BucketAlreadyExists` if the name is taken.
     pub fn create_bucket(&self, name: &str, record: &BucketRecord) -> Result<(), IndexError> {
+        self.create_bucket_with(name, record, &BucketSettings::default())
+    }
+
+    /// Creates a bucket with `settings` from the start (object lock can only be enabled on a
+    /// versioned bucket, and CreateBucket may ask for both at once).
+    pub fn create_bucket_with(
+        &self,
+        name: &str,
+        record: &BucketRecord,
+        settings: &BucketSettings,
+    ) -> Result<(), IndexError> {
         self.write(|t| {
             if t.buckets.get(name)?.is_some() {
                 return Err(IndexError::BucketAlreadyExists);
             }
-            t.buckets.insert(name, encode_record(record).as_slice())?;
+            t.buckets
+                .insert(name, encode_bucket(record, settings).as_slice())?;
             note_change(t, RecordKind::Bucket, name, "", true)?;
             Ok(())
         })
@@ -119,16 +140,53 @@ impl Index {
                 "a bucket cannot return to unversioned".into(),
             ));
         }
-        self.write(|t| {
-            let stored = t.buckets.get(name)?.ok_or(IndexError::NoSuchBucket)?;
-            let (record, mut settings) = decode_bucket(name, stored.value())?;
-            drop(stored);
-            if settings.versioning == versioning {
-                return Ok(());
+        self.change_settings(name, |settings| {
+            if settings.lock.is_some() && versioning != Versioning::Enabled {
+                return Err(IndexError::InvalidBucketState(
+                    "an Object Lock configuration is present on this bucket, so versioning \
+                     cannot be suspended"
+                        .into(),
+                ));
             }
             settings.versioning = versioning;
+            Ok(())
+        })
+    }
+
+    /// Enables object lock on bucket `name` (never undone) with `lock`'s default retention.
+    /// The bucket's versioning must be enabled, as S3 requires.
+    pub fn set_object_lock(&self, name: &str, lock: BucketLock) -> Result<(), IndexError> {
+        self.change_settings(name, |settings| {
+            if settings.versioning != Versioning::Enabled {
+                return Err(IndexError::InvalidBucketState(
+                    "versioning must be 'Enabled' on the bucket to apply an Object Lock \
+                     configuration"
+                        .into(),
+                ));
+            }
+            settings.lock = Some(lock);
+            Ok(())
+        })
+    }
+
+    /// Applies `change` to the settings of bucket `name`, storing and journaling them only if
+    /// they changed.
+    fn change_settings(
+        &self,
+        name: &str,
+        change: impl Fn(&mut BucketSettings) -> Result<(), IndexError>,
+    ) -> Result<(), IndexError> {
+        self.write(|t| {
+            let stored = t.buckets.get(name)?.ok_or(IndexError::NoSuchBucket)?;
+            let (record, settings) = decode_bucket(name, stored.value())?;
+            drop(stored);
+            let mut changed = settings.clone();
+            change(&mut changed)?;
+            if changed == settings {
+                return Ok(());
+            }
             t.buckets
-                .insert(name, encode_bucket(&record, &settings).as_slice())?;
+                .insert(name, encode_bucket(&record, &changed).as_slice())?;
             note_change(t, RecordKind::Bucket, name, "", true)?;
             Ok(())
         })

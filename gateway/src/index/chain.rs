@@ -21,6 +21,7 @@ use floe_codec::Manifest;
 use super::kv::bound::{BoundTable, Source};
 use super::kv::key::Str;
 use super::kv::table::Bytes;
+use super::lock::Removal;
 use super::object_entry::{
     EncodedObject, MARKER, StoredVersion, decode_version, encode_marker, separate_version_manifest,
     split_stamp,
@@ -288,17 +289,20 @@ fn promote_newest(t: &mut Tables<'_>, bucket: &str, key: &str) -> Result<(), Ind
 }
 
 /// Removes the version at `place` for good, releasing its chunks, and makes the version below
-/// it current if the removed one was the newest. Returns what was removed.
+/// it current if the removed one was the newest. Returns what was removed. A version its lock
+/// protects against `removal` stays, and the answer is `ObjectLocked`.
 pub(super) fn remove_at(
     t: &mut Tables<'_>,
     delta: &mut RefDelta,
     bucket: &str,
     key: &str,
     place: Place,
+    removal: Removal,
 ) -> Result<Option<StoredVersion>, IndexError> {
     let Some(version) = t.chain().at(bucket, key, place)? else {
         return Ok(None);
     };
+    removal.check(&version.stamp().lock)?;
     let mut separate = false;
     if let StoredVersion::Object(_, _, beside) = &version {
         separate = beside.is_none();
@@ -333,9 +337,10 @@ pub(super) fn remove_null(
     delta: &mut RefDelta,
     bucket: &str,
     key: &str,
+    removal: Removal,
 ) -> Result<Option<StoredVersion>, IndexError> {
     match t.chain().find(bucket, key, VersionId::Null)? {
-        Some((place, _)) => remove_at(t, delta, bucket, key, place),
+        Some((place, _)) => remove_at(t, delta, bucket, key, place, removal),
         None => Ok(None),
     }
 }

@@ -25,6 +25,12 @@ pub enum IndexError {
     /// The version named is a delete marker, which has no body, tags or attributes.
     #[error("the version is a delete marker")]
     IsDeleteMarker,
+    /// The version is under retention or legal hold (S3's 403 AccessDenied).
+    #[error("{0}")]
+    ObjectLocked(#[from] super::lock::LockRefusal),
+    /// Lock settings were given for a bucket without object lock.
+    #[error("bucket is missing Object Lock Configuration")]
+    LockNotEnabled,
     #[error("no such upload")]
     NoSuchUpload,
     #[error("precondition failed")]

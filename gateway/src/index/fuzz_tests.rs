@@ -199,12 +199,12 @@ fn journal_entry() -> impl Strategy<Value = JournalEntry> {
             } else {
                 RecordKind::Version
             };
-            let state = JournalState::Object(VersionStamp { seq, null }, Box::new(o), m);
+            let state = JournalState::Object(VersionStamp::new(seq, null), Box::new(o), m);
             (kind, state)
         }),
         (any::<u64>(), any::<i64>()).prop_map(|(seq, modified)| (
             RecordKind::Version,
-            JournalState::Marker(VersionStamp { seq, null: false }, MarkerRecord { modified })
+            JournalState::Marker(VersionStamp::new(seq, false), MarkerRecord { modified })
         )),
         Just((RecordKind::Bucket, JournalState::Deleted)),
         Just((RecordKind::Object, JournalState::Deleted)),

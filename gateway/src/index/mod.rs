@@ -15,6 +15,7 @@
 //!   cleanup) share one durable write transaction.
 //! - `buckets`: create, read, list and delete buckets.
 //! - [`versioning`]: bucket versioning states, version stamps and ids.
+//! - [`lock`]: object lock: retention, legal hold, bucket defaults, and when a version may go.
 //! - `objects`: object records and manifests, versioned writes and deletes, conditional
 //!   writes, tags, listing.
 //! - `chain`: where a key's versions and delete markers sit, and how they move.
@@ -50,6 +51,9 @@ mod journal;
 pub mod kv;
 mod lease;
 mod legacy;
+pub mod lock;
+#[cfg(test)]
+mod lock_tests;
 mod object_entry;
 mod objects;
 pub mod records;
@@ -69,6 +73,10 @@ pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, Published, RecordKind};
 pub use lease::{GatewayRecord, LeaseRecord};
+pub use lock::{
+    BucketLock, DefaultRetention, LockChange, LockRefusal, ObjectLock, Removal, Retention,
+    RetentionMode, RetentionPeriod,
+};
 pub use objects::{FoundVersion, HeldUntilSettled, Removed, Version, Written};
 pub use records::*;
 pub use refcount::GarbageChunk;

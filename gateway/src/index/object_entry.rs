@@ -14,9 +14,11 @@
 //!
 //! Versions (see `chain`) are laid out the same way, in `object_versions` and
 //! `version_manifests`. Each value starts with its version's stamp: a tag byte ([`STAMPED`] or
-//! [`MARKER`]), the sequence number (8 bytes, big-endian) and the null flag (1 byte). A value
-//! that starts with the record's own format byte instead was written before versioning, and is
-//! the null version at [`VersionStamp::LEGACY`].
+//! [`MARKER`]), the sequence number (8 bytes, big-endian) and the null flag (1 byte). A locked
+//! object version's tag is [`LOCKED`] instead, and its lock follows the null flag: retention
+//! mode (0 none, 1 GOVERNANCE, 2 COMPLIANCE), retained-until (8 bytes, big-endian
+//! milliseconds) and the legal hold flag. A value that starts with the record's own format byte
+//! instead was written before versioning, and is the null version at [`VersionStamp::LEGACY`].
 
 use std::fmt::Display;
 
@@ -25,6 +27,7 @@ use floe_codec::Manifest;
 use super::kv::bound::{BoundTable, Source};
 use super::kv::key::{KeyType, Str};
 use super::kv::table::Bytes;
+use super::lock::{ObjectLock, Retention, RetentionMode};
 use super::records::{decode_record, decode_record_prefix, encode_record};
 use super::store::WriteTable;
 use super::versioning::{MarkerRecord, VersionStamp};
@@ -34,8 +37,12 @@ use super::{IndexError, ObjectRecord};
 pub(super) const STAMPED: u8 = 2;
 /// Tag of a delete marker.
 pub(super) const MARKER: u8 = 3;
+/// Tag of a stamped object version under a retention or legal hold.
+const LOCKED: u8 = 4;
 /// Tag byte, sequence number, null flag.
 const STAMP_LEN: usize = 10;
+/// Mode, retained-until, legal hold.
+const LOCK_LEN: usize = 10;
 
 /// The largest encoded manifest stored beside its record: covers bodies up to the default inline
 /// threshold (16 KiB) and chunk lists of a few dozen chunks.
@@ -76,7 +83,7 @@ impl EncodedObject {
 
     /// The stored value of this object as the version `stamp`.
     pub fn stamped(&self, stamp: VersionStamp) -> Vec<u8> {
-        let mut out = Vec::with_capacity(STAMP_LEN + self.value.len());
+        let mut out = Vec::with_capacity(STAMP_LEN + LOCK_LEN + self.value.len());
         push_stamp(&mut out, STAMPED, stamp);
         out.extend_from_slice(&self.value);
         out
@@ -84,9 +91,80 @@ impl EncodedObject {
 }
 
 fn push_stamp(out: &mut Vec<u8>, tag: u8, stamp: VersionStamp) {
-    out.push(tag);
+    let locked = tag == STAMPED && !stamp.lock.is_none();
+    out.push(if locked { LOCKED } else { tag });
     out.extend_from_slice(&stamp.seq.to_be_bytes());
     out.push(u8::from(stamp.null));
+    if locked {
+        let (mode, until) = match stamp.lock.retention {
+            None => (0, 0),
+            Some(Retention { mode, until }) => (
+                match mode {
+                    RetentionMode::Governance => 1,
+                    RetentionMode::Compliance => 2,
+                },
+                until,
+            ),
+        };
+        out.push(mode);
+        out.extend_from_slice(&until.to_be_bytes());
+        out.push(u8::from(stamp.lock.legal_hold));
+    }
+}
+
+/// How many bytes the stamp at the start of `value` takes (none for a legacy value).
+fn stamp_len(value: &[u8]) -> usize {
+    match value.first() {
+        Some(&(STAMPED | MARKER)) => STAMP_LEN,
+        Some(&LOCKED) => STAMP_LEN + LOCK_LEN,
+        _ => 0,
+    }
+}
+
+/// `value` (an object version's) with its stamp replaced by `stamp`: how a retention or legal
+/// hold change is stored, record and manifest kept byte for byte.
+pub(super) fn restamp(value: &[u8], stamp: VersionStamp) -> Vec<u8> {
+    let rest = &value[stamp_len(value).min(value.len())..];
+    let mut out = Vec::with_capacity(STAMP_LEN + LOCK_LEN + rest.len());
+    push_stamp(&mut out, STAMPED, stamp);
+    out.extend_from_slice(rest);
+    out
+}
+
+fn flag(what: &impl Display, name: &str, byte: u8) -> Result<bool, IndexError> {
+    match byte {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(IndexError::Corrupt(format!(
+            "{what}: {name} flag {other} in its version stamp"
+        ))),
+    }
+}
+
+fn decode_lock(what: &impl Display, bytes: &[u8]) -> Result<ObjectLock, IndexError> {
+    let mut until = [0; 8];
+    until.copy_from_slice(&bytes[1..9]);
+    let until = i64::from_be_bytes(until);
+    let retention = match bytes[0] {
+        0 => None,
+        1 => Some(Retention {
+            mode: RetentionMode::Governance,
+            until,
+        }),
+        2 => Some(Retention {
+            mode: RetentionMode::Compliance,
+            until,
+        }),
+        other => {
+            return Err(IndexError::Corrupt(format!(
+                "{what}: retention mode {other} in its version stamp"
+            )));
+        }
+    };
+    Ok(ObjectLock {
+        retention,
+        legal_hold: flag(what, "legal hold", bytes[9])?,
+    })
 }
 
 /// The stored value of a delete marker.
@@ -103,30 +181,24 @@ pub(super) fn split_stamp(
     what: impl Display,
     value: &[u8],
 ) -> Result<(u8, VersionStamp, &[u8]), IndexError> {
-    match value.first() {
-        Some(&tag @ (STAMPED | MARKER)) => {
-            let (head, rest) = value
-                .split_at_checked(STAMP_LEN)
-                .ok_or_else(|| IndexError::Corrupt(format!("{what}: short version stamp")))?;
-            let mut seq = [0; 8];
-            seq.copy_from_slice(&head[1..9]);
-            let null = match head[9] {
-                0 => false,
-                1 => true,
-                other => {
-                    return Err(IndexError::Corrupt(format!(
-                        "{what}: null flag {other} in its version stamp"
-                    )));
-                }
-            };
-            let stamp = VersionStamp {
-                seq: u64::from_be_bytes(seq),
-                null,
-            };
-            Ok((tag, stamp, rest))
-        }
-        _ => Ok((STAMPED, VersionStamp::LEGACY, value)),
+    let len = stamp_len(value);
+    if len == 0 {
+        return Ok((STAMPED, VersionStamp::LEGACY, value));
     }
+    let (head, rest) = value
+        .split_at_checked(len)
+        .ok_or_else(|| IndexError::Corrupt(format!("{what}: short version stamp")))?;
+    let mut seq = [0; 8];
+    seq.copy_from_slice(&head[1..9]);
+    let mut stamp = VersionStamp::new(u64::from_be_bytes(seq), flag(&what, "null", head[9])?);
+    let tag = match head[0] {
+        LOCKED => {
+            stamp.lock = decode_lock(&what, &head[STAMP_LEN..])?;
+            STAMPED
+        }
+        tag => tag,
+    };
+    Ok((tag, stamp, rest))
 }
 
 /// One version as stored: an object (its manifest too when it sits beside the record) or a
@@ -214,11 +286,7 @@ pub(super) fn replace_entry_record(
 ) -> Result<Vec<u8>, IndexError> {
     let (_, rest) = split_entry(bucket, key, value)?;
     // The stamp, if any, is kept as it was.
-    let stamp_len = match value.first() {
-        Some(&(STAMPED | MARKER)) => STAMP_LEN,
-        _ => 0,
-    };
-    let mut out = value[..stamp_len].to_vec();
+    let mut out = value[..stamp_len(value)].to_vec();
     out.extend_from_slice(&encode_record(record));
     out.extend_from_slice(rest);
     Ok(out)

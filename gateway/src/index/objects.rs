@@ -12,16 +12,17 @@ use floe_codec::Manifest;
 
 use super::batch::BatchOp;
 use super::buckets::{bucket_settings, require_bucket};
-use super::chain::{NewVersion, Place, count_objects, push, remove_at, remove_null};
+use super::chain::{NewVersion, Place, count_objects, push, rank, remove_at, remove_null};
 use super::journal::{RecordKind, next_version, note_change, note_version};
+use super::lock::{LockChange, ObjectLock, Removal};
 use super::object_entry::{
     EncodedObject, StoredVersion, decode_entry, decode_entry_record, load_object,
-    replace_entry_record, separate_manifest, store_object,
+    replace_entry_record, restamp, separate_manifest, store_object,
 };
 use super::refcount::RefDelta;
 use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables, now_millis};
 use super::versioning::{MarkerRecord, VersionId, VersionStamp, Versioning};
-use super::{Index, IndexError, ObjectRecord, OwnedPrecondition, Precondition};
+use super::{Index, IndexError, ObjectRecord, OwnedPrecondition, Precondition, UnixMillis};
 
 /// The current record of `bucket/key` in a write transaction.
 fn current_record(
@@ -130,20 +131,36 @@ impl Written {
 
 /// Writes `object` as the newest version of `bucket/key`, as the bucket's versioning says:
 /// replacing the null version (unversioned, suspended) or on top of the others (enabled).
-/// `precondition` sees the current object. Shared by PUT, copy and multipart completion.
+/// The version gets the lock `asked` (`None`: its request had no lock headers) with the
+/// bucket's default retention when it asked for none; asking on a bucket without object lock
+/// is `LockNotEnabled`. `precondition` sees the current object. Shared by PUT, copy and
+/// multipart completion.
 pub(super) fn write_object(
     t: &mut Tables<'_>,
     delta: &mut RefDelta,
     bucket: &str,
     key: &str,
     object: &EncodedObject,
+    asked: Option<ObjectLock>,
     precondition: Precondition<'_>,
 ) -> Result<Written, IndexError> {
-    let versioning = bucket_settings(&t.buckets, bucket)?.versioning;
+    let settings = bucket_settings(&t.buckets, bucket)?;
+    let versioning = settings.versioning;
+    let now = now_millis();
+    let lock = match (&settings.lock, asked) {
+        (None, Some(_)) => return Err(IndexError::LockNotEnabled),
+        (None, None) => ObjectLock::NONE,
+        (Some(bucket_lock), asked) => bucket_lock.lock_for(asked.unwrap_or_default(), now),
+    };
     let seq = next_version(t)?;
     let stamp = VersionStamp {
-        seq,
-        null: versioning != Versioning::Enabled,
+        lock,
+        ..VersionStamp::new(seq, versioning != Versioning::Enabled)
+    };
+    // Only a plain write replaces a version: never one its lock protects.
+    let removal = Removal {
+        now,
+        bypass_governance: false,
     };
     let current = t.chain().current(bucket, key)?;
     // In place when what is current is the null version this write replaces anyway.
@@ -153,6 +170,9 @@ pub(super) fn write_object(
         Versioning::Enabled => false,
     };
     let previous = if in_place {
+        if let Some(current) = &current {
+            removal.check(&current.stamp().lock)?;
+        }
         replace_object(t, delta, bucket, key, object, stamp, precondition)?
     } else {
         let previous = match current {
@@ -163,7 +183,7 @@ pub(super) fn write_object(
             return Err(IndexError::PreconditionFailed);
         }
         if stamp.null {
-            remove_null(t, delta, bucket, key)?;
+            remove_null(t, delta, bucket, key, removal)?;
         }
         push(t, delta, bucket, key, NewVersion::Object(object, stamp))?;
         previous
@@ -197,6 +217,7 @@ fn delete_version(
     key: &str,
     version: Option<VersionId>,
     precondition: Option<Precondition<'_>>,
+    removal: Removal,
 ) -> Result<Removed, IndexError> {
     let versioning = bucket_settings(&t.buckets, bucket)?.versioning;
     let allowed = |record: Option<&ObjectRecord>| precondition.is_none_or(|p| p(record));
@@ -217,7 +238,7 @@ fn delete_version(
         if !allowed(record) {
             return Err(IndexError::PreconditionFailed);
         }
-        remove_at(t, delta, bucket, key, place)?;
+        remove_at(t, delta, bucket, key, place, removal)?;
         let journal = next_version(t)?;
         note_version(t, bucket, key, id, false, journal)?;
         return Ok(removed(id, found));
@@ -239,22 +260,21 @@ fn delete_version(
         return Err(IndexError::PreconditionFailed);
     }
     let seq = next_version(t)?;
-    let stamp = VersionStamp {
-        seq,
-        null: versioning == Versioning::Suspended,
-    };
+    // Delete markers are never locked.
+    let stamp = VersionStamp::new(seq, versioning == Versioning::Suspended);
     let mut outcome = Removed {
         version: Some(stamp.id()),
         marker: true,
         record: None,
     };
     if stamp.null
-        && let Some(StoredVersion::Object(_, record, _)) = remove_null(t, delta, bucket, key)?
+        && let Some(StoredVersion::Object(_, record, _)) =
+            remove_null(t, delta, bucket, key, removal)?
     {
         outcome.record = Some(record);
     }
     let marker = MarkerRecord {
-        modified: now_millis(),
+        modified: removal.now,
     };
     push(t, delta, bucket, key, NewVersion::Marker(stamp, marker))?;
     note_version(t, bucket, key, stamp.id(), true, seq)?;
@@ -336,6 +356,8 @@ struct PutObject {
     bucket: String,
     key: String,
     object: EncodedObject,
+    /// The lock its request asked for.
+    lock: Option<ObjectLock>,
     precondition: OwnedPrecondition,
     /// Dropped only once the write has settled (see [`HeldUntilSettled`]).
     _hold: Option<HeldUntilSettled>,
@@ -356,7 +378,15 @@ impl BatchOp for PutObject {
     fn apply(&self, t: &mut Tables<'_>) -> Result<Self::Output, IndexError> {
         let (bucket, key) = (self.bucket.as_str(), self.key.as_str());
         let mut delta = RefDelta::written_after(self._hold.as_ref().and_then(|h| h.written_after));
-        let written = write_object(t, &mut delta, bucket, key, &self.object, &self.precondition)?;
+        let written = write_object(
+            t,
+            &mut delta,
+            bucket,
+            key,
+            &self.object,
+            self.lock,
+            &self.precondition,
+        )?;
         delta.apply(t)?;
         Ok(written)
     }
@@ -368,6 +398,7 @@ struct DeleteObject {
     key: String,
     version: Option<VersionId>,
     precondition: Option<OwnedPrecondition>,
+    bypass_governance: bool,
 }
 
 impl BatchOp for DeleteObject {
@@ -387,10 +418,59 @@ impl BatchOp for DeleteObject {
             &self.key,
             self.version,
             precondition,
+            Removal {
+                now: now_millis(),
+                bypass_governance: self.bypass_governance,
+            },
         )?;
         delta.apply(t)?;
         Ok(removed)
     }
+}
+
+/// Where the object version `id` of `bucket/key` (without `id`: the current object) sits, its
+/// stamp and its stored value; for changes of its tags or lock.
+fn object_version_value(
+    t: &Tables<'_>,
+    bucket: &str,
+    key: &str,
+    id: Option<VersionId>,
+) -> Result<(Place, VersionStamp, Vec<u8>), IndexError> {
+    let (place, stamp) = match id {
+        None => match t.chain().current(bucket, key)? {
+            Some(current) => (Place::Current, current.stamp()),
+            None => return Err(IndexError::NoSuchKey),
+        },
+        Some(id) => match t.chain().find(bucket, key, id)? {
+            Some((place, StoredVersion::Object(stamp, ..))) => (place, stamp),
+            Some((_, StoredVersion::Marker(..))) => return Err(IndexError::IsDeleteMarker),
+            None => return Err(IndexError::NoSuchVersion),
+        },
+    };
+    let stored = match place {
+        Place::Current => t.objects.get((bucket, key))?,
+        Place::Noncurrent(seq) => t.object_versions.get((bucket, key, rank(seq)))?,
+    }
+    .ok_or(IndexError::NoSuchKey)?;
+    Ok((place, stamp, stored.value().to_vec()))
+}
+
+/// Stores the changed `value` of the version at `place` and journals it, so the node copy of
+/// the version follows.
+fn store_version_value(
+    t: &mut Tables<'_>,
+    bucket: &str,
+    key: &str,
+    place: Place,
+    stamp: VersionStamp,
+    value: &[u8],
+) -> Result<(), IndexError> {
+    match place {
+        Place::Current => t.objects.insert((bucket, key), value)?,
+        Place::Noncurrent(seq) => t.object_versions.insert((bucket, key, rank(seq)), value)?,
+    }
+    let journal = next_version(t)?;
+    note_version(t, bucket, key, stamp.id(), true, journal)
 }
 
 /// Opens the chain's tables of a read snapshot as `$chain`.
@@ -488,6 +568,7 @@ impl Index {
             bucket: bucket.into(),
             key: key.into(),
             object: EncodedObject::new(record, manifest.clone()),
+            lock: None,
             precondition: Box::new(precondition),
             _hold: None,
         })
@@ -506,6 +587,7 @@ impl Index {
             bucket: bucket.into(),
             key: key.into(),
             object: EncodedObject::new(record, manifest.clone()),
+            lock: None,
             precondition: Box::new(|_| true),
             _hold: Some(HeldUntilSettled::new(()).written_after(Some(epoch))),
         })
@@ -518,7 +600,7 @@ impl Index {
         &self,
         bucket: String,
         key: String,
-        (record, manifest): (ObjectRecord, Manifest),
+        (record, manifest, lock): (ObjectRecord, Manifest, Option<ObjectLock>),
         precondition: impl Fn(Option<&ObjectRecord>) -> bool + Send + Sync + 'static,
         hold: Option<HeldUntilSettled>,
     ) -> impl Future<Output = Result<Written, IndexError>> + Send + 'static {
@@ -528,6 +610,7 @@ impl Index {
             bucket,
             key,
             object,
+            lock,
             precondition: Box::new(precondition),
             _hold: hold,
         })
@@ -541,23 +624,27 @@ impl Index {
             key: key.into(),
             version: None,
             precondition: None,
+            bypass_governance: false,
         })
     }
 
     /// Deletes version `version` of `bucket/key` (or, without it, as [`Index::delete_object`])
-    /// if `precondition` holds on the object version that would go; for async callers.
+    /// if `precondition` holds on the object version that would go and its lock allows it
+    /// (GOVERNANCE only with `bypass_governance`); for async callers.
     pub fn delete_object_async(
         &self,
         bucket: String,
         key: String,
         version: Option<VersionId>,
         precondition: Option<OwnedPrecondition>,
+        bypass_governance: bool,
     ) -> impl Future<Output = Result<Removed, IndexError>> + Send + 'static {
         self.write_batched_async(DeleteObject {
             bucket,
             key,
             version,
             precondition,
+            bypass_governance,
         })
     }
 
@@ -572,42 +659,36 @@ impl Index {
     ) -> Result<(), IndexError> {
         self.write(|t| {
             require_bucket(&t.buckets, bucket)?;
-            let (place, stamp) = match id {
-                None => match t.chain().current(bucket, key)? {
-                    Some(current) => (Place::Current, current.stamp()),
-                    None => return Err(IndexError::NoSuchKey),
-                },
-                Some(id) => match t.chain().find(bucket, key, id)? {
-                    Some((place, StoredVersion::Object(stamp, ..))) => (place, stamp),
-                    Some((_, StoredVersion::Marker(..))) => return Err(IndexError::IsDeleteMarker),
-                    None => return Err(IndexError::NoSuchVersion),
-                },
-            };
-            let stored = match place {
-                Place::Current => t.objects.get((bucket, key))?,
-                Place::Noncurrent(seq) => {
-                    t.object_versions
-                        .get((bucket, key, super::chain::rank(seq)))?
-                }
-            }
-            .ok_or(IndexError::NoSuchKey)?;
-            let mut record = decode_entry_record(bucket, key, stored.value())?;
+            let (place, stamp, value) = object_version_value(t, bucket, key, id)?;
+            let mut record = decode_entry_record(bucket, key, &value)?;
             record.tags = tags.clone();
             // The stamp before the record and the manifest after it are kept byte for byte.
-            let value = replace_entry_record(bucket, key, stored.value(), &record)?;
-            drop(stored);
-            match place {
-                Place::Current => t.objects.insert((bucket, key), value.as_slice())?,
-                Place::Noncurrent(seq) => t
-                    .object_versions
-                    .insert((bucket, key, super::chain::rank(seq)), value.as_slice())?,
-            }
-            let journal = next_version(t)?;
-            note_version(t, bucket, key, stamp.id(), true, journal)?;
-            Ok(())
+            let value = replace_entry_record(bucket, key, &value, &record)?;
+            store_version_value(t, bucket, key, place, stamp, &value)
         })
     }
 
+    /// Changes the retention or legal hold of an existing object version (without `id`, the
+    /// current object) at `now`, as the lock rules allow (`ObjectLocked` otherwise); returns
+    /// the version's lock after the change. `LockNotEnabled` on a bucket without object lock.
+    pub fn set_lock(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: Option<VersionId>,
+        change: LockChange,
+        now: UnixMillis,
+    ) -> Result<ObjectLock, IndexError> {
+        self.write(|t| {
+            if bucket_settings(&t.buckets, bucket)?.lock.is_none() {
+                return Err(IndexError::LockNotEnabled);
+            }
+            let (place, mut stamp, value) = object_version_value(t, bucket, key, id)?;
+            stamp.lock = change.apply(stamp.lock, now)?;
+            store_version_value(t, bucket, key, place, stamp, &restamp(&value, stamp))?;
+            Ok(stamp.lock)
+        })
+    }
     /// Objects of `bucket` whose key starts with `prefix` and sorts strictly after `after`, in
     /// byte order, at most `limit`. One range scan: starts at the later of `prefix` and `after`
     /// and stops at the first key outside the prefix, since keys sharing a prefix are contiguous

@@ -65,10 +65,7 @@ mod tests {
         let (found, _) = current_version(&index, "b", "k");
         let stamp = found.stamp();
         // A copy of another version is not a stand-in for the entry.
-        let other = VersionStamp {
-            seq: stamp.seq + 1,
-            null: true,
-        };
+        let other = VersionStamp::new(stamp.seq + 1, true);
         assert!(matches!(
             index.repair_inline_object("b", "k", other, &record, manifest.clone()),
             Err(IndexError::NoSuchVersion)

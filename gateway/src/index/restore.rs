@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::buckets::{bucket_is_empty, encode_bucket};
 use super::chain::{NewVersion, insert_restored, remove_at};
 use super::journal::{JournalEntry, JournalState, RecordKind, observe_version};
+use super::lock::Removal;
 use super::object_entry::EncodedObject;
 use super::refcount::RefDelta;
-use super::store::Tables;
+use super::store::{Tables, now_millis};
 use super::versioning::VersionId;
 use super::{BucketRecord, Index, IndexError, UnixMillis, encode_record};
 
@@ -143,7 +144,9 @@ fn apply(
     Ok(())
 }
 
-/// Removes the key's version `id` if the index holds it; whether it did.
+/// Removes the key's version `id` if the index holds it; whether it did. A removal replayed
+/// from the nodes passed the lock check when it was made, with a bypass at most: a version the
+/// index holds under COMPLIANCE or a legal hold stays (keeping data is the safe misreading).
 fn remove_version(
     t: &mut Tables<'_>,
     delta: &mut RefDelta,
@@ -151,8 +154,16 @@ fn remove_version(
     key: &str,
     id: VersionId,
 ) -> Result<bool, IndexError> {
+    let replay = Removal {
+        now: now_millis(),
+        bypass_governance: true,
+    };
     match t.chain().find(bucket, key, id)? {
-        Some((place, _)) => Ok(remove_at(t, delta, bucket, key, place)?.is_some()),
+        Some((place, _)) => match remove_at(t, delta, bucket, key, place, replay) {
+            Ok(removed) => Ok(removed.is_some()),
+            Err(IndexError::ObjectLocked(_)) => Ok(false),
+            Err(e) => Err(e),
+        },
         None => Ok(false),
     }
 }

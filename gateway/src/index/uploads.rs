@@ -9,9 +9,11 @@ use std::ops::Bound;
 
 use floe_codec::Manifest;
 
-use super::buckets::require_bucket;
+use super::buckets::{bucket_settings, require_bucket};
+use super::lock::ObjectLock;
 use super::object_entry::EncodedObject;
 use super::objects::{Written, write_object};
+use super::records::decode_record_prefix;
 use super::refcount::RefDelta;
 use super::store::{PARTS, Tables, UPLOAD_KEYS, UPLOAD_TIMES, UPLOADS, decode};
 use super::{
@@ -19,11 +21,37 @@ use super::{
     encode_record,
 };
 
-/// The upload record, from a write transaction.
-fn current_upload(t: &Tables<'_>, upload_id: &str) -> Result<Option<UploadRecord>, IndexError> {
+/// An upload's stored value: its record, then the object lock its CreateMultipartUpload asked
+/// for, if it asked.
+fn encode_upload(record: &UploadRecord, lock: Option<ObjectLock>) -> Vec<u8> {
+    let mut out = encode_record(record);
+    if let Some(lock) = lock {
+        out.extend_from_slice(&encode_record(&lock));
+    }
+    out
+}
+
+fn decode_upload(
+    upload_id: &str,
+    value: &[u8],
+) -> Result<(UploadRecord, Option<ObjectLock>), IndexError> {
+    let what = format_args!("upload {upload_id}");
+    let (record, rest) = decode_record_prefix(value).map_err(|e| IndexError::corrupt(what, e))?;
+    let lock = match rest.is_empty() {
+        true => None,
+        false => Some(decode(what, rest)?),
+    };
+    Ok((record, lock))
+}
+
+/// The upload record and asked-for lock, from a write transaction.
+fn current_upload(
+    t: &Tables<'_>,
+    upload_id: &str,
+) -> Result<Option<(UploadRecord, Option<ObjectLock>)>, IndexError> {
     t.uploads
         .get(upload_id)?
-        .map(|v| decode(format_args!("upload {upload_id}"), v.value()))
+        .map(|v| decode_upload(upload_id, v.value()))
         .transpose()
 }
 
@@ -34,7 +62,7 @@ fn remove_upload(
     delta: &mut RefDelta,
     upload_id: &str,
 ) -> Result<UploadRecord, IndexError> {
-    let upload = current_upload(t, upload_id)?.ok_or(IndexError::NoSuchUpload)?;
+    let (upload, _) = current_upload(t, upload_id)?.ok_or(IndexError::NoSuchUpload)?;
     t.uploads.remove(upload_id)?;
     t.upload_keys
         .remove((upload.bucket.as_str(), upload.key.as_str(), upload_id))?;
@@ -56,17 +84,31 @@ fn remove_upload(
 impl Index {
     /// Records a new multipart upload; `NoSuchBucket` if `record.bucket` is absent.
     pub fn create_upload(&self, upload_id: &str, record: &UploadRecord) -> Result<(), IndexError> {
+        self.create_upload_locked(upload_id, record, None)
+    }
+
+    /// Records a new multipart upload whose object will get the lock `lock` asks for (see
+    /// `write_object`); `LockNotEnabled` if it asks on a bucket without object lock.
+    pub fn create_upload_locked(
+        &self,
+        upload_id: &str,
+        record: &UploadRecord,
+        lock: Option<ObjectLock>,
+    ) -> Result<(), IndexError> {
         self.write(|t| {
-            require_bucket(&t.buckets, &record.bucket)?;
+            let settings = bucket_settings(&t.buckets, &record.bucket)?;
+            if lock.is_some() && settings.lock.is_none() {
+                return Err(IndexError::LockNotEnabled);
+            }
             // Upload ids are random, so a clash is a caller bug; replacing the record must not
             // leave the old one's listing entries pointing at the new one.
-            if let Some(old) = current_upload(t, upload_id)? {
+            if let Some((old, _)) = current_upload(t, upload_id)? {
                 t.upload_keys
                     .remove((old.bucket.as_str(), old.key.as_str(), upload_id))?;
                 t.upload_times.remove((old.initiated, upload_id))?;
             }
             t.uploads
-                .insert(upload_id, encode_record(record).as_slice())?;
+                .insert(upload_id, encode_upload(record, lock).as_slice())?;
             t.upload_keys
                 .insert((record.bucket.as_str(), record.key.as_str(), upload_id), ())?;
             t.upload_times.insert((record.initiated, upload_id), ())?;
@@ -79,7 +121,7 @@ impl Index {
         let uploads = txn.open_table(UPLOADS)?;
         let stored = uploads.get(upload_id)?;
         stored
-            .map(|v| decode(format_args!("upload {upload_id}"), v.value()))
+            .map(|v| Ok(decode_upload(upload_id, v.value())?.0))
             .transpose()
     }
 
@@ -200,7 +242,7 @@ impl Index {
             let stored = uploads.get(upload_id)?.ok_or_else(|| {
                 IndexError::Corrupt(format!("listed upload {upload_id} has no record"))
             })?;
-            let record = decode(format_args!("upload {upload_id}"), stored.value())?;
+            let (record, _) = decode_upload(upload_id, stored.value())?;
             out.push((upload_id.to_owned(), record));
             if out.len() == limit {
                 break;
@@ -232,7 +274,7 @@ impl Index {
     ) -> Result<Written, IndexError> {
         let object = EncodedObject::new(record, manifest.clone());
         self.write(|t| {
-            let upload = current_upload(t, upload_id)?.ok_or(IndexError::NoSuchUpload)?;
+            let (upload, lock) = current_upload(t, upload_id)?.ok_or(IndexError::NoSuchUpload)?;
             require_bucket(&t.buckets, &upload.bucket)?;
             let mut delta = RefDelta::default();
             let written = write_object(
@@ -241,6 +283,7 @@ impl Index {
                 &upload.bucket,
                 &upload.key,
                 &object,
+                lock,
                 precondition,
             )?;
             remove_upload(t, &mut delta, upload_id)?;

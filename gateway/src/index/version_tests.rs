@@ -295,6 +295,7 @@ fn delete_version(index: &Index, key: &str, id: VersionId) {
         key.into(),
         Some(id),
         None,
+        false,
     ))
     .unwrap();
     assert_eq!(removed.version, Some(id));

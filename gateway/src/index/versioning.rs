@@ -13,6 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::UnixMillis;
+use super::lock::{BucketLock, ObjectLock};
 
 /// A bucket's versioning state. Unversioned → Enabled ⇄ Suspended: there is no way back.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,10 @@ pub enum Versioning {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketSettings {
     pub versioning: Versioning,
+    /// Object lock, once enabled (never disabled). Stored after the settings record and sent to
+    /// the nodes in a record variant of its own, so settings written before it still decode.
+    #[serde(skip)]
+    pub lock: Option<BucketLock>,
 }
 
 /// Which version of a key a request names.
@@ -70,18 +75,32 @@ impl fmt::Display for VersionId {
     }
 }
 
-/// Where a version sits in its key's history, and whether it is the null version.
+/// Where a version sits in its key's history, whether it is the null version, and its object
+/// lock, which travels with it wherever it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionStamp {
     /// Larger is newer; unique within the index.
     pub seq: u64,
     pub null: bool,
+    /// Encoded in the stamp's own bytes (`object_entry`) and in a record variant of its own on
+    /// the nodes, so stamps serialized before object lock still decode.
+    #[serde(skip)]
+    pub lock: ObjectLock,
 }
 
 impl VersionStamp {
     /// The stamp of an entry written before versioning existed: the null version, older than
     /// every version written since.
-    pub const LEGACY: Self = Self { seq: 0, null: true };
+    pub const LEGACY: Self = Self::new(0, true);
+
+    /// An unlocked version's stamp.
+    pub const fn new(seq: u64, null: bool) -> Self {
+        Self {
+            seq,
+            null,
+            lock: ObjectLock::NONE,
+        }
+    }
 
     pub fn id(&self) -> VersionId {
         match self.null {

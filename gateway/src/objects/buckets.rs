@@ -1,6 +1,6 @@
 //! Bucket operations and S3's bucket naming rules.
 
-use crate::index::BucketRecord;
+use crate::index::{BucketLock, BucketRecord, BucketSettings, Versioning};
 
 use super::error::ObjectError;
 use super::service::{ObjectService, now_millis};
@@ -35,13 +35,31 @@ pub fn validate_bucket_name(name: &str) -> Result<(), ObjectError> {
 
 impl ObjectService {
     pub async fn create_bucket(&self, name: &str, region: &str) -> Result<(), ObjectError> {
+        self.create_bucket_with_lock(name, region, false).await
+    }
+
+    /// Creates a bucket; with `object_lock`, with object lock and versioning enabled from the
+    /// start (S3's `x-amz-bucket-object-lock-enabled: true`).
+    pub async fn create_bucket_with_lock(
+        &self,
+        name: &str,
+        region: &str,
+        object_lock: bool,
+    ) -> Result<(), ObjectError> {
         validate_bucket_name(name)?;
         let record = BucketRecord {
             created: now_millis(),
             region: region.to_string(),
         };
+        let settings = match object_lock {
+            true => BucketSettings {
+                versioning: Versioning::Enabled,
+                lock: Some(BucketLock::default()),
+            },
+            false => BucketSettings::default(),
+        };
         let name = name.to_string();
-        self.with_index(move |ix| ix.create_bucket(&name, &record))
+        self.with_index(move |ix| ix.create_bucket_with(&name, &record, &settings))
             .await?;
         self.replicated().await
     }

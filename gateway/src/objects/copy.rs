@@ -23,6 +23,7 @@ impl ObjectService {
             record: source,
             manifest,
             version: source_version,
+            ..
         } = self
             .load(&req.source_bucket, &req.source_key, req.source_version)
             .await?;
@@ -103,7 +104,7 @@ impl ObjectService {
             .put_object_async(
                 req.bucket,
                 req.key,
-                (record, manifest),
+                (record, manifest, req.attributes.lock),
                 |_| true,
                 Some(HeldUntilSettled::new(pins).written_after(epoch)),
             )

@@ -38,7 +38,13 @@ impl ObjectService {
         });
         let removed = self
             .index
-            .delete_object_async(bucket.to_string(), req.key, req.version, precondition)
+            .delete_object_async(
+                bucket.to_string(),
+                req.key,
+                req.version,
+                precondition,
+                req.bypass_governance,
+            )
             .await?;
         Ok(outcome(removed))
     }

@@ -27,6 +27,15 @@ pub enum ObjectError {
     },
     #[error("{0}")]
     InvalidBucketState(String),
+    /// A version its retention or legal hold protects (403).
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    /// GetObjectLockConfiguration on a bucket without object lock.
+    #[error("object lock configuration does not exist for this bucket")]
+    ObjectLockConfigurationNotFound,
+    /// GetObjectRetention on a version without retention (or GetObjectLegalHold without hold).
+    #[error("the specified object does not have an ObjectLock configuration")]
+    NoSuchObjectLockConfiguration,
     /// The operation does not apply to the version named (a delete marker's tags).
     #[error("the specified method is not allowed against this resource")]
     MethodNotAllowed,
@@ -105,6 +114,10 @@ impl From<IndexError> for ObjectError {
             IndexError::NoSuchVersion => Self::NoSuchVersion,
             IndexError::IsDeleteMarker => Self::MethodNotAllowed,
             IndexError::InvalidBucketState(why) => Self::InvalidBucketState(why),
+            IndexError::ObjectLocked(why) => Self::AccessDenied(why.to_string()),
+            IndexError::LockNotEnabled => {
+                Self::InvalidRequest("Bucket is missing Object Lock Configuration".into())
+            }
             IndexError::BucketAlreadyExists => Self::BucketAlreadyOwnedByYou,
             IndexError::BucketNotEmpty => Self::BucketNotEmpty,
             IndexError::PreconditionFailed => Self::PreconditionFailed,

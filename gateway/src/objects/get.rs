@@ -6,7 +6,7 @@ use bytes::Bytes;
 use floe_codec::{Body, ByteRange, Manifest};
 use futures::StreamExt;
 
-use crate::index::{IndexError, ObjectRecord, Version, VersionId, VersionStamp};
+use crate::index::{IndexError, ObjectLock, ObjectRecord, Version, VersionId, VersionStamp};
 
 use super::conditions::check_read;
 use super::error::ObjectError;
@@ -19,12 +19,23 @@ pub(super) struct Found {
     pub manifest: Manifest,
     /// The id to report in `x-amz-version-id` (none for an object of an unversioned bucket).
     pub version: Option<String>,
+    /// Its retention and legal hold.
+    pub lock: ObjectLock,
+}
+
+/// The object version a lookup found, with its manifest when asked for.
+pub(super) struct Located {
+    pub record: ObjectRecord,
+    pub manifest: Option<Manifest>,
+    /// As [`Found::version`].
+    pub version: Option<String>,
+    pub lock: ObjectLock,
 }
 
 impl ObjectService {
     pub async fn get_object(&self, req: GetRequest) -> Result<ObjectBody, ObjectError> {
         let found = self.load(&req.bucket, &req.key, req.version).await?;
-        let view = view(&req, found.record, found.version)?;
+        let view = view(&req, found.record, found.version, found.lock)?;
         let range = match view.range {
             Some((first, last)) => ByteRange {
                 start: first,
@@ -40,32 +51,19 @@ impl ObjectService {
     }
 
     pub async fn head_object(&self, req: GetRequest) -> Result<ObjectView, ObjectError> {
-        let (record, version) = self.find(&req.bucket, &req.key, req.version, false).await?;
-        view(&req, record, version)
+        let found = self.find(&req.bucket, &req.key, req.version, false).await?;
+        view(&req, found.record, found.version, found.lock)
     }
 
-    /// The record (and, `with_manifest`, the manifest) of version `version` of an object, or
-    /// of its newest version; a delete marker is an error that says so.
+    /// Version `version` of an object, or its newest version (with its manifest when
+    /// `with_manifest`); a delete marker is an error that says so.
     pub(super) async fn find(
         &self,
         bucket: &str,
         key: &str,
         version: Option<VersionId>,
         with_manifest: bool,
-    ) -> Result<(ObjectRecord, Option<String>), ObjectError> {
-        let (record, _, reported) = self
-            .find_with_manifest(bucket, key, version, with_manifest)
-            .await?;
-        Ok((record, reported))
-    }
-
-    async fn find_with_manifest(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<VersionId>,
-        with_manifest: bool,
-    ) -> Result<(ObjectRecord, Option<Manifest>, Option<String>), ObjectError> {
+    ) -> Result<Located, ObjectError> {
         let (b, k) = (bucket.to_string(), key.to_string());
         let found = self
             .with_index(move |ix| ix.object_version(&b, &k, version, with_manifest))
@@ -78,7 +76,12 @@ impl ObjectService {
         };
         let reported = reported_version(found.version.stamp(), found.versioned);
         match found.version {
-            Version::Object(_, record) => Ok((record, found.manifest, reported)),
+            Version::Object(stamp, record) => Ok(Located {
+                record,
+                manifest: found.manifest,
+                version: reported,
+                lock: stamp.lock,
+            }),
             Version::Marker(..) => Err(ObjectError::DeleteMarker {
                 version: reported,
                 named: version.is_some(),
@@ -96,13 +99,19 @@ impl ObjectService {
         key: &str,
         version: Option<VersionId>,
     ) -> Result<Found, ObjectError> {
-        match self.find_with_manifest(bucket, key, version, true).await {
-            Ok((record, Some(manifest), version)) => Ok(Found {
+        match self.find(bucket, key, version, true).await {
+            Ok(Located {
+                record,
+                manifest: Some(manifest),
+                version,
+                lock,
+            }) => Ok(Found {
                 record,
                 manifest,
                 version,
+                lock,
             }),
-            Ok((_, None, _)) => Err(ObjectError::Internal(
+            Ok(Located { manifest: None, .. }) => Err(ObjectError::Internal(
                 "the index returned no manifest".into(),
             )),
             Err(ObjectError::Index(why @ IndexError::Corrupt(_))) if version.is_none() => {
@@ -113,10 +122,13 @@ impl ObjectService {
                     "object entry damaged; reading a node copy"
                 );
                 match self.recover_object(bucket, key).await {
+                    // The node copy of a null version's record: the lock a rebuild would
+                    // restore is the one the index lost, so report none rather than guess.
                     Some((record, manifest)) => Ok(Found {
                         record,
                         manifest,
                         version: None,
+                        lock: ObjectLock::NONE,
                     }),
                     None => Err(ObjectError::Index(why)),
                 }
@@ -161,6 +173,7 @@ fn view(
     req: &GetRequest,
     record: ObjectRecord,
     version: Option<String>,
+    lock: ObjectLock,
 ) -> Result<ObjectView, ObjectError> {
     check_read(&req.conditions, &record)?;
     let size = record.size;
@@ -190,6 +203,7 @@ fn view(
         content_length,
         parts_count,
         version,
+        lock,
     })
 }
 

@@ -8,7 +8,8 @@
 //! - `conditions`: If-Match / If-None-Match / dates, with S3's precedence;
 //! - [`replication`]: a change is acknowledged only once the nodes hold its record;
 //! - one file per family of operations: `buckets`, `put`, `get`, `delete`, `copy`, `list`,
-//!   `multipart`, `complete`, `tagging`.
+//!   `multipart`, `complete`, `tagging`, `lock` (object lock: bucket configuration, retention
+//!   and legal hold of a version).
 
 mod buckets;
 pub mod checksum;
@@ -20,6 +21,7 @@ mod error;
 mod get;
 mod ingest;
 mod list;
+mod lock;
 mod multipart;
 mod put;
 pub mod replication;
@@ -39,7 +41,8 @@ pub use versions::{VersionsPage, VersionsRequest};
 /// The stored records are also the service's domain types: re-exported so the S3 adapter
 /// depends on this layer only, never on the index beneath it.
 pub use crate::index::{
-    BucketRecord, ChecksumAlgorithm, ChecksumType, ContentHeaders, ListedVersion, MarkerRecord,
-    ObjectRecord, StoredChecksum, UnixMillis, UploadRecord, Version, VersionId, VersionStamp,
+    BucketLock, BucketRecord, ChecksumAlgorithm, ChecksumType, ContentHeaders, DefaultRetention,
+    ListedVersion, LockChange, MarkerRecord, ObjectLock, ObjectRecord, Retention, RetentionMode,
+    RetentionPeriod, StoredChecksum, UnixMillis, UploadRecord, Version, VersionId, VersionStamp,
     Versioning,
 };

@@ -75,7 +75,8 @@ impl ObjectService {
         };
         let id = new_upload_id();
         let upload_id = id.clone();
-        self.with_index(move |ix| ix.create_upload(&upload_id, &record))
+        let lock = req.attributes.lock;
+        self.with_index(move |ix| ix.create_upload_locked(&upload_id, &record, lock))
             .await?;
         Ok(id)
     }

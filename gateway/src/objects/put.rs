@@ -40,6 +40,7 @@ impl ObjectService {
         )
         .await?;
         let checksum = verify_digests(&ingested.digests, content_md5, req.checksum.value)?;
+        let lock = req.attributes.lock;
         let record = ObjectRecord {
             size: ingested.digests.len,
             etag: hex::encode(ingested.digests.md5),
@@ -66,7 +67,7 @@ impl ObjectService {
             .put_object_async(
                 req.bucket,
                 req.key,
-                (record, ingested.manifest),
+                (record, ingested.manifest, lock),
                 move |current| write_allowed(&conditions, current),
                 Some(HeldUntilSettled::new(ingested.pins).written_after(epoch)),
             )

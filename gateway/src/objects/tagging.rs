@@ -39,14 +39,14 @@ impl ObjectService {
         key: &str,
         version: Option<VersionId>,
     ) -> Result<(Vec<(String, String)>, Option<String>), ObjectError> {
-        let (record, version) = match self.find(bucket, key, version, false).await {
+        let found = match self.find(bucket, key, version, false).await {
             // A delete marker has no tags; S3 answers 405 whether or not it was named.
             Err(ObjectError::DeleteMarker { named: true, .. }) => {
                 return Err(ObjectError::MethodNotAllowed);
             }
             other => other?,
         };
-        Ok((record.tags, version))
+        Ok((found.record.tags, found.version))
     }
 
     pub async fn put_tags(

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use futures::Stream;
 
 use crate::index::{
-    ChecksumAlgorithm, ChecksumType, ContentHeaders, ObjectRecord, StoredChecksum, UnixMillis,
-    UploadRecord, VersionId,
+    ChecksumAlgorithm, ChecksumType, ContentHeaders, ObjectLock, ObjectRecord, StoredChecksum,
+    UnixMillis, UploadRecord, VersionId,
 };
 
 /// Why a body stream broke off (the transport's error, or the blob layer's on a read).
@@ -85,6 +85,9 @@ pub struct ObjectAttributes {
     pub headers: ContentHeaders,
     pub metadata: Vec<(String, String)>,
     pub tags: Vec<(String, String)>,
+    /// The retention and legal hold the request asked for; `None` without lock headers (the
+    /// bucket's default retention then applies). Copies take it whatever their directive.
+    pub lock: Option<ObjectLock>,
 }
 
 pub struct PutRequest {
@@ -133,6 +136,8 @@ pub struct ObjectView {
     pub parts_count: Option<u32>,
     /// `x-amz-version-id` (none for an unversioned bucket).
     pub version: Option<String>,
+    /// The version's retention and legal hold, echoed in the lock headers.
+    pub lock: ObjectLock,
 }
 
 pub struct ObjectBody {
@@ -178,6 +183,8 @@ pub struct DeleteRequest {
     pub version: Option<VersionId>,
     /// `If-Match` on the version that would go.
     pub if_match: Option<EtagMatch>,
+    /// `x-amz-bypass-governance-retention: true`.
+    pub bypass_governance: bool,
 }
 
 /// What a delete did, as S3 reports it.

@@ -151,7 +151,9 @@ pub(super) async fn create_bucket(
         .map(|c| c.as_str().to_owned())
         .filter(|r| !is_default_region(r))
         .unwrap_or_default();
-    svc.create_bucket(&input.bucket, &region).await?;
+    let object_lock = input.object_lock_enabled_for_bucket.unwrap_or(false);
+    svc.create_bucket_with_lock(&input.bucket, &region, object_lock)
+        .await?;
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{}", input.bucket)),
     }))

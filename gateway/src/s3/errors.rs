@@ -25,6 +25,9 @@ impl From<ObjectError> for S3Error {
                 return delete_marker(version.as_deref(), *named);
             }
             ObjectError::InvalidBucketState(_) => C::InvalidBucketState,
+            ObjectError::AccessDenied(_) => C::AccessDenied,
+            ObjectError::ObjectLockConfigurationNotFound => C::ObjectLockConfigurationNotFoundError,
+            ObjectError::NoSuchObjectLockConfiguration => C::NoSuchObjectLockConfiguration,
             ObjectError::MethodNotAllowed => C::MethodNotAllowed,
             ObjectError::NotImplemented(_) => C::NotImplemented,
             ObjectError::BucketAlreadyOwnedByYou => C::BucketAlreadyOwnedByYou,

@@ -23,6 +23,7 @@ mod errors;
 #[cfg(test)]
 mod fuzz_tests;
 mod list;
+mod lock;
 mod multipart;
 mod objects;
 mod reads;
@@ -110,4 +111,11 @@ operations! {
     tagging::get_object_tagging(GetObjectTaggingInput) -> GetObjectTaggingOutput;
     tagging::put_object_tagging(PutObjectTaggingInput) -> PutObjectTaggingOutput;
     tagging::delete_object_tagging(DeleteObjectTaggingInput) -> DeleteObjectTaggingOutput;
+
+    lock::get_object_lock_configuration(GetObjectLockConfigurationInput) -> GetObjectLockConfigurationOutput;
+    lock::put_object_lock_configuration(PutObjectLockConfigurationInput) -> PutObjectLockConfigurationOutput;
+    lock::get_object_retention(GetObjectRetentionInput) -> GetObjectRetentionOutput;
+    lock::put_object_retention(PutObjectRetentionInput) -> PutObjectRetentionOutput;
+    lock::get_object_legal_hold(GetObjectLegalHoldInput) -> GetObjectLegalHoldOutput;
+    lock::put_object_legal_hold(PutObjectLegalHoldInput) -> PutObjectLegalHoldOutput;
 }

@@ -57,6 +57,11 @@ pub(super) async fn create_multipart_upload(
         ),
         metadata: metadata_in(input.metadata),
         tags: parse_tagging(input.tagging.as_deref())?,
+        lock: super::lock::lock_in(
+            input.object_lock_mode,
+            input.object_lock_retain_until_date,
+            input.object_lock_legal_hold_status,
+        )?,
     };
     let upload_id = svc
         .create_upload(CreateUploadRequest {

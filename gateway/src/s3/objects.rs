@@ -23,6 +23,7 @@ use super::convert::{
     timestamp, version_id, write_conditions,
 };
 use super::errors::code_and_message;
+use super::lock::lock_in;
 
 pub(super) async fn put_object(
     svc: &ObjectService,
@@ -51,7 +52,21 @@ pub(super) async fn put_object(
         ),
         metadata: metadata_in(input.metadata),
         tags: parse_tagging(input.tagging.as_deref())?,
+        lock: lock_in(
+            input.object_lock_mode,
+            input.object_lock_retain_until_date,
+            input.object_lock_legal_hold_status,
+        )?,
     };
+    // As S3: a write that sets a lock must prove its body arrived whole.
+    if attributes.lock.is_some() && input.content_md5.is_none() && checksum.algorithm.is_none() {
+        return Err(ObjectError::InvalidRequest(
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests \
+             with Object Lock parameters"
+                .into(),
+        )
+        .into());
+    }
     let outcome = svc
         .put_object(PutRequest {
             bucket: input.bucket,
@@ -113,6 +128,11 @@ pub(super) async fn copy_object(
         ),
         metadata: metadata_in(input.metadata),
         tags: Vec::new(),
+        lock: lock_in(
+            input.object_lock_mode,
+            input.object_lock_retain_until_date,
+            input.object_lock_legal_hold_status,
+        )?,
     };
     // Copying an object onto itself without REPLACE is refused by the service.
     let outcome = svc
@@ -173,6 +193,7 @@ pub(super) async fn delete_object(
         key: input.key,
         version: version_id(input.version_id.as_deref())?,
         if_match: write_conditions(input.if_match, None).if_match,
+        bypass_governance: input.bypass_governance_retention.unwrap_or(false),
     };
     let outcome = svc.delete_object(&input.bucket, request).await?;
     Ok(S3Response::new(DeleteObjectOutput {
@@ -190,6 +211,7 @@ pub(super) async fn delete_objects(
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
     let input = req.input;
     let quiet = input.delete.quiet.unwrap_or(false);
+    let bypass_governance = input.bypass_governance_retention.unwrap_or(false);
 
     let mut errors = Vec::new();
     let mut requests = Vec::with_capacity(input.delete.objects.len());
@@ -208,6 +230,7 @@ pub(super) async fn delete_objects(
                 key: object.key,
                 version,
                 if_match,
+                bypass_governance,
             }),
             Err(e) => errors.push(error_entry(object.key, object.version_id, e)),
         }

@@ -19,6 +19,7 @@ use super::convert::{
     etag, extra_headers, metadata_out, part_number, range_spec, read_conditions, size, timestamp,
     version_id,
 };
+use super::lock::{LockHeaders, lock_out};
 
 /// S3's answer for objects stored without a Content-Type.
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
@@ -69,6 +70,9 @@ pub(super) async fn get_object(
         parts_count: r.parts_count,
         checksum_type: r.checksum_type,
         version_id: r.version_id,
+        object_lock_mode: r.lock.mode,
+        object_lock_retain_until_date: r.lock.until,
+        object_lock_legal_hold_status: r.lock.legal_hold,
         ..Default::default()
     };
     set_checksum_values!(out, r.checksum);
@@ -97,6 +101,9 @@ pub(super) async fn head_object(
         parts_count: r.parts_count,
         checksum_type: r.checksum_type,
         version_id: r.version_id,
+        object_lock_mode: r.lock.mode,
+        object_lock_retain_until_date: r.lock.until,
+        object_lock_legal_hold_status: r.lock.legal_hold,
         ..Default::default()
     };
     set_checksum_values!(out, r.checksum);
@@ -123,6 +130,7 @@ struct Representation {
     checksum: ChecksumValues,
     checksum_type: Option<s3s::dto::ChecksumType>,
     version_id: Option<String>,
+    lock: LockHeaders,
     /// Headers without a typed field (the raw `Expires`).
     extra: HeaderMap,
 }
@@ -157,6 +165,7 @@ impl Representation {
             checksum_type: stored_type(checksum.as_ref()),
             checksum: ChecksumValues::stored(checksum),
             version_id: view.version,
+            lock: lock_out(view.lock),
             extra,
         }
     }

@@ -184,3 +184,48 @@ fn a_format_2_file_moves_its_small_manifests_beside_their_records() {
         objects as u64 + 1
     );
 }
+
+#[test]
+fn a_locked_stamp_round_trips_and_restamping_keeps_record_and_manifest() {
+    use crate::index::lock::{ObjectLock, Retention, RetentionMode};
+    let body = Manifest::inline(b"hello".to_vec(), 4096);
+    let object = EncodedObject::new(&object_record("e"), body.clone());
+    let mut stamp = VersionStamp::new(7, false);
+    stamp.lock = ObjectLock {
+        retention: Some(Retention {
+            mode: RetentionMode::Compliance,
+            until: 1_800_000_000_123,
+        }),
+        legal_hold: true,
+    };
+    let value = object.stamped(stamp);
+    let expect = StoredVersion::Object(stamp, object_record("e"), Some(body.clone()));
+    assert_eq!(decode_version("v", &value).unwrap(), expect);
+    // The record can still be replaced in place (tags) without touching the lock.
+    let mut tagged = object_record("e");
+    tagged.tags = vec![("t".into(), "v".into())];
+    let retagged = replace_entry_record("b", "k", &value, &tagged).unwrap();
+    assert_eq!(
+        decode_version("v", &retagged).unwrap(),
+        StoredVersion::Object(stamp, tagged, Some(body.clone()))
+    );
+    // Releasing everything goes back to the short stamp.
+    let unlocked = VersionStamp::new(7, false);
+    let released = restamp(&value, unlocked);
+    assert_eq!(released, object.stamped(unlocked));
+    assert_eq!(
+        decode_version("v", &released).unwrap(),
+        StoredVersion::Object(unlocked, object_record("e"), Some(body))
+    );
+    // A damaged lock is reported, not guessed.
+    let mut bad = value.clone();
+    bad[10] = 9;
+    assert!(matches!(
+        decode_version("v", &bad),
+        Err(IndexError::Corrupt(_))
+    ));
+    assert!(matches!(
+        decode_version("v", &value[..15]),
+        Err(IndexError::Corrupt(_))
+    ));
+}

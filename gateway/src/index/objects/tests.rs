@@ -312,7 +312,7 @@ fn an_async_put_holds_its_guard_until_it_has_settled() {
     let put = index.put_object_async(
         "b".into(),
         "k".into(),
-        (object_record("e"), manifest(&[1])),
+        (object_record("e"), manifest(&[1]), None),
         always,
         Some(HeldUntilSettled::new(Flag(released.clone()))),
     );

@@ -11,8 +11,8 @@ use floe_node::RecordId;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{
-    BucketRecord, BucketSettings, JournalEntry, JournalState, MarkerRecord, ObjectRecord,
-    RecordError, RecordKind, VersionStamp, decode_record, encode_record,
+    BucketLock, BucketRecord, BucketSettings, JournalEntry, JournalState, MarkerRecord, ObjectLock,
+    ObjectRecord, RecordError, RecordKind, VersionStamp, decode_record, encode_record,
 };
 
 /// Domain separation for record ids.
@@ -76,6 +76,25 @@ enum Wire {
         version: u64,
         seq: u64,
     },
+    /// A bucket with object lock enabled, and its default retention.
+    LockedBucket {
+        name: String,
+        version: u64,
+        record: BucketRecord,
+        settings: BucketSettings,
+        lock: BucketLock,
+    },
+    /// An object version under retention or legal hold: a rebuilt index gets its lock back.
+    Locked {
+        bucket: String,
+        key: String,
+        version: u64,
+        stamp: VersionStamp,
+        lock: ObjectLock,
+        record: Box<ObjectRecord>,
+        #[serde(with = "serde_bytes")]
+        manifest: Vec<u8>,
+    },
 }
 
 /// Why bytes from a node are not a usable record.
@@ -109,12 +128,32 @@ pub fn record_id(kind: RecordKind, bucket: &str, key: &str, seq: u64) -> RecordI
 pub fn encode(entry: &JournalEntry) -> (RecordId, Vec<u8>) {
     let (bucket, key, version) = (entry.bucket.clone(), entry.key.clone(), entry.version);
     let wire = match (&entry.state, entry.kind) {
-        (JournalState::Bucket(record, settings), _) => Wire::BucketWithSettings {
-            name: bucket,
-            version,
-            record: record.clone(),
-            settings: settings.clone(),
+        (JournalState::Bucket(record, settings), _) => match settings.lock {
+            Some(lock) => Wire::LockedBucket {
+                name: bucket,
+                version,
+                record: record.clone(),
+                settings: settings.clone(),
+                lock,
+            },
+            None => Wire::BucketWithSettings {
+                name: bucket,
+                version,
+                record: record.clone(),
+                settings: settings.clone(),
+            },
         },
+        (JournalState::Object(stamp, record, manifest), _) if !stamp.lock.is_none() => {
+            Wire::Locked {
+                bucket,
+                key,
+                version,
+                stamp: *stamp,
+                lock: stamp.lock,
+                record: record.clone(),
+                manifest: manifest.encode(),
+            }
+        }
         (JournalState::Object(stamp, record, manifest), _) => Wire::Stamped {
             bucket,
             key,
@@ -187,6 +226,31 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             version,
             JournalState::Bucket(record, settings),
         ),
+        Wire::LockedBucket {
+            name,
+            version,
+            record,
+            mut settings,
+            lock,
+        } => {
+            settings.lock = Some(lock);
+            let state = JournalState::Bucket(record, settings);
+            entry((RecordKind::Bucket, 0), name, String::new(), version, state)
+        }
+        Wire::Locked {
+            bucket,
+            key,
+            version,
+            mut stamp,
+            lock,
+            record,
+            manifest,
+        } => {
+            stamp.lock = lock;
+            let manifest = Manifest::decode(&manifest)?;
+            let state = JournalState::Object(stamp, record, manifest);
+            entry(version_kind(&stamp), bucket, key, version, state)
+        }
         Wire::BucketDeleted { name, version } => entry(
             (RecordKind::Bucket, 0),
             name,
@@ -202,10 +266,7 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             manifest,
         } => {
             // Written before versioning: the null version, as old as its journal version.
-            let stamp = VersionStamp {
-                seq: version,
-                null: true,
-            };
+            let stamp = VersionStamp::new(version, true);
             let manifest = Manifest::decode(&manifest)?;
             let state = JournalState::Object(stamp, record, manifest);
             entry((RecordKind::Object, 0), bucket, key, version, state)
@@ -324,28 +385,50 @@ mod tests {
     fn records_round_trip_and_ids_separate_kinds() {
         let settings = BucketSettings {
             versioning: Versioning::Enabled,
+            lock: None,
+        };
+        let locked_settings = BucketSettings {
+            lock: Some(BucketLock {
+                default_retention: Some(crate::index::DefaultRetention {
+                    mode: crate::index::RetentionMode::Governance,
+                    period: crate::index::RetentionPeriod::Years(7),
+                }),
+            }),
+            ..settings.clone()
+        };
+        let locked = VersionStamp {
+            lock: ObjectLock {
+                retention: Some(crate::index::Retention {
+                    mode: crate::index::RetentionMode::Compliance,
+                    until: 1_800_000_000_000,
+                }),
+                legal_hold: true,
+            },
+            ..VersionStamp::new(75, false)
         };
         let entries = [
-            object(VersionStamp {
-                seq: 70,
-                null: true,
-            }),
-            object(VersionStamp {
-                seq: 71,
-                null: false,
-            }),
+            object(VersionStamp::new(70, true)),
+            object(VersionStamp::new(71, false)),
+            object(locked),
+            entry(
+                (RecordKind::Bucket, 0),
+                "locked".into(),
+                String::new(),
+                2,
+                JournalState::Bucket(
+                    BucketRecord {
+                        created: 1,
+                        region: String::new(),
+                    },
+                    locked_settings,
+                ),
+            ),
             entry(
                 (RecordKind::Version, 72),
                 "b".into(),
                 "dir/key".into(),
                 73,
-                JournalState::Marker(
-                    VersionStamp {
-                        seq: 72,
-                        null: false,
-                    },
-                    MarkerRecord { modified: 9 },
-                ),
+                JournalState::Marker(VersionStamp::new(72, false), MarkerRecord { modified: 9 }),
             ),
             entry(
                 (RecordKind::Version, 71),
@@ -420,13 +503,7 @@ mod tests {
         let JournalState::Object(stamp, ..) = entry.state else {
             panic!("{:?}", entry.state);
         };
-        assert_eq!(
-            stamp,
-            VersionStamp {
-                seq: 42,
-                null: true
-            }
-        );
+        assert_eq!(stamp, VersionStamp::new(42, true));
         let wire = Wire::Bucket {
             name: "b".into(),
             version: 1,
@@ -444,7 +521,7 @@ mod tests {
 
     #[test]
     fn foreign_or_damaged_bytes_are_refused() {
-        let (id, bytes) = encode(&object(VersionStamp { seq: 1, null: true }));
+        let (id, bytes) = encode(&object(VersionStamp::new(1, true)));
         let other = record_id(RecordKind::Object, "b", "elsewhere", 0);
         assert!(matches!(
             decode(&other, &bytes),
