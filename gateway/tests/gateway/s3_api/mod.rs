@@ -15,6 +15,7 @@ mod limits;
 mod listing;
 mod metadata;
 mod multipart;
+mod object_lock;
 mod objects;
 mod presign;
 mod ranges;
