@@ -299,10 +299,25 @@ pub(super) fn remove_at(
     place: Place,
     removal: Removal,
 ) -> Result<Option<StoredVersion>, IndexError> {
+    if let Some(version) = t.chain().at(bucket, key, place)? {
+        removal.check(&version.stamp().lock)?;
+    }
+    take_at(t, delta, bucket, key, place)
+}
+
+/// Takes the version at `place` out of the chain whatever its lock says: only for putting a
+/// newer state of the very same version in its place (a rebuild from the nodes' records).
+/// Everything else removes through [`remove_at`].
+pub(super) fn take_at(
+    t: &mut Tables<'_>,
+    delta: &mut RefDelta,
+    bucket: &str,
+    key: &str,
+    place: Place,
+) -> Result<Option<StoredVersion>, IndexError> {
     let Some(version) = t.chain().at(bucket, key, place)? else {
         return Ok(None);
     };
-    removal.check(&version.stamp().lock)?;
     let mut separate = false;
     if let StoredVersion::Object(_, _, beside) = &version {
         separate = beside.is_none();

@@ -24,6 +24,7 @@
 //! - `uploads`: multipart uploads, their parts, completion and abort.
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
 //! - `catalog`: the chunk catalog (`ChunkRef` by chunk id) that repair and scrub walk.
+//! - `clock`: the watermark that keeps a gateway with a clock gone back from starting.
 //! - `cluster_view`: the cluster's id, whether the index's view of it is complete, and the
 //!   newest record version handed out.
 //! - `journal`: record versions and the outbox of changes to copy to the nodes; drain flags.
@@ -40,6 +41,7 @@ mod batch;
 mod buckets;
 mod catalog;
 mod chain;
+mod clock;
 mod cluster_view;
 mod deletion;
 pub mod error;
@@ -69,6 +71,7 @@ mod version_list;
 mod version_tests;
 pub mod versioning;
 
+pub use clock::{CLOCK_TOLERANCE, ClockBehind, check_clock};
 pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, Published, RecordKind};

@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::buckets::{bucket_is_empty, encode_bucket};
-use super::chain::{NewVersion, insert_restored, remove_at};
+use super::chain::{NewVersion, insert_restored, remove_at, take_at};
+use super::clock::raise_watermark;
 use super::journal::{JournalEntry, JournalState, RecordKind, observe_version};
 use super::lock::Removal;
 use super::object_entry::EncodedObject;
@@ -95,7 +96,8 @@ fn apply(
         }
         JournalState::Object(stamp, record, manifest) => {
             ensure_bucket(t, bucket, record.modified)?;
-            remove_version(t, delta, bucket, key, id)?;
+            raise_watermark(t, record.modified)?;
+            take_version(t, delta, bucket, key, id)?;
             let object = EncodedObject::new(record, manifest.clone());
             insert_restored(t, delta, bucket, key, NewVersion::Object(&object, *stamp))?;
             if entry.kind == RecordKind::Object {
@@ -105,7 +107,8 @@ fn apply(
         }
         JournalState::Marker(stamp, marker) => {
             ensure_bucket(t, bucket, marker.modified)?;
-            remove_version(t, delta, bucket, key, id)?;
+            raise_watermark(t, marker.modified)?;
+            take_version(t, delta, bucket, key, id)?;
             let new = NewVersion::Marker(*stamp, marker.clone());
             insert_restored(t, delta, bucket, key, new)?;
             if entry.kind == RecordKind::Object {
@@ -140,6 +143,20 @@ fn apply(
     if let JournalState::Object(stamp, ..) | JournalState::Marker(stamp, _) = &entry.state {
         // Version ids come from the same counter: a new one must never repeat a restored one.
         observe_version(t, stamp.seq)?;
+    }
+    Ok(())
+}
+
+/// Takes out the key's version `id`, if the index holds it, for its newer state to replace.
+fn take_version(
+    t: &mut Tables<'_>,
+    delta: &mut RefDelta,
+    bucket: &str,
+    key: &str,
+    id: VersionId,
+) -> Result<(), IndexError> {
+    if let Some((place, _)) = t.chain().find(bucket, key, id)? {
+        take_at(t, delta, bucket, key, place)?;
     }
     Ok(())
 }

@@ -25,6 +25,8 @@ use crate::runtime::http_server::Listener;
 
 /// How often committed changes are copied to the nodes' metadata records.
 const RECORD_PUBLISH_INTERVAL: Duration = Duration::from_millis(500);
+/// How often a running gateway raises the clock watermark (see `index/clock.rs`).
+const CLOCK_WATERMARK_INTERVAL: Duration = Duration::from_secs(60);
 use crate::front::MemoryModel;
 use crate::s3::server::{S3Settings, build_service, run};
 
@@ -49,6 +51,8 @@ pub enum LaunchError {
     Index(#[from] crate::index::IndexError),
     #[error(transparent)]
     Identity(#[from] crate::maintenance::recovery::IdentityError),
+    #[error(transparent)]
+    Clock(#[from] crate::index::ClockBehind),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -186,6 +190,8 @@ impl Gateway {
                 Index::on(Arc::new(kv))?
             }
         });
+        // Checked before anything starts, and again after a rebuild below.
+        crate::index::check_clock(crate::objects::now_millis(), index.clock_watermark()?)?;
         let lease = MaintenanceLease::new();
         let mut collector = Collector::new(index.clone(), blobs.clone(), config.gc_grace);
         collector.upload_expiry = config.upload_expiry;
@@ -217,6 +223,30 @@ impl Gateway {
             complete_view = settled.complete,
             "cluster identity settled"
         );
+        // Retention is judged by this clock: never start on one that went back, even behind
+        // the newest record a rebuild just read (see `index/clock.rs`); then keep the
+        // watermark moving while this gateway runs.
+        let now = crate::objects::now_millis();
+        crate::index::check_clock(now, index.clock_watermark()?)?;
+        index.raise_clock_watermark(now)?;
+        tasks.push(crate::runtime::periodic::every(
+            "clock watermark",
+            CLOCK_WATERMARK_INTERVAL,
+            stopped(stop_rx.clone()),
+            {
+                let index = index.clone();
+                move || {
+                    let index = index.clone();
+                    async move {
+                        tokio::task::spawn_blocking(move || {
+                            index.raise_clock_watermark(crate::objects::now_millis())
+                        })
+                        .await
+                        .map_err(crate::index::IndexError::from)?
+                    }
+                }
+            },
+        ));
         let publisher = Publisher::new(index.clone(), blobs.clone());
         tasks.push(
             publisher

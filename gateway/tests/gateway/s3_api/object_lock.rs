@@ -844,3 +844,35 @@ async fn retention_and_legal_hold_change_only_the_allowed_ways() {
     expect_status(on_marker, 405);
     gw.stop().await;
 }
+
+/// Retention is judged by the gateway's clock: a gateway whose clock reads earlier than the
+/// cluster has already seen (here: a day behind the index's watermark) refuses to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_whose_clock_went_back_refuses_to_start() {
+    use floe_gateway::runtime::config::{GatewayConfig, GatewayOverrides};
+    let dir = tempfile::tempdir().unwrap();
+    let config = GatewayConfig::resolve(
+        None,
+        GatewayOverrides {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let index = floe_gateway::index::Index::open(&dir.path().join("index.redb")).unwrap();
+    index
+        .raise_clock_watermark((now_secs() + DAY) * 1000)
+        .unwrap();
+    drop(index);
+    let refused = floe_gateway::runtime::launch::Gateway::start(&config).await;
+    let err = refused.err().expect("a clock a day behind is refused");
+    assert!(err.to_string().contains("fix the clock"), "{err}");
+    // The refused start left the watermark (and everything else) as it was.
+    let index = floe_gateway::index::Index::open(&dir.path().join("index.redb")).unwrap();
+    assert_eq!(
+        index.clock_watermark().unwrap(),
+        (now_secs() + DAY) * 1000,
+        "a refused start changed nothing"
+    );
+}

@@ -1,0 +1,104 @@
+//! The clock guard: retention is judged by the gateway's clock, so a clock set wrong is a way to
+//! unlock data early. The index keeps a watermark, the latest time any gateway of the cluster
+//! has seen (raised every minute while a gateway runs, and to the newest time in the records
+//! when the index is rebuilt from the nodes). A gateway whose clock reads earlier than that
+//! watermark, beyond [`CLOCK_TOLERANCE`], refuses to start: its clock went back, or another
+//! gateway's ran ahead, and either way retention decisions cannot be trusted until an operator
+//! fixes it.
+
+use super::store::META;
+use super::{Index, IndexError, UnixMillis};
+
+/// Key in `meta`: the watermark, in milliseconds since the epoch.
+const CLOCK_WATERMARK: &str = "clock_watermark";
+
+/// How far behind the watermark a clock may read: gateways of one cluster whose NTP-kept
+/// clocks differ by seconds must still start.
+pub const CLOCK_TOLERANCE: UnixMillis = 5 * 60 * 1000;
+
+/// The clock reads earlier than the cluster has already seen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this machine's clock reads {now} ms since the epoch, {behind} ms behind the newest time \
+     this cluster has seen ({watermark}): fix the clock (NTP) before starting, since object \
+     lock retention is judged by it"
+)]
+pub struct ClockBehind {
+    pub now: UnixMillis,
+    pub watermark: UnixMillis,
+    pub behind: UnixMillis,
+}
+
+/// Whether a clock reading `now` may be trusted after the cluster saw `watermark`.
+pub fn check_clock(now: UnixMillis, watermark: UnixMillis) -> Result<(), ClockBehind> {
+    let behind = watermark.saturating_sub(now);
+    match behind > CLOCK_TOLERANCE {
+        true => Err(ClockBehind {
+            now,
+            watermark,
+            behind,
+        }),
+        false => Ok(()),
+    }
+}
+
+impl Index {
+    /// The latest time the cluster has seen (0 for a new index).
+    pub fn clock_watermark(&self) -> Result<UnixMillis, IndexError> {
+        let txn = self.read()?;
+        let meta = txn.open_table(META)?;
+        Ok(meta
+            .get(CLOCK_WATERMARK)?
+            .map_or(0, |v| i64::try_from(v.value()).unwrap_or(i64::MAX)))
+    }
+
+    /// Raises the watermark to `seen` (never lowers it).
+    pub fn raise_clock_watermark(&self, seen: UnixMillis) -> Result<(), IndexError> {
+        if seen <= self.clock_watermark()? {
+            return Ok(());
+        }
+        self.write(|t| raise_watermark(t, seen))
+    }
+}
+
+/// Raises the watermark inside a write transaction.
+pub(super) fn raise_watermark(
+    t: &mut super::store::Tables<'_>,
+    seen: UnixMillis,
+) -> Result<(), IndexError> {
+    let seen = u64::try_from(seen).unwrap_or(0);
+    let current = t.meta.get(CLOCK_WATERMARK)?.map_or(0, |v| v.value());
+    if seen > current {
+        t.meta.insert(CLOCK_WATERMARK, seen)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::testkit::temp_index;
+
+    #[test]
+    fn a_clock_behind_the_watermark_is_refused_beyond_the_tolerance() {
+        let t = 1_800_000_000_000;
+        assert_eq!(check_clock(t, t), Ok(()));
+        assert_eq!(check_clock(t + 1, t), Ok(()));
+        assert_eq!(check_clock(t - CLOCK_TOLERANCE, t), Ok(()));
+        let err = check_clock(t - CLOCK_TOLERANCE - 1, t).unwrap_err();
+        assert_eq!(err.behind, CLOCK_TOLERANCE + 1);
+        // A clock reset to the epoch, as a machine without a battery starts.
+        assert!(check_clock(0, t).is_err());
+        // A new index has seen nothing.
+        assert_eq!(check_clock(0, 0), Ok(()));
+    }
+
+    #[test]
+    fn the_watermark_only_rises() {
+        let (_dir, index) = temp_index();
+        assert_eq!(index.clock_watermark().unwrap(), 0);
+        index.raise_clock_watermark(500).unwrap();
+        index.raise_clock_watermark(100).unwrap();
+        assert_eq!(index.clock_watermark().unwrap(), 500);
+    }
+}
