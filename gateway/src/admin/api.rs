@@ -57,7 +57,14 @@ impl From<RepairError> for Failure {
 
 impl From<crate::index::IndexError> for Failure {
     fn from(e: crate::index::IndexError) -> Self {
-        Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        use crate::index::IndexError as E;
+        let status = match &e {
+            E::NoSuchBucket | E::NoSuchVersion => StatusCode::NOT_FOUND,
+            // A retention or legal hold binds the admin API as it binds S3.
+            E::ObjectLocked(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Failure(status, e.to_string())
     }
 }
 
@@ -153,26 +160,27 @@ async fn route(
         (Method::POST, "/admin/repair") => json(&state.repairer.sweep().await?),
         (Method::POST, "/admin/gc") => gc(state, query).await,
         (Method::GET, "/admin/versions") => {
-            let (bucket, key) = match (query.get("bucket"), query.get("key")) {
-                (Some(b), Some(k)) => (b.clone(), k.clone()),
-                _ => {
-                    return Err(Failure(
-                        StatusCode::BAD_REQUEST,
-                        "bucket and key are required".into(),
-                    ));
-                }
-            };
+            let (bucket, key) = bucket_and_key(query)?;
             let index = state.repairer.index().clone();
             let lines = index
                 .call(move |ix| super::versions::versions_of(ix, &bucket, &key))
-                .await
-                .map_err(|e| match e {
-                    crate::index::IndexError::NoSuchBucket => {
-                        Failure(StatusCode::NOT_FOUND, "no such bucket".into())
-                    }
-                    other => other.into(),
-                })?;
+                .await?;
             json(&lines)
+        }
+        (Method::DELETE, "/admin/versions") => {
+            let (bucket, key) = bucket_and_key(query)?;
+            let version = query
+                .get("version")
+                .cloned()
+                .ok_or_else(|| Failure(StatusCode::BAD_REQUEST, "version is required".into()))?;
+            let bypass = query.get("bypass_governance").is_some_and(|v| v == "true");
+            let index = state.repairer.index().clone();
+            let deleted = index
+                .call(move |ix| {
+                    super::versions::delete_version(ix, &bucket, &key, &version, bypass)
+                })
+                .await?;
+            json(&deleted)
         }
         (Method::POST, "/admin/scrub") => {
             let rate = match query.get("max_bytes_per_sec") {
@@ -207,6 +215,16 @@ async fn route(
             "method not allowed".into(),
         )),
         _ => Err(Failure(StatusCode::NOT_FOUND, format!("no route {path}"))),
+    }
+}
+
+fn bucket_and_key(query: &HashMap<String, String>) -> Result<(String, String), Failure> {
+    match (query.get("bucket"), query.get("key")) {
+        (Some(b), Some(k)) => Ok((b.clone(), k.clone())),
+        _ => Err(Failure(
+            StatusCode::BAD_REQUEST,
+            "bucket and key are required".into(),
+        )),
     }
 }
 

@@ -56,8 +56,17 @@ pub enum AdminCommand {
     Drain { node: String },
     /// Rebuild the gateway's index from the metadata records on the nodes.
     RebuildIndex,
-    /// Every version and delete marker of one key, newest first.
+    /// Every version and delete marker of one key, newest first, with its lock.
     Versions { bucket: String, key: String },
+    /// Remove one version of a key for good; a retention or legal hold refuses it, as in S3.
+    DeleteVersion {
+        bucket: String,
+        key: String,
+        version: String,
+        /// Lift a GOVERNANCE retention (never COMPLIANCE or a legal hold).
+        #[arg(long)]
+        bypass_governance: bool,
+    },
 }
 
 /// Runs one admin command, printing its outcome.
@@ -86,6 +95,21 @@ pub async fn run(args: AdminArgs) -> Result<(), AdminError> {
         }
         AdminCommand::Versions { bucket, key } => {
             print_versions(&bucket, &key, &client.versions(&bucket, &key).await?);
+        }
+        AdminCommand::DeleteVersion {
+            bucket,
+            key,
+            version,
+            bypass_governance,
+        } => {
+            let deleted = client
+                .delete_version(&bucket, &key, &version, bypass_governance)
+                .await?;
+            match (deleted.removed, deleted.delete_marker) {
+                (false, _) => println!("{bucket}/{key}: no version {version}"),
+                (true, true) => println!("{bucket}/{key}: delete marker {version} removed"),
+                (true, false) => println!("{bucket}/{key}: version {version} removed"),
+            }
         }
     }
     Ok(())
@@ -146,8 +170,8 @@ fn print_versions(bucket: &str, key: &str, lines: &[super::VersionLine]) {
         return;
     }
     println!(
-        "{:<18} {:<7} {:<14} {:>11} {:<36} MODIFIED (ms since epoch)",
-        "VERSION", "LATEST", "KIND", "SIZE", "ETAG"
+        "{:<18} {:<7} {:<14} {:>11} {:<36} {:<15} LOCK",
+        "VERSION", "LATEST", "KIND", "SIZE", "ETAG", "MODIFIED (ms)"
     );
     for v in lines {
         let kind = if v.delete_marker {
@@ -156,8 +180,19 @@ fn print_versions(bucket: &str, key: &str, lines: &[super::VersionLine]) {
             "object"
         };
         let latest = if v.is_latest { "yes" } else { "" };
+        let mut lock = match (&v.retention_mode, v.retain_until) {
+            (Some(mode), Some(until)) => format!("{mode} until {until}"),
+            _ => String::new(),
+        };
+        if v.legal_hold {
+            lock.push_str(if lock.is_empty() {
+                "legal hold"
+            } else {
+                ", legal hold"
+            });
+        }
         println!(
-            "{:<18} {latest:<7} {kind:<14} {:>11} {:<36} {}",
+            "{:<18} {latest:<7} {kind:<14} {:>11} {:<36} {:<15} {lock}",
             v.version_id,
             human_bytes(v.size),
             v.etag,

@@ -118,6 +118,23 @@ impl AdminClient {
         self.call(Method::GET, &path).await
     }
 
+    /// Removes version `version` of `bucket/key`, as its lock allows.
+    pub async fn delete_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: &str,
+        bypass_governance: bool,
+    ) -> Result<super::DeletedVersion, AdminError> {
+        let path = format!(
+            "/admin/versions?bucket={}&key={}&version={}&bypass_governance={bypass_governance}",
+            percent_encode(bucket),
+            percent_encode(key),
+            percent_encode(version)
+        );
+        self.call(Method::DELETE, &path).await
+    }
+
     /// Rebuilds the gateway's index from the metadata records on the nodes.
     pub async fn rebuild_index(&self) -> Result<RebuildReport, AdminError> {
         self.call(Method::POST, "/admin/rebuild-index").await

@@ -13,6 +13,7 @@
 //! | `POST /admin/scrub?max_bytes_per_sec=R` | [`ScrubReport`](crate::maintenance::repair::ScrubReport) |
 //! | `POST /admin/gc?grace_secs=N` | [`GcReport`] |
 //! | `GET /admin/versions?bucket=B&key=K` | [`VersionLine`]s, newest first |
+//! | `DELETE /admin/versions?bucket=B&key=K&version=V&bypass_governance=B` | [`DeletedVersion`]; 403 under a lock |
 //! | `POST /admin/drain?node=URL` | [`DrainReport`](crate::maintenance::repair::DrainReport) |
 //! | `POST /admin/rebuild-index` | [`RebuildReport`](crate::maintenance::recovery::RebuildReport) |
 //!
@@ -35,7 +36,7 @@ use crate::maintenance::repair::{OrphanReport, ProgressSnapshot, RepairCounters}
 
 pub use api::{AdminState, run};
 pub use client::{AdminClient, AdminError};
-pub use versions::VersionLine;
+pub use versions::{DeletedVersion, VersionLine};
 
 /// One storage node as `GET /admin/status` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -628,6 +628,24 @@ impl Index {
         })
     }
 
+    /// Removes version `id` of `bucket/key` for good, as its lock allows (GOVERNANCE only with
+    /// `bypass_governance`): the admin API's removal, judged like any other.
+    pub fn delete_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: VersionId,
+        bypass_governance: bool,
+    ) -> Result<Removed, IndexError> {
+        self.write_batched(DeleteObject {
+            bucket: bucket.into(),
+            key: key.into(),
+            version: Some(id),
+            precondition: None,
+            bypass_governance,
+        })
+    }
+
     /// Deletes version `version` of `bucket/key` (or, without it, as [`Index::delete_object`])
     /// if `precondition` holds on the object version that would go and its lock allows it
     /// (GOVERNANCE only with `bypass_governance`); for async callers.

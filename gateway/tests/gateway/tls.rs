@@ -31,46 +31,22 @@ fn tls_section(pki: &Path) -> String {
     )
 }
 
-/// The real aws cli against `endpoint`, isolated from this machine's AWS settings: dev
-/// credentials, no profile files, and no AWS_CA_BUNDLE (set globally here) unless `ca` is given.
+/// The real aws cli against `endpoint` with the dev credentials.
 fn aws(endpoint: &str, ca: Option<&Path>, home: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new("aws");
-    cmd.args(["--endpoint-url", endpoint]);
-    if let Some(ca) = ca {
-        cmd.arg("--ca-bundle").arg(ca);
-    }
-    cmd.args(args)
-        .env_remove("AWS_CA_BUNDLE")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env(
-            "AWS_ACCESS_KEY_ID",
+    support::aws_cli::aws(
+        endpoint,
+        (
             floe_gateway::runtime::config::DEV_ACCESS_KEY,
-        )
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
             floe_gateway::runtime::config::DEV_SECRET_KEY,
-        )
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", home.join("aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // A refused certificate is final; retrying it only slows the test down.
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .stdin(Stdio::null());
-    cmd.output().unwrap_or_else(|e| {
-        panic!("cannot run the aws cli ({e}): install it (pip install awscli) and put it on PATH")
-    })
+        ),
+        ca,
+        home,
+        args,
+    )
 }
 
 fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    support::aws_cli::succeeded(out, what)
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Shared scaffolding for the gateway's integration tests and benches.
 
+pub mod aws_cli;
 pub mod cluster;
 pub mod gateway;
 pub mod serve;
