@@ -2,6 +2,7 @@
 //!
 //! It owns the data path below the object service and above the storage nodes:
 //! - [`cluster`]: the node set, codec parameters and quorum;
+//! - `capacity`: usable bytes over the nodes, for clients that plan placement;
 //! - `membership`: active and draining nodes, and shard placement over them;
 //! - [`writer`]: stream -> chunks -> encode -> quorum fan-out, ending in a manifest;
 //! - `manifest`: the manifests of inline bodies and of joined multipart parts;
@@ -14,6 +15,7 @@
 //!
 //! It knows nothing of S3: it never sees a bucket or a key.
 
+mod capacity;
 mod cluster;
 mod delete;
 mod error;
@@ -26,6 +28,7 @@ mod repair_queue;
 mod salvage;
 mod writer;
 
+pub use capacity::Capacity;
 pub use cluster::{BlobStore, ClusterConfig};
 pub use error::BlobError;
 pub use health::{NodeHealth, ShardOp, TrafficSnapshot};

@@ -34,6 +34,17 @@ pub(super) struct Located {
 
 impl ObjectService {
     pub async fn get_object(&self, req: GetRequest) -> Result<ObjectBody, ObjectError> {
+        if let Some((record, bytes)) = self.sosapi_file(&req.bucket, &req.key).await? {
+            let view = view(&req, record, None, ObjectLock::NONE)?;
+            let (start, end) = match view.range {
+                Some((first, last)) => (first as usize, last as usize + 1),
+                None => (0, bytes.len()),
+            };
+            let start = start.min(bytes.len());
+            let piece = bytes.slice(start..end.clamp(start, bytes.len()));
+            let body = Box::pin(futures::stream::once(async move { Ok(piece) }));
+            return Ok(ObjectBody { view, body });
+        }
         let found = self.load(&req.bucket, &req.key, req.version).await?;
         let view = view(&req, found.record, found.version, found.lock)?;
         let range = match view.range {
@@ -51,6 +62,9 @@ impl ObjectService {
     }
 
     pub async fn head_object(&self, req: GetRequest) -> Result<ObjectView, ObjectError> {
+        if let Some((record, _)) = self.sosapi_file(&req.bucket, &req.key).await? {
+            return view(&req, record, None, ObjectLock::NONE);
+        }
         let found = self.find(&req.bucket, &req.key, req.version, false).await?;
         view(&req, found.record, found.version, found.lock)
     }

@@ -9,7 +9,7 @@
 //! - [`replication`]: a change is acknowledged only once the nodes hold its record;
 //! - one file per family of operations: `buckets`, `put`, `get`, `delete`, `copy`, `list`,
 //!   `multipart`, `complete`, `tagging`, `lock` (object lock: bucket configuration, retention
-//!   and legal hold of a version).
+//!   and legal hold of a version), `veeam` (the capacity files of Veeam's SOSAPI).
 
 mod buckets;
 pub mod checksum;
@@ -28,6 +28,7 @@ pub mod replication;
 mod service;
 mod tagging;
 mod types;
+mod veeam;
 mod versions;
 
 pub use buckets::validate_bucket_name;
@@ -36,6 +37,7 @@ pub use error::ObjectError;
 pub use replication::{NotReplicated, Replication, ReplicationError};
 pub use service::{ObjectService, ServiceConfig, now_millis};
 pub use types::*;
+pub use veeam::SOSAPI_FOLDER;
 pub use versions::{VersionsPage, VersionsRequest};
 
 /// The stored records are also the service's domain types: re-exported so the S3 adapter

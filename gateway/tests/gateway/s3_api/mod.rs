@@ -20,4 +20,5 @@ mod objects;
 mod presign;
 mod ranges;
 mod tagging;
+mod veeam;
 mod versioning;
