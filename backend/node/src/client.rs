@@ -16,8 +16,9 @@ use http::{Method, StatusCode};
 
 use crate::auth::ClusterSecret;
 use crate::protocol::{
-    CLUSTER_PATH, ClusterInfo, HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, LIST_MAX_LIMIT,
-    ListQuery, NodeStats, STATS_PATH, ScrubQuery, ScrubReport, ShardInfo, ShardKey, ShardPage,
+    CLUSTER_PATH, ClusterInfo, HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, HOLDS_PATH,
+    HoldInfo, HoldItem, LIST_MAX_LIMIT, ListQuery, MOVED_QUERY, NodeStats, STATS_PATH, ScrubQuery,
+    ScrubReport, ShardInfo, ShardKey, ShardPage,
 };
 use crate::tls::NodeTrust;
 use crate::transport::Transport;
@@ -72,6 +73,9 @@ pub enum ClientError {
     HashMismatch,
     #[error("node refused our credentials ({0})")]
     Unauthorized(StatusCode),
+    /// The shard's chunk is under a retention hold (423): it stays until the hold's date.
+    #[error("node keeps the shard: {0}")]
+    Held(String),
     #[error("node did not answer in time")]
     Timeout,
     #[error("node unavailable: {0}")]
@@ -285,6 +289,55 @@ impl NodeClient {
             }
             _ => Err(reply.into_error()),
         }
+    }
+
+    /// Deletes a shard that moved to another node (drain): a retention hold on its chunk does
+    /// not stop it, since the caller copied the hold to the new node first.
+    pub async fn delete_moved_shard(
+        &self,
+        chunk: &ChunkId,
+        index: u16,
+    ) -> Result<bool, ClientError> {
+        let path = format!("{}?{MOVED_QUERY}", ShardKey::new(*chunk, index).path());
+        let reply = self
+            .inner
+            .call(Method::DELETE, &path, None, None, Bytes::new(), SMALL_REPLY)
+            .await?;
+        match reply.status {
+            StatusCode::NO_CONTENT | StatusCode::OK => {
+                Ok(reply.header(HEADER_EXISTED) == Some("true"))
+            }
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    /// Raises retention holds: no shard of each chunk may be deleted before its date.
+    pub async fn raise_holds(&self, items: &[HoldItem]) -> Result<(), ClientError> {
+        let body = Bytes::from(serde_json::to_vec(items).unwrap_or_default());
+        let hash = ShardHash::of(&body);
+        let reply = self
+            .inner
+            .call(
+                Method::POST,
+                HOLDS_PATH,
+                Some(&hash),
+                None,
+                body,
+                SMALL_REPLY,
+            )
+            .await?;
+        match reply.status {
+            StatusCode::NO_CONTENT | StatusCode::OK => Ok(()),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    /// The hold on `chunk` in force now, if any (its end, ms since the epoch).
+    pub async fn hold(&self, chunk: &ChunkId) -> Result<Option<i64>, ClientError> {
+        let info: HoldInfo = self
+            .get_json(&format!("{HOLDS_PATH}/{}", chunk.to_hex()))
+            .await?;
+        Ok(info.until)
     }
 
     /// One page of the node's shards after `after`, at most `limit` (clamped to 1..=10000).

@@ -9,6 +9,7 @@
 //! - [`layout`]: the data directory's tree and the versioned shard file format.
 //! - [`store`]: `ShardStore`, atomic writes, verify-on-read and quarantine.
 //! - [`records`]: `RecordStore`, opaque versioned records (the gateway's metadata copies).
+//! - [`holds`]: retention holds, which stop a chunk's shards from being deleted before a date.
 //! - [`walk`]: the startup scan, temp sweep and sorted paginated listing.
 //! - [`scrub`]: paced re-verification of stored shards, page by page.
 //! - [`stats`]: running totals and free space.
@@ -25,6 +26,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 mod direct_io;
+pub mod holds;
 pub mod layout;
 pub mod membership;
 pub mod metrics;

@@ -48,6 +48,26 @@ pub const STATS_PATH: &str = "/v1/stats";
 pub const CLUSTER_PATH: &str = "/v1/cluster";
 /// Shard collection: list with `GET`, single shards below it.
 pub const SHARDS_PATH: &str = "/v1/shards";
+/// Retention holds (see `holds`): `POST` a batch of [`HoldItem`]s; `GET /v1/holds/<chunk>` reads
+/// one ([`HoldInfo`]).
+pub const HOLDS_PATH: &str = "/v1/holds";
+/// The query flag of a shard `DELETE` for a shard that moved to another node (drain), which
+/// a retention hold does not stop: the hold moved with it.
+pub const MOVED_QUERY: &str = "moved=true";
+
+/// "Keep every shard of `chunk` until `until`" (milliseconds since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldItem {
+    #[serde(with = "hex_id")]
+    pub chunk: ChunkId,
+    pub until: i64,
+}
+
+/// The hold on one chunk in force now, if any.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldInfo {
+    pub until: Option<i64>,
+}
 
 /// Page size when the list request names none.
 pub const LIST_DEFAULT_LIMIT: u32 = 1000;
@@ -198,6 +218,8 @@ pub enum Route {
     Scrub,
     Records,
     Record(RecordId),
+    Holds,
+    Hold(ChunkId),
 }
 
 impl Route {
@@ -211,7 +233,14 @@ impl Route {
             SHARDS_PATH => return Ok(Route::List),
             SCRUB_PATH => return Ok(Route::Scrub),
             RECORDS_PATH => return Ok(Route::Records),
+            HOLDS_PATH => return Ok(Route::Holds),
             _ => {}
+        }
+        if let Some(chunk) = path
+            .strip_prefix(HOLDS_PATH)
+            .and_then(|r| r.strip_prefix('/'))
+        {
+            return Ok(Route::Hold(ChunkId::from_hex(chunk)?));
         }
         if let Some(id) = path
             .strip_prefix(RECORDS_PATH)

@@ -15,13 +15,14 @@ use hyper::body::Incoming;
 use crate::auth::{self, AuthError};
 use crate::metrics::{self, RouteKind};
 use crate::protocol::{
-    HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, ListQuery, METRICS_PATH, ProtocolError, Route,
-    STATUS_CORRUPT, ScrubQuery, ShardKey, parse_range,
+    HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, ListQuery, METRICS_PATH, MOVED_QUERY,
+    ProtocolError, Route, STATUS_CORRUPT, ScrubQuery, ShardKey, parse_range,
 };
 use crate::server::NodeState;
 use crate::store::{PutOutcome, StoreError};
 use floe_codec::ShardHash;
 
+mod holds;
 mod records;
 
 type Body = Full<Bytes>;
@@ -197,7 +198,9 @@ async fn dispatch(state: &NodeState, req: Request<Incoming>) -> Result<Response<
         (Route::Shard(key), Method::PUT) => put(state, key, req).await,
         (Route::Shard(key), Method::GET) => get(state, key, &req).await,
         (Route::Shard(key), Method::HEAD) => head(state, key).await,
-        (Route::Shard(key), Method::DELETE) => delete(state, key).await,
+        (Route::Shard(key), Method::DELETE) => delete(state, key, req.uri().query()).await,
+        (Route::Holds, Method::POST) => holds::raise(state, req).await,
+        (Route::Hold(chunk), Method::GET) => holds::get(state, chunk).await,
         _ => Err(not_allowed()),
     }
 }
@@ -348,7 +351,23 @@ async fn head(state: &NodeState, key: ShardKey) -> Result<Response<Body>, Failur
     Ok(response)
 }
 
-async fn delete(state: &NodeState, key: ShardKey) -> Result<Response<Body>, Failure> {
+/// Deletes a shard, unless a retention hold keeps its chunk: then 423, whoever asks, except
+/// for a shard that moved to another node (`?moved=true`), whose hold moved with it.
+async fn delete(
+    state: &NodeState,
+    key: ShardKey,
+    query: Option<&str>,
+) -> Result<Response<Body>, Failure> {
+    let moved = query.is_some_and(|q| q.split('&').any(|p| p == MOVED_QUERY));
+    if !moved && let Some(until) = state.holds().until(&key.chunk, crate::holds::now_millis()) {
+        return Err(Failure::new(
+            StatusCode::LOCKED,
+            format!(
+                "chunk {} is under a retention hold until {until} (ms since the epoch)",
+                key.chunk.to_hex()
+            ),
+        ));
+    }
     let store = state.store().clone();
     let existed = blocking(move || store.delete(&key)).await?;
     let mut response = Response::new(Body::default());

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::NodeError;
 use crate::auth::ClusterSecret;
 use crate::config::NodeConfig;
+use crate::holds::Holds;
 use crate::membership::Membership;
 use crate::metrics::NodeMetrics;
 use crate::records::RecordStore;
@@ -40,6 +41,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct NodeState {
     store: Arc<ShardStore>,
     records: Arc<RecordStore>,
+    holds: Arc<Holds>,
     secret: ClusterSecret,
     max_shard_bytes: u64,
     /// This node's own counters: several nodes may share a process (the gateway's dev mode).
@@ -54,8 +56,13 @@ impl NodeState {
         let store = ShardStore::open(&config.data_dir)?;
         let records = Arc::new(RecordStore::open(store.layout())?);
         let membership = Membership::open(store.layout().root())?;
+        let holds = Arc::new(Holds::open(
+            store.layout().root(),
+            crate::holds::now_millis(),
+        )?);
         let store = Arc::new(store);
         Ok(NodeState {
+            holds,
             membership,
             replay: ReplayGuard::default(),
             metrics: Arc::new(NodeMetrics::new(store.clone(), records.clone())),
@@ -72,6 +79,11 @@ impl NodeState {
 
     pub fn records(&self) -> &Arc<RecordStore> {
         &self.records
+    }
+
+    /// Retention holds on chunks (see `holds`).
+    pub fn holds(&self) -> &Arc<Holds> {
+        &self.holds
     }
 
     pub fn secret(&self) -> &ClusterSecret {

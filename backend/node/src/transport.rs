@@ -73,6 +73,7 @@ impl Reply {
             StatusCode::NOT_FOUND => ClientError::NotFound,
             STATUS_CORRUPT => ClientError::Corrupt,
             s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => ClientError::Unauthorized(s),
+            StatusCode::LOCKED => ClientError::Held(snippet(&self.body)),
             s => ClientError::Protocol(format!("status {s}: {}", snippet(&self.body))),
         }
     }

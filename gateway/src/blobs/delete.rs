@@ -1,6 +1,11 @@
-//! Removing an unreferenced chunk's shards from its nodes (the garbage collector's last step).
+//! Removing an unreferenced chunk's shards from its nodes (the garbage collector's last step),
+//! and retiring the old copy of a shard that moved (drain). A node refuses to delete a shard
+//! whose chunk is under a retention hold (`floe_node::holds`): the collector then keeps the
+//! chunk on its list, and a moved shard takes its hold along before its old copy goes.
 
 use floe_codec::{ChunkId, CodecParams};
+use floe_node::protocol::HoldItem;
+use floe_node::{ClientError, NodeClient};
 use futures::future::join_all;
 
 use super::cluster::BlobStore;
@@ -43,5 +48,29 @@ impl BlobStore {
             });
         }
         Ok(())
+    }
+
+    /// Deletes the copy of shard `index` of `chunk` on `old`, now that node `new` holds it
+    /// (the caller verified that copy): the chunk's retention hold on `old`, if any, is raised
+    /// on `new` first, so a move never drops a hold.
+    pub async fn retire_moved_copy(
+        &self,
+        old: &NodeClient,
+        new: usize,
+        chunk: &ChunkId,
+        index: u16,
+    ) -> Result<bool, ClientError> {
+        if let Some(until) = old.hold(chunk).await? {
+            let target = self.nodes().get(new).ok_or_else(|| {
+                ClientError::Protocol(format!("no node number {new} to take the hold"))
+            })?;
+            target
+                .raise_holds(&[HoldItem {
+                    chunk: *chunk,
+                    until,
+                }])
+                .await?;
+        }
+        old.delete_moved_shard(chunk, index).await
     }
 }

@@ -8,6 +8,7 @@
 //! - `manifest`: the manifests of inline bodies and of joined multipart parts;
 //! - [`reader`]: fetch k of n shards -> verify -> (decode) -> bytes, with hedging;
 //! - `health`: nodes that failed recently, skipped by reads for a moment;
+//! - `holds`: retention holds on the nodes, which then refuse to delete a held chunk's shards;
 //! - [`pins`]: chunks in use by writes and reads, kept from the garbage collector;
 //! - [`repair_queue`]: shards found missing or rotten, waiting to be rebuilt;
 //! - `salvage`: fetching the verified shards a repair rebuilds from;
@@ -20,6 +21,7 @@ mod cluster;
 mod delete;
 mod error;
 mod health;
+mod holds;
 mod manifest;
 mod membership;
 mod pins;

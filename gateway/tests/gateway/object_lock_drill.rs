@@ -1,8 +1,9 @@
 //! The object lock drill: the real aws cli and `floe admin` against a `floe serve` process over
 //! six real `floe node` processes. A COMPLIANCE version and a legal-held version refuse every
 //! delete (S3 and admin, with and without bypass), garbage collection with no grace takes
-//! nothing of theirs, the key itself moves on (overwrite, delete marker), and after the index
-//! is lost and rebuilt from the nodes every lock still holds.
+//! nothing of theirs, the nodes themselves refuse to delete the retained version's shards, the
+//! key itself moves on (overwrite, delete marker), and after the index is lost and rebuilt from
+//! the nodes every lock still holds.
 
 use crate::support;
 
@@ -10,6 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use floe_node::ClientOptions;
 use support::aws_cli::{failed, succeeded};
 use support::cluster::{LocalCluster, pattern};
 use support::gateway::{ACCESS_KEY, ADMIN_TOKEN, SECRET_KEY, config_text};
@@ -109,6 +111,35 @@ fn read_version(gw: &ServeProcess, home: &Path, version: &str, into: &Path) -> V
     ];
     succeeded(&aws(gw, home, &args), "get a version");
     std::fs::read(into).unwrap()
+}
+
+/// Every (node, shard) whose chunk the node holds under retention, with the hold's end.
+async fn held_shards(cluster: &LocalCluster) -> Vec<(usize, floe_node::ShardKey, i64)> {
+    let mut out = Vec::new();
+    for (n, client) in cluster.clients(ClientOptions::default()).iter().enumerate() {
+        let page = client.list_shards(None, 10_000).await.expect("list shards");
+        assert!(
+            page.next_after.is_none(),
+            "one page holds the drill's shards"
+        );
+        for entry in page.shards {
+            if let Some(until) = client.hold(&entry.key.chunk).await.expect("hold") {
+                out.push((n, entry.key, until));
+            }
+        }
+    }
+    out
+}
+
+/// Asks each node directly (as a confused sweep would) to delete every held shard: all refuse.
+async fn assert_nodes_refuse(cluster: &LocalCluster, held: &[(usize, floe_node::ShardKey, i64)]) {
+    let clients = cluster.clients(ClientOptions::default());
+    for (n, key, _) in held {
+        match clients[*n].delete_shard(&key.chunk, key.index).await {
+            Err(floe_node::ClientError::Held(_)) => {}
+            other => panic!("node {n} did not refuse to delete held shard {key}: {other:?}"),
+        }
+    }
 }
 
 /// Waits until the gateway has copied every change to the nodes.
@@ -232,8 +263,23 @@ async fn locked_versions_survive_every_delete_and_the_loss_of_the_index() {
     assert!(listing.contains("COMPLIANCE until"), "{listing}");
     assert!(listing.contains("legal hold"), "{listing}");
 
-    // The index is lost; the gateway rebuilds it from the nodes' records.
+    // The nodes hold the COMPLIANCE version's chunks themselves (3 chunks of 1 MiB, a shard of
+    // each on every node), until its date, and refuse to delete them whoever asks.
     wait_for_records(&gw).await;
+    let node_holds = held_shards(&cluster).await;
+    assert_eq!(node_holds.len(), 3 * 6, "{node_holds:?}");
+    let chunks: std::collections::BTreeSet<_> =
+        node_holds.iter().map(|(_, k, _)| k.chunk).collect();
+    assert_eq!(chunks.len(), 3);
+    let retention_end = node_holds[0].2;
+    assert!(
+        node_holds
+            .iter()
+            .all(|(_, _, until)| *until == retention_end)
+    );
+    assert_nodes_refuse(&cluster, &node_holds).await;
+
+    // The index is lost; the gateway rebuilds it from the nodes' records.
     gw.kill();
     std::fs::remove_file(data.join("index.redb")).expect("the index file");
     let gw = gateway(&cluster, &data);

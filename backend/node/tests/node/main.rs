@@ -15,6 +15,7 @@ mod common;
 
 mod client;
 mod decode_fuzz;
+mod holds;
 mod integrity;
 mod metrics;
 mod records;

@@ -213,12 +213,12 @@ impl Publisher {
     async fn publish(&self, entries: Vec<JournalEntry>) -> Vec<OutboxKey> {
         let nodes = self.blobs.nodes();
         let mut batches: Vec<Vec<(usize, RecordItem)>> = vec![Vec::new(); nodes.len()];
-        let mut wanted = Vec::with_capacity(entries.len());
+        let mut wanted_copies = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
             let (id, bytes) = encode(entry);
             let payload = Bytes::from(bytes);
             let targets = self.blobs.record_placement(&id.0);
-            wanted.push(targets.len().clamp(1, self.blobs.record_quorum()));
+            wanted_copies.push(targets.len().clamp(1, self.blobs.record_quorum()));
             for node in targets {
                 batches[node].push((
                     i,
@@ -245,8 +245,33 @@ impl Publisher {
                     (batch, outcome.is_ok())
                 }
             });
+        // Versions under retention: their chunks' nodes hold them too (see `blobs/holds.rs`).
+        let now = crate::objects::now_millis();
+        let holds: Vec<_> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| match &entry.state {
+                JournalState::Object(stamp, _, manifest) => stamp
+                    .lock
+                    .retention
+                    .filter(|r| r.active(now))
+                    .map(|r| (i, manifest, r.until)),
+                _ => None,
+            })
+            .flat_map(|(i, manifest, until)| manifest.chunks().iter().map(move |c| (i, c, until)))
+            .collect();
+        let (sent, hold_failures) = futures::join!(
+            join_all(sends),
+            self.blobs.raise_holds(&holds, entries.len())
+        );
+        // A version's holds count as placed when no more of its nodes missed them than a write
+        // may miss shards; the rest come with the repair of those nodes' shards.
+        let config = self.blobs.config();
+        let slack = config.params.total().saturating_sub(config.write_quorum);
+        // An entry whose holds fell short is not published this round: the outbox keeps it.
+        let holds_short: Vec<bool> = hold_failures.into_iter().map(|f| f > slack).collect();
         let mut stored = vec![0usize; entries.len()];
-        for (batch, ok) in join_all(sends).await {
+        for (batch, ok) in sent {
             if ok {
                 // Stored or kept as a newer version: either way the node holds this change.
                 for (i, _) in batch {
@@ -256,8 +281,8 @@ impl Publisher {
         }
         entries
             .into_iter()
-            .zip(stored.into_iter().zip(wanted))
-            .filter(|(_, (stored, wanted))| stored >= wanted)
+            .zip(stored.into_iter().zip(wanted_copies).zip(holds_short))
+            .filter(|(_, ((stored, wanted), short))| stored >= wanted && !short)
             .map(|(e, _)| (e.kind, e.bucket, e.key, e.seq, e.version))
             .collect()
     }

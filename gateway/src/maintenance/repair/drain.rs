@@ -195,7 +195,11 @@ impl Repairer {
                 }
                 continue;
             }
-            match old.delete_shard(&chunk.id, shard).await {
+            let retired = self
+                .blobs
+                .retire_moved_copy(old, placement[index], &chunk.id, shard)
+                .await;
+            match retired {
                 Ok(true) if previous[index] == drained => counts.0 += 1,
                 Ok(true) => counts.1 += 1,
                 Ok(false) => {}
@@ -312,7 +316,9 @@ impl Repairer {
                 continue;
             };
             if self.blobs.holds_intact(target, &chunk, index).await {
-                from.delete_shard(&id, entry.key.index).await?;
+                self.blobs
+                    .retire_moved_copy(from, target, &id, entry.key.index)
+                    .await?;
                 report.shards_removed += 1;
             } else {
                 report.shards_kept += 1;

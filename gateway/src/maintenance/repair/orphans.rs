@@ -182,15 +182,24 @@ impl Repairer {
                 continue;
             }
             // An index the chunk does not have is a stray nothing can need.
-            let confirmed = match placement.get(index) {
-                Some(&home) => self.blobs.holds_intact(home, &chunk, index).await,
+            let home = placement.get(index).copied();
+            let confirmed = match home {
+                Some(home) => self.blobs.holds_intact(home, &chunk, index).await,
                 None => true,
             };
             if !confirmed {
                 kept += 1;
                 continue;
             }
-            let gone = node.delete_shard(&id, entry.key.index).await;
+            // The copy moved home: its retention hold, if any, goes with it.
+            let gone = match home {
+                Some(home) => {
+                    self.blobs
+                        .retire_moved_copy(node, home, &id, entry.key.index)
+                        .await
+                }
+                None => node.delete_shard(&id, entry.key.index).await,
+            };
             match gone {
                 Ok(_) => deleted += 1,
                 Err(e) => {
@@ -229,10 +238,18 @@ impl Repairer {
             }
             let mut deleted = 0;
             let mut failed = None;
+            let mut held = false;
             for entry in group {
                 match node.delete_shard(&id, entry.key.index).await {
                     Ok(true) => deleted += 1,
                     Ok(false) => {}
+                    // The node keeps it for a retention hold: whatever this view says, a locked
+                    // version needs it. Kept, and the sweep goes on.
+                    Err(floe_node::ClientError::Held(why)) => {
+                        tracing::warn!(chunk = %id, node = node.url(), why, "orphan under a retention hold kept");
+                        held = true;
+                        break;
+                    }
                     Err(e) => {
                         failed = Some(e);
                         break;
@@ -241,11 +258,11 @@ impl Repairer {
             }
             let now = crate::objects::now_millis();
             let settled = match &failed {
-                None => {
+                None if !held => {
                     self.with_index(move |ix| ix.finish_deletion(&id, now))
                         .await
                 }
-                Some(_) => self.with_index(move |ix| ix.release_claim(&id)).await,
+                _ => self.with_index(move |ix| ix.release_claim(&id)).await,
             };
             if let Err(e) = settled {
                 tracing::warn!(chunk = %id, error = %e, "orphan claim not settled");

@@ -1,0 +1,46 @@
+//! `POST /v1/holds` (raise a batch of retention holds) and `GET /v1/holds/<chunk>`.
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use floe_codec::{ChunkId, ShardHash};
+
+use super::{Body, Failure, blocking, hashed_body, json};
+use crate::holds::now_millis;
+use crate::protocol::{HoldInfo, HoldItem};
+use crate::server::NodeState;
+use crate::store::StoreError;
+
+pub(super) async fn raise(
+    state: &NodeState,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Failure> {
+    let (hash, body) = hashed_body(state, req).await?;
+    let actual = ShardHash::of(&body);
+    if actual != hash {
+        return Err(StoreError::HashMismatch {
+            claimed: hash,
+            actual,
+        }
+        .into());
+    }
+    let items: Vec<HoldItem> = serde_json::from_slice(&body)
+        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("hold batch: {e}")))?;
+    let holds = state.holds().clone();
+    blocking(move || {
+        for item in &items {
+            holds.raise(&item.chunk, item.until)?;
+        }
+        Ok(())
+    })
+    .await?;
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+pub(super) async fn get(state: &NodeState, chunk: ChunkId) -> Result<Response<Body>, Failure> {
+    json(&HoldInfo {
+        until: state.holds().until(&chunk, now_millis()),
+    })
+}
