@@ -2,8 +2,9 @@
 # aws cli, its usual workflow: cp up and down (a small, an empty and a 12 MiB file, which the cli
 # uploads as multipart), sync both ways (then a change and --delete), ls, presign + plain HTTP GET,
 # s3api multipart (create-multipart-upload / upload-part / complete-multipart-upload),
-# put/get-object-tagging, head-object, rm, mb/rb, and versioning (s3api: versions, a delete marker,
-# get by version id, undelete). Every download is compared byte for byte.
+# put/get-object-tagging, head-object, rm, mb/rb, versioning (s3api: versions, a delete marker,
+# get by version id, undelete) and object lock (default retention, legal hold, refused deletes,
+# governance bypass). Every download is compared byte for byte.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -139,16 +140,19 @@ bucket() {
 }
 
 # Deletes every version and delete marker in bucket $1, then the bucket: a versioned bucket is
-# only empty once its history is gone (aws s3 rb --force deletes current objects only).
+# only empty once its history is gone (aws s3 rb --force deletes current objects only). With
+# $2 = bypass, GOVERNANCE retention is bypassed (a lock bucket).
 drop_versioned() {
   local bucket="$1" k v
+  local -a bypass=()
+  [ "${2:-}" = bypass ] && bypass=(--bypass-governance-retention)
   awsx s3api list-object-versions --bucket "$bucket" --output json |
     python3 -c 'import json,sys
 d = json.load(sys.stdin)
 for e in d.get("Versions", []) + d.get("DeleteMarkers", []):
     print(e["Key"] + "\t" + e["VersionId"])' |
     while IFS=$'\t' read -r k v; do
-      awsx s3api delete-object --bucket "$bucket" --key "$k" --version-id "$v" >/dev/null
+      awsx s3api delete-object --bucket "$bucket" --key "$k" --version-id "$v" "${bypass[@]}" >/dev/null
     done
   awsx s3api delete-bucket --bucket "$bucket"
 }
@@ -225,6 +229,51 @@ m:$marker:True"
   if has "$got" " $vb\$"; then die "bucket $vb is still listed after deleting all versions"; fi
 }
 
+# A lock bucket with a GOVERNANCE default retention of one day: aws s3 cp writes retained
+# versions (single part and multipart), a legal hold goes on and off, rm adds a delete marker,
+# and removing a retained version is AccessDenied unless the governance bypass is asked for
+# (a legal hold refuses even that). Uses $B-x.
+object_lock() {
+  local lb="$B-x" got out v f
+  run awsx s3api create-bucket --bucket "$lb" --object-lock-enabled-for-bucket
+  run awsx s3api put-object-lock-configuration --bucket "$lb" --object-lock-configuration \
+    '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}'
+  got=$(awsx s3api get-object-lock-configuration --bucket "$lb" --output text \
+    --query 'ObjectLockConfiguration.[ObjectLockEnabled, Rule.DefaultRetention.Mode, Rule.DefaultRetention.Days]')
+  [ "$got" = "$(printf 'Enabled\tGOVERNANCE\t1')" ] || die "get-object-lock-configuration: [$got]"
+  gen "$W/lock/small.txt" 1000
+  gen "$W/lock/big.bin" $((12 * 1024 * 1024 + 5))
+  for f in small.txt big.bin; do
+    run awsx s3 cp "${quiet[@]}" "$W/lock/$f" "s3://$lb/$f"
+    got=$(awsx s3api head-object --bucket "$lb" --key "$f" --output text \
+      --query '[ObjectLockMode, ObjectLockRetainUntilDate != null]')
+    [ "$got" = "$(printf 'GOVERNANCE\tTrue')" ] || die "head-object $f after cp: lock [$got]"
+  done
+  v=$(awsx s3api head-object --bucket "$lb" --key small.txt --query VersionId --output text)
+  run awsx s3api put-object-legal-hold --bucket "$lb" --key small.txt --legal-hold Status=ON
+  got=$(awsx s3api get-object-legal-hold --bucket "$lb" --key small.txt --query LegalHold.Status --output text)
+  [ "$got" = ON ] || die "get-object-legal-hold says $got"
+  # A plain delete is a marker; the version stays readable.
+  run awsx s3 rm --only-show-errors "s3://$lb/small.txt"
+  run awsx s3api get-object --bucket "$lb" --key small.txt --version-id "$v" "$W/lock/got"
+  same "$W/lock/got" "$W/lock/small.txt" "the retained version after rm"
+  for bypass in "" --bypass-governance-retention; do
+    if out=$(awsx s3api delete-object --bucket "$lb" --key small.txt --version-id "$v" $bypass 2>&1); then
+      die "delete-object of a legal-held version succeeded ($bypass)"
+    fi
+    has "$out" AccessDenied || die "delete-object of a legal-held version: want AccessDenied, got: $out"
+  done
+  run awsx s3api put-object-legal-hold --bucket "$lb" --key small.txt --version-id "$v" \
+    --legal-hold Status=OFF
+  if out=$(awsx s3api delete-object --bucket "$lb" --key small.txt --version-id "$v" 2>&1); then
+    die "delete-object of a GOVERNANCE version succeeded without the bypass"
+  fi
+  has "$out" AccessDenied || die "delete-object under GOVERNANCE: want AccessDenied, got: $out"
+  run awsx s3api delete-object --bucket "$lb" --key small.txt --version-id "$v" \
+    --bypass-governance-retention
+  run drop_versioned "$lb" bypass
+}
+
 step setup setup
 [ "$failed" = 0 ] || exit 1
 step "put/get object" put_get
@@ -237,7 +286,10 @@ step "head object" head_object
 step "delete object" delete
 step "bucket create/list/delete" bucket
 step "object versioning" versioning
-awsx s3 rb --force "s3://$B" >/dev/null 2>&1 || true
 # Only left over when the versioning step failed half-way.
 drop_versioned "$B-x" >/dev/null 2>&1 || true
+step "object lock" object_lock
+awsx s3 rb --force "s3://$B" >/dev/null 2>&1 || true
+# Only left over when the object lock step failed half-way.
+drop_versioned "$B-x" bypass >/dev/null 2>&1 || true
 exit "$failed"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # rclone, its usual workflow against an S3 remote (provider Other, default settings): copy a tree
 # up and back down, check (sizes and MD5s, and it must notice a difference), sync after changes,
-# lsjson, delete and purge, and versioning (`backend versioning`, --s3-versions, --s3-version-at,
-# restoring an old version, `backend cleanup-hidden`). The config lives in a temp file.
+# lsjson, delete and purge, versioning (`backend versioning`, --s3-versions, --s3-version-at,
+# restoring an old version, `backend cleanup-hidden`), and syncs into a lock bucket with a default
+# retention. The config lives in a temp file.
 # AWS_CA_BUNDLE is unset for rclone: rclone 1.60 refuses plain-HTTP endpoints when it is set.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -150,6 +151,58 @@ versioning() {
   if has "$got" "\"$vb\""; then die "bucket $vb still exists after cleanup-hidden and rmdir"; fi
 }
 
+# boto3 for what rclone cannot do itself: create a lock bucket with a default retention, and
+# remove its history with the governance bypass. $1: create BUCKET | drop BUCKET.
+lock_admin() {
+  python3 - "$@" <<'PY'
+import os, sys, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name=os.environ["AWS_REGION"])
+what, bucket = sys.argv[1], sys.argv[2]
+if what == "create":
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+else:
+    listed = s3.list_object_versions(Bucket=bucket)
+    for e in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=e["Key"], VersionId=e["VersionId"],
+                         BypassGovernanceRetention=True)
+    s3.delete_bucket(Bucket=bucket)
+PY
+}
+
+# Nightly syncs into an immutable bucket (default GOVERNANCE retention): sync and check work,
+# a changed or deleted file keeps its old version (listed with --s3-versions), and rclone's own
+# cleanup of old versions is refused while they are retained. Uses $B-x.
+object_lock() {
+  local lb="$B-x" got tree="$W/locked"
+  run lock_admin create "$lb"
+  gen "$tree/a.txt" 500
+  gen "$tree/b.bin" $((6 * 1024 * 1024 + 1))
+  gen "$tree/dir/c.txt" 70
+  run rc sync "$tree" "t:$lb"
+  run rc check "$tree" "t:$lb"
+  sleep 1
+  gen "$tree/a.txt" 501
+  rm "$tree/dir/c.txt"
+  run rc sync "$tree" "t:$lb"
+  run rc check "$tree" "t:$lb"
+  got=$(rc lsf --s3-versions -R --files-only "t:$lb" | LC_ALL=C sort)
+  echo "with versions: $(echo $got)"
+  [ "$(wc -l <<<"$got")" = 4 ] ||
+    die "want a.txt, b.bin and the old versions of a.txt and dir/c.txt, got [$(echo $got)]"
+  has "$got" '^a-v.*\.txt$' || die "no old version of a.txt in [$(echo $got)]"
+  has "$got" '^dir/c-v.*\.txt$' || die "no old version of dir/c.txt in [$(echo $got)]"
+  if rc backend cleanup-hidden "t:$lb"; then
+    got=$(rc lsf --s3-versions -R --files-only "t:$lb" | wc -l)
+    [ "$got" = 4 ] || die "cleanup-hidden removed retained versions: $got files left"
+  fi
+  got=$(rc lsf --s3-versions -R --files-only "t:$lb" | wc -l)
+  [ "$got" = 4 ] || die "after cleanup-hidden $got files with versions, want the 4 retained"
+  run lock_admin drop "$lb"
+}
+
 step setup setup
 [ "$failed" = 0 ] || exit 1
 step "put/get object" copy
@@ -161,4 +214,7 @@ step "purge bucket" purge
 step "object versioning" versioning
 # Only left over when the versioning step failed half-way.
 drop_versioned "$B-x" >/dev/null 2>&1 || true
+step "sync into a lock bucket" object_lock
+# Only left over when the lock step failed half-way.
+lock_admin drop "$B-x" >/dev/null 2>&1 || true
 exit "$failed"

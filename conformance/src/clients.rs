@@ -40,6 +40,7 @@ const CLIENTS: [Client; 4] = [
             "delete object",
             "bucket create/list/delete",
             "object versioning",
+            "object lock",
         ],
     },
     Client {
@@ -56,6 +57,7 @@ const CLIENTS: [Client; 4] = [
             "delete object",
             "purge bucket",
             "object versioning",
+            "sync into a lock bucket",
         ],
     },
     Client {
