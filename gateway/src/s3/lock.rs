@@ -20,6 +20,10 @@ use crate::objects::{
 use super::convert::{millis, timestamp, version_id};
 use super::errors::malformed_xml;
 
+/// The longest default retention S3 accepts: 100 years, in either unit.
+const MAX_DEFAULT_YEARS: i32 = 100;
+const MAX_DEFAULT_DAYS: i32 = 36_500;
+
 /// A retention mode as S3 spells it.
 fn mode_in(mode: &str) -> Result<RetentionMode, ObjectError> {
     match mode {
@@ -160,12 +164,13 @@ pub(super) async fn put_object_lock_configuration(
         Some(d) => {
             let mode = d.mode.as_ref().ok_or_else(malformed_xml)?;
             let period = match (d.days, d.years) {
-                (Some(n), None) if n > 0 => RetentionPeriod::Days(n as u32),
-                (None, Some(n)) if n > 0 => RetentionPeriod::Years(n as u32),
+                (Some(n @ 1..=MAX_DEFAULT_DAYS), None) => RetentionPeriod::Days(n as u32),
+                (None, Some(n @ 1..=MAX_DEFAULT_YEARS)) => RetentionPeriod::Years(n as u32),
                 (Some(_), None) | (None, Some(_)) => {
-                    return Err(ObjectError::InvalidArgument(
-                        "Default retention period must be a positive integer value".into(),
-                    )
+                    return Err(ObjectError::InvalidArgument(format!(
+                        "Default retention period must be a positive integer value, at most \
+                         {MAX_DEFAULT_DAYS} days or {MAX_DEFAULT_YEARS} years"
+                    ))
                     .into());
                 }
                 _ => return Err(malformed_xml()),
