@@ -57,6 +57,11 @@ enum Command {
         /// the gateway's disk was lost; start on an empty data directory).
         #[arg(long)]
         rebuild_index: bool,
+        /// Set the cluster's clock watermark to this machine's time, after an operator made sure
+        /// the clock is right: a gateway refuses to start on a clock behind the watermark, since
+        /// object lock retention is judged by it.
+        #[arg(long)]
+        reset_clock_watermark: bool,
         /// A shared metadata index, postgres://user:password@host:port/database, for several
         /// gateways over one cluster [default: index.redb in the data directory].
         #[arg(long)]
@@ -131,6 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ec,
                 admin_listen,
                 rebuild_index,
+                reset_clock_watermark,
                 index,
                 check_config,
             } => {
@@ -141,6 +147,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ec,
                     admin_listen,
                     rebuild_index,
+                    reset_clock_watermark,
                     index,
                 };
                 let config = GatewayConfig::resolve(config.as_deref(), overrides)?;

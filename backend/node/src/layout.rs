@@ -6,6 +6,7 @@
 //! DATA/tmp/                                   writes in progress; emptied at startup
 //! DATA/quarantine/                            shards that failed verification, kept for forensics
 //! DATA/record-log/<seq>.seg                   the gateway's metadata records (see `records`)
+//! DATA/holds.log                              retention holds on chunks (see `holds`)
 //! ```
 //!
 //! A shard file is `MAGIC` (8 bytes, format version included) + the 32-byte blake3 hash of the

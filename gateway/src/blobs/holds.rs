@@ -1,8 +1,8 @@
 //! Retention holds on the nodes: for each chunk of a version under retention, every node that
 //! holds one of its shards is told to keep that chunk's shards until the retention's date
 //! (`floe_node::holds`). The index already refuses to let such a version go; the holds make the
-//! nodes refuse too, so no later mistake above them (a damaged index, a bug in a sweep) can
-//! delete what a retention protects.
+//! nodes refuse too, so a later mistake above them (a damaged index, a bug in a sweep) cannot
+//! delete the shards the holds cover.
 
 use floe_codec::ChunkRef;
 use floe_node::protocol::HoldItem;
@@ -10,55 +10,66 @@ use futures::future::join_all;
 
 use super::cluster::BlobStore;
 
+/// Holds per request: a request stays far below the node's body cap whatever the object's size.
+const HOLDS_PER_REQUEST: usize = 20_000;
+
 impl BlobStore {
-    /// Raises the holds `wanted` (an owner's number, a chunk, the date), one request per node;
-    /// returns, per owner (`0..owners`), how many of its chunks' nodes did not take them.
+    /// Raises the holds `wanted` (an owner's number, a chunk, the date), batched per node;
+    /// returns, per owner (`0..owners`), the most nodes any one of its chunks missed.
     pub async fn raise_holds(
         &self,
         wanted: &[(usize, &ChunkRef, i64)],
         owners: usize,
     ) -> Vec<usize> {
+        // (index into `wanted`, hold) per node.
         let mut batches: Vec<Vec<(usize, HoldItem)>> = vec![Vec::new(); self.nodes().len()];
-        let mut failed = vec![0usize; owners];
-        for &(owner, chunk, until) in wanted {
+        let mut missed = vec![0usize; wanted.len()];
+        for (w, &(_, chunk, until)) in wanted.iter().enumerate() {
             let Ok(placement) = self.placement(&chunk.id, chunk.params.total()) else {
-                failed[owner] += 1;
+                missed[w] = usize::MAX;
                 continue;
             };
             for node in placement {
-                batches[node].push((
-                    owner,
-                    HoldItem {
-                        chunk: chunk.id,
-                        until,
-                    },
-                ));
+                let hold = HoldItem {
+                    chunk: chunk.id,
+                    until,
+                };
+                batches[node].push((w, hold));
             }
         }
         let sends = batches
             .into_iter()
             .enumerate()
-            .filter(|(_, batch)| !batch.is_empty())
-            .map(|(node, batch)| {
+            .flat_map(|(node, batch)| {
+                let pieces: Vec<Vec<(usize, HoldItem)>> = batch
+                    .chunks(HOLDS_PER_REQUEST)
+                    .map(<[_]>::to_vec)
+                    .collect();
+                pieces.into_iter().map(move |piece| (node, piece))
+            })
+            .map(|(node, piece)| {
                 let client = self.nodes()[node].clone();
                 async move {
-                    let items: Vec<HoldItem> = batch.iter().map(|(_, h)| *h).collect();
+                    let items: Vec<HoldItem> = piece.iter().map(|(_, h)| *h).collect();
                     let outcome = client.raise_holds(&items).await;
                     if let Err(e) = &outcome {
                         tracing::debug!(node = %client.url(), error = %e, holds = items.len(), "holds not raised");
                     }
-                    (batch, outcome.is_ok())
+                    (piece, outcome.is_ok())
                 }
             });
-        for (batch, ok) in join_all(sends).await {
+        for (piece, ok) in join_all(sends).await {
             if !ok {
-                let mut owners: Vec<usize> = batch.iter().map(|(o, _)| *o).collect();
-                owners.dedup();
-                for owner in owners {
-                    failed[owner] += 1;
+                // A chunk has one shard per node, so it is in a node's requests once.
+                for (w, _) in piece {
+                    missed[w] = missed[w].saturating_add(1);
                 }
             }
         }
-        failed
+        let mut worst = vec![0usize; owners];
+        for (w, &(owner, _, _)) in wanted.iter().enumerate() {
+            worst[owner] = worst[owner].max(missed[w]);
+        }
+        worst
     }
 }

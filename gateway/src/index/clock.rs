@@ -4,7 +4,8 @@
 //! when the index is rebuilt from the nodes). A gateway whose clock reads earlier than that
 //! watermark, beyond [`CLOCK_TOLERANCE`], refuses to start: its clock went back, or another
 //! gateway's ran ahead, and either way retention decisions cannot be trusted until an operator
-//! fixes it.
+//! fixes it. Once the clock is right, `floe serve --reset-clock-watermark` sets the watermark to
+//! it (logged), for a watermark that a clock set ahead pushed into the future.
 
 use super::store::META;
 use super::{Index, IndexError, UnixMillis};
@@ -21,7 +22,8 @@ pub const CLOCK_TOLERANCE: UnixMillis = 5 * 60 * 1000;
 #[error(
     "this machine's clock reads {now} ms since the epoch, {behind} ms behind the newest time \
      this cluster has seen ({watermark}): fix the clock (NTP) before starting, since object \
-     lock retention is judged by it"
+     lock retention is judged by it (if another clock ran ahead, start once with \
+     --reset-clock-watermark after checking this one)"
 )]
 pub struct ClockBehind {
     pub now: UnixMillis,
@@ -61,6 +63,18 @@ impl Index {
     }
 }
 
+impl Index {
+    /// Sets the watermark to `now`, even lower: the operator's answer to a watermark a clock
+    /// set ahead pushed into the future (`floe serve --reset-clock-watermark`).
+    pub fn reset_clock_watermark(&self, now: UnixMillis) -> Result<(), IndexError> {
+        self.write(|t| {
+            t.meta
+                .insert(CLOCK_WATERMARK, u64::try_from(now).unwrap_or(0))?;
+            Ok(())
+        })
+    }
+}
+
 /// Raises the watermark inside a write transaction.
 pub(super) fn raise_watermark(
     t: &mut super::store::Tables<'_>,
@@ -94,11 +108,13 @@ mod tests {
     }
 
     #[test]
-    fn the_watermark_only_rises() {
+    fn the_watermark_only_rises_unless_reset() {
         let (_dir, index) = temp_index();
         assert_eq!(index.clock_watermark().unwrap(), 0);
         index.raise_clock_watermark(500).unwrap();
         index.raise_clock_watermark(100).unwrap();
         assert_eq!(index.clock_watermark().unwrap(), 500);
+        index.reset_clock_watermark(100).unwrap();
+        assert_eq!(index.clock_watermark().unwrap(), 100);
     }
 }

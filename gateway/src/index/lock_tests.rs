@@ -289,3 +289,59 @@ fn a_rebuilt_index_keeps_every_lock() {
         }
     }
 }
+
+/// A bucket record lost to damage comes back from a rebuild as a stand-in without settings
+/// (unversioned, no lock); the versions keep their locks, and a plain DELETE, which in an
+/// unversioned bucket would remove the current object for good, is refused.
+#[test]
+fn a_stand_in_bucket_still_honours_its_versions_locks() {
+    let (_dir, index) = temp_index();
+    lock_bucket(&index, None);
+    let until = now_millis() + HOUR;
+    put(
+        &index,
+        "k",
+        Some(retained(RetentionMode::Compliance, until)),
+    );
+    let entries: Vec<_> = index
+        .pending_records(usize::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind != RecordKind::Bucket)
+        .collect();
+    let (_dir2, rebuilt) = temp_index();
+    rebuilt.restore(&entries).unwrap();
+    assert_eq!(
+        rebuilt.bucket_settings("b").unwrap().versioning,
+        Versioning::Unversioned
+    );
+    assert!(matches!(
+        rebuilt.delete_object("b", "k"),
+        Err(IndexError::ObjectLocked(_))
+    ));
+    assert!(rebuilt.object("b", "k").unwrap().is_some());
+}
+
+/// A chunk the nodes would not let go (held, or a node down) goes to the back of the garbage
+/// queue, so it never keeps the others from their turn.
+#[test]
+fn a_deferred_garbage_chunk_goes_to_the_back_of_the_queue() {
+    let (_dir, index) = temp_index();
+    index.create_bucket("g", &bucket_record()).unwrap();
+    for (key, seed) in [("a", 11), ("b", 12)] {
+        index
+            .put_object("g", key, &object_record(key), &manifest(&[seed]), always)
+            .unwrap();
+        index.delete_object("g", key).unwrap();
+    }
+    let first = index.garbage(10).unwrap();
+    assert_eq!(first.len(), 2);
+    index
+        .defer_garbage(&first[0].id, first[1].since + 1)
+        .unwrap();
+    let after = index.garbage(10).unwrap();
+    assert_eq!(
+        after.iter().map(|g| g.id).collect::<Vec<_>>(),
+        [first[1].id, first[0].id]
+    );
+}

@@ -247,6 +247,11 @@ fn delete_version(
         if !allowed(current_record(t, bucket, key)?.as_ref()) {
             return Err(IndexError::PreconditionFailed);
         }
+        // Only a lock bucket (always versioned) can lock a version; but a bucket restored
+        // from a damaged record is a stand-in without settings, and its versions keep theirs.
+        if let Some(current) = t.chain().current(bucket, key)? {
+            removal.check(&current.stamp().lock)?;
+        }
         let record = remove_object(t, delta, bucket, key)?;
         if record.is_some() {
             note_change(t, RecordKind::Object, bucket, key, false)?;
@@ -367,7 +372,12 @@ impl BatchOp for PutObject {
     type Output = Written;
 
     fn check(&self, t: &Tables<'_>) -> Result<(), IndexError> {
-        require_bucket(&t.buckets, &self.bucket)?;
+        // Refusals found here leave the batch's other writes alone (see `batch`); `apply`
+        // decides again inside the transaction.
+        let settings = bucket_settings(&t.buckets, &self.bucket)?;
+        if self.lock.is_some() && settings.lock.is_none() {
+            return Err(IndexError::LockNotEnabled);
+        }
         let current = current_record(t, &self.bucket, &self.key)?;
         match (self.precondition)(current.as_ref()) {
             true => Ok(()),
@@ -405,7 +415,19 @@ impl BatchOp for DeleteObject {
     type Output = Removed;
 
     fn check(&self, t: &Tables<'_>) -> Result<(), IndexError> {
-        require_bucket(&t.buckets, &self.bucket)
+        require_bucket(&t.buckets, &self.bucket)?;
+        // A protected version is refused before the batch's transaction, so a stream of
+        // refused deletes never rolls back the writes that share it (see `batch`).
+        if let Some(id) = self.version
+            && let Some((_, found)) = t.chain().find(&self.bucket, &self.key, id)?
+        {
+            let removal = Removal {
+                now: now_millis(),
+                bypass_governance: self.bypass_governance,
+            };
+            removal.check(&found.stamp().lock)?;
+        }
+        Ok(())
     }
 
     fn apply(&self, t: &mut Tables<'_>) -> Result<Self::Output, IndexError> {

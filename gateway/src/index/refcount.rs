@@ -138,6 +138,31 @@ fn unqueue_garbage(t: &mut Tables<'_>, id: &ChunkId) -> Result<bool, IndexError>
 }
 
 impl Index {
+    /// Puts garbage chunk `id`, whose shards could not all be deleted (a node down, or one
+    /// keeping them under a retention hold), at the back of the queue as of `now`, and releases
+    /// the collector's claim on it: it is tried again after another grace period, and chunks
+    /// that cannot go yet never keep the others from their turn.
+    pub fn defer_garbage(&self, id: &ChunkId, now: UnixMillis) -> Result<(), IndexError> {
+        self.write(|t| {
+            t.deleting.remove(id.as_bytes())?;
+            let Some(since) = t.garbage.get(id.as_bytes())?.map(|v| v.value()) else {
+                return Ok(());
+            };
+            let Some(params) = t
+                .garbage_queue
+                .get((since, id.as_bytes()))?
+                .map(|v| v.value())
+            else {
+                return Ok(());
+            };
+            unqueue_garbage(t, id)?;
+            let later = now.max(since);
+            t.garbage.insert(id.as_bytes(), later)?;
+            t.garbage_queue.insert((later, id.as_bytes()), params)?;
+            Ok(())
+        })
+    }
+
     /// How many stored manifests reference chunk `id` (0 if none).
     pub fn chunk_refs(&self, id: &ChunkId) -> Result<u64, IndexError> {
         let txn = self.read()?;

@@ -148,7 +148,8 @@ impl Collector {
                     }
                     Err(e) => {
                         tracing::warn!(chunk = %id, error = %e, "garbage chunk not deleted yet");
-                        self.index(move |ix| ix.release_claim(&id)).await?;
+                        let now = crate::objects::now_millis();
+                        self.index(move |ix| ix.defer_garbage(&id, now)).await?;
                         report.deferred += 1;
                     }
                 }

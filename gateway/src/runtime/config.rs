@@ -101,6 +101,8 @@ pub struct GatewayOverrides {
     pub admin_listen: Option<SocketAddr>,
     /// Rebuild the index from the nodes' metadata records before serving.
     pub rebuild_index: bool,
+    /// Set the clock watermark to this machine's time (`--reset-clock-watermark`).
+    pub reset_clock_watermark: bool,
     /// The shared index's URL (`--index`).
     pub index: Option<String>,
 }
@@ -209,6 +211,9 @@ pub struct GatewayConfig {
     /// Rebuild the index from the nodes' metadata records before serving (a flag, not a
     /// setting: `floe serve --rebuild-index`).
     pub rebuild_index: bool,
+    /// Set the clock watermark to this machine's time before the clock check (a flag:
+    /// `floe serve --reset-clock-watermark`; see `index/clock.rs`).
+    pub reset_clock_watermark: bool,
     /// Accept AWS Signature Version 2 (legacy clients). Off by default: SigV2 signs no request
     /// date that s3s checks, so a captured request could be replayed forever.
     pub allow_sigv2: bool,
@@ -408,6 +413,7 @@ impl GatewayConfig {
             upload_expiry: every(file.upload_expiry_secs.unwrap_or(7 * 86_400)),
             shutdown_grace: Duration::from_secs(file.shutdown_grace_secs.unwrap_or(30)),
             rebuild_index: flags.rebuild_index,
+            reset_clock_watermark: flags.reset_clock_watermark,
             allow_sigv2: file.allow_sigv2.unwrap_or(false),
             tls,
             limits,

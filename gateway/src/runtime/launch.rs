@@ -191,6 +191,15 @@ impl Gateway {
             }
         });
         // Checked before anything starts, and again after a rebuild below.
+        if config.reset_clock_watermark {
+            let (was, now) = (index.clock_watermark()?, crate::objects::now_millis());
+            tracing::warn!(
+                watermark = was,
+                now,
+                "clock watermark reset to this machine's time by --reset-clock-watermark"
+            );
+            index.reset_clock_watermark(now)?;
+        }
         crate::index::check_clock(crate::objects::now_millis(), index.clock_watermark()?)?;
         let lease = MaintenanceLease::new();
         let mut collector = Collector::new(index.clone(), blobs.clone(), config.gc_grace);

@@ -159,9 +159,11 @@ pub(super) async fn put_object_lock_configuration(
     if config.object_lock_enabled.as_ref().map(|e| e.as_str()) != Some(ObjectLockEnabled::ENABLED) {
         return Err(malformed_xml());
     }
-    let default_retention = match config.rule.and_then(|r| r.default_retention) {
+    // A <Rule> must hold a <DefaultRetention>; no rule clears the default.
+    let default_retention = match config.rule.map(|r| r.default_retention) {
         None => None,
-        Some(d) => {
+        Some(None) => return Err(malformed_xml()),
+        Some(Some(d)) => {
             let mode = d.mode.as_ref().ok_or_else(malformed_xml)?;
             let period = match (d.days, d.years) {
                 (Some(n @ 1..=MAX_DEFAULT_DAYS), None) => RetentionPeriod::Days(n as u32),
@@ -217,7 +219,7 @@ pub(super) async fn put_object_retention(
     let retention = match (retention.mode, retention.retain_until_date) {
         (None, None) => None,
         (Some(mode), Some(until)) => Some(Retention {
-            mode: mode_in(mode.as_str())?,
+            mode: mode_in(mode.as_str()).map_err(|_| malformed_xml())?,
             until: until_in(until)?,
         }),
         _ => return Err(malformed_xml()),

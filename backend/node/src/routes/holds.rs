@@ -27,13 +27,8 @@ pub(super) async fn raise(
     let items: Vec<HoldItem> = serde_json::from_slice(&body)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("hold batch: {e}")))?;
     let holds = state.holds().clone();
-    blocking(move || {
-        for item in &items {
-            holds.raise(&item.chunk, item.until)?;
-        }
-        Ok(())
-    })
-    .await?;
+    let wanted: Vec<_> = items.iter().map(|h| (h.chunk, h.until)).collect();
+    blocking(move || holds.raise(&wanted)).await?;
     let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)

@@ -264,8 +264,10 @@ impl Publisher {
             join_all(sends),
             self.blobs.raise_holds(&holds, entries.len())
         );
-        // A version's holds count as placed when no more of its nodes missed them than a write
-        // may miss shards; the rest come with the repair of those nodes' shards.
+        // A version's holds count as placed when none of its chunks missed more nodes than a
+        // write may miss shards. The nodes that missed them hold no hold for that chunk until
+        // the version's record is published again (a lock change): the index still protects
+        // it, and the other nodes' holds still keep enough shards to read it.
         let config = self.blobs.config();
         let slack = config.params.total().saturating_sub(config.write_quorum);
         // An entry whose holds fell short is not published this round: the outbox keeps it.

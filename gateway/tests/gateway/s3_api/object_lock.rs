@@ -181,6 +181,20 @@ async fn lock_configuration_is_enabled_once_and_keeps_versioning_on() {
     );
     assert!(config.rule().is_none(), "no default retention, no <Rule>");
 
+    // A rule must hold a default retention.
+    let empty_rule = gw
+        .client
+        .put_object_lock_configuration()
+        .bucket("locked")
+        .object_lock_configuration(
+            ObjectLockConfiguration::builder()
+                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                .rule(ObjectLockRule::builder().build())
+                .build(),
+        )
+        .send()
+        .await;
+    expect_err(empty_rule, 400, "MalformedXML");
     // A default retention: Days or Years, never both, never zero.
     let both = gw
         .client
@@ -846,12 +860,13 @@ async fn retention_and_legal_hold_change_only_the_allowed_ways() {
 }
 
 /// Retention is judged by the gateway's clock: a gateway whose clock reads earlier than the
-/// cluster has already seen (here: a day behind the index's watermark) refuses to start.
+/// cluster has already seen (here: a day behind the index's watermark) refuses to start, until
+/// an operator resets the watermark to it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_whose_clock_went_back_refuses_to_start() {
     use floe_gateway::runtime::config::{GatewayConfig, GatewayOverrides};
     let dir = tempfile::tempdir().unwrap();
-    let config = GatewayConfig::resolve(
+    let mut config = GatewayConfig::resolve(
         None,
         GatewayOverrides {
             listen: Some("127.0.0.1:0".parse().unwrap()),
@@ -875,4 +890,12 @@ async fn a_gateway_whose_clock_went_back_refuses_to_start() {
         (now_secs() + DAY) * 1000,
         "a refused start changed nothing"
     );
+    drop(index);
+    // The operator checked this clock: the reset brings the watermark back to it.
+    config.reset_clock_watermark = true;
+    let gateway = floe_gateway::runtime::launch::Gateway::start(&config)
+        .await
+        .expect("starts after the reset");
+    assert!(gateway.service.index().clock_watermark().unwrap() <= (now_secs() + 1) * 1000);
+    gateway.stop().await;
 }
