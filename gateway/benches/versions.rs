@@ -1,5 +1,7 @@
-//! What versioning costs: 4 KiB PUT rates into an unversioned and a versioned bucket of the same
-//! `floe serve` (6 embedded nodes, 4+2), alternating, with the server's CPU per PUT; and
+//! What versioning and object lock cost: 4 KiB PUT rates into an unversioned and a versioned
+//! bucket of the same `floe serve` (6 embedded nodes, 4+2), alternating, with the server's CPU
+//! per PUT; 256 KiB PUTs (one chunk each, so each gets a retention hold on its 6 nodes) into a
+//! versioned bucket and a lock bucket with a default retention, the same way; and
 //! ListObjectVersions times for one key with 10,000 versions and a bucket with 100,000 versions,
 //! first page and a deep page (which must not scan what it skips). Prints medians; asserts only
 //! that every page is full. Run: `cargo bench -p floe-gateway --bench versions`.
@@ -7,43 +9,40 @@
 #[path = "../tests/gateway/support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::time::Instant;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled,
+    ObjectLockRetentionMode, ObjectLockRule, VersioningConfiguration,
+};
 use futures::StreamExt;
 use support::cluster::pattern;
+use support::measure::{cpu_of, median};
 use support::serve::ServeProcess;
 
 const PUTS: usize = 2000;
+const LOCK_PUTS: usize = 600;
+const LOCK_SIZE: usize = 256 * 1024;
 const CONCURRENCY: usize = 16;
 const ROUNDS: usize = 3;
 
-/// CPU time (user + system) the process has used so far.
-fn cpu_of(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // CLK_TCK is 100 on Linux.
-    Duration::from_millis(ticks * 10)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
-async fn put_many(client: &Client, bucket: &str, keys: impl Iterator<Item = String>, size: usize) {
-    futures::stream::iter(keys)
-        .map(|key| async move {
+/// PUTs of `keys`, `CONCURRENCY` at a time; the `n`th key's body is `body(n)`.
+async fn put_many(
+    client: &Client,
+    bucket: &str,
+    keys: impl Iterator<Item = String>,
+    body: impl Fn(usize) -> Vec<u8> + Copy,
+) {
+    futures::stream::iter(keys.enumerate())
+        .map(|(n, key)| async move {
             client
                 .put_object()
                 .bucket(bucket)
                 .key(key)
-                .body(ByteStream::from(pattern(size, 7)))
+                .body(ByteStream::from(body(n)))
                 .send()
                 .await
                 .expect("put");
@@ -115,6 +114,42 @@ async fn marker_at(client: &Client, bucket: &str, depth: usize) -> (String, Stri
     (key.expect("key marker"), version.expect("version marker"))
 }
 
+/// PUTs per second of `puts` PUTs, and the server's CPU µs per PUT, while `work` runs.
+async fn timed(pid: u32, puts: usize, work: impl Future<Output = ()>) -> (f64, f64) {
+    let (started, cpu_before) = (Instant::now(), cpu_of(pid));
+    work.await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let used = (cpu_of(pid) - cpu_before).as_secs_f64();
+    (puts as f64 / elapsed, used / puts as f64 * 1e6)
+}
+
+/// A lock bucket whose versions get a GOVERNANCE retention of one day by default.
+async fn lock_bucket(client: &Client, bucket: &str) {
+    client
+        .create_bucket()
+        .bucket(bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("lock bucket");
+    let rule = DefaultRetention::builder()
+        .mode(ObjectLockRetentionMode::Governance)
+        .days(1)
+        .build();
+    client
+        .put_object_lock_configuration()
+        .bucket(bucket)
+        .object_lock_configuration(
+            ObjectLockConfiguration::builder()
+                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                .rule(ObjectLockRule::builder().default_retention(rule).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("default retention");
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -127,7 +162,8 @@ fn main() {
     runtime.block_on(async {
         client.create_bucket().bucket("plain").send().await.expect("bucket");
         versioned(&client, "versioned").await;
-        put_many(&client, "plain", (0..200).map(|i| format!("warm/{i}")), 1024).await;
+        let warm = (0..200).map(|i| format!("warm/{i}"));
+        put_many(&client, "plain", warm, |_| pattern(1024, 7)).await;
 
         // Alternating rounds, each bucket overwriting its own keys (a versioned overwrite keeps
         // the old version; an unversioned one replaces it).
@@ -135,14 +171,12 @@ fn main() {
         let mut cpu: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
         for round in 0..ROUNDS {
             for (i, bucket) in ["plain", "versioned"].into_iter().enumerate() {
-                let (started, cpu_before) = (Instant::now(), cpu_of(pid));
                 let keys = (0..PUTS).map(|k| format!("obj/{k}"));
-                put_many(&client, bucket, keys, 4096).await;
-                let elapsed = started.elapsed().as_secs_f64();
-                let used = (cpu_of(pid) - cpu_before).as_secs_f64();
-                rates[i].push(PUTS as f64 / elapsed);
-                cpu[i].push(used / PUTS as f64 * 1e6);
-                eprintln!("round {round} {bucket}: {:.0} PUT/s", PUTS as f64 / elapsed);
+                let work = put_many(&client, bucket, keys, |_| pattern(4096, 7));
+                let (rate, us) = timed(pid, PUTS, work).await;
+                rates[i].push(rate);
+                cpu[i].push(us);
+                eprintln!("round {round} {bucket}: {rate:.0} PUT/s");
             }
         }
         println!("4 KiB PUT, {PUTS} per round, concurrency {CONCURRENCY}, medians of {ROUNDS} alternating rounds");
@@ -156,9 +190,46 @@ fn main() {
             );
         }
 
+        // What object lock adds to a chunked write: the retention holds on the nodes.
+        versioned(&client, "chunked").await;
+        lock_bucket(&client, "locked").await;
+        let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        let mut cpu: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..ROUNDS + 2 {
+            for (i, bucket) in ["chunked", "locked"].into_iter().enumerate() {
+                // Bytes of their own: dedup must not hide the chunk writes.
+                let seed = (round * 2 + i) * LOCK_PUTS;
+                let keys = (0..LOCK_PUTS).map(|k| format!("obj/{k}"));
+                let work = put_many(&client, bucket, keys, |n| {
+                    pattern(LOCK_SIZE, (seed + n) as u64)
+                });
+                let (rate, us) = timed(pid, LOCK_PUTS, work).await;
+                rates[i].push(rate);
+                cpu[i].push(us);
+                eprintln!("round {round} {bucket}: {rate:.0} PUT/s");
+            }
+        }
+        println!();
+        println!(
+            "256 KiB PUT, {LOCK_PUTS} per round, concurrency {CONCURRENCY}, medians of {} \
+             alternating rounds",
+            ROUNDS + 2
+        );
+        println!("| bucket                          | PUT ops/s | MiB/s | server CPU µs/PUT |");
+        println!("|---------------------------------|-----------|-------|-------------------|");
+        for (i, name) in ["versioned", "lock, default GOVERNANCE 1 day"]
+            .into_iter()
+            .enumerate()
+        {
+            let rate = median(rates[i].clone());
+            let mib = rate * LOCK_SIZE as f64 / (1024.0 * 1024.0);
+            let us = median(cpu[i].clone());
+            println!("| {name:<31} | {rate:>9.0} | {mib:>5.0} | {us:>17.0} |");
+        }
+
         // One key with 10,000 versions.
         versioned(&client, "one-key").await;
-        put_many(&client, "one-key", (0..10_000).map(|_| "hot".to_owned()), 0).await;
+        put_many(&client, "one-key", (0..10_000).map(|_| "hot".to_owned()), |_| Vec::new()).await;
         let first = list_ms(&client, "one-key", None, None).await;
         let (key, version) = marker_at(&client, "one-key", 9000).await;
         let deep = list_ms(&client, "one-key", Some(&key), Some(&version)).await;
@@ -171,7 +242,7 @@ fn main() {
         // 10,000 keys with 10 versions each.
         versioned(&client, "many").await;
         for _ in 0..10 {
-            put_many(&client, "many", (0..10_000).map(|k| format!("k/{k:05}")), 0).await;
+            put_many(&client, "many", (0..10_000).map(|k| format!("k/{k:05}")), |_| Vec::new()).await;
         }
         let first = list_ms(&client, "many", None, None).await;
         let (key, version) = marker_at(&client, "many", 99_000).await;

@@ -3,5 +3,6 @@
 pub mod aws_cli;
 pub mod cluster;
 pub mod gateway;
+pub mod measure;
 pub mod serve;
 pub mod uploads;
