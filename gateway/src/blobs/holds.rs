@@ -4,7 +4,8 @@
 //! nodes refuse too, so a later mistake above them (a damaged index, a bug in a sweep) cannot
 //! delete the shards the holds cover.
 
-use floe_codec::ChunkRef;
+use floe_codec::{ChunkId, ChunkRef};
+use floe_node::ClientError;
 use floe_node::protocol::HoldItem;
 use futures::future::join_all;
 
@@ -71,5 +72,34 @@ impl BlobStore {
             worst[owner] = worst[owner].max(missed[w]);
         }
         worst
+    }
+
+    /// Raises on the nodes `targets` the latest retention hold any of the nodes `holders` keeps
+    /// on `chunk`, if there is one: a shard rebuilt on a node (repair) takes its chunk's hold
+    /// along, as a moved one does (`delete::retire_moved_copy`). Returns the hold carried.
+    pub async fn carry_hold(
+        &self,
+        chunk: &ChunkId,
+        holders: &[usize],
+        targets: &[usize],
+    ) -> Result<Option<i64>, ClientError> {
+        let asks = holders
+            .iter()
+            .filter_map(|&n| self.nodes().get(n))
+            .map(|node| node.hold(chunk));
+        let until = join_all(asks).await.into_iter().flatten().flatten().max();
+        let Some(until) = until else {
+            return Ok(None);
+        };
+        let hold = [HoldItem {
+            chunk: *chunk,
+            until,
+        }];
+        for &n in targets {
+            if let Some(node) = self.nodes().get(n) {
+                node.raise_holds(&hold).await?;
+            }
+        }
+        Ok(Some(until))
     }
 }

@@ -190,7 +190,8 @@ impl Repairer {
 
         let puts = bad.iter().filter_map(|&i| {
             let bytes = bytes::Bytes::from(slots[i].take()?);
-            let client = nodes[placement[i]].clone();
+            let node = placement[i];
+            let client = nodes[node].clone();
             let hash = chunk.shard_hashes[i];
             let id = chunk.id;
             Some(async move {
@@ -199,13 +200,25 @@ impl Repairer {
                 if let Err(e) = &result {
                     tracing::warn!(chunk = %id, shard = i, node = client.url(), error = %e, "cannot store rebuilt shard");
                 }
-                result.map(|()| len)
+                result.map(|()| (node, len))
             })
         });
         let results = join_all(puts).await;
-        for len in results.into_iter().flatten() {
+        let mut refilled = Vec::new();
+        for (node, len) in results.into_iter().flatten() {
             out.rebuilt += 1;
             out.bytes += len;
+            refilled.push(node);
+        }
+        // A rebuilt shard takes its chunk's retention hold along from the nodes that kept theirs.
+        if !refilled.is_empty() {
+            let holders: Vec<usize> = (0..total)
+                .filter(|i| !bad.contains(i))
+                .map(|i| placement[i])
+                .collect();
+            if let Err(e) = self.blobs.carry_hold(&chunk.id, &holders, &refilled).await {
+                tracing::warn!(chunk = %chunk.id, error = %e, "retention hold not carried to rebuilt shards");
+            }
         }
         out.failed = out.rebuilt < bad.len();
         out

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::support::cluster::{LocalCluster, pattern};
 use crate::support::gateway::{
     ClusterGateway, assert_fully_redundant, catalog, clients, get, placement_among, put,
+    retained_objects,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -183,40 +184,15 @@ async fn added_node_is_filled_by_repair_and_gc_removes_old_copies() {
 /// retention hold too, so the move never weakens a lock.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_carries_retention_holds_to_the_new_nodes() {
-    use aws_sdk_s3::primitives::{ByteStream, DateTime};
-    use aws_sdk_s3::types::ObjectLockMode;
     let cluster = LocalCluster::start(7);
     let tmp = tempfile::tempdir().unwrap();
     let gw =
         ClusterGateway::start(&cluster, &tmp.path().join("gateway"), "chunk_size = 524288").await;
-    gw.s3
-        .create_bucket()
-        .bucket("vault")
-        .object_lock_enabled_for_bucket(true)
-        .send()
-        .await
-        .unwrap();
-    let until_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-        + 3600;
-    for (i, &size) in sizes().iter().take(4).enumerate() {
-        gw.s3
-            .put_object()
-            .bucket("vault")
-            .key(format!("obj-{i}"))
-            .object_lock_mode(ObjectLockMode::Compliance)
-            .object_lock_retain_until_date(DateTime::from_secs(until_secs))
-            .body(ByteStream::from(pattern(size, 50 + i as u64)))
-            .send()
-            .await
-            .unwrap();
-    }
+    let bodies = (0..4).map(|i| pattern(sizes()[i], 50 + i as u64)).collect();
+    let until = retained_objects(&gw.s3, "vault", bodies).await;
     gw.wait_for_records().await;
     let nodes = clients(&cluster);
     let chunks = catalog(gw.index());
-    let until = until_secs * 1000;
     let urls = cluster.urls();
     let all: Vec<usize> = (0..7).collect();
     for chunk in &chunks {

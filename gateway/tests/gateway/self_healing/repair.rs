@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::support::cluster::{LocalCluster, pattern};
 use crate::support::gateway::{
     ADMIN_TOKEN, ClusterGateway, assert_fully_redundant, catalog, get, placement, put,
+    retained_objects,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -199,5 +200,44 @@ async fn faults_reported_by_writes_and_reads_are_repaired_from_the_queue() {
         .expect("queue round");
     assert_eq!(report.shards_rebuilt, 1, "{report:?}");
     assert_fully_redundant(&chunks, &cluster, &[0, 1, 2, 3, 4, 5]).await;
+    gw.stop().await;
+}
+
+/// A node replaced by an empty one and refilled by repair gets back the retention holds of the
+/// chunks it now holds shards of, from the nodes that kept theirs: its shards refuse deletion
+/// as the lost node's did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refilled_node_takes_the_retention_holds_back() {
+    let mut cluster = LocalCluster::start(6);
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = ClusterGateway::start(&cluster, tmp.path(), "chunk_size = 1048576").await;
+    let bodies = (0..3).map(|i| pattern(2 * MIB + 5, 70 + i)).collect();
+    let until = retained_objects(&gw.s3, "vault", bodies).await;
+    gw.wait_for_records().await;
+    let lost = 2;
+    cluster.nodes[lost]
+        .replace_with_empty()
+        .expect("empty node starts");
+    let report = gw.admin.repair().await.expect("repair");
+    assert_eq!(report.chunks_failed, 0, "{report:?}");
+    let nodes = crate::support::gateway::clients(&cluster);
+    let urls = cluster.urls();
+    let chunks = catalog(gw.index());
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    for chunk in &chunks {
+        for n in placement(chunk, &urls) {
+            assert_eq!(
+                nodes[n].hold(&chunk.id).await.unwrap(),
+                Some(until),
+                "node {n}, chunk {}",
+                chunk.id
+            );
+        }
+        let refused = nodes[lost].delete_shard(&chunk.id, 0).await;
+        assert!(
+            !matches!(refused, Ok(true)),
+            "the refilled node let a held shard go"
+        );
+    }
     gw.stop().await;
 }

@@ -182,6 +182,37 @@ pub async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>
         .unwrap_or_else(|e| panic!("PUT {key}: {e:?}"));
 }
 
+/// A lock bucket `bucket` holding `bodies` as `obj-0`, `obj-1`, ..., each under COMPLIANCE
+/// retention for an hour; returns the retention's end in ms since the epoch (as the nodes'
+/// holds give it).
+pub async fn retained_objects(s3: &aws_sdk_s3::Client, bucket: &str, bodies: Vec<Vec<u8>>) -> i64 {
+    use aws_sdk_s3::primitives::{ByteStream, DateTime};
+    use aws_sdk_s3::types::ObjectLockMode;
+    s3.create_bucket()
+        .bucket(bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("lock bucket");
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+        + 3600;
+    for (i, body) in bodies.into_iter().enumerate() {
+        s3.put_object()
+            .bucket(bucket)
+            .key(format!("obj-{i}"))
+            .object_lock_mode(ObjectLockMode::Compliance)
+            .object_lock_retain_until_date(DateTime::from_secs(until))
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PUT obj-{i}: {e:?}"));
+    }
+    until * 1000
+}
+
 /// The bytes of `bucket/key`.
 pub async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
     let out = s3
