@@ -13,9 +13,11 @@
 //! - [`maintenance`]: repair, scrub, drain, garbage collection, and the metadata records on the
 //!   nodes with the index rebuild and the cluster identity;
 //! - [`admin`]: the admin API and the `floe admin` command;
+//! - [`access`]: who may do what: AWS policy evaluation (pure; wired in by the users issue);
 //! - [`metrics`]: Prometheus metrics;
 //! - [`runtime`]: configuration, wiring, listeners and loops.
 
+pub mod access;
 pub mod admin;
 pub mod blobs;
 pub mod cache;

@@ -1,0 +1,20 @@
+//! Who may do what: S3 requests as AWS's policy language sees them, and the evaluation of
+//! identity and bucket policies the way AWS evaluates them within one account (an explicit Deny
+//! anywhere wins, then an Allow from either kind of policy, else the implicit deny).
+//!
+//! Pure: no I/O and no clock (a request carries its time as the `aws:CurrentTime` context key),
+//! and no S3 wire types. Policies are parsed by `s3s-policy`; matching and conditions are here.
+//!
+//! - [`request`]: the request (principal, action, resource ARN) and its condition context;
+//! - [`condition`]: the condition operators and their set qualifiers;
+//! - [`evaluate`]: statements, policies, and the decision for a request.
+
+pub mod condition;
+pub mod evaluate;
+pub mod request;
+
+#[cfg(test)]
+mod evaluate_tests;
+
+pub use evaluate::{Decision, PolicyKind, decide, policy_effect, validate};
+pub use request::{AccessRequest, Context, Principal, bucket_arn, object_arn};
