@@ -6,9 +6,13 @@
 //! and no S3 wire types. Policies are parsed by `s3s-policy`; matching and conditions are here.
 //!
 //! - [`request`]: the request (principal, action, resource ARN) and its condition context;
+//! - [`actions`]: the IAM action each S3 operation needs, and on what;
+//! - [`canned`]: the policies users start from (`readonly`, `readwrite`, `writeonly`, `admin`);
 //! - [`condition`]: the condition operators and their set qualifiers;
 //! - [`evaluate`]: statements, policies, and the decision for a request.
 
+pub mod actions;
+pub mod canned;
 pub mod condition;
 pub mod evaluate;
 pub mod request;
@@ -16,5 +20,7 @@ pub mod request;
 #[cfg(test)]
 mod evaluate_tests;
 
+pub use actions::{Needed, Target, action_of};
+pub use canned::{CANNED, canned};
 pub use evaluate::{Decision, PolicyKind, decide, policy_effect, validate};
 pub use request::{AccessRequest, Context, Principal, bucket_arn, object_arn};
