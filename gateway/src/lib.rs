@@ -14,6 +14,7 @@
 //!   nodes with the index rebuild and the cluster identity;
 //! - [`admin`]: the admin API and the `floe admin` command;
 //! - [`access`]: who may do what: AWS policy evaluation (pure; wired in by the users issue);
+//! - [`identity`]: users' access key secrets, sealed at rest;
 //! - [`metrics`]: Prometheus metrics;
 //! - [`runtime`]: configuration, wiring, listeners and loops.
 
@@ -22,6 +23,7 @@ pub mod admin;
 pub mod blobs;
 pub mod cache;
 pub mod front;
+pub mod identity;
 pub mod index;
 pub mod maintenance;
 pub mod metrics;

@@ -31,6 +31,13 @@ pub enum IndexError {
     /// Lock settings were given for a bucket without object lock.
     #[error("bucket is missing Object Lock Configuration")]
     LockNotEnabled,
+    #[error("no such user")]
+    NoSuchUser,
+    #[error("no such access key")]
+    NoSuchAccessKey,
+    /// An access key id is unique across all users.
+    #[error("the access key id is taken")]
+    AccessKeyExists,
     #[error("no such upload")]
     NoSuchUpload,
     #[error("precondition failed")]

@@ -22,6 +22,7 @@
 //! - `version_list`: ListObjectVersions' walk over every version of a bucket.
 //! - `object_entry`: where an object's record and manifest sit in the tables.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
+//! - `users`: users, their policies, and their access keys (secrets sealed by the gateway).
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
 //! - `catalog`: the chunk catalog (`ChunkRef` by chunk id) that repair and scrub walk.
 //! - `clock`: the watermark that keeps a gateway with a clock gone back from starting.
@@ -66,6 +67,7 @@ mod store;
 #[cfg(test)]
 pub(crate) mod testkit;
 mod uploads;
+mod users;
 mod version_list;
 #[cfg(test)]
 mod version_tests;
@@ -85,6 +87,7 @@ pub use records::*;
 pub use refcount::GarbageChunk;
 pub use restore::RestoreCounts;
 pub use store::{INDEX_FORMAT, Index};
+pub use users::{KeyRecord, UserRecord};
 pub use version_list::{ListedVersion, VersionCursor};
 pub use versioning::{BucketSettings, MarkerRecord, VersionId, VersionStamp, Versioning};
 

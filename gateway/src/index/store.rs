@@ -85,6 +85,9 @@ pub(super) const VERSION_MANIFESTS: Table<(Str, Str, u64), Bytes> =
     Table::new(23, "version_manifests");
 pub(super) const NULL_VERSIONS: Table<(Str, Str), u64> = Table::new(24, "null_versions");
 pub(super) const VERSION_OUTBOX: Table<(Str, Str, u64), u64> = Table::new(25, "version_outbox");
+pub(super) const USERS: Table<Str, Bytes> = Table::new(26, "users");
+pub(super) const ACCESS_KEYS: Table<Str, Bytes> = Table::new(27, "access_keys");
+pub(super) const USER_KEYS: Table<(Str, Str), Unit> = Table::new(28, "user_keys");
 
 /// The metadata index. Cheap to share in an `Arc`. All methods block; async callers use
 /// [`Index::call`], except for the `_async` object writes, which only wait for the writer
@@ -134,6 +137,9 @@ pub(super) struct Tables<'c> {
     pub version_manifests: WriteTable<'c, (Str, Str, u64), Bytes>,
     pub null_versions: WriteTable<'c, (Str, Str), u64>,
     pub version_outbox: WriteTable<'c, (Str, Str, u64), u64>,
+    pub users: WriteTable<'c, Str, Bytes>,
+    pub access_keys: WriteTable<'c, Str, Bytes>,
+    pub user_keys: WriteTable<'c, (Str, Str), Unit>,
 }
 
 impl<'c> Tables<'c> {
@@ -165,6 +171,9 @@ impl<'c> Tables<'c> {
             version_manifests: BoundTable::new(VERSION_MANIFESTS, cell),
             null_versions: BoundTable::new(NULL_VERSIONS, cell),
             version_outbox: BoundTable::new(VERSION_OUTBOX, cell),
+            users: BoundTable::new(USERS, cell),
+            access_keys: BoundTable::new(ACCESS_KEYS, cell),
+            user_keys: BoundTable::new(USER_KEYS, cell),
         }
     }
 }
