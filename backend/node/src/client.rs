@@ -380,7 +380,9 @@ impl NodeClient {
         })
     }
 
-    pub async fn health(&self) -> Result<(), ClientError> {
+    /// The node's clock, in whole seconds since the epoch, from the `Date` header of its
+    /// health answer; `None` if it sent none.
+    pub async fn clock(&self) -> Result<Option<i64>, ClientError> {
         let reply = self
             .inner
             .call(
@@ -392,10 +394,18 @@ impl NodeClient {
                 SMALL_REPLY,
             )
             .await?;
-        match reply.status {
-            StatusCode::OK => Ok(()),
-            _ => Err(reply.into_error()),
+        if reply.status != StatusCode::OK {
+            return Err(reply.into_error());
         }
+        Ok(reply
+            .header("date")
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok()))
+    }
+
+    pub async fn health(&self) -> Result<(), ClientError> {
+        self.clock().await.map(|_| ())
     }
 
     pub async fn stats(&self) -> Result<NodeStats, ClientError> {

@@ -6,6 +6,10 @@
 //! gateway's ran ahead, and either way retention decisions cannot be trusted until an operator
 //! fixes it. Once the clock is right, `floe serve --reset-clock-watermark` sets the watermark to
 //! it (logged), for a watermark that a clock set ahead pushed into the future.
+//!
+//! The dangerous direction, a clock ahead, is checked against the storage nodes: a gateway
+//! whose clock reads more than [`CLOCK_TOLERANCE`] later than the median of the clocks its
+//! nodes report (their HTTP `Date`) refuses to start too.
 
 use super::store::META;
 use super::{Index, IndexError, UnixMillis};
@@ -39,6 +43,38 @@ pub fn check_clock(now: UnixMillis, watermark: UnixMillis) -> Result<(), ClockBe
             now,
             watermark,
             behind,
+        }),
+        false => Ok(()),
+    }
+}
+
+/// The clock reads later than the storage nodes' clocks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this machine's clock reads {ahead} ms ahead of the storage nodes' (their median, of \
+     {nodes} answering): fix the clock (NTP) before starting, since a clock ahead would end \
+     object lock retention early"
+)]
+pub struct ClockAhead {
+    pub ahead: UnixMillis,
+    pub nodes: usize,
+}
+
+/// Whether a gateway clock reading `now` agrees with the clocks the nodes report (ms; HTTP
+/// dates have whole seconds). A clock ahead is the dangerous direction: it would end
+/// retention early. No answer from any node is no evidence either way.
+pub fn check_against_nodes(now: UnixMillis, nodes: &[UnixMillis]) -> Result<(), ClockAhead> {
+    if nodes.is_empty() {
+        return Ok(());
+    }
+    let mut sorted = nodes.to_vec();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    let ahead = now.saturating_sub(median);
+    match ahead > CLOCK_TOLERANCE {
+        true => Err(ClockAhead {
+            ahead,
+            nodes: nodes.len(),
         }),
         false => Ok(()),
     }
@@ -105,6 +141,19 @@ mod tests {
         assert!(check_clock(0, t).is_err());
         // A new index has seen nothing.
         assert_eq!(check_clock(0, 0), Ok(()));
+    }
+
+    #[test]
+    fn a_clock_ahead_of_most_nodes_is_refused() {
+        let t = 1_800_000_000_000;
+        assert_eq!(check_against_nodes(t, &[]), Ok(()));
+        assert_eq!(check_against_nodes(t, &[t, t - 1000, t + 1000]), Ok(()));
+        assert_eq!(check_against_nodes(t - CLOCK_TOLERANCE * 10, &[t]), Ok(()));
+        // One node with a wild clock does not decide; most nodes do.
+        assert_eq!(check_against_nodes(t, &[0, t, t]), Ok(()));
+        let hour = 3_600_000;
+        let err = check_against_nodes(t + hour, &[t, t, t + hour]).unwrap_err();
+        assert_eq!((err.ahead, err.nodes), (hour, 3));
     }
 
     #[test]

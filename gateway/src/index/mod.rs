@@ -73,7 +73,7 @@ mod version_list;
 mod version_tests;
 pub mod versioning;
 
-pub use clock::{CLOCK_TOLERANCE, ClockBehind, check_clock};
+pub use clock::{CLOCK_TOLERANCE, ClockAhead, ClockBehind, check_against_nodes, check_clock};
 pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, Published, RecordKind};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use floe_node::{ClientOptions, ClusterSecret, NodeClient, NodeConfig, NodeState};
+use futures::future::join_all;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -53,6 +54,8 @@ pub enum LaunchError {
     Identity(#[from] crate::maintenance::recovery::IdentityError),
     #[error(transparent)]
     Clock(#[from] crate::index::ClockBehind),
+    #[error(transparent)]
+    ClockAhead(#[from] crate::index::ClockAhead),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -201,6 +204,15 @@ impl Gateway {
             index.reset_clock_watermark(now)?;
         }
         crate::index::check_clock(crate::objects::now_millis(), index.clock_watermark()?)?;
+        let node_clocks = join_all(blobs.nodes().iter().map(|node| async move {
+            match tokio::time::timeout(Duration::from_secs(3), node.clock()).await {
+                Ok(Ok(Some(secs))) => Some(secs.saturating_mul(1000)),
+                _ => None,
+            }
+        }))
+        .await;
+        let node_clocks: Vec<i64> = node_clocks.into_iter().flatten().collect();
+        crate::index::check_against_nodes(crate::objects::now_millis(), &node_clocks)?;
         let lease = MaintenanceLease::new();
         let mut collector = Collector::new(index.clone(), blobs.clone(), config.gc_grace);
         collector.upload_expiry = config.upload_expiry;

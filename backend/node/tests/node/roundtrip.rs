@@ -250,3 +250,20 @@ async fn head_reports_length_without_body() {
     );
     node.stop().await;
 }
+
+/// A node tells its clock (the `Date` of its answers), which a gateway compares with its own
+/// before it judges object lock retention by it.
+#[tokio::test]
+async fn the_node_tells_its_clock() {
+    let node = start().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let clock = node.client().clock().await.unwrap().expect("a Date header");
+    assert!(
+        (clock - now).abs() <= 2,
+        "node says {clock}, this machine {now}"
+    );
+    node.stop().await;
+}
