@@ -242,6 +242,21 @@ async fn put(
     Ok(response)
 }
 
+/// The whole body of a batch request (records, holds), checked against the blake3 hash its
+/// `x-floe-shard-hash` claims: a damaged batch is refused whole.
+async fn verified_body(state: &NodeState, req: Request<Incoming>) -> Result<Bytes, Failure> {
+    let (hash, body) = hashed_body(state, req).await?;
+    let actual = ShardHash::of(&body);
+    if actual != hash {
+        return Err(StoreError::HashMismatch {
+            claimed: hash,
+            actual,
+        }
+        .into());
+    }
+    Ok(body)
+}
+
 /// The claimed blake3 hash (`x-floe-shard-hash`) and the whole body of a PUT, refusing a body
 /// over the node's size cap before reading it when its length is announced.
 async fn hashed_body(

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::{Index, IndexError, RetentionMode, Version, VersionCursor, VersionId};
+use crate::index::{Index, IndexError, Version, VersionCursor, VersionId};
 
 /// One version of a key, as the admin API reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,13 +64,7 @@ pub fn versions_of(index: &Index, bucket: &str, key: &str) -> Result<Vec<Version
                 size: 0,
                 etag: String::new(),
                 modified: 0,
-                retention_mode: retention.map(|r| {
-                    match r.mode {
-                        RetentionMode::Governance => "GOVERNANCE",
-                        RetentionMode::Compliance => "COMPLIANCE",
-                    }
-                    .to_owned()
-                }),
+                retention_mode: retention.map(|r| r.mode.as_str().to_owned()),
                 retain_until: retention.map(|r| r.until),
                 legal_hold: stamp.lock.legal_hold,
             };

@@ -21,6 +21,16 @@ pub enum RetentionMode {
     Compliance,
 }
 
+impl RetentionMode {
+    /// The name S3 gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Governance => "GOVERNANCE",
+            Self::Compliance => "COMPLIANCE",
+        }
+    }
+}
+
 /// A version's retention: protected until `until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Retention {

@@ -374,9 +374,14 @@ impl BatchOp for PutObject {
     fn check(&self, t: &Tables<'_>) -> Result<(), IndexError> {
         // Refusals found here leave the batch's other writes alone (see `batch`); `apply`
         // decides again inside the transaction.
-        let settings = bucket_settings(&t.buckets, &self.bucket)?;
-        if self.lock.is_some() && settings.lock.is_none() {
-            return Err(IndexError::LockNotEnabled);
+        // Only a write asking for a lock needs the settings decoded; the others (every plain
+        // PUT) only need the bucket to exist.
+        match self.lock {
+            Some(_) if bucket_settings(&t.buckets, &self.bucket)?.lock.is_none() => {
+                return Err(IndexError::LockNotEnabled);
+            }
+            Some(_) => {}
+            None => require_bucket(&t.buckets, &self.bucket)?,
         }
         let current = current_record(t, &self.bucket, &self.key)?;
         match (self.precondition)(current.as_ref()) {

@@ -35,13 +35,6 @@ fn mode_in(mode: &str) -> Result<RetentionMode, ObjectError> {
     }
 }
 
-fn mode_name(mode: RetentionMode) -> &'static str {
-    match mode {
-        RetentionMode::Governance => ObjectLockMode::GOVERNANCE,
-        RetentionMode::Compliance => ObjectLockMode::COMPLIANCE,
-    }
-}
-
 fn legal_hold_in(status: &str) -> Result<bool, ObjectError> {
     match status {
         ObjectLockLegalHoldStatus::ON => Ok(true),
@@ -107,7 +100,7 @@ pub(super) fn lock_out(lock: ObjectLock) -> LockHeaders {
     LockHeaders {
         mode: lock
             .retention
-            .map(|r| ObjectLockMode::from_static(mode_name(r.mode))),
+            .map(|r| ObjectLockMode::from_static(r.mode.as_str())),
         until: lock.retention.map(|r| timestamp(r.until)),
         legal_hold: lock
             .legal_hold
@@ -129,7 +122,7 @@ pub(super) async fn get_object_lock_configuration(
         ObjectLockRule {
             default_retention: Some(DtoDefaultRetention {
                 days,
-                mode: Some(ObjectLockRetentionMode::from_static(mode_name(d.mode))),
+                mode: Some(ObjectLockRetentionMode::from_static(d.mode.as_str())),
                 years,
             }),
         }
@@ -200,9 +193,9 @@ pub(super) async fn get_object_retention(
         .ok_or(ObjectError::NoSuchObjectLockConfiguration)?;
     Ok(S3Response::new(GetObjectRetentionOutput {
         retention: Some(ObjectLockRetention {
-            mode: Some(ObjectLockRetentionMode::from_static(mode_name(
-                retention.mode,
-            ))),
+            mode: Some(ObjectLockRetentionMode::from_static(
+                retention.mode.as_str(),
+            )),
             retain_until_date: Some(timestamp(retention.until)),
         }),
     }))

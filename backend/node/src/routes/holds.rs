@@ -3,27 +3,18 @@
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use floe_codec::{ChunkId, ShardHash};
+use floe_codec::ChunkId;
 
-use super::{Body, Failure, blocking, hashed_body, json};
+use super::{Body, Failure, blocking, json, verified_body};
 use crate::holds::now_millis;
 use crate::protocol::{HoldInfo, HoldItem};
 use crate::server::NodeState;
-use crate::store::StoreError;
 
 pub(super) async fn raise(
     state: &NodeState,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Failure> {
-    let (hash, body) = hashed_body(state, req).await?;
-    let actual = ShardHash::of(&body);
-    if actual != hash {
-        return Err(StoreError::HashMismatch {
-            claimed: hash,
-            actual,
-        }
-        .into());
-    }
+    let body = verified_body(state, req).await?;
     let items: Vec<HoldItem> = serde_json::from_slice(&body)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, format!("hold batch: {e}")))?;
     let holds = state.holds().clone();

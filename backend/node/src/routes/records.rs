@@ -4,15 +4,15 @@
 use http::{HeaderName, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use super::{Body, EXISTED, Failure, blocking, bytes_response, hashed_body, json, set, text};
-use floe_codec::ShardHash;
+use super::{
+    Body, EXISTED, Failure, blocking, bytes_response, hashed_body, json, set, text, verified_body,
+};
 
 use crate::protocol::{
     BatchReply, HEADER_RECORD_VERSION, RecordId, RecordListQuery, decode_batch, parse_version,
 };
 use crate::records::RecordPut;
 use crate::server::NodeState;
-use crate::store::StoreError;
 
 const RECORD_VERSION: HeaderName = HeaderName::from_static(HEADER_RECORD_VERSION);
 
@@ -40,15 +40,7 @@ pub(super) async fn put_batch(
     state: &NodeState,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Failure> {
-    let (hash, body) = hashed_body(state, req).await?;
-    let actual = ShardHash::of(&body);
-    if actual != hash {
-        return Err(StoreError::HashMismatch {
-            claimed: hash,
-            actual,
-        }
-        .into());
-    }
+    let body = verified_body(state, req).await?;
     let items = decode_batch(&body)?;
     let records = state.records().clone();
     let outcomes = blocking(move || records.put_batch(&items)).await?;
