@@ -43,6 +43,24 @@ fn query(gw: &ServeProcess, home: &Path, args: &[&str], q: &str) -> String {
         .to_owned()
 }
 
+/// `aws s3api CALL --bucket BUCKET --key KEY --version-id VERSION --query Q --output text`.
+fn version_query(gw: &ServeProcess, home: &Path, call: &str, version: &str, q: &str) -> String {
+    query(
+        gw,
+        home,
+        &[
+            call,
+            "--bucket",
+            BUCKET,
+            "--key",
+            KEY,
+            "--version-id",
+            version,
+        ],
+        q,
+    )
+}
+
 /// `floe admin --gateway URL --token T ARGS...`.
 fn floe_admin(gw: &ServeProcess, args: &[&str]) -> Output {
     Command::new(floe_testkit::floe_binary())
@@ -218,18 +236,11 @@ async fn locked_versions_survive_every_delete_and_the_loss_of_the_index() {
     );
     let held = put(&files[1], &["--object-lock-legal-hold-status", "ON"]);
     assert_ne!(compliance, held);
-    let mode = query(
+    let mode = version_query(
         &gw,
         &home,
-        &[
-            "get-object-retention",
-            "--bucket",
-            BUCKET,
-            "--key",
-            KEY,
-            "--version-id",
-            &compliance,
-        ],
+        "get-object-retention",
+        &compliance,
         "Retention.Mode",
     );
     assert_eq!(mode, "COMPLIANCE");
@@ -289,33 +300,19 @@ async fn locked_versions_survive_every_delete_and_the_loss_of_the_index() {
         "no rebuild:\n{log}"
     );
 
-    let until = query(
+    let until = version_query(
         &gw,
         &home,
-        &[
-            "get-object-retention",
-            "--bucket",
-            BUCKET,
-            "--key",
-            KEY,
-            "--version-id",
-            &compliance,
-        ],
+        "get-object-retention",
+        &compliance,
         "Retention.[Mode,RetainUntilDate]",
     );
     assert!(until.starts_with("COMPLIANCE"), "{until}");
-    let hold = query(
+    let hold = version_query(
         &gw,
         &home,
-        &[
-            "get-object-legal-hold",
-            "--bucket",
-            BUCKET,
-            "--key",
-            KEY,
-            "--version-id",
-            &held,
-        ],
+        "get-object-legal-hold",
+        &held,
         "LegalHold.Status",
     );
     assert_eq!(hold, "ON");

@@ -19,6 +19,7 @@ mod object_lock;
 mod objects;
 mod presign;
 mod ranges;
+mod retention;
 mod tagging;
 mod veeam;
 mod versioning;

@@ -1,7 +1,7 @@
 //! Object lock through aws-sdk-s3, to the rules in `docs/s3-behaviours.md`: the bucket's lock
 //! configuration, lock headers on every kind of write and on reads, default retention, what a
-//! retention or legal hold refuses (alone and in DeleteObjects), and the retention and legal
-//! hold calls with their one-way rules.
+//! retention or legal hold refuses (alone and in DeleteObjects). The retention and legal hold
+//! calls, and the clock they are judged by, are in `retention`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,9 +16,9 @@ use aws_sdk_s3::types::{
 
 use crate::s3_api::harness::*;
 
-const DAY: i64 = 86_400;
+pub(super) const DAY: i64 = 86_400;
 
-fn now_secs() -> i64 {
+pub(super) fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -26,11 +26,11 @@ fn now_secs() -> i64 {
 }
 
 /// A date `secs` from now.
-fn in_secs(secs: i64) -> DateTime {
+pub(super) fn in_secs(secs: i64) -> DateTime {
     DateTime::from_secs(now_secs() + secs)
 }
 
-async fn lock_bucket(gw: &TestGateway, bucket: &str) {
+pub(super) async fn lock_bucket(gw: &TestGateway, bucket: &str) {
     ok(
         gw.client
             .create_bucket()
@@ -42,14 +42,14 @@ async fn lock_bucket(gw: &TestGateway, bucket: &str) {
     );
 }
 
-fn retention(mode: ObjectLockRetentionMode, until: DateTime) -> ObjectLockRetention {
+pub(super) fn retention(mode: ObjectLockRetentionMode, until: DateTime) -> ObjectLockRetention {
     ObjectLockRetention::builder()
         .mode(mode)
         .retain_until_date(until)
         .build()
 }
 
-fn hold(on: bool) -> ObjectLockLegalHold {
+pub(super) fn hold(on: bool) -> ObjectLockLegalHold {
     let status = match on {
         true => ObjectLockLegalHoldStatus::On,
         false => ObjectLockLegalHoldStatus::Off,
@@ -324,35 +324,27 @@ async fn writes_take_lock_headers_and_reads_echo_them() {
     let until = in_secs(DAY);
 
     // Lock headers on a bucket without lock, half a retention, a date in the past.
-    let refused = gw
-        .client
-        .put_object()
-        .bucket("plain")
-        .key("k")
+    let put = |bucket: &str| {
+        gw.client
+            .put_object()
+            .bucket(bucket)
+            .key("k")
+            .body(ByteStream::from_static(b"x"))
+    };
+    let refused = put("plain")
         .object_lock_mode(ObjectLockMode::Compliance)
         .object_lock_retain_until_date(until)
-        .body(ByteStream::from_static(b"x"))
         .send()
         .await;
     expect_err(refused, 400, "InvalidRequest");
-    let half = gw
-        .client
-        .put_object()
-        .bucket("locked")
-        .key("k")
+    let half = put("locked")
         .object_lock_mode(ObjectLockMode::Compliance)
-        .body(ByteStream::from_static(b"x"))
         .send()
         .await;
     expect_err(half, 400, "InvalidArgument");
-    let past = gw
-        .client
-        .put_object()
-        .bucket("locked")
-        .key("k")
+    let past = put("locked")
         .object_lock_mode(ObjectLockMode::Governance)
         .object_lock_retain_until_date(in_secs(-60))
-        .body(ByteStream::from_static(b"x"))
         .send()
         .await;
     expect_err(past, 400, "InvalidArgument");
@@ -657,245 +649,4 @@ async fn protected_versions_cannot_be_deleted_but_keys_move_on() {
         "delete the released version",
     );
     gw.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retention_and_legal_hold_change_only_the_allowed_ways() {
-    let gw = TestGateway::start().await;
-    gw.create_bucket("plain").await;
-    gw.put("plain", "k", b"x").await;
-    lock_bucket(&gw, "locked").await;
-    let version = gw
-        .put("locked", "k", b"x")
-        .await
-        .version_id()
-        .unwrap()
-        .to_owned();
-
-    let get_retention = async || {
-        gw.client
-            .get_object_retention()
-            .bucket("locked")
-            .key("k")
-            .version_id(&version)
-            .send()
-            .await
-    };
-    let put_retention = async |mode, until, bypass: bool| {
-        gw.client
-            .put_object_retention()
-            .bucket("locked")
-            .key("k")
-            .version_id(&version)
-            .retention(retention(mode, until))
-            .bypass_governance_retention(bypass)
-            .send()
-            .await
-    };
-    expect_err(get_retention().await, 404, "NoSuchObjectLockConfiguration");
-
-    let (hour, two_hours, minute) = (in_secs(3600), in_secs(7200), in_secs(60));
-    use ObjectLockRetentionMode::{Compliance, Governance};
-    ok(
-        put_retention(Governance, hour, false).await,
-        "set GOVERNANCE",
-    );
-    ok(
-        put_retention(Governance, two_hours, false).await,
-        "extend GOVERNANCE",
-    );
-    expect_err(
-        put_retention(Governance, minute, false).await,
-        403,
-        "AccessDenied",
-    );
-    ok(
-        put_retention(Governance, minute, true).await,
-        "shorten with bypass",
-    );
-    ok(
-        put_retention(Compliance, hour, false).await,
-        "GOVERNANCE becomes COMPLIANCE",
-    );
-    for bypass in [false, true] {
-        expect_err(
-            put_retention(Compliance, minute, bypass).await,
-            403,
-            "AccessDenied",
-        );
-        expect_err(
-            put_retention(Governance, two_hours, bypass).await,
-            403,
-            "AccessDenied",
-        );
-    }
-    ok(
-        put_retention(Compliance, two_hours, false).await,
-        "extend COMPLIANCE",
-    );
-    let got = ok(get_retention().await, "get retention");
-    let got = got.retention().unwrap();
-    assert_eq!(got.mode(), Some(&Compliance));
-    assert_eq!(got.retain_until_date(), Some(&two_hours));
-    expect_err(
-        put_retention(Compliance, in_secs(-10), false).await,
-        400,
-        "InvalidArgument",
-    );
-
-    // Legal hold: OFF until set, independent of retention, no bypass needed either way.
-    let get_hold = async || {
-        ok(
-            gw.client
-                .get_object_legal_hold()
-                .bucket("locked")
-                .key("k")
-                .send()
-                .await,
-            "get legal hold",
-        )
-        .legal_hold()
-        .and_then(|h| h.status())
-        .cloned()
-    };
-    assert_eq!(get_hold().await, Some(ObjectLockLegalHoldStatus::Off));
-    for on in [true, false] {
-        ok(
-            gw.client
-                .put_object_legal_hold()
-                .bucket("locked")
-                .key("k")
-                .legal_hold(hold(on))
-                .send()
-                .await,
-            "set legal hold",
-        );
-        let want = match on {
-            true => ObjectLockLegalHoldStatus::On,
-            false => ObjectLockLegalHoldStatus::Off,
-        };
-        assert_eq!(get_hold().await, Some(want));
-    }
-
-    // Retention XML without a namespace, as some clients send it: the SDK's request with its
-    // body swapped (and its checksum headers dropped) before it is signed.
-    let three_hours = in_secs(3 * 3600);
-    let xml = format!(
-        "<Retention><Mode>COMPLIANCE</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
-        three_hours
-            .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
-            .unwrap()
-    );
-    ok(
-        gw.client
-            .put_object_retention()
-            .bucket("locked")
-            .key("k")
-            .version_id(&version)
-            // What the swapped body says wins: the assertion below tells them apart.
-            .retention(retention(Compliance, in_secs(4 * 3600)))
-            .customize()
-            .mutate_request(move |req| {
-                let names: Vec<String> = req
-                    .headers()
-                    .iter()
-                    .map(|(n, _)| n.to_owned())
-                    .filter(|n| n.starts_with("x-amz-checksum-") || n == "content-md5")
-                    .collect();
-                for name in names {
-                    req.headers_mut().remove(name);
-                }
-                req.headers_mut()
-                    .insert("content-length", xml.len().to_string());
-                *req.body_mut() = aws_sdk_s3::primitives::SdkBody::from(xml.clone());
-            })
-            .send()
-            .await,
-        "retention XML without a namespace",
-    );
-    let got = ok(get_retention().await, "get retention");
-    assert_eq!(
-        got.retention().unwrap().retain_until_date(),
-        Some(&three_hours)
-    );
-
-    // No lock calls on a bucket without lock; none on a delete marker.
-    let plain = gw
-        .client
-        .put_object_retention()
-        .bucket("plain")
-        .key("k")
-        .retention(retention(Governance, hour))
-        .send()
-        .await;
-    expect_err(plain, 400, "InvalidRequest");
-    let plain = gw
-        .client
-        .get_object_legal_hold()
-        .bucket("plain")
-        .key("k")
-        .send()
-        .await;
-    expect_err(plain, 400, "InvalidRequest");
-    let marker = ok(
-        gw.client
-            .delete_object()
-            .bucket("locked")
-            .key("k")
-            .send()
-            .await,
-        "marker",
-    );
-    let on_marker = gw
-        .client
-        .put_object_legal_hold()
-        .bucket("locked")
-        .key("k")
-        .version_id(marker.version_id().unwrap())
-        .legal_hold(hold(true))
-        .send()
-        .await;
-    expect_status(on_marker, 405);
-    gw.stop().await;
-}
-
-/// Retention is judged by the gateway's clock: a gateway whose clock reads earlier than the
-/// cluster has already seen (here: a day behind the index's watermark) refuses to start, until
-/// an operator resets the watermark to it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gateway_whose_clock_went_back_refuses_to_start() {
-    use floe_gateway::runtime::config::{GatewayConfig, GatewayOverrides};
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = GatewayConfig::resolve(
-        None,
-        GatewayOverrides {
-            listen: Some("127.0.0.1:0".parse().unwrap()),
-            data_dir: Some(dir.path().to_path_buf()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let index = floe_gateway::index::Index::open(&dir.path().join("index.redb")).unwrap();
-    index
-        .raise_clock_watermark((now_secs() + DAY) * 1000)
-        .unwrap();
-    drop(index);
-    let refused = floe_gateway::runtime::launch::Gateway::start(&config).await;
-    let err = refused.err().expect("a clock a day behind is refused");
-    assert!(err.to_string().contains("fix the clock"), "{err}");
-    // The refused start left the watermark (and everything else) as it was.
-    let index = floe_gateway::index::Index::open(&dir.path().join("index.redb")).unwrap();
-    assert_eq!(
-        index.clock_watermark().unwrap(),
-        (now_secs() + DAY) * 1000,
-        "a refused start changed nothing"
-    );
-    drop(index);
-    // The operator checked this clock: the reset brings the watermark back to it.
-    config.reset_clock_watermark = true;
-    let gateway = floe_gateway::runtime::launch::Gateway::start(&config)
-        .await
-        .expect("starts after the reset");
-    assert!(gateway.service.index().clock_watermark().unwrap() <= (now_secs() + 1) * 1000);
-    gateway.stop().await;
 }
