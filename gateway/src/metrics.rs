@@ -31,6 +31,7 @@ pub struct Metrics {
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     bytes_in: Counter,
     bytes_out: Counter,
+    denials: Family<Labels, Counter>,
 }
 
 /// The process-wide metrics.
@@ -41,6 +42,7 @@ pub fn metrics() -> &'static Metrics {
         latency: Family::new_with_constructor(latency_histogram),
         bytes_in: Counter::default(),
         bytes_out: Counter::default(),
+        denials: Family::default(),
     })
 }
 
@@ -104,6 +106,13 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// One request (or one key of a multi-object delete) refused by access control.
+    pub fn observe_denial(&self, action: &str) {
+        self.denials
+            .get_or_create(&vec![("action", action.to_string())])
+            .inc();
+    }
+
     /// Object bytes received from clients.
     pub fn add_bytes_in(&self, n: u64) {
         self.bytes_in.inc_by(n);
@@ -121,6 +130,11 @@ impl Metrics {
             "s3_requests",
             "S3 requests by operation and status",
             self.requests.clone(),
+        );
+        r.register(
+            "access_denials",
+            "Requests refused by access control, by IAM action",
+            self.denials.clone(),
         );
         r.register(
             "s3_request_duration_seconds",

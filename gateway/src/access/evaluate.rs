@@ -213,6 +213,19 @@ fn substitute(text: &str, req: &AccessRequest<'_>) -> Option<String> {
     Some(out)
 }
 
+/// Whether bucket policy `policy` is public, as Block Public Access judges it: an `Allow`
+/// statement names everyone (anonymous callers included) with no condition to narrow it.
+pub fn is_public(policy: &Policy) -> bool {
+    policy.statement.as_slice().iter().any(|s| {
+        s.effect == Effect::Allow
+            && s.condition.as_ref().is_none_or(|c| c.0.is_empty())
+            && s
+                .principal
+                .as_ref()
+                .is_some_and(|rule| principal_matches(rule, &Principal::Anonymous))
+    })
+}
+
 /// Checks a policy before it is stored: the statements fit `kind` (a principal in every bucket
 /// policy statement, in no identity policy statement), actions are S3's, resources are S3 ARNs,
 /// and every condition operator is one Floe evaluates. Returns why not.

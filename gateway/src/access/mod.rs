@@ -20,7 +20,7 @@ pub mod request;
 #[cfg(test)]
 mod evaluate_tests;
 
-pub use actions::{Needed, Target, action_of};
+pub use actions::{BYPASS_GOVERNANCE, Needed, Target, action_of, copy_source_action};
 pub use canned::{CANNED, canned};
-pub use evaluate::{Decision, PolicyKind, decide, policy_effect, validate};
+pub use evaluate::{Decision, PolicyKind, decide, is_public, policy_effect, validate};
 pub use request::{AccessRequest, Context, Principal, bucket_arn, object_arn};

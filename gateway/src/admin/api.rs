@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use serde::Serialize;
@@ -23,12 +23,15 @@ use crate::cache::CachedBlobs;
 use crate::maintenance::collector::Collector;
 use crate::maintenance::repair::{RepairError, Repairer};
 use crate::runtime::http_server::accept_until;
+use crate::runtime::query::parse_query;
 
 /// What the admin routes work on.
 #[derive(Clone)]
 pub struct AdminState {
-    /// The bearer token every request must carry.
+    /// The bearer token requests may carry (or an admin's `ACCESS_KEY:SECRET`).
     pub token: String,
+    /// Users and keys: admins' keys open the API, and its identity routes manage them.
+    pub directory: Arc<crate::identity::Directory>,
     pub repairer: Arc<Repairer>,
     pub collector: Collector,
     pub cache: Arc<CachedBlobs>,
@@ -40,10 +43,10 @@ pub struct AdminState {
     pub index_location: String,
 }
 
-type Reply = Response<Full<Bytes>>;
+pub(super) type Reply = Response<Full<Bytes>>;
 
 /// An error answer: status and message.
-struct Failure(StatusCode, String);
+pub(super) struct Failure(pub StatusCode, pub String);
 
 impl From<RepairError> for Failure {
     fn from(e: RepairError) -> Self {
@@ -94,20 +97,39 @@ async fn handle(state: &AdminState, req: Request<Incoming>) -> Reply {
     {
         return reply;
     }
-    if !authorized(&state.token, &req) {
+    let Some(who) = authorized(state, &req).await else {
         return failure(Failure(
             StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token".into(),
+            "missing or wrong bearer token (the admin token, or an admin's ACCESS_KEY:SECRET)"
+                .into(),
         ));
-    }
+    };
     let query = parse_query(req.uri().query());
     if path != "/admin/progress" {
-        tracing::info!(%method, path, "admin request");
+        tracing::info!(%method, path, who, "admin request");
+    }
+    let body = match http_body_util::Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return failure(Failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("admin request bodies are at most {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+    };
+    if let Some(answer) = super::users::route(state, &method, &path, &query, &body).await {
+        return answer.unwrap_or_else(failure);
     }
     route(state, method, &path, &query)
         .await
         .unwrap_or_else(failure)
 }
+
+/// The largest admin request body (a stored policy).
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// `/health` (the process answers), `/ready` (enough nodes answer for writes to succeed) and
 /// `/metrics` (Prometheus text).
@@ -254,58 +276,44 @@ fn number(value: &str, name: &str) -> Result<u64, Failure> {
     })
 }
 
-/// Constant-time comparison of the bearer token, so its bytes cannot be guessed by timing.
-fn authorized(token: &str, req: &Request<Incoming>) -> bool {
-    let Some(given) = req
+/// Who the bearer credential names: the admin token, or `ACCESS_KEY:SECRET` of the root key
+/// or of an enabled key whose user has the `admin` policy (read from the index each time, so
+/// disabling the key closes the API at once). `None`: refused.
+async fn authorized(state: &AdminState, req: &Request<Incoming>) -> Option<String> {
+    let given = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
+        .and_then(|v| v.strip_prefix("Bearer "))?
+        .trim();
+    if same(given, &state.token) {
+        return Some("admin token".into());
+    }
+    let (access_key, secret) = given.split_once(':')?;
+    let signer = state
+        .directory
+        .signer(access_key, crate::objects::now_millis())
+        .await
+        .ok()??;
+    if !same(secret, &signer.secret) {
+        return None;
+    }
+    match signer.user {
+        None => Some("root".into()),
+        Some(user) => match state.directory.is_admin(&user).await {
+            Ok(true) => Some(user),
+            _ => None,
+        },
+    }
+}
+
+/// Constant-time comparison, so a secret's bytes cannot be guessed by timing.
+fn same(given: &str, expected: &str) -> bool {
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `a=1&b=2` into a map; values are taken as they are (admin parameters are plain).
-fn parse_query(query: Option<&str>) -> HashMap<String, String> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k.to_owned(), percent_decode(v))
-        })
-        .collect()
-}
-
-/// Minimal percent-decoding for node URLs passed as query values (`http%3A%2F%2F...`).
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let decoded = (bytes[i] == b'%')
-            .then(|| value.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match decoded {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn json(value: &impl Serialize) -> Result<Reply, Failure> {
+pub(super) fn json(value: &impl Serialize) -> Result<Reply, Failure> {
     let body = serde_json::to_vec_pretty(value)
         .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(reply(StatusCode::OK, body))
@@ -327,19 +335,4 @@ fn reply(status: StatusCode, body: Vec<u8>) -> Reply {
         http::HeaderValue::from_static("application/json"),
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_values_are_decoded() {
-        let q = parse_query(Some("node=http%3A%2F%2F127.0.0.1%3A9100&grace_secs=0&flag"));
-        assert_eq!(q["node"], "http://127.0.0.1:9100");
-        assert_eq!(q["grace_secs"], "0");
-        assert_eq!(q["flag"], "");
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%zz+x"), "%zz x");
-    }
 }

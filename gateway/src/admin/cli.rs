@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::client::{AdminClient, AdminError};
+use super::users_cli::{KeyCommand, PolicyCommand, UserCommand};
 use super::{GcReport, StatusReport};
 use crate::maintenance::recovery::RebuildReport;
 use crate::maintenance::repair::{DrainReport, ProgressSnapshot, RepairReport, ScrubReport};
@@ -24,8 +25,8 @@ pub struct AdminArgs {
     /// Admin API of the gateway.
     #[arg(long, env = "FLOE_ADMIN_URL", default_value = DEFAULT_ADMIN_URL)]
     pub gateway: String,
-    /// Bearer token: the gateway's `admin_token`, or its S3 secret key when that is unset
-    /// [default: the embedded dev cluster's secret key].
+    /// Bearer token: the gateway's `admin_token` (its S3 secret key when that is unset), or
+    /// an admin user's `ACCESS_KEY:SECRET` [default: the embedded dev cluster's secret key].
     #[arg(long, env = "FLOE_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     #[command(subcommand)]
@@ -67,6 +68,15 @@ pub enum AdminCommand {
         #[arg(long)]
         bypass_governance: bool,
     },
+    /// Users: list, add (or set policies), remove.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Access keys: list, create, disable, enable, delete.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Identity policies: list, put (from a JSON file), delete.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 /// Runs one admin command, printing its outcome.
@@ -111,6 +121,9 @@ pub async fn run(args: AdminArgs) -> Result<(), AdminError> {
                 (true, false) => println!("{bucket}/{key}: version {version} removed"),
             }
         }
+        AdminCommand::User(command) => super::users_cli::user(&client, command).await?,
+        AdminCommand::Key(command) => super::users_cli::key(&client, command).await?,
+        AdminCommand::Policy(command) => super::users_cli::policy(&client, command).await?,
     }
     Ok(())
 }

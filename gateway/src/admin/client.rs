@@ -140,17 +140,117 @@ impl AdminClient {
         self.call(Method::POST, "/admin/rebuild-index").await
     }
 
+    /// Every user with its keys (no secrets).
+    pub async fn users(&self) -> Result<Vec<super::UserLine>, AdminError> {
+        self.call(Method::GET, "/admin/users").await
+    }
+
+    /// Creates or updates user `name` with `policies` (canned or stored names).
+    pub async fn put_user(
+        &self,
+        name: &str,
+        policies: &[String],
+    ) -> Result<super::UserLine, AdminError> {
+        let path = format!(
+            "/admin/users?name={}&policies={}",
+            percent_encode(name),
+            percent_encode(&policies.join(","))
+        );
+        self.call(Method::PUT, &path).await
+    }
+
+    /// Deletes user `name` and its keys.
+    pub async fn delete_user(&self, name: &str) -> Result<String, AdminError> {
+        let path = format!("/admin/users?name={}", percent_encode(name));
+        self.call(Method::DELETE, &path).await
+    }
+
+    /// A new access key for `user`; temporary with `expires_secs`. The answer is the only
+    /// place its secret appears.
+    pub async fn create_key(
+        &self,
+        user: &str,
+        expires_secs: Option<u64>,
+    ) -> Result<crate::identity::NewKey, AdminError> {
+        let mut path = format!("/admin/keys?user={}", percent_encode(user));
+        if let Some(secs) = expires_secs {
+            path.push_str(&format!("&expires_secs={secs}"));
+        }
+        self.call(Method::POST, &path).await
+    }
+
+    /// The access keys of `user` (every user's without one).
+    pub async fn keys(&self, user: Option<&str>) -> Result<Vec<super::KeyLine>, AdminError> {
+        let path = match user {
+            Some(user) => format!("/admin/keys?user={}", percent_encode(user)),
+            None => "/admin/keys".to_owned(),
+        };
+        self.call(Method::GET, &path).await
+    }
+
+    /// Enables or disables access key `key`.
+    pub async fn set_key_enabled(
+        &self,
+        key: &str,
+        enabled: bool,
+    ) -> Result<super::KeyLine, AdminError> {
+        let path = format!(
+            "/admin/keys/state?key={}&enabled={enabled}",
+            percent_encode(key)
+        );
+        self.call(Method::POST, &path).await
+    }
+
+    /// Deletes access key `key`.
+    pub async fn delete_key(&self, key: &str) -> Result<String, AdminError> {
+        let path = format!("/admin/keys?key={}", percent_encode(key));
+        self.call(Method::DELETE, &path).await
+    }
+
+    /// The canned and stored policies.
+    pub async fn policies(&self) -> Result<Vec<super::PolicyLine>, AdminError> {
+        self.call(Method::GET, "/admin/policies").await
+    }
+
+    /// Stores identity policy `name` (its JSON document).
+    pub async fn put_policy(
+        &self,
+        name: &str,
+        document: &str,
+    ) -> Result<super::PolicyLine, AdminError> {
+        let path = format!("/admin/policies?name={}", percent_encode(name));
+        self.send(Method::PUT, &path, Bytes::from(document.to_owned()))
+            .await
+    }
+
+    /// Deletes stored policy `name`.
+    pub async fn delete_policy(&self, name: &str) -> Result<String, AdminError> {
+        let path = format!("/admin/policies?name={}", percent_encode(name));
+        self.call(Method::DELETE, &path).await
+    }
+
     /// Sends a request and decodes the JSON answer; error answers become `Refused`.
     pub async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path_and_query: &str,
     ) -> Result<T, AdminError> {
+        self.send(method, path_and_query, Bytes::new()).await
+    }
+
+    /// [`Self::call`] with a request body.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Bytes,
+    ) -> Result<T, AdminError> {
         let url = format!("{}{path_and_query}", self.base);
         let uri: Uri = url
             .parse()
             .map_err(|_| AdminError::InvalidUrl(url.clone()))?;
-        let mut request = Request::new(Full::new(Bytes::new()));
+        let length = body.len();
+        let mut request = Request::new(Full::new(body));
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         let bearer = http::HeaderValue::from_str(&format!("Bearer {}", self.token))
@@ -158,7 +258,7 @@ impl AdminClient {
         request.headers_mut().insert(AUTHORIZATION, bearer);
         request
             .headers_mut()
-            .insert(CONTENT_LENGTH, http::HeaderValue::from_static("0"));
+            .insert(CONTENT_LENGTH, http::HeaderValue::from(length));
         let unavailable = |message: String| AdminError::Unavailable {
             url: self.base.clone(),
             message,

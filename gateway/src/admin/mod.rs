@@ -1,8 +1,8 @@
 //! The admin API and the `floe admin` command that drives it.
 //!
 //! The API listens apart from the S3 endpoint (`admin_listen`, loopback by default) and takes
-//! `Authorization: Bearer <token>`, where the token is `admin_token` or, unset, the S3 secret
-//! key. Every answer is JSON. Long operations run inside the request and answer with their
+//! `Authorization: Bearer <token>`, where the token is `admin_token` (unset: the S3 secret
+//! key), or `ACCESS_KEY:SECRET` of the root key or of an admin user's key. Every answer is JSON. Long operations run inside the request and answer with their
 //! report when done; meanwhile `GET /admin/progress` tells how far they are.
 //!
 //! | route | answer |
@@ -16,16 +16,21 @@
 //! | `DELETE /admin/versions?bucket=B&key=K&version=V&bypass_governance=B` | [`DeletedVersion`]; 403 under a lock |
 //! | `POST /admin/drain?node=URL` | [`DrainReport`](crate::maintenance::repair::DrainReport) |
 //! | `POST /admin/rebuild-index` | [`RebuildReport`](crate::maintenance::recovery::RebuildReport) |
+//! | `/admin/users`, `/admin/keys`, `/admin/policies` | see `users` |
 //!
 //! - `api`: the server and its routes;
 //! - `status`: assembling the status report;
+//! - `users`: users, access keys and stored policies;
 //! - [`client`]: the typed HTTP client (used by the CLI and by tests);
-//! - [`cli`]: the `floe admin` subcommands and their human-readable output.
+//! - [`cli`]: the `floe admin` subcommands and their human-readable output;
+//! - `users_cli`: `floe admin user|key|policy`.
 
 mod api;
 pub mod cli;
 pub mod client;
 mod status;
+mod users;
+mod users_cli;
 mod versions;
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +41,7 @@ use crate::maintenance::repair::{OrphanReport, ProgressSnapshot, RepairCounters}
 
 pub use api::{AdminState, run};
 pub use client::{AdminClient, AdminError};
+pub use users::{KeyLine, PolicyLine, UserLine};
 pub use versions::{DeletedVersion, VersionLine};
 
 /// One storage node as `GET /admin/status` reports it.

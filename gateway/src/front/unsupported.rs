@@ -11,7 +11,9 @@ use super::door::Refusal;
 /// Canned ACLs that grant nothing beyond the owner's own access. AWS accepts both on buckets
 /// whose ACLs are disabled (Object Ownership "BucketOwnerEnforced"), which is Floe's model:
 /// the single owner has full control of everything.
-const OWNER_ONLY_ACLS: &[&str] = &["private", "bucket-owner-full-control"];
+/// `public-read` passes too: it is kept on buckets, and the S3 adapter's guard refuses it on
+/// objects (`s3/authorize.rs`).
+const OWNER_ONLY_ACLS: &[&str] = &["private", "bucket-owner-full-control", "public-read"];
 
 /// The refusal for the first header in `headers` that asks for a missing feature.
 pub fn refuse_unsupported(headers: &HeaderMap) -> Option<Refusal> {
@@ -99,12 +101,6 @@ mod tests {
             ("x-amz-mfa", "20899872 301749", 501, "NotImplemented"),
             (
                 "x-amz-acl",
-                "public-read",
-                400,
-                "AccessControlListNotSupported",
-            ),
-            (
-                "x-amz-acl",
                 "authenticated-read",
                 400,
                 "AccessControlListNotSupported",
@@ -132,6 +128,8 @@ mod tests {
     fn harmless_values_pass() {
         assert_eq!(refused("x-amz-acl", "private"), None);
         assert_eq!(refused("x-amz-acl", "bucket-owner-full-control"), None);
+        // Kept on buckets; the guard refuses it on objects.
+        assert_eq!(refused("x-amz-acl", "public-read"), None);
         // Object lock is implemented: its headers pass to the handlers.
         assert_eq!(refused("x-amz-bucket-object-lock-enabled", "true"), None);
         assert_eq!(refused("x-amz-object-lock-mode", "COMPLIANCE"), None);

@@ -107,12 +107,31 @@ impl Index {
         record: &BucketRecord,
         settings: &BucketSettings,
     ) -> Result<(), IndexError> {
+        self.create_owned_bucket(name, record, settings, None)
+    }
+
+    /// Creates a bucket owned by user `owner` (`None`: the root key's).
+    pub fn create_owned_bucket(
+        &self,
+        name: &str,
+        record: &BucketRecord,
+        settings: &BucketSettings,
+        owner: Option<&str>,
+    ) -> Result<(), IndexError> {
         self.write(|t| {
             if t.buckets.get(name)?.is_some() {
                 return Err(IndexError::BucketAlreadyExists);
             }
             t.buckets
                 .insert(name, encode_bucket(record, settings).as_slice())?;
+            if let Some(owner) = owner {
+                let access = super::BucketAccess {
+                    owner: Some(owner.to_owned()),
+                    ..Default::default()
+                };
+                t.bucket_access
+                    .insert(name, encode_record(&access).as_slice())?;
+            }
             note_change(t, RecordKind::Bucket, name, "", true)?;
             Ok(())
         })
@@ -215,6 +234,7 @@ impl Index {
             }
             t.buckets.remove(name)?;
             t.object_counts.remove(name)?;
+            t.bucket_access.remove(name)?;
             note_change(t, RecordKind::Bucket, name, "", false)?;
             Ok(())
         })

@@ -22,7 +22,8 @@
 //! - `version_list`: ListObjectVersions' walk over every version of a bucket.
 //! - `object_entry`: where an object's record and manifest sit in the tables.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
-//! - `users`: users, their policies, and their access keys (secrets sealed by the gateway).
+//! - `users`: users, their policies, and their access keys (secrets sealed by the gateway);
+//! - `bucket_access`: buckets' owners, policies, ACLs and public access blocks; stored policies.
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
 //! - `catalog`: the chunk catalog (`ChunkRef` by chunk id) that repair and scrub walk.
 //! - `clock`: the watermark that keeps a gateway with a clock gone back from starting.
@@ -68,6 +69,7 @@ mod store;
 pub(crate) mod testkit;
 mod uploads;
 mod users;
+mod bucket_access;
 mod version_list;
 #[cfg(test)]
 mod version_tests;
@@ -87,6 +89,7 @@ pub use records::*;
 pub use refcount::GarbageChunk;
 pub use restore::RestoreCounts;
 pub use store::{INDEX_FORMAT, Index};
+pub use bucket_access::{BucketAccess, CannedAcl, PublicAccessBlock};
 pub use users::{KeyRecord, UserRecord};
 pub use version_list::{ListedVersion, VersionCursor};
 pub use versioning::{BucketSettings, MarkerRecord, VersionId, VersionStamp, Versioning};

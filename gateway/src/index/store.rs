@@ -88,6 +88,8 @@ pub(super) const VERSION_OUTBOX: Table<(Str, Str, u64), u64> = Table::new(25, "v
 pub(super) const USERS: Table<Str, Bytes> = Table::new(26, "users");
 pub(super) const ACCESS_KEYS: Table<Str, Bytes> = Table::new(27, "access_keys");
 pub(super) const USER_KEYS: Table<(Str, Str), Unit> = Table::new(28, "user_keys");
+pub(super) const POLICIES: Table<Str, Bytes> = Table::new(29, "policies");
+pub(super) const BUCKET_ACCESS: Table<Str, Bytes> = Table::new(30, "bucket_access");
 
 /// The metadata index. Cheap to share in an `Arc`. All methods block; async callers use
 /// [`Index::call`], except for the `_async` object writes, which only wait for the writer
@@ -140,6 +142,8 @@ pub(super) struct Tables<'c> {
     pub users: WriteTable<'c, Str, Bytes>,
     pub access_keys: WriteTable<'c, Str, Bytes>,
     pub user_keys: WriteTable<'c, (Str, Str), Unit>,
+    pub policies: WriteTable<'c, Str, Bytes>,
+    pub bucket_access: WriteTable<'c, Str, Bytes>,
 }
 
 impl<'c> Tables<'c> {
@@ -174,6 +178,8 @@ impl<'c> Tables<'c> {
             users: BoundTable::new(USERS, cell),
             access_keys: BoundTable::new(ACCESS_KEYS, cell),
             user_keys: BoundTable::new(USER_KEYS, cell),
+            policies: BoundTable::new(POLICIES, cell),
+            bucket_access: BoundTable::new(BUCKET_ACCESS, cell),
         }
     }
 }

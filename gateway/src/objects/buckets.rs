@@ -1,6 +1,6 @@
 //! Bucket operations and S3's bucket naming rules.
 
-use crate::index::{BucketLock, BucketRecord, BucketSettings, Versioning};
+use crate::index::{BucketLock, BucketRecord, BucketSettings, IndexError, Versioning};
 
 use super::error::ObjectError;
 use super::service::{ObjectService, now_millis};
@@ -35,16 +35,20 @@ pub fn validate_bucket_name(name: &str) -> Result<(), ObjectError> {
 
 impl ObjectService {
     pub async fn create_bucket(&self, name: &str, region: &str) -> Result<(), ObjectError> {
-        self.create_bucket_with_lock(name, region, false).await
+        self.create_bucket_with_lock(name, region, false, None)
+            .await
     }
 
-    /// Creates a bucket; with `object_lock`, with object lock and versioning enabled from the
-    /// start (S3's `x-amz-bucket-object-lock-enabled: true`).
+    /// Creates a bucket owned by user `owner` (`None`: the root key); with `object_lock`, with
+    /// object lock and versioning enabled from the start (S3's
+    /// `x-amz-bucket-object-lock-enabled: true`). A name taken by this owner is
+    /// `BucketAlreadyOwnedByYou`, by another, `BucketAlreadyExists`.
     pub async fn create_bucket_with_lock(
         &self,
         name: &str,
         region: &str,
         object_lock: bool,
+        owner: Option<&str>,
     ) -> Result<(), ObjectError> {
         validate_bucket_name(name)?;
         let record = BucketRecord {
@@ -58,10 +62,23 @@ impl ObjectService {
             },
             false => BucketSettings::default(),
         };
-        let name = name.to_string();
-        self.with_index(move |ix| ix.create_bucket_with(&name, &record, &settings))
+        let (name, owner) = (name.to_string(), owner.map(str::to_owned));
+        let created = self
+            .with_index(move |ix| {
+                match ix.create_owned_bucket(&name, &record, &settings, owner.as_deref()) {
+                    Err(IndexError::BucketAlreadyExists) => {
+                        let access = ix.bucket_access(&name)?;
+                        Ok(Some(access.owner == owner))
+                    }
+                    other => other.map(|()| None),
+                }
+            })
             .await?;
-        self.replicated().await
+        match created {
+            None => self.replicated().await,
+            Some(true) => Err(ObjectError::BucketAlreadyOwnedByYou),
+            Some(false) => Err(ObjectError::BucketAlreadyExists),
+        }
     }
 
     pub async fn head_bucket(&self, name: &str) -> Result<BucketRecord, ObjectError> {

@@ -41,6 +41,9 @@ pub enum ObjectError {
     MethodNotAllowed,
     #[error("the bucket already exists and you own it")]
     BucketAlreadyOwnedByYou,
+    /// The name is another user's bucket.
+    #[error("the requested bucket name is not available: it belongs to another user")]
+    BucketAlreadyExists,
     #[error("the bucket you tried to delete is not empty")]
     BucketNotEmpty,
     #[error("invalid bucket name: {0}")]

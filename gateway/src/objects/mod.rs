@@ -7,10 +7,12 @@
 //! - `ingest` / [`checksum`]: one pass over a body that stores it and computes MD5 and checksums;
 //! - `conditions`: If-Match / If-None-Match / dates, with S3's precedence;
 //! - [`replication`]: a change is acknowledged only once the nodes hold its record;
-//! - one file per family of operations: `buckets`, `put`, `get`, `delete`, `copy`, `list`,
+//! - one file per family of operations: `access` (bucket policies, ACLs, public access),
+//!   `buckets`, `put`, `get`, `delete`, `copy`, `list`,
 //!   `multipart`, `complete`, `tagging`, `lock` (object lock: bucket configuration, retention
 //!   and legal hold of a version), `veeam` (the capacity files of Veeam's SOSAPI).
 
+mod access;
 mod buckets;
 pub mod checksum;
 mod complete;

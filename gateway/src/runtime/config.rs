@@ -65,6 +65,11 @@ pub struct GatewayFile {
     pub admin_listen: Option<SocketAddr>,
     /// Bearer token of the admin API [default: `secret_key`].
     pub admin_token: Option<String>,
+    /// The secret access key secrets are sealed under in the index [default: `secret_key`].
+    /// Every gateway of a cluster needs the same one; changing it makes stored keys unusable.
+    pub seal_secret: Option<String>,
+    /// Users created or updated at startup (`[[users]]`).
+    pub users: Option<Vec<UserEntry>>,
     /// Seconds between two rounds over the repair queue (faults reported by reads and writes).
     pub repair_interval_secs: Option<u64>,
     /// Seconds between two background repair sweeps of every chunk (0: only on demand).
@@ -198,6 +203,10 @@ pub struct GatewayConfig {
     pub gc_interval: Duration,
     pub admin_listen: SocketAddr,
     pub admin_token: String,
+    /// What access key secrets are sealed under (see `identity::seal`).
+    pub seal_secret: String,
+    /// `[[users]]`, secrets resolved.
+    pub users: Vec<DeclaredUser>,
     pub repair_interval: Duration,
     /// `None`: no background sweeps.
     pub repair_sweep_interval: Option<Duration>,
@@ -220,6 +229,64 @@ pub struct GatewayConfig {
     /// `[tls]`, shape-checked; its files are read by [`TlsSection::load`].
     pub tls: TlsSection,
     pub limits: Limits,
+}
+
+/// One `[[users]]` entry as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    pub access_key: String,
+    pub secret_key: Option<String>,
+    /// The environment variable holding the secret, instead of `secret_key`.
+    pub secret_key_env: Option<String>,
+    #[serde(default)]
+    pub policies: Vec<String>,
+}
+
+/// A user declared in the config, with its key and secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeclaredUser {
+    pub name: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub policies: Vec<String>,
+}
+
+impl std::fmt::Debug for DeclaredUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeclaredUser")
+            .field("name", &self.name)
+            .field("access_key", &self.access_key)
+            .field("policies", &self.policies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserEntry {
+    fn resolve(self, root_key: &str) -> Result<DeclaredUser, ConfigError> {
+        let bad = |why: String| ConfigError::Invalid(format!("[[users]] {}: {why}", self.name));
+        crate::identity::check_user_name(&self.name).map_err(|e| bad(e.to_string()))?;
+        crate::identity::check_access_key_id(&self.access_key).map_err(|e| bad(e.to_string()))?;
+        if self.access_key == root_key {
+            return Err(bad("access_key is the root key's".into()));
+        }
+        let secret_key = match (&self.secret_key, &self.secret_key_env) {
+            (Some(s), None) => s.clone(),
+            (None, Some(var)) => std::env::var(var)
+                .map_err(|_| bad(format!("environment variable {var} is not set")))?,
+            _ => return Err(bad("set exactly one of secret_key and secret_key_env".into())),
+        };
+        if secret_key.len() < 8 {
+            return Err(bad("secret_key must be at least 8 characters".into()));
+        }
+        Ok(DeclaredUser {
+            name: self.name,
+            access_key: self.access_key,
+            secret_key,
+            policies: self.policies,
+        })
+    }
 }
 
 impl GatewayConfig {
@@ -381,6 +448,13 @@ impl GatewayConfig {
             &admin_token,
         )?;
         let index = IndexLocation::parse(flags.index.or(file.index).as_deref())?;
+        let seal_secret = file.seal_secret.unwrap_or_else(|| secret_key.clone());
+        let users = file
+            .users
+            .unwrap_or_default()
+            .into_iter()
+            .map(|u| u.resolve(&access_key))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(GatewayConfig {
             listen,
             index,
@@ -405,6 +479,8 @@ impl GatewayConfig {
             gc_interval: Duration::from_secs(file.gc_interval_secs.unwrap_or(30).max(1)),
             admin_listen,
             admin_token,
+            seal_secret,
+            users,
             repair_interval: Duration::from_secs(file.repair_interval_secs.unwrap_or(10).max(1)),
             repair_sweep_interval: every(file.repair_sweep_interval_secs.unwrap_or(86_400)),
             scrub_interval: every(file.scrub_interval_secs.unwrap_or(7 * 86_400)),

@@ -154,7 +154,15 @@ where
         // Taken before the handshake, so a shutdown signalled during it still reaches the
         // connection, and the drain waits for it.
         let watcher = graceful.watcher();
-        let (builder, service, tls) = (builder.clone(), service.clone(), tls.clone());
+        let peer_info = Peer {
+            addr: peer,
+            tls: tls.is_some(),
+        };
+        let service = WithPeer {
+            inner: service.clone(),
+            peer: peer_info,
+        };
+        let (builder, tls) = (builder.clone(), tls.clone());
         // The TLS handshake happens in the connection's task (bounded by floe_node's
         // HANDSHAKE_TIMEOUT): a slow or silent client must not stall the accept loop.
         tokio::spawn(async move {
@@ -185,6 +193,35 @@ where
     }
     drop(listener);
     graceful
+}
+
+/// The connection a request came on, as a request extension (for `aws:SourceIp` and
+/// `aws:SecureTransport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer {
+    pub addr: std::net::SocketAddr,
+    pub tls: bool,
+}
+
+/// A connection's service: stamps each request with its [`Peer`].
+#[derive(Clone)]
+struct WithPeer<S> {
+    inner: S,
+    peer: Peer,
+}
+
+impl<S> hyper::service::Service<Request<Incoming>> for WithPeer<S>
+where
+    S: hyper::service::Service<Request<Incoming>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(self.peer);
+        self.inner.call(req)
+    }
 }
 
 /// Tells a connection over the cap to come back later (plain HTTP only: a TLS client would

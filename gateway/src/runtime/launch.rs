@@ -29,6 +29,7 @@ const RECORD_PUBLISH_INTERVAL: Duration = Duration::from_millis(500);
 /// How often a running gateway raises the clock watermark (see `index/clock.rs`).
 const CLOCK_WATERMARK_INTERVAL: Duration = Duration::from_secs(60);
 use crate::front::MemoryModel;
+use crate::identity::Directory;
 use crate::s3::server::{S3Settings, build_service, run};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,8 @@ pub enum LaunchError {
     Clock(#[from] crate::index::ClockBehind),
     #[error(transparent)]
     ClockAhead(#[from] crate::index::ClockAhead),
+    #[error("[[users]]: {0}")]
+    Users(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -304,11 +307,20 @@ impl Gateway {
             },
         )
         .with_replication(Arc::new(publisher));
+        let directory = Arc::new(Directory::new(
+            service.index().clone(),
+            &config.access_key,
+            &config.secret_key,
+            &config.seal_secret,
+        ));
+        directory
+            .apply_declared(&config.users, crate::objects::now_millis())
+            .await
+            .map_err(|e| LaunchError::Users(e.to_string()))?;
         let s3 = build_service(
             service.clone(),
             &S3Settings {
-                access_key: config.access_key.clone(),
-                secret_key: config.secret_key.clone(),
+                directory: directory.clone(),
                 domains: config.domains.clone(),
                 max_xml_body_bytes: config.limits.max_xml_body_bytes,
                 max_concurrent_requests: config.limits.max_concurrent_requests,
@@ -345,6 +357,7 @@ impl Gateway {
             })?;
         let admin = AdminState {
             token: config.admin_token.clone(),
+            directory,
             repairer: repairer.clone(),
             collector: collector.clone(),
             cache: service.cache().clone(),

@@ -23,6 +23,7 @@ pub(super) async fn list_buckets(
     svc: &ObjectService,
     req: S3Request<ListBucketsInput>,
 ) -> S3Result<S3Response<ListBucketsOutput>> {
+    let caller = super::authorize::caller_of(&req)?;
     let input = req.input;
     let prefix = input.prefix.unwrap_or_default();
     let after = input
@@ -38,6 +39,16 @@ pub(super) async fn list_buckets(
 
     let mut buckets = svc.list_buckets().await?;
     buckets.sort_by(|a, b| a.0.cmp(&b.0));
+    // A user sees the buckets it may list (s3:ListBucket), by its policies or theirs.
+    if caller.who() != &super::authorize::Who::Root {
+        let mut visible = Vec::with_capacity(buckets.len());
+        for (name, record) in buckets {
+            if caller.allows("s3:ListBucket", &name, None).await? {
+                visible.push((name, record));
+            }
+        }
+        buckets = visible;
+    }
     let mut matching = buckets.into_iter().filter(|(name, _)| {
         name.starts_with(&prefix) && after.as_deref().is_none_or(|a| name.as_str() > a)
     });
@@ -144,6 +155,7 @@ pub(super) async fn create_bucket(
     svc: &ObjectService,
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
+    let caller = super::authorize::caller_of(&req)?;
     let input = req.input;
     let region = input
         .create_bucket_configuration
@@ -152,8 +164,11 @@ pub(super) async fn create_bucket(
         .filter(|r| !is_default_region(r))
         .unwrap_or_default();
     let object_lock = input.object_lock_enabled_for_bucket.unwrap_or(false);
-    svc.create_bucket_with_lock(&input.bucket, &region, object_lock)
+    svc.create_bucket_with_lock(&input.bucket, &region, object_lock, caller.user())
         .await?;
+    if let Some(acl) = &input.acl {
+        super::policy::set_bucket_acl(svc, &input.bucket, acl).await?;
+    }
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(format!("/{}", input.bucket)),
     }))

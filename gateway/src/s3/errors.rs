@@ -31,6 +31,7 @@ impl From<ObjectError> for S3Error {
             ObjectError::MethodNotAllowed => C::MethodNotAllowed,
             ObjectError::NotImplemented(_) => C::NotImplemented,
             ObjectError::BucketAlreadyOwnedByYou => C::BucketAlreadyOwnedByYou,
+            ObjectError::BucketAlreadyExists => C::BucketAlreadyExists,
             ObjectError::BucketNotEmpty => C::BucketNotEmpty,
             ObjectError::InvalidBucketName(_) => C::InvalidBucketName,
             ObjectError::PreconditionFailed => C::PreconditionFailed,

@@ -15,6 +15,7 @@
 //!
 //! Operations not listed answer `NotImplemented` (s3s's default).
 
+pub mod authorize;
 mod body;
 mod buckets;
 mod checksum;
@@ -26,6 +27,7 @@ mod list;
 mod lock;
 mod multipart;
 mod objects;
+mod policy;
 mod reads;
 pub mod server;
 mod tagging;
@@ -118,4 +120,16 @@ operations! {
     lock::put_object_retention(PutObjectRetentionInput) -> PutObjectRetentionOutput;
     lock::get_object_legal_hold(GetObjectLegalHoldInput) -> GetObjectLegalHoldOutput;
     lock::put_object_legal_hold(PutObjectLegalHoldInput) -> PutObjectLegalHoldOutput;
+
+    policy::put_bucket_policy(PutBucketPolicyInput) -> PutBucketPolicyOutput;
+    policy::get_bucket_policy(GetBucketPolicyInput) -> GetBucketPolicyOutput;
+    policy::delete_bucket_policy(DeleteBucketPolicyInput) -> DeleteBucketPolicyOutput;
+    policy::get_bucket_policy_status(GetBucketPolicyStatusInput) -> GetBucketPolicyStatusOutput;
+    policy::put_public_access_block(PutPublicAccessBlockInput) -> PutPublicAccessBlockOutput;
+    policy::get_public_access_block(GetPublicAccessBlockInput) -> GetPublicAccessBlockOutput;
+    policy::delete_public_access_block(DeletePublicAccessBlockInput) -> DeletePublicAccessBlockOutput;
+    policy::get_bucket_acl(GetBucketAclInput) -> GetBucketAclOutput;
+    policy::put_bucket_acl(PutBucketAclInput) -> PutBucketAclOutput;
+    policy::get_object_acl(GetObjectAclInput) -> GetObjectAclOutput;
+    policy::put_object_acl(PutObjectAclInput) -> PutObjectAclOutput;
 }

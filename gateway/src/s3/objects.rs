@@ -209,11 +209,23 @@ pub(super) async fn delete_objects(
     svc: &ObjectService,
     req: S3Request<DeleteObjectsInput>,
 ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let denied = req
+        .extensions
+        .get::<super::authorize::DeniedKeys>()
+        .cloned()
+        .unwrap_or_default();
     let input = req.input;
     let quiet = input.delete.quiet.unwrap_or(false);
     let bypass_governance = input.bypass_governance_retention.unwrap_or(false);
 
-    let mut errors = Vec::new();
+    let mut errors: Vec<DeleteError> = denied
+        .0
+        .into_iter()
+        .map(|(key, version)| {
+            let why = ObjectError::AccessDenied("Access Denied".into());
+            error_entry(key, version, why)
+        })
+        .collect();
     let mut requests = Vec::with_capacity(input.delete.objects.len());
     for object in input.delete.objects {
         let version = match object.last_modified_time.is_some() || object.size.is_some() {

@@ -7,23 +7,25 @@ use std::future::Future;
 use std::sync::Arc;
 
 use s3s::S3Result;
-use s3s::auth::{S3Auth, SecretKey, SimpleAuth};
+use s3s::auth::{S3Auth, SecretKey};
 use s3s::config::{S3Config, StaticConfigProvider};
 use s3s::host::{S3Host, VirtualHost};
 use s3s::service::S3ServiceBuilder;
 
-use crate::objects::ObjectService;
+use crate::identity::Directory;
+use crate::objects::{ObjectService, now_millis};
 
 use super::FloeS3;
+use super::authorize::Guard;
 use super::errors::unknown_access_key;
 use crate::front::{FrontDoor, FrontSettings, MemoryModel, S3Front};
 use crate::runtime::http_server::{Listener, accept_until};
 
 /// How the S3 endpoint authenticates and addresses buckets.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct S3Settings {
-    pub access_key: String,
-    pub secret_key: String,
+    /// The root key and the users' keys.
+    pub directory: Arc<Directory>,
     /// Virtual-hosted-style base domains (e.g. "localhost", "s3.example.com"); path style
     /// always works.
     pub domains: Vec<String>,
@@ -42,9 +44,10 @@ pub struct S3Settings {
 }
 
 /// The s3s service over `service`, behind the front (request ids, front door, admission).
-/// Requests must be signed with the configured key: with auth set, s3s's default access check
-/// refuses anonymous requests (AccessDenied).
+/// Requests are signed by the root key or a user's key, and authorized by [`Guard`]: an
+/// unsigned request only gets what a bucket policy grants everyone.
 pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Front {
+    let guard = Guard::new(service.clone(), settings.directory.clone());
     let mut builder = S3ServiceBuilder::new(FloeS3::new(service));
     let mut limits = S3Config::default();
     limits.xml_max_body_size = settings.max_xml_body_bytes;
@@ -55,10 +58,8 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Front {
     limits.form_max_fields_size = 256 * 1024;
     limits.form_max_parts = 64;
     builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(limits))));
-    builder.set_auth(AccessKeys(SimpleAuth::from_single(
-        settings.access_key.clone(),
-        settings.secret_key.clone(),
-    )));
+    builder.set_auth(AccessKeys(settings.directory.clone()));
+    builder.set_access(guard);
     if !settings.domains.is_empty() {
         builder.set_host(VirtualHosts::new(&settings.domains));
     }
@@ -91,17 +92,19 @@ pub async fn run(
     Ok(())
 }
 
-/// The configured key pair, refusing other keys as S3 does (`InvalidAccessKeyId`, which SDKs
-/// know) rather than with s3s's `NotSignedUp`.
-struct AccessKeys(SimpleAuth);
+/// The root key and the enabled, unexpired keys of the index, refusing other keys as S3 does
+/// (`InvalidAccessKeyId`, which SDKs know) rather than with s3s's `NotSignedUp`. Read from the
+/// index on every request, so a disabled key stops working at once on every gateway.
+struct AccessKeys(Arc<Directory>);
 
 #[async_trait::async_trait]
 impl S3Auth for AccessKeys {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
-        self.0
-            .get_secret_key(access_key)
-            .await
-            .map_err(|_| unknown_access_key())
+        match self.0.signer(access_key, now_millis()).await {
+            Ok(Some(signer)) => Ok(SecretKey::from(signer.secret)),
+            Ok(None) => Err(unknown_access_key()),
+            Err(e) => Err(crate::objects::ObjectError::from(e).into()),
+        }
     }
 }
 

@@ -1,0 +1,298 @@
+//! The directory of who may sign: the root key from the config, and the users and access keys
+//! in the index, whose secrets it opens for signature checks and seals when keys are made.
+//!
+//! Nothing here is cached: every request reads its key from the index, so a key disabled or
+//! deleted through any gateway is refused by every gateway on its next request.
+
+use std::sync::Arc;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use s3s_policy::model::Policy;
+
+use super::seal::Sealer;
+use crate::access::canned;
+use crate::index::{Index, IndexError, KeyRecord, UnixMillis, UserRecord};
+
+/// The name the root key signs as; no user may take it.
+pub const ROOT_USER: &str = "root";
+
+/// Who signed with an access key, and the secret to check the signature with.
+#[derive(Clone)]
+pub struct Signer {
+    /// `None`: the root key.
+    pub user: Option<String>,
+    pub secret: String,
+}
+
+/// Why a user or key could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// The root key, and the index's users and keys.
+pub struct Directory {
+    index: Arc<Index>,
+    root_key: String,
+    root_secret: String,
+    sealer: Sealer,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("root_key", &self.root_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user name: 1 to 64 characters of letters, digits and `+=,.@_-` (as IAM allows), not
+/// `root`.
+pub fn check_user_name(name: &str) -> Result<(), DirectoryError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        && name != ROOT_USER;
+    match ok {
+        true => Ok(()),
+        false => Err(DirectoryError::Invalid(format!(
+            "user name {name:?}: 1 to 64 letters, digits or +=,.@_- and not {ROOT_USER:?}"
+        ))),
+    }
+}
+
+/// An access key id: 3 to 128 letters and digits.
+pub fn check_access_key_id(id: &str) -> Result<(), DirectoryError> {
+    match (3..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        true => Ok(()),
+        false => Err(DirectoryError::Invalid(format!(
+            "access key id {id:?}: 3 to 128 letters and digits"
+        ))),
+    }
+}
+
+/// A new key pair as `floe admin key create` hands it out.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NewKey {
+    pub user: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub expires: Option<UnixMillis>,
+}
+
+impl Directory {
+    pub fn new(index: Arc<Index>, root_key: &str, root_secret: &str, seal_secret: &str) -> Self {
+        Self {
+            index,
+            root_key: root_key.to_owned(),
+            root_secret: root_secret.to_owned(),
+            sealer: Sealer::new(seal_secret),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    pub fn index(&self) -> &Arc<Index> {
+        &self.index
+    }
+
+    pub fn is_root_key(&self, access_key: &str) -> bool {
+        access_key == self.root_key
+    }
+
+    /// Who signs with `access_key`, if it is the root key or an enabled, unexpired key whose
+    /// secret opens. `now` decides expiry.
+    pub async fn signer(
+        &self,
+        access_key: &str,
+        now: UnixMillis,
+    ) -> Result<Option<Signer>, IndexError> {
+        if self.is_root_key(access_key) {
+            return Ok(Some(Signer {
+                user: None,
+                secret: self.root_secret.clone(),
+            }));
+        }
+        let id = access_key.to_owned();
+        let Some(record) = self.index.call(move |ix| ix.key(&id)).await? else {
+            return Ok(None);
+        };
+        if !record.enabled || record.expires.is_some_and(|end| end <= now) {
+            return Ok(None);
+        }
+        let Some(secret) = self.sealer.open(access_key, &record.sealed_secret) else {
+            // Sealed under another seal_secret, or damaged: the key cannot be checked.
+            tracing::warn!(access_key, "access key secret does not open: check seal_secret");
+            return Ok(None);
+        };
+        Ok(Some(Signer {
+            user: Some(record.user),
+            secret,
+        }))
+    }
+
+    /// User `name`'s identity policies, parsed: canned ones by name, else stored ones. A name
+    /// that is neither grants nothing (and is logged).
+    pub async fn policies_of(&self, name: &str) -> Result<Vec<Policy>, IndexError> {
+        let owned = name.to_owned();
+        let names = match self.index.call(move |ix| ix.user(&owned)).await? {
+            Some(user) => user.policies,
+            None => return Ok(Vec::new()),
+        };
+        self.resolve_policies(&names).await
+    }
+
+    /// The policies `names` name, parsed.
+    pub async fn resolve_policies(&self, names: &[String]) -> Result<Vec<Policy>, IndexError> {
+        let mut out = Vec::with_capacity(names.len());
+        for policy in names {
+            if let Some(p) = canned(policy) {
+                out.push(p);
+                continue;
+            }
+            let owned = policy.clone();
+            let stored = self.index.call(move |ix| ix.policy(&owned)).await?;
+            match stored.as_deref().map(serde_json::from_str::<Policy>) {
+                Some(Ok(p)) => out.push(p),
+                _ => tracing::warn!(policy, "unknown or unreadable policy grants nothing"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether user `name` is an admin (has the `admin` policy).
+    pub async fn is_admin(&self, name: &str) -> Result<bool, IndexError> {
+        let owned = name.to_owned();
+        let user = self.index.call(move |ix| ix.user(&owned)).await?;
+        Ok(user.is_some_and(|u| u.policies.iter().any(|p| p == "admin")))
+    }
+
+    /// Checks that every name in `policies` is canned or stored.
+    pub async fn check_policy_names(&self, policies: &[String]) -> Result<(), DirectoryError> {
+        for name in policies {
+            if canned(name).is_some() {
+                continue;
+            }
+            let owned = name.clone();
+            if self.index.call(move |ix| ix.policy(&owned)).await?.is_none() {
+                return Err(DirectoryError::Invalid(format!("no policy named {name:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates or updates user `name` with `policies`; whether it was created.
+    pub async fn put_user(
+        &self,
+        name: &str,
+        policies: Vec<String>,
+        now: UnixMillis,
+    ) -> Result<bool, DirectoryError> {
+        check_user_name(name)?;
+        self.check_policy_names(&policies).await?;
+        let owned = name.to_owned();
+        let created = self
+            .index
+            .call(move |ix| {
+                let created = ix.user(&owned)?.map_or(now, |u| u.created);
+                ix.put_user(&owned, &UserRecord { created, policies })
+            })
+            .await?;
+        Ok(created)
+    }
+
+    /// A new key for user `user`: a random id and secret, or `fixed` ones (from the config);
+    /// with an expiry for temporary keys.
+    pub async fn add_key(
+        &self,
+        user: &str,
+        fixed: Option<(&str, &str)>,
+        now: UnixMillis,
+        expires: Option<UnixMillis>,
+    ) -> Result<NewKey, DirectoryError> {
+        let (access_key, secret_key) = match fixed {
+            Some((id, secret)) => (id.to_owned(), secret.to_owned()),
+            None => (self.random("FK", 18)?, self.random("", 40)?),
+        };
+        check_access_key_id(&access_key)?;
+        if self.is_root_key(&access_key) {
+            return Err(DirectoryError::Invalid("that is the root key's id".into()));
+        }
+        let sealed_secret = self
+            .sealer
+            .seal(&access_key, &secret_key)
+            .map_err(|e| DirectoryError::Invalid(e.to_string()))?;
+        let record = KeyRecord {
+            user: user.to_owned(),
+            sealed_secret,
+            enabled: true,
+            created: now,
+            expires,
+        };
+        let id = access_key.clone();
+        self.index.call(move |ix| ix.add_key(&id, &record)).await?;
+        Ok(NewKey {
+            user: user.to_owned(),
+            access_key,
+            secret_key,
+            expires,
+        })
+    }
+
+    /// Creates or updates the users of `[[users]]` with their keys, as declared: a key whose
+    /// secret changed is replaced, one that belongs to another user moves.
+    pub async fn apply_declared(
+        &self,
+        users: &[crate::runtime::config::DeclaredUser],
+        now: UnixMillis,
+    ) -> Result<(), DirectoryError> {
+        for user in users {
+            self.put_user(&user.name, user.policies.clone(), now)
+                .await?;
+            let id = user.access_key.clone();
+            let existing = self.index.call(move |ix| ix.key(&id)).await?;
+            let current = existing.as_ref().is_some_and(|k| {
+                k.user == user.name
+                    && k.enabled
+                    && self.sealer.open(&user.access_key, &k.sealed_secret).as_deref()
+                        == Some(user.secret_key.as_str())
+            });
+            if current {
+                continue;
+            }
+            if existing.is_some() {
+                let id = user.access_key.clone();
+                self.index.call(move |ix| ix.delete_key(&id)).await?;
+            }
+            self.add_key(
+                &user.name,
+                Some((&user.access_key, &user.secret_key)),
+                now,
+                None,
+            )
+            .await?;
+            tracing::info!(user = user.name, access_key = user.access_key, "declared user's key set");
+        }
+        Ok(())
+    }
+
+    /// `prefix` and `len` random characters from A-Z and 2-7 (ids) or base62 (secrets).
+    fn random(&self, prefix: &str, len: usize) -> Result<String, DirectoryError> {
+        let alphabet: &[u8] = match prefix.is_empty() {
+            false => b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+            true => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        };
+        let mut bytes = vec![0u8; len];
+        self.rng
+            .fill(&mut bytes)
+            .map_err(|_| DirectoryError::Invalid("no randomness".into()))?;
+        let mut out = prefix.to_owned();
+        // 256 is a multiple of 32; for 62 the bias (under 2%) does not weaken a 238-bit secret.
+        out.extend(bytes.iter().map(|b| alphabet[*b as usize % alphabet.len()] as char));
+        Ok(out)
+    }
+}

@@ -1,0 +1,49 @@
+//! A bucket's access settings (owner, policy, canned ACL, Block Public Access), stored as they
+//! are set; `crate::access` judges them and the S3 adapter's guard applies them.
+//!
+//! Not yet in the nodes' metadata records: an index rebuilt from them restores buckets
+//! without their policies (private, which only narrows access).
+
+use crate::index::{BucketAccess, IndexError};
+
+use super::error::ObjectError;
+use super::service::ObjectService;
+
+impl ObjectService {
+    /// Bucket `bucket`'s access settings; `NoSuchBucket` if it is absent.
+    pub async fn bucket_access(&self, bucket: &str) -> Result<BucketAccess, ObjectError> {
+        let bucket = bucket.to_owned();
+        self.with_index(move |ix| ix.bucket_access(&bucket)).await
+    }
+
+    /// Changes bucket `bucket`'s access settings with `change`, which may refuse.
+    pub async fn change_bucket_access(
+        &self,
+        bucket: &str,
+        change: impl Fn(&mut BucketAccess) -> Result<(), ObjectError> + Send + 'static,
+    ) -> Result<BucketAccess, ObjectError> {
+        let bucket = bucket.to_owned();
+        let refusal = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let seen = refusal.clone();
+        let result = self
+            .with_index(move |ix| {
+                ix.update_bucket_access(&bucket, |access| {
+                    change(access).map_err(|e| {
+                        let text = e.to_string();
+                        if let Ok(mut slot) = seen.lock() {
+                            *slot = Some(e);
+                        }
+                        IndexError::Corrupt(text)
+                    })
+                })
+            })
+            .await;
+        match result {
+            Ok(access) => Ok(access),
+            Err(e) => match refusal.lock().ok().and_then(|mut slot| slot.take()) {
+                Some(refused) => Err(refused),
+                None => Err(e),
+            },
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! Authorization of every S3 request before it acts: who signed it (the root key, a user's
+//! key, or nobody), and whether the policies in force allow what it needs.
+//!
+//! - [`Guard::check`] runs for every request, after s3s has checked the signature: it names the
+//!   caller, attaches a [`Caller`] to the request, and checks the operation's own action on
+//!   its bucket or object;
+//! - the per-operation hooks check what an operation needs beyond that: a copy's source, each
+//!   key of a multi-object delete (a denied key becomes that key's AccessDenied, the others go
+//!   on), the GOVERNANCE bypass, and canned ACLs;
+//! - handlers ask the [`Caller`] about other buckets: ListBuckets shows only those the caller
+//!   may list, and CreateBucket records its owner.
+//!
+//! Decisions are `crate::access`'s; this module gathers their inputs: the user's identity
+//! policies (`identity::Directory`), the bucket's policy, ACL and public access block (the
+//! index), and the condition context of the request. The root key may do everything.
+
+use std::sync::Arc;
+
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::dto::{
+    BucketCannedACL, CopyObjectInput, CopySource, CreateBucketInput, CreateMultipartUploadInput,
+    DeleteObjectInput, DeleteObjectsInput, ObjectCannedACL, PutBucketAclInput, PutObjectAclInput,
+    PutObjectInput, PutObjectRetentionInput, UploadPartCopyInput,
+};
+use s3s::path::S3Path;
+use s3s::{S3Request, S3Result};
+use s3s_policy::model::Policy;
+
+use crate::access::{
+    AccessRequest, BYPASS_GOVERNANCE, Context, Decision, Principal, Target, action_of, bucket_arn,
+    copy_source_action, decide, is_public, object_arn,
+};
+use crate::identity::Directory;
+use crate::index::{BucketAccess, CannedAcl, IndexError};
+use crate::objects::{ObjectService, now_millis};
+use crate::runtime::http_server::Peer;
+use crate::runtime::query::parse_query;
+
+/// The resource ARN of account-wide actions (ListBuckets).
+const ALL_BUCKETS: &str = "arn:aws:s3:::*";
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// The root key of the config: may do everything.
+    Root,
+    /// A user of the index, with the key it signed with.
+    User { name: String, key: String },
+    /// No signature.
+    Anonymous,
+}
+
+/// The caller of one request, attached to it by [`Guard::check`].
+#[derive(Clone)]
+pub struct Caller(Arc<CallerState>);
+
+struct CallerState {
+    who: Who,
+    /// The user's identity policies (none for root and anonymous callers).
+    policies: Vec<Policy>,
+    /// Whether a policy reads `s3:ExistingObjectTag/...`, so objects' tags must be looked up.
+    reads_tags: bool,
+    context: Context,
+    svc: ObjectService,
+}
+
+/// Multi-object delete keys refused by [`Guard`], for the handler to report per key.
+#[derive(Debug, Clone, Default)]
+pub struct DeniedKeys(pub Vec<(String, Option<String>)>);
+
+impl Caller {
+    pub fn who(&self) -> &Who {
+        &self.0.who
+    }
+
+    /// The user a bucket made by this caller belongs to (`None` for the root key).
+    pub fn user(&self) -> Option<&str> {
+        match &self.0.who {
+            Who::User { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Whether the policies in force allow `action` on `bucket` (and `key`, for an object
+    /// action); `bucket` empty for account actions.
+    pub async fn allows(&self, action: &str, bucket: &str, key: Option<&str>) -> S3Result<bool> {
+        Ok(self.decide(action, bucket, key).await? == Decision::Allow)
+    }
+
+    /// Ok if allowed; else AccessDenied, logged and counted.
+    pub async fn require(&self, action: &str, bucket: &str, key: Option<&str>) -> S3Result<()> {
+        match self.allows(action, bucket, key).await? {
+            true => Ok(()),
+            false => Err(self.denied(action, bucket, key)),
+        }
+    }
+
+    /// The AccessDenied for `action`, after the audit line and the metric.
+    pub fn denied(&self, action: &str, bucket: &str, key: Option<&str>) -> s3s::S3Error {
+        let resource = resource(bucket, key);
+        let (user, access_key) = match &self.0.who {
+            Who::User { name, key } => (name.as_str(), key.as_str()),
+            Who::Root => ("root", ""),
+            Who::Anonymous => ("anonymous", ""),
+        };
+        tracing::warn!(user, access_key, action, resource, "access denied");
+        crate::metrics::metrics().observe_denial(action);
+        s3s::s3_error!(AccessDenied, "Access Denied")
+    }
+
+    async fn decide(&self, action: &str, bucket: &str, key: Option<&str>) -> S3Result<Decision> {
+        let state = &self.0;
+        let principal = match &state.who {
+            Who::Root => return Ok(Decision::Allow),
+            Who::User { name, .. } => Principal::User(name.clone()),
+            Who::Anonymous => Principal::Anonymous,
+        };
+        let access = self.bucket_access(bucket).await?;
+        let block = access.public_block.unwrap_or_default();
+        let bucket_policy = access
+            .policy
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<Policy>(json).ok())
+            // RestrictPublicBuckets: a public policy no longer speaks for anonymous callers.
+            .filter(|p| {
+                !(block.restrict_public_buckets
+                    && principal == Principal::Anonymous
+                    && is_public(p))
+            });
+        let mut context = state.context.clone();
+        if let Some(key) = key
+            && (state.reads_tags || bucket_policy.as_ref().is_some_and(reads_tags))
+        {
+            // The current version's tags; a missing object has none.
+            if let Ok((tags, _)) = state.svc.get_tags(bucket, key, None).await {
+                for (name, value) in tags {
+                    context = context.with(&format!("s3:ExistingObjectTag/{name}"), value);
+                }
+            }
+        }
+        let resource = resource(bucket, key);
+        let identity: Vec<&Policy> = state.policies.iter().collect();
+        let request = AccessRequest {
+            principal: &principal,
+            action,
+            resource: &resource,
+            context: &context,
+        };
+        let decision = decide(&identity, bucket_policy.as_ref(), &request);
+        // The canned ACL public-read lets anyone list the bucket (as in S3: it grants READ on
+        // the bucket, not on its objects), unless IgnorePublicAcls is set.
+        let acl_grant = access.acl == CannedAcl::PublicRead
+            && !block.ignore_public_acls
+            && key.is_none()
+            && action.eq_ignore_ascii_case("s3:ListBucket");
+        Ok(match decision {
+            Decision::ImplicitDeny if acl_grant => Decision::Allow,
+            other => other,
+        })
+    }
+
+    async fn bucket_access(&self, bucket: &str) -> S3Result<BucketAccess> {
+        if bucket.is_empty() {
+            return Ok(BucketAccess::default());
+        }
+        let name = bucket.to_owned();
+        match self
+            .0
+            .svc
+            .index()
+            .call(move |ix| ix.bucket_access(&name))
+            .await
+        {
+            Ok(access) => Ok(access),
+            // The operation answers NoSuchBucket itself, if the caller may ask at all.
+            Err(IndexError::NoSuchBucket) => Ok(BucketAccess::default()),
+            Err(e) => Err(crate::objects::ObjectError::from(e).into()),
+        }
+    }
+}
+
+fn resource(bucket: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) => object_arn(bucket, key),
+        None if bucket.is_empty() => ALL_BUCKETS.to_owned(),
+        None => bucket_arn(bucket),
+    }
+}
+
+fn reads_tags(policy: &Policy) -> bool {
+    serde_json::to_string(policy)
+        .is_ok_and(|json| json.to_ascii_lowercase().contains("existingobjecttag"))
+}
+
+/// The `s3s::access::S3Access` of Floe.
+pub struct Guard {
+    svc: ObjectService,
+    directory: Arc<Directory>,
+}
+
+impl Guard {
+    pub fn new(svc: ObjectService, directory: Arc<Directory>) -> Self {
+        Self { svc, directory }
+    }
+
+    /// The caller of request `cx` (signed or not), with its condition context.
+    async fn caller(&self, cx: &S3AccessContext<'_>, peer: Option<Peer>) -> S3Result<Caller> {
+        let internal = |e: IndexError| -> s3s::S3Error { crate::objects::ObjectError::from(e).into() };
+        let (who, policies) = match cx.credentials() {
+            None => (Who::Anonymous, Vec::new()),
+            Some(c) if self.directory.is_root_key(&c.access_key) => (Who::Root, Vec::new()),
+            Some(c) => {
+                let signer = self
+                    .directory
+                    .signer(&c.access_key, now_millis())
+                    .await
+                    .map_err(internal)?
+                    .ok_or_else(super::errors::unknown_access_key)?;
+                let name = signer.user.unwrap_or_default();
+                let policies = self
+                    .directory
+                    .policies_of(&name)
+                    .await
+                    .map_err(internal)?;
+                let who = Who::User {
+                    name,
+                    key: c.access_key.clone(),
+                };
+                (who, policies)
+            }
+        };
+        let reads_tags = policies.iter().any(reads_tags);
+        let context = request_context(cx, peer, &who);
+        Ok(Caller(Arc::new(CallerState {
+            who,
+            policies,
+            reads_tags,
+            context,
+            svc: self.svc.clone(),
+        })))
+    }
+}
+
+/// The condition keys of a request: where it came from, over what, when, by whom, and the
+/// S3 keys its query and headers carry.
+fn request_context(cx: &S3AccessContext<'_>, peer: Option<Peer>, who: &Who) -> Context {
+    let now = now_millis();
+    let mut context = Context::default()
+        .with("aws:CurrentTime", iso8601(now))
+        .with("aws:EpochTime", (now / 1000).to_string());
+    if let Some(peer) = peer {
+        context = context
+            .with("aws:SourceIp", peer.addr.ip().to_string())
+            .with("aws:SecureTransport", peer.tls.to_string());
+    }
+    match who {
+        Who::User { name, .. } => {
+            context = context
+                .with("aws:username", name.clone())
+                .with("aws:userid", name.clone())
+                .with("aws:PrincipalType", "User");
+        }
+        Who::Anonymous => context = context.with("aws:PrincipalType", "Anonymous"),
+        Who::Root => {}
+    }
+    for (name, value) in parse_query(cx.uri().query()) {
+        let key = match name.as_str() {
+            "prefix" => "s3:prefix",
+            "delimiter" => "s3:delimiter",
+            "max-keys" => "s3:max-keys",
+            "versionId" => "s3:versionid",
+            _ => continue,
+        };
+        context = context.with(key, value);
+    }
+    if let Some(acl) = cx.headers().get("x-amz-acl").and_then(|v| v.to_str().ok()) {
+        context = context.with("s3:x-amz-acl", acl.to_owned());
+    }
+    context
+}
+
+fn iso8601(millis: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The bucket and key a request's path names (empty bucket: the service).
+fn path_of(path: &S3Path) -> (&str, Option<&str>) {
+    match path {
+        S3Path::Root => ("", None),
+        S3Path::Bucket { bucket } => (bucket, None),
+        S3Path::Object { bucket, key } => (bucket, Some(key)),
+    }
+}
+
+/// The caller [`Guard::check`] attached to `req`.
+pub(super) fn caller_of<T>(req: &S3Request<T>) -> S3Result<Caller> {
+    req.extensions
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| s3s::s3_error!(InternalError, "request reached an operation unchecked"))
+}
+
+/// Refuses a canned ACL on an object that would grant more than the owner's access: Floe keeps
+/// ACLs on buckets only.
+fn object_acl(acl: Option<&ObjectCannedACL>) -> S3Result<()> {
+    match acl.map(ObjectCannedACL::as_str) {
+        None | Some(ObjectCannedACL::PRIVATE | ObjectCannedACL::BUCKET_OWNER_FULL_CONTROL) => {
+            Ok(())
+        }
+        Some(other) => Err(s3s::s3_error!(
+            AccessControlListNotSupported,
+            "Object ACL {other} is not supported: Floe keeps ACLs on buckets only; grant \
+             public reads with a bucket policy"
+        )),
+    }
+}
+
+/// Checks a canned bucket ACL: `private` and `public-read` are kept; a public one needs
+/// permission to be public (BlockPublicAcls refuses it, checked when it is stored).
+fn bucket_acl(acl: Option<&BucketCannedACL>) -> S3Result<()> {
+    match acl.map(BucketCannedACL::as_str) {
+        None | Some(BucketCannedACL::PRIVATE | BucketCannedACL::PUBLIC_READ) => Ok(()),
+        Some(other) => Err(s3s::s3_error!(
+            AccessControlListNotSupported,
+            "Bucket ACL {other} is not supported: use private or public-read, or a bucket policy"
+        )),
+    }
+}
+
+/// The copy source's bucket, key and whether it names a version.
+fn source_of(source: &CopySource) -> S3Result<(&str, &str, bool)> {
+    match source {
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => Ok((bucket, key, version_id.is_some())),
+        _ => Err(s3s::s3_error!(
+            NotImplemented,
+            "access point and outpost copy sources are not supported"
+        )),
+    }
+}
+
+impl Caller {
+    /// A copy must be allowed to read its source.
+    async fn require_source(&self, source: &CopySource) -> S3Result<()> {
+        let (bucket, key, version) = source_of(source)?;
+        self.require(copy_source_action(version), bucket, Some(key))
+            .await
+    }
+
+    /// A request bypassing GOVERNANCE retention needs `s3:BypassGovernanceRetention`.
+    async fn require_bypass(&self, bypass: Option<bool>, bucket: &str, key: Option<&str>) -> S3Result<()> {
+        match bypass {
+            Some(true) => self.require(BYPASS_GOVERNANCE, bucket, key).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl S3Access for Guard {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let peer = cx.extensions_mut().get::<Peer>().copied();
+        let caller = self.caller(cx, peer).await?;
+        let op = cx.s3_op().name().to_owned();
+        let (bucket, key) = path_of(cx.s3_path());
+        let (bucket, key) = (bucket.to_owned(), key.map(str::to_owned));
+        let version = parse_query(cx.uri().query()).contains_key("versionId");
+        cx.extensions_mut().insert(caller.clone());
+        if caller.who() == &Who::Root {
+            return Ok(());
+        }
+        let Some(needed) = action_of(&op, version) else {
+            return Err(caller.denied(&op, &bucket, key.as_deref()));
+        };
+        let key = match needed.target {
+            Target::Object => key.as_deref(),
+            Target::Bucket | Target::Account => None,
+        };
+        let bucket = match needed.target {
+            Target::Account => "",
+            _ => bucket.as_str(),
+        };
+        caller.require(needed.action, bucket, key).await
+    }
+
+    async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
+        object_acl(req.input.acl.as_ref())?;
+        caller_of(req)?.require_source(&req.input.copy_source).await
+    }
+
+    async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
+        caller_of(req)?.require_source(&req.input.copy_source).await
+    }
+
+    async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
+        object_acl(req.input.acl.as_ref())
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: &mut S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<()> {
+        object_acl(req.input.acl.as_ref())
+    }
+
+    async fn put_object_acl(&self, req: &mut S3Request<PutObjectAclInput>) -> S3Result<()> {
+        object_acl(req.input.acl.as_ref())
+    }
+
+    async fn create_bucket(&self, req: &mut S3Request<CreateBucketInput>) -> S3Result<()> {
+        bucket_acl(req.input.acl.as_ref())
+    }
+
+    async fn put_bucket_acl(&self, req: &mut S3Request<PutBucketAclInput>) -> S3Result<()> {
+        bucket_acl(req.input.acl.as_ref())
+    }
+
+    async fn delete_object(&self, req: &mut S3Request<DeleteObjectInput>) -> S3Result<()> {
+        let input = &req.input;
+        caller_of(req)?
+            .require_bypass(input.bypass_governance_retention, &input.bucket, Some(&input.key))
+            .await
+    }
+
+    async fn put_object_retention(
+        &self,
+        req: &mut S3Request<PutObjectRetentionInput>,
+    ) -> S3Result<()> {
+        let input = &req.input;
+        caller_of(req)?
+            .require_bypass(input.bypass_governance_retention, &input.bucket, Some(&input.key))
+            .await
+    }
+
+    /// Each key is its own DeleteObject (or DeleteObjectVersion): denied keys leave the
+    /// request and are answered AccessDenied by the handler; the others go on.
+    async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
+        let caller = caller_of(req)?;
+        let bucket = req.input.bucket.clone();
+        if caller.who() == &Who::Root {
+            return Ok(());
+        }
+        let objects = std::mem::take(&mut req.input.delete.objects);
+        let mut denied = DeniedKeys::default();
+        let bypass = req.input.bypass_governance_retention == Some(true);
+        for object in objects {
+            let action = match object.version_id.is_some() {
+                true => "s3:DeleteObjectVersion",
+                false => "s3:DeleteObject",
+            };
+            let mut allowed = caller.allows(action, &bucket, Some(&object.key)).await?;
+            if allowed && bypass {
+                allowed = caller
+                    .allows(BYPASS_GOVERNANCE, &bucket, Some(&object.key))
+                    .await?;
+            }
+            match allowed {
+                true => req.input.delete.objects.push(object),
+                false => {
+                    let _ = caller.denied(action, &bucket, Some(&object.key));
+                    denied.0.push((object.key, object.version_id));
+                }
+            }
+        }
+        req.extensions.insert(denied);
+        Ok(())
+    }
+}
