@@ -281,15 +281,15 @@ async fn clock_skew_over_15_minutes() {
 async fn unsupported_operation_is_not_implemented() {
     let gw = TestGateway::start().await;
     gw.create_bucket("ops").await;
-    // Bucket policies are not part of Floe: the answer must be a clean S3 error, not a hang or
-    // a 500.
+    // Bucket website hosting is not part of Floe: the answer must be a clean S3 error, not a
+    // hang or a 500.
     let err = gw
         .client
-        .get_bucket_policy()
+        .get_bucket_website()
         .bucket("ops")
         .send()
         .await
-        .expect_err("no policies");
+        .expect_err("no website hosting");
     let status = status_of(&err);
     assert_eq!(
         status,

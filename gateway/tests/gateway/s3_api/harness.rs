@@ -160,6 +160,21 @@ impl TestGateway {
             .unwrap_or_else(|e| panic!("complete: {}", DisplayErrorContext(&e)))
     }
 
+    /// The admin API with the gateway's admin token.
+    pub fn admin(&self) -> floe_gateway::admin::AdminClient {
+        self.admin_as(&self.config.admin_token)
+    }
+
+    /// The admin API with bearer credential `token` (a token, or `ACCESS_KEY:SECRET`).
+    pub fn admin_as(&self, token: &str) -> floe_gateway::admin::AdminClient {
+        floe_gateway::admin::AdminClient::new(&format!("http://{}", self.admin_addr()), token)
+            .expect("admin client")
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.gateway.as_ref().expect("running").admin_addr
+    }
+
     pub async fn stop(mut self) {
         if let Some(gateway) = self.gateway.take() {
             gateway.stop().await;

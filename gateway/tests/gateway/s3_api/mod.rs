@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod access;
 mod buckets;
 mod checksums;
 mod conditionals;
