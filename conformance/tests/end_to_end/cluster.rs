@@ -8,7 +8,7 @@ use std::process::Command;
 
 /// The `floe` binary in the same target directory, built if it is missing (e.g. when only this
 /// package's tests were asked for).
-fn floe_binary() -> PathBuf {
+pub(crate) fn floe_binary() -> PathBuf {
     let me = PathBuf::from(env!("CARGO_BIN_EXE_floe-conformance"));
     let floe = me.with_file_name(format!("floe{}", std::env::consts::EXE_SUFFIX));
     if !floe.is_file() {

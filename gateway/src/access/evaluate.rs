@@ -219,8 +219,7 @@ pub fn is_public(policy: &Policy) -> bool {
     policy.statement.as_slice().iter().any(|s| {
         s.effect == Effect::Allow
             && s.condition.as_ref().is_none_or(|c| c.0.is_empty())
-            && s
-                .principal
+            && s.principal
                 .as_ref()
                 .is_some_and(|rule| principal_matches(rule, &Principal::Anonymous))
     })

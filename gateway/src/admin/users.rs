@@ -125,9 +125,18 @@ async fn put_user(state: &AdminState, query: &HashMap<String, String>) -> Result
     let name = required(query, "name")?.to_owned();
     let policies: Vec<String> = query
         .get("policies")
-        .map(|p| p.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect())
+        .map(|p| {
+            p.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default();
-    state.directory.put_user(&name, policies, now_millis()).await?;
+    state
+        .directory
+        .put_user(&name, policies, now_millis())
+        .await?;
     tracing::info!(user = name, "admin: user created or updated");
     let line = users(state)
         .await?
@@ -137,7 +146,10 @@ async fn put_user(state: &AdminState, query: &HashMap<String, String>) -> Result
     json(&line)
 }
 
-async fn delete_user(state: &AdminState, query: &HashMap<String, String>) -> Result<Reply, Failure> {
+async fn delete_user(
+    state: &AdminState,
+    query: &HashMap<String, String>,
+) -> Result<Reply, Failure> {
     let name = required(query, "name")?.to_owned();
     let owned = name.clone();
     let index = state.directory.index().clone();
@@ -153,18 +165,29 @@ async fn create_key(state: &AdminState, query: &HashMap<String, String>) -> Resu
     let user = required(query, "user")?.to_owned();
     let expires = match query.get("expires_secs") {
         Some(v) => {
-            let secs: i64 = v
-                .parse()
-                .map_err(|_| Failure(StatusCode::BAD_REQUEST, "expires_secs is not a number".into()))?;
+            let secs: i64 = v.parse().map_err(|_| {
+                Failure(
+                    StatusCode::BAD_REQUEST,
+                    "expires_secs is not a number".into(),
+                )
+            })?;
             Some(now_millis() + secs.saturating_mul(1000))
         }
         None => None,
     };
-    let key: NewKey = match state.directory.add_key(&user, None, now_millis(), expires).await {
+    let key: NewKey = match state
+        .directory
+        .add_key(&user, None, now_millis(), expires)
+        .await
+    {
         Err(DirectoryError::Index(e)) => return Err(not_found(e)),
         other => other?,
     };
-    tracing::info!(user, access_key = key.access_key, "admin: access key created");
+    tracing::info!(
+        user,
+        access_key = key.access_key,
+        "admin: access key created"
+    );
     json(&key)
 }
 

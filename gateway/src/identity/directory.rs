@@ -11,17 +11,18 @@ use s3s_policy::model::Policy;
 
 use super::seal::Sealer;
 use crate::access::canned;
-use crate::index::{Index, IndexError, KeyRecord, UnixMillis, UserRecord};
+use crate::index::{Index, IndexError, KeyRecord, SessionKey, UnixMillis, UserRecord};
 
-/// The name the root key signs as; no user may take it.
-pub const ROOT_USER: &str = "root";
+pub use crate::index::ROOT_USER;
 
 /// Who signed with an access key, and the secret to check the signature with.
 #[derive(Clone)]
 pub struct Signer {
-    /// `None`: the root key.
+    /// `None`: the root key (or a session of it).
     pub user: Option<String>,
     pub secret: String,
+    /// Set for an STS session's key: its token must come with each request.
+    pub session: Option<SessionKey>,
 }
 
 /// Why a user or key could not be made.
@@ -39,6 +40,8 @@ pub struct Directory {
     root_key: String,
     root_secret: String,
     sealer: Sealer,
+    /// Derives STS session tokens from key ids.
+    token_key: [u8; 32],
     rng: SystemRandom,
 }
 
@@ -92,6 +95,10 @@ impl Directory {
             root_key: root_key.to_owned(),
             root_secret: root_secret.to_owned(),
             sealer: Sealer::new(seal_secret),
+            token_key: blake3::derive_key(
+                "floe 2026-12 sts session tokens v1",
+                seal_secret.as_bytes(),
+            ),
             rng: SystemRandom::new(),
         }
     }
@@ -115,24 +122,62 @@ impl Directory {
             return Ok(Some(Signer {
                 user: None,
                 secret: self.root_secret.clone(),
+                session: None,
             }));
         }
         let id = access_key.to_owned();
         let Some(record) = self.index.call(move |ix| ix.key(&id)).await? else {
             return Ok(None);
         };
-        if !record.enabled || record.expires.is_some_and(|end| end <= now) {
+        if record.expires.is_some_and(|end| end <= now) {
+            // An expired key never signs again: clear it out on the way (best effort).
+            let id = access_key.to_owned();
+            let _ = self.index.call(move |ix| ix.delete_key(&id)).await;
+            return Ok(None);
+        }
+        if !record.enabled {
             return Ok(None);
         }
         let Some(secret) = self.sealer.open(access_key, &record.sealed_secret) else {
             // Sealed under another seal_secret, or damaged: the key cannot be checked.
-            tracing::warn!(access_key, "access key secret does not open: check seal_secret");
+            tracing::warn!(
+                access_key,
+                "access key secret does not open: check seal_secret"
+            );
             return Ok(None);
         };
+        let user = (record.user != ROOT_USER).then_some(record.user);
         Ok(Some(Signer {
-            user: Some(record.user),
+            user,
             secret,
+            session: record.session,
         }))
+    }
+
+    /// The session token of STS key `access_key`: derived from the id under the sealing
+    /// secret, so any gateway of the cluster can check it without storing it.
+    pub fn session_token(&self, access_key: &str) -> String {
+        let mut token = String::from("FST1");
+        token.push_str(&blake3::keyed_hash(&self.token_key, access_key.as_bytes()).to_hex());
+        token
+    }
+
+    /// Temporary credentials for `user` (`None`: the root key) for `seconds`, narrowed by
+    /// `policy`, as STS AssumeRole hands them out: the key, its secret and its session token.
+    pub async fn assume_role(
+        &self,
+        user: Option<&str>,
+        seconds: i64,
+        policy: Option<String>,
+        now: UnixMillis,
+    ) -> Result<(NewKey, String), DirectoryError> {
+        let user = user.unwrap_or(ROOT_USER);
+        let session = SessionKey { policy };
+        let key = self
+            .make_key(user, None, now, Some(now + seconds * 1000), Some(session))
+            .await?;
+        let token = self.session_token(&key.access_key);
+        Ok((key, token))
     }
 
     /// User `name`'s identity policies, parsed: canned ones by name, else stored ones. A name
@@ -178,7 +223,12 @@ impl Directory {
                 continue;
             }
             let owned = name.clone();
-            if self.index.call(move |ix| ix.policy(&owned)).await?.is_none() {
+            if self
+                .index
+                .call(move |ix| ix.policy(&owned))
+                .await?
+                .is_none()
+            {
                 return Err(DirectoryError::Invalid(format!("no policy named {name:?}")));
             }
         }
@@ -214,6 +264,22 @@ impl Directory {
         now: UnixMillis,
         expires: Option<UnixMillis>,
     ) -> Result<NewKey, DirectoryError> {
+        if user == ROOT_USER {
+            return Err(DirectoryError::Invalid(
+                "the root key is set in the config".into(),
+            ));
+        }
+        self.make_key(user, fixed, now, expires, None).await
+    }
+
+    async fn make_key(
+        &self,
+        user: &str,
+        fixed: Option<(&str, &str)>,
+        now: UnixMillis,
+        expires: Option<UnixMillis>,
+        session: Option<SessionKey>,
+    ) -> Result<NewKey, DirectoryError> {
         let (access_key, secret_key) = match fixed {
             Some((id, secret)) => (id.to_owned(), secret.to_owned()),
             None => (self.random("FK", 18)?, self.random("", 40)?),
@@ -232,6 +298,7 @@ impl Directory {
             enabled: true,
             created: now,
             expires,
+            session,
         };
         let id = access_key.clone();
         self.index.call(move |ix| ix.add_key(&id, &record)).await?;
@@ -258,7 +325,10 @@ impl Directory {
             let current = existing.as_ref().is_some_and(|k| {
                 k.user == user.name
                     && k.enabled
-                    && self.sealer.open(&user.access_key, &k.sealed_secret).as_deref()
+                    && self
+                        .sealer
+                        .open(&user.access_key, &k.sealed_secret)
+                        .as_deref()
                         == Some(user.secret_key.as_str())
             });
             if current {
@@ -275,7 +345,11 @@ impl Directory {
                 None,
             )
             .await?;
-            tracing::info!(user = user.name, access_key = user.access_key, "declared user's key set");
+            tracing::info!(
+                user = user.name,
+                access_key = user.access_key,
+                "declared user's key set"
+            );
         }
         Ok(())
     }
@@ -292,7 +366,11 @@ impl Directory {
             .map_err(|_| DirectoryError::Invalid("no randomness".into()))?;
         let mut out = prefix.to_owned();
         // 256 is a multiple of 32; for 62 the bias (under 2%) does not weaken a 238-bit secret.
-        out.extend(bytes.iter().map(|b| alphabet[*b as usize % alphabet.len()] as char));
+        out.extend(
+            bytes
+                .iter()
+                .map(|b| alphabet[*b as usize % alphabet.len()] as char),
+        );
         Ok(out)
     }
 }

@@ -134,7 +134,10 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!(index.bucket_access("web").unwrap().acl, CannedAcl::PublicRead);
+        assert_eq!(
+            index.bucket_access("web").unwrap().acl,
+            CannedAcl::PublicRead
+        );
         index.delete_bucket("web").unwrap();
         index.create_bucket("web", &bucket_record()).unwrap();
         assert_eq!(

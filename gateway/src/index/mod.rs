@@ -40,6 +40,7 @@
 //! - `legacy`: the upgrade of redb files written before the keyspace (formats 1 to 3).
 
 mod batch;
+mod bucket_access;
 mod buckets;
 mod catalog;
 mod chain;
@@ -69,12 +70,12 @@ mod store;
 pub(crate) mod testkit;
 mod uploads;
 mod users;
-mod bucket_access;
 mod version_list;
 #[cfg(test)]
 mod version_tests;
 pub mod versioning;
 
+pub use bucket_access::{BucketAccess, CannedAcl, PublicAccessBlock};
 pub use clock::{CLOCK_TOLERANCE, ClockAhead, ClockBehind, check_against_nodes, check_clock};
 pub use cluster_view::ClusterId;
 pub use error::IndexError;
@@ -89,8 +90,7 @@ pub use records::*;
 pub use refcount::GarbageChunk;
 pub use restore::RestoreCounts;
 pub use store::{INDEX_FORMAT, Index};
-pub use bucket_access::{BucketAccess, CannedAcl, PublicAccessBlock};
-pub use users::{KeyRecord, UserRecord};
+pub use users::{KeyRecord, ROOT_USER, SessionKey, UserRecord};
 pub use version_list::{ListedVersion, VersionCursor};
 pub use versioning::{BucketSettings, MarkerRecord, VersionId, VersionStamp, Versioning};
 

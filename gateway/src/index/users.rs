@@ -33,7 +33,21 @@ pub struct KeyRecord {
     pub created: UnixMillis,
     /// Temporary keys end here; `None` for a permanent key.
     pub expires: Option<UnixMillis>,
+    /// Set on the keys of an STS session (AssumeRole): they need its session token, and its
+    /// policy, if any, narrows what the user may do.
+    pub session: Option<SessionKey>,
 }
+
+/// What an STS session adds to its temporary key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionKey {
+    /// The session policy's JSON.
+    pub policy: Option<String>,
+}
+
+/// The user name the root key's own session keys belong to. It has no user record: the root
+/// key comes from the config.
+pub const ROOT_USER: &str = "root";
 
 /// The ids of user `name`'s access keys, in order; on a snapshot or in a transaction.
 fn key_ids<C: Source + ?Sized>(
@@ -99,11 +113,11 @@ impl Index {
         })
     }
 
-    /// Adds access key `access_key` to its user; `NoSuchUser` if the user is absent,
-    /// `AccessKeyExists` if the key id is taken.
+    /// Adds access key `access_key` to its user; `NoSuchUser` if the user is absent (the root
+    /// user, for session keys, is always there), `AccessKeyExists` if the key id is taken.
     pub fn add_key(&self, access_key: &str, record: &KeyRecord) -> Result<(), IndexError> {
         self.write(|t| {
-            if t.users.get(record.user.as_str())?.is_none() {
+            if record.user != ROOT_USER && t.users.get(record.user.as_str())?.is_none() {
                 return Err(IndexError::NoSuchUser);
             }
             if t.access_keys.get(access_key)?.is_some() {
@@ -193,6 +207,7 @@ mod tests {
             enabled: true,
             created: 2,
             expires: None,
+            session: None,
         }
     }
 

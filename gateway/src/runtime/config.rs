@@ -275,7 +275,11 @@ impl UserEntry {
             (Some(s), None) => s.clone(),
             (None, Some(var)) => std::env::var(var)
                 .map_err(|_| bad(format!("environment variable {var} is not set")))?,
-            _ => return Err(bad("set exactly one of secret_key and secret_key_env".into())),
+            _ => {
+                return Err(bad(
+                    "set exactly one of secret_key and secret_key_env".into()
+                ));
+            }
         };
         if secret_key.len() < 8 {
             return Err(bad("secret_key must be at least 8 characters".into()));
@@ -624,6 +628,62 @@ mod tests {
                 .to_string()
                 .contains("write_quorum")
         );
+    }
+
+    #[test]
+    fn declared_users_take_the_documented_shape() {
+        // Setting a variable needs `unsafe` (forbidden here): read one every process has.
+        let path = std::env::var("PATH").unwrap();
+        let file = r#"
+            [[users]]
+            name = "backup"
+            access_key = "BACKUPKEY0000001"
+            secret_key_env = "PATH"
+            policies = ["writeonly"]
+
+            [[users]]
+            name = "web"
+            access_key = "WEBKEY0000000001"
+            secret_key = "web-secret-value"
+            policies = ["readwrite", "alpha-rw"]
+        "#;
+        let c = build(file, GatewayOverrides::default()).unwrap();
+        assert_eq!(c.users.len(), 2);
+        assert_eq!(c.users[0].secret_key, path);
+        assert_eq!(c.users[0].policies, ["writeonly"]);
+        assert_eq!(c.users[1].secret_key, "web-secret-value");
+        assert!(
+            !format!("{:?}", c.users[1]).contains("web-secret-value"),
+            "secrets stay out of logs"
+        );
+        for (bad, why) in [
+            (
+                "name = \"root\"\naccess_key = \"K123\"\nsecret_key = \"12345678\"",
+                "user name",
+            ),
+            (
+                "name = \"a\"\naccess_key = \"K-1\"\nsecret_key = \"12345678\"",
+                "access key id",
+            ),
+            ("name = \"a\"\naccess_key = \"K123\"", "exactly one of"),
+            (
+                "name = \"a\"\naccess_key = \"K123\"\nsecret_key = \"short\"",
+                "at least 8",
+            ),
+            (
+                "name = \"a\"\naccess_key = \"floeadmin\"\nsecret_key = \"12345678\"",
+                "root key",
+            ),
+            (
+                "name = \"a\"\naccess_key = \"K123\"\nsecret_key_env = \"FLOE_NOT_SET_ANYWHERE\"",
+                "not set",
+            ),
+        ] {
+            let err = build(&format!("[[users]]\n{bad}"), GatewayOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -58,6 +58,8 @@ struct CallerState {
     who: Who,
     /// The user's identity policies (none for root and anonymous callers).
     policies: Vec<Policy>,
+    /// An STS session's policy: it narrows what the identity may do, never widens it.
+    session: Option<Policy>,
     /// Whether a policy reads `s3:ExistingObjectTag/...`, so objects' tags must be looked up.
     reads_tags: bool,
     context: Context,
@@ -111,16 +113,24 @@ impl Caller {
     async fn decide(&self, action: &str, bucket: &str, key: Option<&str>) -> S3Result<Decision> {
         let state = &self.0;
         let principal = match &state.who {
-            Who::Root => return Ok(Decision::Allow),
+            Who::Root if state.session.is_none() => return Ok(Decision::Allow),
+            Who::Root => Principal::User(crate::identity::ROOT_USER.to_owned()),
             Who::User { name, .. } => Principal::User(name.clone()),
             Who::Anonymous => Principal::Anonymous,
         };
         let access = self.bucket_access(bucket).await?;
         let block = access.public_block.unwrap_or_default();
-        let bucket_policy = access
-            .policy
-            .as_deref()
-            .and_then(|json| serde_json::from_str::<Policy>(json).ok())
+        let bucket_policy = match access.policy.as_deref().map(serde_json::from_str::<Policy>) {
+            None => None,
+            Some(Ok(policy)) => Some(policy),
+            Some(Err(e)) => {
+                // Checked when it was put: unreadable now, its denies cannot be honoured, so
+                // nothing is allowed until it is replaced.
+                tracing::error!(bucket, error = %e, "stored bucket policy does not parse");
+                return Ok(Decision::ExplicitDeny);
+            }
+        };
+        let bucket_policy = bucket_policy
             // RestrictPublicBuckets: a public policy no longer speaks for anonymous callers.
             .filter(|p| {
                 !(block.restrict_public_buckets
@@ -146,7 +156,16 @@ impl Caller {
             resource: &resource,
             context: &context,
         };
-        let decision = decide(&identity, bucket_policy.as_ref(), &request);
+        let decision = match state.who {
+            // The root key's session: only what its session policy allows.
+            Who::Root => Decision::Allow,
+            _ => decide(&identity, bucket_policy.as_ref(), &request),
+        };
+        // A session policy narrows: it must allow too, and its deny wins.
+        let decision = match (&state.session, decision) {
+            (Some(session), Decision::Allow) => decide(&[session], None, &request),
+            (_, other) => other,
+        };
         // The canned ACL public-read lets anyone list the bucket (as in S3: it grants READ on
         // the bucket, not on its objects), unless IgnorePublicAcls is set.
         let acl_grant = access.acl == CannedAcl::PublicRead
@@ -205,10 +224,11 @@ impl Guard {
 
     /// The caller of request `cx` (signed or not), with its condition context.
     async fn caller(&self, cx: &S3AccessContext<'_>, peer: Option<Peer>) -> S3Result<Caller> {
-        let internal = |e: IndexError| -> s3s::S3Error { crate::objects::ObjectError::from(e).into() };
-        let (who, policies) = match cx.credentials() {
-            None => (Who::Anonymous, Vec::new()),
-            Some(c) if self.directory.is_root_key(&c.access_key) => (Who::Root, Vec::new()),
+        let internal =
+            |e: IndexError| -> s3s::S3Error { crate::objects::ObjectError::from(e).into() };
+        let (who, policies, session) = match cx.credentials() {
+            None => (Who::Anonymous, Vec::new(), None),
+            Some(c) if self.directory.is_root_key(&c.access_key) => (Who::Root, Vec::new(), None),
             Some(c) => {
                 let signer = self
                     .directory
@@ -216,17 +236,25 @@ impl Guard {
                     .await
                     .map_err(internal)?
                     .ok_or_else(super::errors::unknown_access_key)?;
-                let name = signer.user.unwrap_or_default();
-                let policies = self
-                    .directory
-                    .policies_of(&name)
-                    .await
-                    .map_err(internal)?;
-                let who = Who::User {
-                    name,
-                    key: c.access_key.clone(),
+                let session = match &signer.session {
+                    None => None,
+                    Some(s) => {
+                        self.check_session_token(cx, &c.access_key)?;
+                        // Stored only after validation; unreadable, it allows nothing.
+                        let policy = s.policy.as_deref().map(|json| {
+                            serde_json::from_str::<Policy>(json).unwrap_or_else(|_| deny_all())
+                        });
+                        Some(policy.unwrap_or_else(allow_all))
+                    }
                 };
-                (who, policies)
+                match signer.user {
+                    None => (Who::Root, Vec::new(), session),
+                    Some(name) => {
+                        let policies = self.directory.policies_of(&name).await.map_err(internal)?;
+                        let key = c.access_key.clone();
+                        (Who::User { name, key }, policies, session)
+                    }
+                }
             }
         };
         let reads_tags = policies.iter().any(reads_tags);
@@ -234,11 +262,54 @@ impl Guard {
         Ok(Caller(Arc::new(CallerState {
             who,
             policies,
+            session,
             reads_tags,
             context,
             svc: self.svc.clone(),
         })))
     }
+}
+
+impl Guard {
+    /// A session key's requests carry its session token (header, or query when presigned).
+    fn check_session_token(&self, cx: &S3AccessContext<'_>, access_key: &str) -> S3Result<()> {
+        let query = parse_query(cx.uri().query());
+        let given = cx
+            .headers()
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| query.get("X-Amz-Security-Token").map(String::as_str));
+        match given == Some(self.directory.session_token(access_key).as_str()) {
+            true => Ok(()),
+            false => Err(s3s::s3_error!(
+                InvalidToken,
+                "The provided token is malformed or otherwise invalid."
+            )),
+        }
+    }
+}
+
+fn policy_of(json: &str) -> Policy {
+    // Fixed texts that parse; a failure would be a build defect, and then nothing is allowed.
+    serde_json::from_str(json).unwrap_or_else(|_| Policy {
+        version: None,
+        id: None,
+        statement: s3s_policy::model::OneOrMore::More(Vec::new()),
+    })
+}
+
+/// A session without a policy keeps the identity's rights.
+fn allow_all() -> Policy {
+    policy_of(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+    )
+}
+
+/// A session whose stored policy no longer reads allows nothing.
+fn deny_all() -> Policy {
+    policy_of(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+    )
 }
 
 /// The condition keys of a request: where it came from, over what, when, by whom, and the
@@ -357,7 +428,12 @@ impl Caller {
     }
 
     /// A request bypassing GOVERNANCE retention needs `s3:BypassGovernanceRetention`.
-    async fn require_bypass(&self, bypass: Option<bool>, bucket: &str, key: Option<&str>) -> S3Result<()> {
+    async fn require_bypass(
+        &self,
+        bypass: Option<bool>,
+        bucket: &str,
+        key: Option<&str>,
+    ) -> S3Result<()> {
         match bypass {
             Some(true) => self.require(BYPASS_GOVERNANCE, bucket, key).await,
             _ => Ok(()),
@@ -376,7 +452,7 @@ impl S3Access for Guard {
         let version = parse_query(cx.uri().query()).contains_key("versionId");
         cx.extensions_mut().insert(caller.clone());
         match caller.who() {
-            Who::Root => return Ok(()),
+            Who::Root if caller.0.session.is_none() => return Ok(()),
             // Any user may ask: the answer holds only the buckets it may list (as MinIO does),
             // so s3:ListAllMyBuckets is not needed on top.
             Who::User { .. } if op == "ListBuckets" => return Ok(()),
@@ -433,7 +509,11 @@ impl S3Access for Guard {
     async fn delete_object(&self, req: &mut S3Request<DeleteObjectInput>) -> S3Result<()> {
         let input = &req.input;
         caller_of(req)?
-            .require_bypass(input.bypass_governance_retention, &input.bucket, Some(&input.key))
+            .require_bypass(
+                input.bypass_governance_retention,
+                &input.bucket,
+                Some(&input.key),
+            )
             .await
     }
 
@@ -443,7 +523,11 @@ impl S3Access for Guard {
     ) -> S3Result<()> {
         let input = &req.input;
         caller_of(req)?
-            .require_bypass(input.bypass_governance_retention, &input.bucket, Some(&input.key))
+            .require_bypass(
+                input.bypass_governance_retention,
+                &input.bucket,
+                Some(&input.key),
+            )
             .await
     }
 
@@ -452,9 +536,6 @@ impl S3Access for Guard {
     async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
         let caller = caller_of(req)?;
         let bucket = req.input.bucket.clone();
-        if caller.who() == &Who::Root {
-            return Ok(());
-        }
         let objects = std::mem::take(&mut req.input.delete.objects);
         let mut denied = DeniedKeys::default();
         let bypass = req.input.bypass_governance_retention == Some(true);

@@ -30,6 +30,7 @@ mod objects;
 mod policy;
 mod reads;
 pub mod server;
+mod sts;
 mod tagging;
 
 use crate::front::RequestId;

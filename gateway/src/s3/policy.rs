@@ -29,7 +29,10 @@ const MAX_POLICY_BYTES: usize = 20 * 1024;
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
 fn malformed_policy(why: impl std::fmt::Display) -> S3Error {
-    S3Error::with_message(S3ErrorCode::MalformedPolicy, format!("Policy has invalid resource or syntax: {why}"))
+    S3Error::with_message(
+        S3ErrorCode::MalformedPolicy,
+        format!("Policy has invalid resource or syntax: {why}"),
+    )
 }
 
 fn public_refused(what: &str) -> ObjectError {
@@ -204,9 +207,12 @@ pub(super) async fn put_bucket_acl(
     if input.access_control_policy.is_some() || grants.iter().any(|g| g.is_some()) {
         return Err(acl_not_supported());
     }
-    let acl = input
-        .acl
-        .ok_or_else(|| s3s::s3_error!(InvalidRequest, "PutBucketAcl needs a canned ACL (x-amz-acl)"))?;
+    let acl = input.acl.ok_or_else(|| {
+        s3s::s3_error!(
+            InvalidRequest,
+            "PutBucketAcl needs a canned ACL (x-amz-acl)"
+        )
+    })?;
     set_bucket_acl(svc, &input.bucket, &acl).await?;
     Ok(S3Response::new(PutBucketAclOutput::default()))
 }

@@ -60,6 +60,7 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Front {
     builder.set_config(Arc::new(StaticConfigProvider::new(Arc::new(limits))));
     builder.set_auth(AccessKeys(settings.directory.clone()));
     builder.set_access(guard);
+    builder.set_route(super::sts::Sts::new(settings.directory.clone()));
     if !settings.domains.is_empty() {
         builder.set_host(VirtualHosts::new(&settings.domains));
     }

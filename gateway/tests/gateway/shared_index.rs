@@ -414,3 +414,99 @@ async fn versions_from_two_gateways_never_collide() {
         assert_eq!(bytes, pattern(100, *seed), "version {id}");
     }
 }
+
+/// Users live in the shared index: a key made through gateway A signs on gateway B, a bucket
+/// policy put through B binds A, and a key disabled through A is refused by B on its very next
+/// request, with no restart (keys are read from the index on every request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_key_is_refused_on_every_gateway_at_once() {
+    let cluster = LocalCluster::start(6);
+    let url = floe_testkit::postgres::fresh_database("two_gateway_users");
+    let tmp = tempfile::tempdir().unwrap();
+    let a = gateway(&cluster, &tmp.path().join("a"), &url, "");
+    let b = gateway(&cluster, &tmp.path().join("b"), &url, "");
+    s3(&a)
+        .create_bucket()
+        .bucket("tenant")
+        .send()
+        .await
+        .unwrap();
+    admin(&a)
+        .put_user("app", &["readwrite".to_owned()])
+        .await
+        .unwrap();
+    let key = admin(&a).create_key("app", None).await.unwrap();
+    let (via_a, via_b) = (
+        client_with(&a.endpoint, &key.access_key, &key.secret_key),
+        client_with(&b.endpoint, &key.access_key, &key.secret_key),
+    );
+    for (client, name) in [(&via_a, "from-a"), (&via_b, "from-b")] {
+        client
+            .put_object()
+            .bucket("tenant")
+            .key(name)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .unwrap();
+    }
+    // A deny in a bucket policy put through B binds the user on A.
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny",
+      "Principal":{"AWS":"app"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::tenant/from-b"}]}"#;
+    s3(&b)
+        .put_bucket_policy()
+        .bucket("tenant")
+        .policy(deny)
+        .send()
+        .await
+        .unwrap();
+    let refused = via_a
+        .get_object()
+        .bucket("tenant")
+        .key("from-b")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.raw_response().map(|r| r.status().as_u16()),
+        Some(403)
+    );
+    assert!(
+        via_a
+            .get_object()
+            .bucket("tenant")
+            .key("from-a")
+            .send()
+            .await
+            .is_ok()
+    );
+
+    admin(&a)
+        .set_key_enabled(&key.access_key, false)
+        .await
+        .unwrap();
+    for client in [&via_b, &via_a] {
+        let err = client
+            .list_objects_v2()
+            .bucket("tenant")
+            .send()
+            .await
+            .unwrap_err();
+        let code = err
+            .as_service_error()
+            .and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e).map(str::to_owned));
+        assert_eq!(code.as_deref(), Some("InvalidAccessKeyId"));
+    }
+    admin(&b)
+        .set_key_enabled(&key.access_key, true)
+        .await
+        .unwrap();
+    assert!(
+        via_a
+            .list_objects_v2()
+            .bucket("tenant")
+            .send()
+            .await
+            .is_ok()
+    );
+}

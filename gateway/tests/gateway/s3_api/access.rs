@@ -52,8 +52,9 @@ async fn user(gw: &TestGateway, name: &str, policies: &[&str]) -> (Client, Strin
     )
 }
 
-fn denied<T: std::fmt::Debug, E>(result: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>)
-where
+fn denied<T: std::fmt::Debug, E>(
+    result: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     expect_err(result, 403, "AccessDenied");
@@ -76,7 +77,10 @@ fn delete_of(keys: &[&str]) -> Delete {
         .iter()
         .map(|k| ObjectIdentifier::builder().key(*k).build().unwrap())
         .collect();
-    Delete::builder().set_objects(Some(objects)).build().unwrap()
+    Delete::builder()
+        .set_objects(Some(objects))
+        .build()
+        .unwrap()
 }
 
 async fn denials(gw: &TestGateway) -> f64 {
@@ -116,12 +120,26 @@ async fn three_users_get_exactly_their_rights() {
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["one", "x"]);
     denied(web.get_object().bucket("beta").key("secret").send().await);
-    expect_status(web.head_object().bucket("beta").key("secret").send().await, 403);
+    expect_status(
+        web.head_object().bucket("beta").key("secret").send().await,
+        403,
+    );
     denied(web.list_objects_v2().bucket("beta").send().await);
-    assert!(put(&web, "beta", "y").await.unwrap_err().contains("AccessDenied"));
+    assert!(
+        put(&web, "beta", "y")
+            .await
+            .unwrap_err()
+            .contains("AccessDenied")
+    );
     denied(web.create_bucket().bucket("gamma").send().await);
     denied(web.delete_bucket().bucket("alpha").send().await);
-    denied(web.put_bucket_policy().bucket("alpha").policy(ALPHA_RW).send().await);
+    denied(
+        web.put_bucket_policy()
+            .bucket("alpha")
+            .policy(ALPHA_RW)
+            .send()
+            .await,
+    );
     // Copies read their source: beta -> alpha is refused, alpha -> alpha goes.
     denied(
         web.copy_object()
@@ -142,10 +160,19 @@ async fn three_users_get_exactly_their_rights() {
     );
     // ListBuckets shows the buckets a user may list.
     let names = |out: aws_sdk_s3::operation::list_buckets::ListBucketsOutput| -> Vec<String> {
-        out.buckets().iter().filter_map(|b| b.name().map(str::to_owned)).collect()
+        out.buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_owned))
+            .collect()
     };
-    assert_eq!(names(ok(web.list_buckets().send().await, "web buckets")), ["alpha"]);
-    assert_eq!(names(ok(ops.list_buckets().send().await, "ops buckets")), ["alpha", "beta"]);
+    assert_eq!(
+        names(ok(web.list_buckets().send().await, "web buckets")),
+        ["alpha"]
+    );
+    assert_eq!(
+        names(ok(ops.list_buckets().send().await, "ops buckets")),
+        ["alpha", "beta"]
+    );
 
     // backup: writes anywhere (single and multipart), reads and deletes nothing.
     put(&backup, "beta", "b1").await.unwrap();
@@ -153,7 +180,12 @@ async fn three_users_get_exactly_their_rights() {
     denied(backup.list_objects_v2().bucket("beta").send().await);
     denied(backup.delete_object().bucket("beta").key("b1").send().await);
     let upload = ok(
-        backup.create_multipart_upload().bucket("beta").key("big").send().await,
+        backup
+            .create_multipart_upload()
+            .bucket("beta")
+            .key("big")
+            .send()
+            .await,
         "backup starts an upload",
     );
     let part = ok(
@@ -189,7 +221,10 @@ async fn three_users_get_exactly_their_rights() {
         "backup completes it",
     );
     assert_eq!(gw.get("beta", "big").await, vec![7u8; 1000]);
-    assert_eq!(names(ok(backup.list_buckets().send().await, "backup buckets")), Vec::<String>::new());
+    assert_eq!(
+        names(ok(backup.list_buckets().send().await, "backup buckets")),
+        Vec::<String>::new()
+    );
 
     // Multi-object delete is judged per key: web may delete in alpha only.
     let out = ok(
@@ -222,19 +257,46 @@ async fn three_users_get_exactly_their_rights() {
 
     // Presigned URLs carry the signer's rights.
     let presign = PresigningConfig::expires_in(Duration::from_secs(300)).unwrap();
-    let by_web = web.get_object().bucket("alpha").key("one").presigned(presign.clone()).await.unwrap();
+    let by_web = web
+        .get_object()
+        .bucket("alpha")
+        .key("one")
+        .presigned(presign.clone())
+        .await
+        .unwrap();
     let raw = send_presigned(gw.addr, &by_web, Vec::new()).await;
     assert_eq!(raw.status, 200, "{}", raw.text());
-    let by_backup = backup.get_object().bucket("beta").key("b1").presigned(presign.clone()).await.unwrap();
+    let by_backup = backup
+        .get_object()
+        .bucket("beta")
+        .key("b1")
+        .presigned(presign.clone())
+        .await
+        .unwrap();
     let raw = send_presigned(gw.addr, &by_backup, Vec::new()).await;
     assert_eq!(raw.status, 403, "{}", raw.text());
     assert!(raw.text().contains("AccessDenied"));
 
     // Ownership: a name another user owns is BucketAlreadyExists; one's own, AlreadyOwnedByYou.
-    ok(ops.create_bucket().bucket("ops-own").send().await, "ops creates a bucket");
-    expect_err(ops.create_bucket().bucket("ops-own").send().await, 409, "BucketAlreadyOwnedByYou");
-    expect_err(ops.create_bucket().bucket("alpha").send().await, 409, "BucketAlreadyExists");
-    expect_err(root.create_bucket().bucket("ops-own").send().await, 409, "BucketAlreadyExists");
+    ok(
+        ops.create_bucket().bucket("ops-own").send().await,
+        "ops creates a bucket",
+    );
+    expect_err(
+        ops.create_bucket().bucket("ops-own").send().await,
+        409,
+        "BucketAlreadyOwnedByYou",
+    );
+    expect_err(
+        ops.create_bucket().bucket("alpha").send().await,
+        409,
+        "BucketAlreadyExists",
+    );
+    expect_err(
+        root.create_bucket().bucket("ops-own").send().await,
+        409,
+        "BucketAlreadyExists",
+    );
 
     // The admin API opens to admins' keys only.
     let refused = gw
@@ -243,14 +305,24 @@ async fn three_users_get_exactly_their_rights() {
         .await
         .expect_err("a wrong credential");
     assert!(refused.to_string().contains("401"), "{refused}");
-    let users: Vec<String> = gw.admin().users().await.unwrap().into_iter().map(|u| u.name).collect();
+    let users: Vec<String> = gw
+        .admin()
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
     assert_eq!(users, ["backup", "ops", "web"]);
     assert!(denials(&gw).await >= 10.0, "denials are counted");
     gw.stop().await;
 }
 
 async fn body_of(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
-    let out = ok(client.get_object().bucket(bucket).key(key).send().await, "get");
+    let out = ok(
+        client.get_object().bucket(bucket).key(key).send().await,
+        "get",
+    );
     body(out).await
 }
 
@@ -266,16 +338,32 @@ async fn anonymous_callers_get_what_bucket_policies_and_acls_grant() {
     // Public read through a bucket policy: objects only, not listing, not writing.
     let public_read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
       "Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}"#;
-    ok(root.put_bucket_policy().bucket("site").policy(public_read).send().await, "policy");
-    let got = ok(root.get_bucket_policy().bucket("site").send().await, "get policy");
+    ok(
+        root.put_bucket_policy()
+            .bucket("site")
+            .policy(public_read)
+            .send()
+            .await,
+        "policy",
+    );
+    let got = ok(
+        root.get_bucket_policy().bucket("site").send().await,
+        "get policy",
+    );
     assert_eq!(got.policy(), Some(public_read));
     let got = anon("/site/logo.png").await;
     assert_eq!((got.status, got.body.as_ref()), (200, b"png".as_slice()));
     assert_eq!(anon("/site").await.status, 403, "no listing");
     let put = raw_request(gw.addr, "PUT", "/site/x", &[], b"x".to_vec()).await;
     assert_eq!(put.status, 403);
-    let status = ok(root.get_bucket_policy_status().bucket("site").send().await, "status");
-    assert_eq!(status.policy_status().and_then(|p| p.is_public()), Some(true));
+    let status = ok(
+        root.get_bucket_policy_status().bucket("site").send().await,
+        "status",
+    );
+    assert_eq!(
+        status.policy_status().and_then(|p| p.is_public()),
+        Some(true)
+    );
 
     // RestrictPublicBuckets neutralizes it; deleting the block restores it.
     let restrict = PublicAccessBlockConfiguration::builder()
@@ -290,13 +378,28 @@ async fn anonymous_callers_get_what_bucket_policies_and_acls_grant() {
         "restrict",
     );
     assert_eq!(anon("/site/logo.png").await.status, 403);
-    let status = ok(root.get_bucket_policy_status().bucket("site").send().await, "status");
-    assert_eq!(status.policy_status().and_then(|p| p.is_public()), Some(false));
-    let block = ok(root.get_public_access_block().bucket("site").send().await, "get block");
+    let status = ok(
+        root.get_bucket_policy_status().bucket("site").send().await,
+        "status",
+    );
+    assert_eq!(
+        status.policy_status().and_then(|p| p.is_public()),
+        Some(false)
+    );
+    let block = ok(
+        root.get_public_access_block().bucket("site").send().await,
+        "get block",
+    );
     let config = block.public_access_block_configuration().unwrap();
     assert_eq!(config.restrict_public_buckets(), Some(true));
     assert_eq!(config.block_public_policy(), Some(false));
-    ok(root.delete_public_access_block().bucket("site").send().await, "unblock");
+    ok(
+        root.delete_public_access_block()
+            .bucket("site")
+            .send()
+            .await,
+        "unblock",
+    );
     assert_eq!(anon("/site/logo.png").await.status, 200);
     expect_err(
         root.get_public_access_block().bucket("site").send().await,
@@ -309,39 +412,73 @@ async fn anonymous_callers_get_what_bucket_policies_and_acls_grant() {
         root.put_public_access_block()
             .bucket("site")
             .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder().block_public_policy(true).build(),
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_policy(true)
+                    .build(),
             )
             .send()
             .await,
         "block policies",
     );
-    denied(root.put_bucket_policy().bucket("site").policy(public_read).send().await);
-    ok(root.delete_bucket_policy().bucket("site").send().await, "delete policy");
-    expect_err(root.get_bucket_policy().bucket("site").send().await, 404, "NoSuchBucketPolicy");
+    denied(
+        root.put_bucket_policy()
+            .bucket("site")
+            .policy(public_read)
+            .send()
+            .await,
+    );
+    ok(
+        root.delete_bucket_policy().bucket("site").send().await,
+        "delete policy",
+    );
+    expect_err(
+        root.get_bucket_policy().bucket("site").send().await,
+        404,
+        "NoSuchBucketPolicy",
+    );
     assert_eq!(anon("/site/logo.png").await.status, 403);
     expect_err(
-        root.put_bucket_policy().bucket("site").policy("{not json").send().await,
+        root.put_bucket_policy()
+            .bucket("site")
+            .policy("{not json")
+            .send()
+            .await,
         400,
         "MalformedPolicy",
     );
 
     // The canned ACL public-read lets anyone list the bucket (not read its objects, as in S3).
     ok(
-        root.create_bucket().bucket("listed").acl(BucketCannedAcl::PublicRead).send().await,
+        root.create_bucket()
+            .bucket("listed")
+            .acl(BucketCannedAcl::PublicRead)
+            .send()
+            .await,
         "public-read bucket",
     );
     gw.put("listed", "k", b"v").await;
     assert_eq!(anon("/listed").await.status, 200);
     assert_eq!(anon("/listed/k").await.status, 403);
     let acl = ok(root.get_bucket_acl().bucket("listed").send().await, "acl");
-    let uris: Vec<&str> = acl.grants().iter().filter_map(|g| g.grantee()?.uri()).collect();
+    let uris: Vec<&str> = acl
+        .grants()
+        .iter()
+        .filter_map(|g| g.grantee()?.uri())
+        .collect();
     assert_eq!(uris, ["http://acs.amazonaws.com/groups/global/AllUsers"]);
     ok(
-        root.put_bucket_acl().bucket("listed").acl(BucketCannedAcl::Private).send().await,
+        root.put_bucket_acl()
+            .bucket("listed")
+            .acl(BucketCannedAcl::Private)
+            .send()
+            .await,
         "private again",
     );
     assert_eq!(anon("/listed").await.status, 403);
-    let acl = ok(root.get_object_acl().bucket("listed").key("k").send().await, "object acl");
+    let acl = ok(
+        root.get_object_acl().bucket("listed").key("k").send().await,
+        "object acl",
+    );
     assert_eq!(acl.grants().len(), 1, "the owner's full control");
     // Objects keep no ACL: a public one is refused, never silently dropped.
     expect_err(
@@ -378,9 +515,16 @@ async fn keys_disable_rotate_and_bypass_governance() {
 
     // Disabled: refused on its next request; enabled again: accepted.
     admin.set_key_enabled(&old_key, false).await.unwrap();
-    expect_err(rw.list_objects_v2().bucket("data").send().await, 403, "InvalidAccessKeyId");
+    expect_err(
+        rw.list_objects_v2().bucket("data").send().await,
+        403,
+        "InvalidAccessKeyId",
+    );
     admin.set_key_enabled(&old_key, true).await.unwrap();
-    ok(rw.list_objects_v2().bucket("data").send().await, "enabled again");
+    ok(
+        rw.list_objects_v2().bucket("data").send().await,
+        "enabled again",
+    );
 
     // Rotation: a second key works beside the first; the first is deleted.
     let new = admin.create_key("app", None).await.unwrap();
@@ -389,19 +533,38 @@ async fn keys_disable_rotate_and_bypass_governance() {
     let keys = admin.keys(Some("app")).await.unwrap();
     assert_eq!(keys.len(), 2);
     admin.delete_key(&old_key).await.unwrap();
-    expect_err(rw.list_objects_v2().bucket("data").send().await, 403, "InvalidAccessKeyId");
-    ok(rotated.list_objects_v2().bucket("data").send().await, "the new key");
+    expect_err(
+        rw.list_objects_v2().bucket("data").send().await,
+        403,
+        "InvalidAccessKeyId",
+    );
+    ok(
+        rotated.list_objects_v2().bucket("data").send().await,
+        "the new key",
+    );
 
     // A temporary key stops at its expiry.
     let short = admin.create_key("app", Some(1)).await.unwrap();
     let temp = gw.client_with(&short.access_key, &short.secret_key);
-    ok(temp.list_objects_v2().bucket("data").send().await, "before expiry");
+    ok(
+        temp.list_objects_v2().bucket("data").send().await,
+        "before expiry",
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    expect_err(temp.list_objects_v2().bucket("data").send().await, 403, "InvalidAccessKeyId");
+    expect_err(
+        temp.list_objects_v2().bucket("data").send().await,
+        403,
+        "InvalidAccessKeyId",
+    );
 
     // Bypassing GOVERNANCE needs s3:BypassGovernanceRetention, which readwrite lacks.
     ok(
-        gw.client.create_bucket().bucket("vault").object_lock_enabled_for_bucket(true).send().await,
+        gw.client
+            .create_bucket()
+            .bucket("vault")
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await,
         "lock bucket",
     );
     let until = DateTime::from_secs(
@@ -433,10 +596,17 @@ async fn keys_disable_rotate_and_bypass_governance() {
             .send()
     };
     denied(delete(&rotated).await);
-    ok(delete(&gw.client_with(OPS_KEY, OPS_SECRET)).await, "an admin may bypass");
+    ok(
+        delete(&gw.client_with(OPS_KEY, OPS_SECRET)).await,
+        "an admin may bypass",
+    );
 
     // Deleting the user deletes its keys.
     admin.delete_user("app").await.unwrap();
-    expect_err(rotated.list_objects_v2().bucket("data").send().await, 403, "InvalidAccessKeyId");
+    expect_err(
+        rotated.list_objects_v2().bucket("data").send().await,
+        403,
+        "InvalidAccessKeyId",
+    );
     gw.stop().await;
 }
