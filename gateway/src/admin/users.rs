@@ -57,6 +57,9 @@ impl From<DirectoryError> for Failure {
         match e {
             DirectoryError::Invalid(why) => Failure(StatusCode::BAD_REQUEST, why),
             DirectoryError::Index(e) => e.into(),
+            e @ DirectoryError::NotReplicated(_) => {
+                Failure(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
         }
     }
 }
@@ -157,6 +160,7 @@ async fn delete_user(
         .call(move |ix| ix.delete_user(&owned))
         .await
         .map_err(not_found)?;
+    state.directory.replicated().await?;
     tracing::info!(user = name, "admin: user deleted with its keys");
     json(&name)
 }
@@ -242,6 +246,7 @@ async fn set_key_state(
         })
         .await
         .map_err(not_found)?;
+    state.directory.replicated().await?;
     tracing::info!(access_key = key, enabled, "admin: access key state set");
     json(&KeyLine {
         access_key: key,
@@ -260,6 +265,7 @@ async fn delete_key(state: &AdminState, query: &HashMap<String, String>) -> Resu
         .call(move |ix| ix.delete_key(&id))
         .await
         .map_err(not_found)?;
+    state.directory.replicated().await?;
     tracing::info!(access_key = key, "admin: access key deleted");
     json(&key)
 }
@@ -310,6 +316,7 @@ async fn put_policy(
     index
         .call(move |ix| ix.put_policy(&owned, &document))
         .await?;
+    state.directory.replicated().await?;
     tracing::info!(policy = name, "admin: policy stored");
     json(&PolicyLine {
         name,
@@ -328,6 +335,7 @@ async fn delete_policy(
     if !index.call(move |ix| ix.delete_policy(&owned)).await? {
         return Err(Failure(StatusCode::NOT_FOUND, "no such policy".into()));
     }
+    state.directory.replicated().await?;
     tracing::info!(policy = name, "admin: policy deleted");
     json(&name)
 }

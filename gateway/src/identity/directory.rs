@@ -12,6 +12,7 @@ use s3s_policy::model::Policy;
 use super::seal::Sealer;
 use crate::access::canned;
 use crate::index::{Index, IndexError, KeyRecord, SessionKey, UnixMillis, UserRecord};
+use crate::objects::Replication;
 
 pub use crate::index::ROOT_USER;
 
@@ -32,11 +33,15 @@ pub enum DirectoryError {
     Invalid(String),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error("the change is saved but not yet on the storage nodes: {0}")]
+    NotReplicated(String),
 }
 
 /// The root key, and the index's users and keys.
 pub struct Directory {
     index: Arc<Index>,
+    /// Changes wait until the nodes hold them (a rebuilt index keeps them).
+    replication: Arc<dyn Replication>,
     root_key: String,
     root_secret: String,
     sealer: Sealer,
@@ -89,9 +94,16 @@ pub struct NewKey {
 }
 
 impl Directory {
-    pub fn new(index: Arc<Index>, root_key: &str, root_secret: &str, seal_secret: &str) -> Self {
+    pub fn new(
+        index: Arc<Index>,
+        replication: Arc<dyn Replication>,
+        root_key: &str,
+        root_secret: &str,
+        seal_secret: &str,
+    ) -> Self {
         Self {
             index,
+            replication,
             root_key: root_key.to_owned(),
             root_secret: root_secret.to_owned(),
             sealer: Sealer::new(seal_secret),
@@ -105,6 +117,14 @@ impl Directory {
 
     pub fn index(&self) -> &Arc<Index> {
         &self.index
+    }
+
+    /// Returns once every change made so far is held by the nodes' records.
+    pub async fn replicated(&self) -> Result<(), DirectoryError> {
+        self.replication
+            .replicated()
+            .await
+            .map_err(|e| DirectoryError::NotReplicated(e.to_string()))
     }
 
     pub fn is_root_key(&self, access_key: &str) -> bool {
@@ -252,6 +272,7 @@ impl Directory {
                 ix.put_user(&owned, &UserRecord { created, policies })
             })
             .await?;
+        self.replicated().await?;
         Ok(created)
     }
 
@@ -302,6 +323,7 @@ impl Directory {
         };
         let id = access_key.clone();
         self.index.call(move |ix| ix.add_key(&id, &record)).await?;
+        self.replicated().await?;
         Ok(NewKey {
             user: user.to_owned(),
             access_key,

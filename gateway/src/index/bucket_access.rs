@@ -1,11 +1,14 @@
 //! Who may reach a bucket besides its users' own policies: its owner, its bucket policy (JSON,
 //! stored as sent), its canned ACL and its Block Public Access settings; and the cluster's
-//! stored identity policies, by name. The index only keeps them: what they mean is
+//! stored identity policies, by name. Both travel to the nodes: a bucket's settings in its
+//! record, policies as `Identity` entries (`users_journal`). The index only keeps them: what they mean is
 //! `crate::access`'s business.
 
 use serde::{Deserialize, Serialize};
 
+use super::journal::{RecordKind, note_change};
 use super::store::{BUCKET_ACCESS, BUCKETS, POLICIES, decode};
+use super::users_journal::{Identity, note_identity};
 use super::{Index, IndexError, encode_record};
 
 /// The canned ACLs Floe keeps on a bucket.
@@ -75,6 +78,8 @@ impl Index {
             change(&mut access)?;
             t.bucket_access
                 .insert(name, encode_record(&access).as_slice())?;
+            // The bucket's record on the nodes carries its access settings.
+            note_change(t, RecordKind::Bucket, name, "", true)?;
             Ok(access)
         })
     }
@@ -84,6 +89,7 @@ impl Index {
         self.write(|t| {
             let created = t.policies.get(name)?.is_none();
             t.policies.insert(name, json.as_bytes())?;
+            note_identity(t, Identity::Policy(name), true)?;
             Ok(created)
         })
     }
@@ -109,7 +115,13 @@ impl Index {
 
     /// Deletes stored policy `name`; whether there was one.
     pub fn delete_policy(&self, name: &str) -> Result<bool, IndexError> {
-        self.write(|t| Ok(t.policies.remove(name)?.is_some()))
+        self.write(|t| {
+            let existed = t.policies.remove(name)?.is_some();
+            if existed {
+                note_identity(t, Identity::Policy(name), false)?;
+            }
+            Ok(existed)
+        })
     }
 }
 

@@ -25,9 +25,12 @@ use super::chain::ChainView;
 use super::kv::bound::Source;
 use super::object_entry::StoredVersion;
 use super::objects::read_chain;
-use super::store::{BUCKETS, NODE_STATES, RECORD_OUTBOX, Tables, VERSION_OUTBOX, now_millis};
+use super::store::{
+    BUCKET_ACCESS, BUCKETS, NODE_STATES, RECORD_OUTBOX, Tables, VERSION_OUTBOX, decode, now_millis,
+};
+use super::users_journal::identity_state;
 use super::versioning::{BucketSettings, MarkerRecord, VersionId, VersionStamp};
-use super::{BucketRecord, Index, IndexError, ObjectRecord};
+use super::{BucketRecord, Index, IndexError, KeyRecord, ObjectRecord, UserRecord};
 
 /// Key in `meta` of the last version handed out.
 pub(super) const LAST_VERSION: &str = "record_version";
@@ -40,6 +43,8 @@ pub enum RecordKind {
     Object = 1,
     /// A key's version other than null.
     Version = 2,
+    /// A user, access key or stored policy (`users_journal`); the bucket is empty.
+    Identity = 3,
 }
 
 impl RecordKind {
@@ -48,6 +53,7 @@ impl RecordKind {
             0 => Some(Self::Bucket),
             1 => Some(Self::Object),
             2 => Some(Self::Version),
+            3 => Some(Self::Identity),
             _ => None,
         }
     }
@@ -60,6 +66,10 @@ pub enum JournalState {
     /// Boxed: records are large, and most entries are small.
     Object(VersionStamp, Box<ObjectRecord>, Manifest),
     Marker(VersionStamp, MarkerRecord),
+    User(UserRecord),
+    Key(KeyRecord),
+    /// A stored policy's JSON.
+    Policy(String),
     /// Deleted: published as a tombstone, so an older copy cannot bring it back.
     Deleted,
 }
@@ -207,6 +217,7 @@ impl Index {
         let outbox = txn.open_table(RECORD_OUTBOX)?;
         let version_outbox = txn.open_table(VERSION_OUTBOX)?;
         let buckets = txn.open_table(BUCKETS)?;
+        let bucket_access = txn.open_table(BUCKET_ACCESS)?;
         read_chain!(txn, chain);
         let mut out = Vec::new();
         for entry in outbox.range(..)?.take(limit) {
@@ -217,11 +228,16 @@ impl Index {
             let state = match kind {
                 RecordKind::Bucket => match buckets.get(bucket)? {
                     Some(v) => {
-                        let (record, settings) = decode_bucket(bucket, v.value())?;
+                        let (record, mut settings) = decode_bucket(bucket, v.value())?;
+                        settings.access = bucket_access
+                            .get(bucket)?
+                            .map(|v| decode(format_args!("access of bucket {bucket}"), v.value()))
+                            .transpose()?;
                         JournalState::Bucket(record, settings)
                     }
                     None => JournalState::Deleted,
                 },
+                RecordKind::Identity => identity_state(&txn, key)?,
                 RecordKind::Object => version_state(&chain, bucket, key, VersionId::Null)?,
                 RecordKind::Version => {
                     return Err(IndexError::Corrupt(format!(

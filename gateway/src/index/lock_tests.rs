@@ -12,6 +12,7 @@ fn lock_bucket(index: &Index, default_retention: Option<DefaultRetention>) {
     let settings = BucketSettings {
         versioning: Versioning::Enabled,
         lock: Some(BucketLock { default_retention }),
+        access: None,
     };
     index
         .create_bucket_with("b", &bucket_record(), &settings)

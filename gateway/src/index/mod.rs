@@ -70,6 +70,7 @@ mod store;
 pub(crate) mod testkit;
 mod uploads;
 mod users;
+mod users_journal;
 mod version_list;
 #[cfg(test)]
 mod version_tests;

@@ -15,6 +15,7 @@ use super::lock::Removal;
 use super::object_entry::EncodedObject;
 use super::refcount::RefDelta;
 use super::store::{Tables, now_millis};
+use super::users_journal::restore_identity;
 use super::versioning::VersionId;
 use super::{BucketRecord, Index, IndexError, UnixMillis, encode_record};
 
@@ -27,6 +28,9 @@ pub struct RestoreCounts {
     pub deleted: u64,
     /// Entries not newer than what the index holds, or deletions of what it does not hold.
     pub skipped: u64,
+    /// Users, access keys and stored policies put in place or removed.
+    #[serde(default)]
+    pub identities: u64,
 }
 
 /// Buckets before the objects in them, bucket deletions after them.
@@ -34,7 +38,7 @@ fn phase(entry: &JournalEntry) -> u8 {
     match (entry.kind, &entry.state) {
         (RecordKind::Bucket, JournalState::Deleted) => 2,
         (RecordKind::Bucket, _) => 0,
-        (RecordKind::Object | RecordKind::Version, _) => 1,
+        (RecordKind::Object | RecordKind::Version | RecordKind::Identity, _) => 1,
     }
 }
 
@@ -91,8 +95,19 @@ fn apply(
         JournalState::Bucket(record, settings) => {
             t.buckets
                 .insert(bucket, encode_bucket(record, settings).as_slice())?;
+            if let Some(access) = &settings.access {
+                t.bucket_access
+                    .insert(bucket, encode_record(access).as_slice())?;
+            } else {
+                t.bucket_access.remove(bucket)?;
+            }
             t.versions.insert(journal_id, entry.version)?;
             counts.buckets += 1;
+        }
+        JournalState::User(_) | JournalState::Key(_) | JournalState::Policy(_) => {
+            restore_identity(t, key, &entry.state)?;
+            t.versions.insert(journal_id, entry.version)?;
+            counts.identities += 1;
         }
         JournalState::Object(stamp, record, manifest) => {
             ensure_bucket(t, bucket, record.modified)?;
@@ -117,6 +132,11 @@ fn apply(
             counts.objects += 1;
         }
         JournalState::Deleted => match entry.kind {
+            RecordKind::Identity => {
+                restore_identity(t, key, &entry.state)?;
+                t.versions.remove(journal_id)?;
+                counts.identities += 1;
+            }
             RecordKind::Object | RecordKind::Version => {
                 if t.buckets.get(bucket)?.is_some() && remove_version(t, delta, bucket, key, id)? {
                     counts.deleted += 1;
@@ -131,6 +151,7 @@ fn apply(
                 if t.buckets.get(bucket)?.is_some() && bucket_is_empty(t, bucket)? {
                     t.buckets.remove(bucket)?;
                     t.object_counts.remove(bucket)?;
+                    t.bucket_access.remove(bucket)?;
                     t.versions.remove(journal_id)?;
                     counts.deleted += 1;
                 } else {

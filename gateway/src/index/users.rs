@@ -4,6 +4,7 @@
 //! key belongs to one user and holds its secret sealed (encrypted by the gateway before it gets
 //! here: the index never sees a secret in the clear), whether it is enabled, and when it
 //! expires (temporary keys). `user_keys` lists a user's keys, so deleting a user deletes them.
+//! Every change is journaled for the nodes (`users_journal`).
 
 use std::ops::Bound;
 
@@ -13,6 +14,7 @@ use super::kv::bound::{BoundTable, Source};
 use super::kv::key::Str;
 use super::kv::table::Unit;
 use super::store::{ACCESS_KEYS, USER_KEYS, USERS, decode};
+use super::users_journal::{Identity, note_identity};
 use super::{Index, IndexError, UnixMillis, encode_record};
 
 /// A user.
@@ -72,6 +74,7 @@ impl Index {
         self.write(|t| {
             let created = t.users.get(name)?.is_none();
             t.users.insert(name, encode_record(record).as_slice())?;
+            note_identity(t, Identity::User(name), true)?;
             Ok(created)
         })
     }
@@ -105,9 +108,11 @@ impl Index {
             if t.users.remove(name)?.is_none() {
                 return Err(IndexError::NoSuchUser);
             }
+            note_identity(t, Identity::User(name), false)?;
             for key in key_ids(&t.user_keys, name)? {
                 t.user_keys.remove((name, key.as_str()))?;
                 t.access_keys.remove(key.as_str())?;
+                note_identity(t, Identity::Key(&key), false)?;
             }
             Ok(())
         })
@@ -126,6 +131,7 @@ impl Index {
             t.access_keys
                 .insert(access_key, encode_record(record).as_slice())?;
             t.user_keys.insert((record.user.as_str(), access_key), ())?;
+            note_identity(t, Identity::Key(access_key), true)?;
             Ok(())
         })
     }
@@ -168,6 +174,7 @@ impl Index {
             record.enabled = enabled;
             t.access_keys
                 .insert(access_key, encode_record(&record).as_slice())?;
+            note_identity(t, Identity::Key(access_key), true)?;
             Ok(())
         })
     }
@@ -183,6 +190,7 @@ impl Index {
                 decode(format_args!("access key {access_key}"), stored.value())?;
             drop(stored);
             t.user_keys.remove((record.user.as_str(), access_key))?;
+            note_identity(t, Identity::Key(access_key), false)?;
             Ok(())
         })
     }

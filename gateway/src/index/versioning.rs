@@ -33,6 +33,11 @@ pub struct BucketSettings {
     /// the nodes in a record variant of its own, so settings written before it still decode.
     #[serde(skip)]
     pub lock: Option<BucketLock>,
+    /// Owner, policy, ACL and public access block, when any is set. Kept in a table of its own
+    /// (`bucket_access`), so `None` on reads of the bucket table; filled in only for the record
+    /// sent to the nodes, and restored from it.
+    #[serde(skip)]
+    pub access: Option<super::BucketAccess>,
 }
 
 /// Which version of a key a request names.

@@ -1,8 +1,6 @@
 //! A bucket's access settings (owner, policy, canned ACL, Block Public Access), stored as they
 //! are set; `crate::access` judges them and the S3 adapter's guard applies them.
-//!
-//! Not yet in the nodes' metadata records: an index rebuilt from them restores buckets
-//! without their policies (private, which only narrows access).
+//! They travel to the nodes in the bucket's record, so a rebuilt index keeps them.
 
 use crate::index::{BucketAccess, IndexError};
 
@@ -39,7 +37,10 @@ impl ObjectService {
             })
             .await;
         match result {
-            Ok(access) => Ok(access),
+            Ok(access) => {
+                self.replicated().await?;
+                Ok(access)
+            }
             Err(e) => match refusal.lock().ok().and_then(|mut slot| slot.take()) {
                 Some(refused) => Err(refused),
                 None => Err(e),

@@ -59,6 +59,7 @@ impl ObjectService {
             true => BucketSettings {
                 versioning: Versioning::Enabled,
                 lock: Some(BucketLock::default()),
+                access: None,
             },
             false => BucketSettings::default(),
         };

@@ -306,9 +306,10 @@ impl Gateway {
                 max_part_number: config.limits.max_part_count,
             },
         )
-        .with_replication(Arc::new(publisher));
+        .with_replication(Arc::new(publisher.clone()));
         let directory = Arc::new(Directory::new(
             service.index().clone(),
+            Arc::new(publisher),
             &config.access_key,
             &config.secret_key,
             &config.seal_secret,

@@ -264,7 +264,9 @@ async fn dedup_racing_the_other_gateways_collector_loses_nothing() {
 }
 
 /// The database lost: a gateway on a new, empty database over the same nodes rebuilds the index
-/// from the nodes' records before serving, as on an empty redb file.
+/// from the nodes' records before serving, as on an empty redb file, access control included:
+/// users, keys (a disabled one stays disabled, a deleted one stays deleted), stored policies and
+/// bucket policies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_database_is_rebuilt_from_the_nodes() {
     let cluster = LocalCluster::start(6);
@@ -284,6 +286,32 @@ async fn a_lost_database_is_rebuilt_from_the_nodes() {
             .await
             .unwrap();
     }
+    let admin_a = admin(&a);
+    let only_kept = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+      "Action":["s3:GetObject","s3:ListBucket"],
+      "Resource":["arn:aws:s3:::kept","arn:aws:s3:::kept/*"]}]}"#;
+    admin_a.put_policy("only-kept", only_kept).await.unwrap();
+    admin_a
+        .put_user("reader", &["only-kept".to_owned()])
+        .await
+        .unwrap();
+    let live = admin_a.create_key("reader", None).await.unwrap();
+    let off = admin_a.create_key("reader", None).await.unwrap();
+    let gone = admin_a.create_key("reader", None).await.unwrap();
+    admin_a
+        .set_key_enabled(&off.access_key, false)
+        .await
+        .unwrap();
+    admin_a.delete_key(&gone.access_key).await.unwrap();
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny",
+      "Principal":{"AWS":"reader"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::kept/sharded"}]}"#;
+    client
+        .put_bucket_policy()
+        .bucket("kept")
+        .policy(deny)
+        .send()
+        .await
+        .unwrap();
     a.kill();
     let second = floe_testkit::postgres::fresh_database("rebuilt");
     let b = gateway(&cluster, &tmp.path().join("b"), &second, "");
@@ -297,6 +325,40 @@ async fn a_lost_database_is_rebuilt_from_the_nodes() {
         .await
         .unwrap();
     assert_eq!(listed.key_count(), Some(2));
+
+    let status = |r: Result<
+        aws_sdk_s3::operation::get_object::GetObjectOutput,
+        aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::get_object::GetObjectError>,
+    >| match r {
+        Ok(_) => 200,
+        Err(e) => e.raw_response().map_or(0, |r| r.status().as_u16()),
+    };
+    let get =
+        |c: &aws_sdk_s3::Client, key: &'static str| c.get_object().bucket("kept").key(key).send();
+    let reader = client_with(&b.endpoint, &live.access_key, &live.secret_key);
+    assert_eq!(
+        status(get(&reader, "inline").await),
+        200,
+        "user, key and policy are back"
+    );
+    assert_eq!(
+        status(get(&reader, "sharded").await),
+        403,
+        "the bucket policy is back"
+    );
+    for dead in [&off, &gone] {
+        let c = client_with(&b.endpoint, &dead.access_key, &dead.secret_key);
+        assert_eq!(
+            status(get(&c, "inline").await),
+            403,
+            "{} stays refused",
+            dead.access_key
+        );
+    }
+    let users = admin(&b).users().await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].policies, ["only-kept"]);
+    assert_eq!(users[0].keys.len(), 2);
 }
 
 /// A node drained through one gateway is drained for the other too: it stops placing new shards

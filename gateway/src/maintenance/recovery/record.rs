@@ -11,8 +11,9 @@ use floe_node::RecordId;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{
-    BucketLock, BucketRecord, BucketSettings, JournalEntry, JournalState, MarkerRecord, ObjectLock,
-    ObjectRecord, RecordError, RecordKind, VersionStamp, decode_record, encode_record,
+    BucketAccess, BucketLock, BucketRecord, BucketSettings, JournalEntry, JournalState, KeyRecord,
+    MarkerRecord, ObjectLock, ObjectRecord, RecordError, RecordKind, UserRecord, VersionStamp,
+    decode_record, encode_record,
 };
 
 /// Domain separation for record ids.
@@ -95,6 +96,37 @@ enum Wire {
         #[serde(with = "serde_bytes")]
         manifest: Vec<u8>,
     },
+    /// A bucket with an owner, policy, ACL or public access block (and its lock, if any).
+    GuardedBucket {
+        name: String,
+        version: u64,
+        record: BucketRecord,
+        settings: BucketSettings,
+        lock: Option<BucketLock>,
+        access: BucketAccess,
+    },
+    /// A user (journal key `user/NAME`).
+    User {
+        key: String,
+        version: u64,
+        record: UserRecord,
+    },
+    /// An access key, its secret sealed as in the index (journal key `key/ID`).
+    AccessKey {
+        key: String,
+        version: u64,
+        record: KeyRecord,
+    },
+    /// A stored policy (journal key `policy/NAME`).
+    Policy {
+        key: String,
+        version: u64,
+        document: String,
+    },
+    IdentityDeleted {
+        key: String,
+        version: u64,
+    },
 }
 
 /// Why bytes from a node are not a usable record.
@@ -128,6 +160,32 @@ pub fn record_id(kind: RecordKind, bucket: &str, key: &str, seq: u64) -> RecordI
 pub fn encode(entry: &JournalEntry) -> (RecordId, Vec<u8>) {
     let (bucket, key, version) = (entry.bucket.clone(), entry.key.clone(), entry.version);
     let wire = match (&entry.state, entry.kind) {
+        (JournalState::Bucket(record, settings), _) if settings.access.is_some() => {
+            Wire::GuardedBucket {
+                name: bucket,
+                version,
+                record: record.clone(),
+                settings: settings.clone(),
+                lock: settings.lock,
+                access: settings.access.clone().unwrap_or_default(),
+            }
+        }
+        (JournalState::User(record), _) => Wire::User {
+            key,
+            version,
+            record: record.clone(),
+        },
+        (JournalState::Key(record), _) => Wire::AccessKey {
+            key,
+            version,
+            record: record.clone(),
+        },
+        (JournalState::Policy(document), _) => Wire::Policy {
+            key,
+            version,
+            document: document.clone(),
+        },
+        (JournalState::Deleted, RecordKind::Identity) => Wire::IdentityDeleted { key, version },
         (JournalState::Bucket(record, settings), _) => match settings.lock {
             Some(lock) => Wire::LockedBucket {
                 name: bucket,
@@ -237,6 +295,35 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             let state = JournalState::Bucket(record, settings);
             entry((RecordKind::Bucket, 0), name, String::new(), version, state)
         }
+        Wire::GuardedBucket {
+            name,
+            version,
+            record,
+            mut settings,
+            lock,
+            access,
+        } => {
+            settings.lock = lock;
+            settings.access = Some(access);
+            let state = JournalState::Bucket(record, settings);
+            entry((RecordKind::Bucket, 0), name, String::new(), version, state)
+        }
+        Wire::User {
+            key,
+            version,
+            record,
+        } => identity(key, version, JournalState::User(record)),
+        Wire::AccessKey {
+            key,
+            version,
+            record,
+        } => identity(key, version, JournalState::Key(record)),
+        Wire::Policy {
+            key,
+            version,
+            document,
+        } => identity(key, version, JournalState::Policy(document)),
+        Wire::IdentityDeleted { key, version } => identity(key, version, JournalState::Deleted),
         Wire::Locked {
             bucket,
             key,
@@ -340,6 +427,17 @@ fn entry(
     }
 }
 
+/// An entry of kind `Identity` (no bucket, no seq).
+fn identity(key: String, version: u64, state: JournalState) -> JournalEntry {
+    entry(
+        (RecordKind::Identity, 0),
+        String::new(),
+        key,
+        version,
+        state,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use floe_codec::{CodecParams, encode_chunk};
@@ -386,6 +484,7 @@ mod tests {
         let settings = BucketSettings {
             versioning: Versioning::Enabled,
             lock: None,
+            access: None,
         };
         let locked_settings = BucketSettings {
             lock: Some(BucketLock {
@@ -420,7 +519,7 @@ mod tests {
                         created: 1,
                         region: String::new(),
                     },
-                    locked_settings,
+                    locked_settings.clone(),
                 ),
             ),
             entry(
@@ -464,6 +563,58 @@ mod tests {
                 9,
                 JournalState::Deleted,
             ),
+            entry(
+                (RecordKind::Bucket, 0),
+                "site".into(),
+                String::new(),
+                10,
+                JournalState::Bucket(
+                    BucketRecord {
+                        created: 1,
+                        region: String::new(),
+                    },
+                    BucketSettings {
+                        access: Some(BucketAccess {
+                            owner: Some("web".into()),
+                            policy: Some("{}".into()),
+                            acl: crate::index::CannedAcl::PublicRead,
+                            public_block: Some(crate::index::PublicAccessBlock {
+                                restrict_public_buckets: true,
+                                ..Default::default()
+                            }),
+                        }),
+                        ..locked_settings.clone()
+                    },
+                ),
+            ),
+            identity(
+                "user/web".into(),
+                11,
+                JournalState::User(UserRecord {
+                    created: 4,
+                    policies: vec!["readwrite".into()],
+                }),
+            ),
+            identity(
+                "key/WEBKEY".into(),
+                12,
+                JournalState::Key(KeyRecord {
+                    user: "web".into(),
+                    sealed_secret: vec![1, 2, 3],
+                    enabled: false,
+                    created: 5,
+                    expires: Some(6),
+                    session: Some(crate::index::SessionKey {
+                        policy: Some("{}".into()),
+                    }),
+                }),
+            ),
+            identity(
+                "policy/p".into(),
+                13,
+                JournalState::Policy("{\"a\":1}".into()),
+            ),
+            identity("user/gone".into(), 14, JournalState::Deleted),
         ];
         for e in &entries {
             let (id, bytes) = encode(e);
@@ -486,6 +637,10 @@ mod tests {
         assert_ne!(
             record_id(RecordKind::Version, "b", "k", 0),
             record_id(RecordKind::Object, "b", "k", 0)
+        );
+        assert_ne!(
+            record_id(RecordKind::Identity, "", "user/k", 0),
+            record_id(RecordKind::Object, "", "user/k", 0)
         );
     }
 
