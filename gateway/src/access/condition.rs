@@ -125,7 +125,9 @@ pub fn holds(name: &str, key: &str, values: &[String], context: &Context) -> boo
             });
     };
     let Some(actual) = present else {
-        return op.if_exists || op.qualifier == Qualifier::ForAllValues;
+        // As in AWS: a key the request lacks matches nothing, so a negated operator
+        // (StringNotEquals, NotIpAddress...) holds, as do IfExists and ForAllValues tests.
+        return op.negated || op.if_exists || op.qualifier == Qualifier::ForAllValues;
     };
     let matches = |one: &str| values.iter().any(|v| compare_one(compare, one, v));
     // A negated operator holds for a value that matches none of the policy's.
@@ -345,8 +347,11 @@ mod tests {
                 &["1796558400"],
                 true,
             ),
-            // Absent keys: false, unless IfExists or ForAllValues; Null tests presence.
+            // Absent keys: false, unless negated, IfExists or ForAllValues; Null tests presence.
             ("StringEquals", "s3:x-amz-acl", &["private"], false),
+            ("StringNotEquals", "s3:x-amz-acl", &["private"], true),
+            ("StringNotLike", "s3:delimiter", &["/"], true),
+            ("NotIpAddress", "aws:VpcSourceIp", &["10.0.0.0/8"], true),
             ("StringEqualsIfExists", "s3:x-amz-acl", &["private"], true),
             ("StringEqualsIfExists", "s3:prefix", &["other/"], false),
             (

@@ -214,15 +214,54 @@ fn substitute(text: &str, req: &AccessRequest<'_>) -> Option<String> {
 }
 
 /// Whether bucket policy `policy` is public, as Block Public Access judges it: an `Allow`
-/// statement names everyone (anonymous callers included) with no condition to narrow it.
+/// statement names everyone (anonymous callers included) and no condition pins it to fixed
+/// callers (a CIDR narrower than `/0` for `aws:SourceIp`, or exact values of the account, VPC,
+/// source or principal keys). Conditions on anything else (`s3:prefix`, a date) do not make
+/// a grant to everyone private.
 pub fn is_public(policy: &Policy) -> bool {
     policy.statement.as_slice().iter().any(|s| {
         s.effect == Effect::Allow
-            && s.condition.as_ref().is_none_or(|c| c.0.is_empty())
             && s.principal
                 .as_ref()
                 .is_some_and(|rule| principal_matches(rule, &Principal::Anonymous))
+            && !s.condition.as_ref().is_some_and(|block| {
+                block.0.iter().any(|(operator, keys)| {
+                    keys.0
+                        .iter()
+                        .any(|(key, values)| pins_callers(operator, key, values.as_slice()))
+                })
+            })
     })
+}
+
+/// Whether condition `operator` on `key` with `values` limits a statement to fixed callers.
+fn pins_callers(operator: &str, key: &str, values: &[String]) -> bool {
+    const FIXED: [&str; 9] = [
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourceowner",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:principalarn",
+        "aws:userid",
+    ];
+    let operator = operator.to_ascii_lowercase();
+    let key = key.to_ascii_lowercase();
+    // A negated or "if exists" test, or a set test, lets callers without the value through.
+    let positive =
+        !operator.contains("not") && !operator.ends_with("ifexists") && !operator.contains(':');
+    let exact = |v: &String| !v.is_empty() && !v.contains('*') && !v.contains('?');
+    positive
+        && !values.is_empty()
+        && match key.as_str() {
+            "aws:sourceip" => {
+                operator == "ipaddress" && values.iter().all(|v| exact(v) && !v.ends_with("/0"))
+            }
+            k if FIXED.contains(&k) => values.iter().all(exact),
+            _ => false,
+        }
 }
 
 /// Checks a policy before it is stored: the statements fit `kind` (a principal in every bucket

@@ -192,3 +192,43 @@ fn policies_are_checked_before_they_are_stored() {
         assert!(err.contains(why), "{err}");
     }
 }
+
+/// Block Public Access's notion of public: a grant to everyone, unless a condition pins it to
+/// fixed callers.
+#[test]
+fn public_policies_are_told_from_pinned_ones() {
+    use super::evaluate::is_public;
+    let with_condition = |condition: &str| {
+        policy(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*",
+              "Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*","Condition":{condition}}}]}}"#
+        ))
+    };
+    assert!(is_public(&policy(PUBLIC_READ_BUCKET)));
+    assert!(
+        !is_public(&policy(BUCKET_GRANTS_BOB)),
+        "a named user is not the public"
+    );
+    assert!(
+        !is_public(&policy(BUCKET_DENIES_ALL_BUT_ADMIN)),
+        "a deny grants nothing"
+    );
+    for (condition, public) in [
+        (r#"{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#, false),
+        (
+            r#"{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","0.0.0.0/0"]}}"#,
+            true,
+        ),
+        (r#"{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#, true),
+        (r#"{"StringEquals":{"aws:SourceVpc":"vpc-1"}}"#, false),
+        (r#"{"StringLike":{"aws:SourceVpc":"vpc-*"}}"#, true),
+        (
+            r#"{"StringEqualsIfExists":{"aws:SourceAccount":"1"}}"#,
+            true,
+        ),
+        (r#"{"StringLike":{"s3:prefix":"docs/"}}"#, true),
+        (r#"{"Bool":{"aws:SecureTransport":"true"}}"#, true),
+    ] {
+        assert_eq!(is_public(&with_condition(condition)), public, "{condition}");
+    }
+}

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 
 use super::{ErrorBody, GcReport, status};
 use crate::cache::CachedBlobs;
+use crate::identity::same_secret;
 use crate::maintenance::collector::Collector;
 use crate::maintenance::repair::{RepairError, Repairer};
 use crate::runtime::http_server::accept_until;
@@ -277,7 +278,7 @@ fn number(value: &str, name: &str) -> Result<u64, Failure> {
 }
 
 /// Who the bearer credential names: the admin token, or `ACCESS_KEY:SECRET` of the root key
-/// or of an enabled key whose user has the `admin` policy (read from the index each time, so
+/// or of an enabled key (not an STS session's) whose user has the `admin` policy (read from the index each time, so
 /// disabling the key closes the API at once). `None`: refused.
 async fn authorized(state: &AdminState, req: &Request<Incoming>) -> Option<String> {
     let given = req
@@ -286,7 +287,7 @@ async fn authorized(state: &AdminState, req: &Request<Incoming>) -> Option<Strin
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))?
         .trim();
-    if same(given, &state.token) {
+    if same_secret(given, &state.token) {
         return Some("admin token".into());
     }
     let (access_key, secret) = given.split_once(':')?;
@@ -295,7 +296,8 @@ async fn authorized(state: &AdminState, req: &Request<Incoming>) -> Option<Strin
         .signer(access_key, crate::objects::now_millis())
         .await
         .ok()??;
-    if !same(secret, &signer.secret) {
+    // Session keys are for S3 (their token and policy are checked there), never the admin API.
+    if signer.session.is_some() || !same_secret(secret, &signer.secret) {
         return None;
     }
     match signer.user {
@@ -305,12 +307,6 @@ async fn authorized(state: &AdminState, req: &Request<Incoming>) -> Option<Strin
             _ => None,
         },
     }
-}
-
-/// Constant-time comparison, so a secret's bytes cannot be guessed by timing.
-fn same(given: &str, expected: &str) -> bool {
-    let (a, b) = (given.as_bytes(), expected.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub(super) fn json(value: &impl Serialize) -> Result<Reply, Failure> {

@@ -158,6 +158,17 @@ impl Directory {
         if !record.enabled {
             return Ok(None);
         }
+        // A session lives only as long as the key that asked for it stays usable.
+        if let Some(parent) = record.session.as_ref().and_then(|s| s.parent.clone()) {
+            let usable = self
+                .index
+                .call(move |ix| ix.key(&parent))
+                .await?
+                .is_some_and(|p| p.enabled && p.expires.is_none_or(|end| end > now));
+            if !usable {
+                return Ok(None);
+            }
+        }
         let Some(secret) = self.sealer.open(access_key, &record.sealed_secret) else {
             // Sealed under another seal_secret, or damaged: the key cannot be checked.
             tracing::warn!(
@@ -182,19 +193,40 @@ impl Directory {
         token
     }
 
-    /// Temporary credentials for `user` (`None`: the root key) for `seconds`, narrowed by
-    /// `policy`, as STS AssumeRole hands them out: the key, its secret and its session token.
+    /// Temporary credentials for the signer of `parent` (the root key, or an enabled permanent
+    /// key) for `seconds`, never past the parent's own expiry, narrowed by `policy`, as STS
+    /// AssumeRole hands them out: the key, its secret and its session token.
     pub async fn assume_role(
         &self,
-        user: Option<&str>,
+        parent: &str,
         seconds: i64,
         policy: Option<String>,
         now: UnixMillis,
     ) -> Result<(NewKey, String), DirectoryError> {
-        let user = user.unwrap_or(ROOT_USER);
-        let session = SessionKey { policy };
+        let mut expires = now + seconds * 1000;
+        let (user, parent) = if self.is_root_key(parent) {
+            (ROOT_USER.to_owned(), None)
+        } else {
+            let id = parent.to_owned();
+            let record = self
+                .index
+                .call(move |ix| ix.key(&id))
+                .await?
+                .filter(|k| k.enabled && k.expires.is_none_or(|end| end > now))
+                .ok_or_else(|| DirectoryError::Invalid("the calling key is not usable".into()))?;
+            if record.session.is_some() {
+                return Err(DirectoryError::Invalid(
+                    "temporary credentials cannot assume a role".into(),
+                ));
+            }
+            if let Some(end) = record.expires {
+                expires = expires.min(end);
+            }
+            (record.user, Some(parent.to_owned()))
+        };
+        let session = SessionKey { policy, parent };
         let key = self
-            .make_key(user, None, now, Some(now + seconds * 1000), Some(session))
+            .make_key(&user, None, now, Some(expires), Some(session))
             .await?;
         let token = self.session_token(&key.access_key);
         Ok((key, token))
@@ -394,5 +426,110 @@ impl Directory {
                 .map(|b| alphabet[*b as usize % alphabet.len()] as char),
         );
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::testkit::temp_index;
+    use crate::objects::NotReplicated;
+
+    fn directory(index: Index) -> Directory {
+        Directory::new(
+            Arc::new(index),
+            Arc::new(NotReplicated),
+            "ROOTKEY",
+            "root-secret",
+            "seal",
+        )
+    }
+
+    /// A session lives within its parent key: refused once the parent is disabled or deleted,
+    /// never longer than the parent, never a parent itself; a disabled or expired key never
+    /// signs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sessions_are_bound_to_the_key_that_asked() {
+        let (_dir, index) = temp_index();
+        let dir = directory(index);
+        let now = 1_000_000;
+        dir.put_user("app", vec!["readonly".into()], now)
+            .await
+            .unwrap();
+        let parent = dir
+            .add_key("app", None, now, Some(now + 600_000))
+            .await
+            .unwrap();
+        let (session, token) = dir
+            .assume_role(&parent.access_key, 3_600, None, now)
+            .await
+            .unwrap();
+        assert_eq!(session.user, "app");
+        assert_eq!(
+            session.expires,
+            Some(now + 600_000),
+            "capped at the parent's expiry"
+        );
+        assert_eq!(token, dir.session_token(&session.access_key));
+        let signer = dir.signer(&session.access_key, now).await.unwrap().unwrap();
+        assert_eq!(signer.user.as_deref(), Some("app"));
+        assert_eq!(signer.secret, session.secret_key);
+        assert!(signer.session.is_some());
+        assert!(
+            dir.assume_role(&session.access_key, 900, None, now)
+                .await
+                .is_err(),
+            "sessions cannot start sessions"
+        );
+
+        let parent_id = parent.access_key.clone();
+        let ix = dir.index().clone();
+        ix.call(move |ix| ix.set_key_enabled(&parent_id, false))
+            .await
+            .unwrap();
+        assert!(dir.signer(&parent.access_key, now).await.unwrap().is_none());
+        assert!(
+            dir.signer(&session.access_key, now)
+                .await
+                .unwrap()
+                .is_none(),
+            "a disabled parent ends its sessions"
+        );
+        assert!(
+            dir.assume_role(&parent.access_key, 900, None, now)
+                .await
+                .is_err()
+        );
+        let parent_id = parent.access_key.clone();
+        ix.call(move |ix| ix.set_key_enabled(&parent_id, true))
+            .await
+            .unwrap();
+        assert!(
+            dir.signer(&session.access_key, now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // Past its expiry, a key is refused and cleared away.
+        let later = now + 600_001;
+        assert!(
+            dir.signer(&session.access_key, later)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let id = session.access_key.clone();
+        assert!(ix.call(move |ix| ix.key(&id)).await.unwrap().is_none());
+
+        // The root key's sessions belong to no user and need no parent record.
+        let (root_session, _) = dir.assume_role("ROOTKEY", 900, None, now).await.unwrap();
+        assert_eq!(root_session.expires, Some(now + 900_000));
+        let signer = dir
+            .signer(&root_session.access_key, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(signer.user, None);
+        assert!(signer.session.is_some());
     }
 }

@@ -45,6 +45,9 @@ pub struct KeyRecord {
 pub struct SessionKey {
     /// The session policy's JSON.
     pub policy: Option<String>,
+    /// The key that asked for the session (`None`: the root key): disabling or deleting it ends
+    /// the session too.
+    pub parent: Option<String>,
 }
 
 /// The user name the root key's own session keys belong to. It has no user record: the root

@@ -5,15 +5,20 @@ use std::collections::HashMap;
 
 /// `a=1&b=2` into a map; values are taken as they are (admin parameters are plain).
 pub fn parse_query(query: Option<&str>) -> HashMap<String, String> {
+    query_pairs(query).collect()
+}
+
+/// Every `name=value` pair of `query` in order, names and values percent-decoded (as s3s reads
+/// them: `version%49d` is `versionId`), repeats kept.
+pub fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (String, String)> + '_ {
     query
         .unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k.to_owned(), percent_decode(v))
+            (percent_decode(k), percent_decode(v))
         })
-        .collect()
 }
 
 /// Minimal percent-decoding for node URLs passed as query values (`http%3A%2F%2F...`).
@@ -52,5 +57,12 @@ mod tests {
         assert_eq!(q["flag"], "");
         assert_eq!(percent_decode("a%2"), "a%2");
         assert_eq!(percent_decode("%zz+x"), "%zz x");
+        // Names are decoded too, as s3s decodes them.
+        assert!(parse_query(Some("version%49d=3")).contains_key("versionId"));
+        let pairs: Vec<_> = query_pairs(Some("prefix=a&pre%66ix=b")).collect();
+        assert_eq!(
+            pairs,
+            [("prefix".into(), "a".into()), ("prefix".into(), "b".into())]
+        );
     }
 }

@@ -34,7 +34,7 @@ use crate::identity::Directory;
 use crate::index::{BucketAccess, CannedAcl, IndexError};
 use crate::objects::{ObjectService, now_millis};
 use crate::runtime::http_server::Peer;
-use crate::runtime::query::parse_query;
+use crate::runtime::query::{parse_query, query_pairs};
 
 /// The resource ARN of account-wide actions (ListBuckets).
 const ALL_BUCKETS: &str = "arn:aws:s3:::*";
@@ -83,17 +83,23 @@ impl Caller {
         }
     }
 
+    /// The root key itself: no policy applies (its STS sessions are narrowed by theirs).
+    pub fn unrestricted(&self) -> bool {
+        self.0.who == Who::Root && self.0.session.is_none()
+    }
+
     /// Whether the policies in force allow `action` on `bucket` (and `key`, for an object
-    /// action); `bucket` empty for account actions.
-    pub async fn allows(&self, action: &str, bucket: &str, key: Option<&str>) -> S3Result<bool> {
-        Ok(self.decide(action, bucket, key).await? == Decision::Allow)
+    /// action, in `version` if named: its tags are the ones conditions read); `bucket` empty for
+    /// account actions.
+    pub async fn allows(&self, action: &str, on: On<'_>) -> S3Result<bool> {
+        Ok(self.decide(action, on).await? == Decision::Allow)
     }
 
     /// Ok if allowed; else AccessDenied, logged and counted.
-    pub async fn require(&self, action: &str, bucket: &str, key: Option<&str>) -> S3Result<()> {
-        match self.allows(action, bucket, key).await? {
+    pub async fn require(&self, action: &str, on: On<'_>) -> S3Result<()> {
+        match self.allows(action, on).await? {
             true => Ok(()),
-            false => Err(self.denied(action, bucket, key)),
+            false => Err(self.denied(action, on.bucket, on.key)),
         }
     }
 
@@ -110,7 +116,12 @@ impl Caller {
         s3s::s3_error!(AccessDenied, "Access Denied")
     }
 
-    async fn decide(&self, action: &str, bucket: &str, key: Option<&str>) -> S3Result<Decision> {
+    async fn decide(&self, action: &str, on: On<'_>) -> S3Result<Decision> {
+        let On {
+            bucket,
+            key,
+            version,
+        } = on;
         let state = &self.0;
         let principal = match &state.who {
             Who::Root if state.session.is_none() => return Ok(Decision::Allow),
@@ -141,8 +152,10 @@ impl Caller {
         if let Some(key) = key
             && (state.reads_tags || bucket_policy.as_ref().is_some_and(reads_tags))
         {
-            // The current version's tags; a missing object has none.
-            if let Ok((tags, _)) = state.svc.get_tags(bucket, key, None).await {
+            // The tags of the version asked for, else the current one's; a missing object (or
+            // a delete marker, or a version id that is not one) has none.
+            let version = version.and_then(|v| v.parse().ok());
+            if let Ok((tags, _)) = state.svc.get_tags(bucket, key, version).await {
                 for (name, value) in tags {
                     context = context.with(&format!("s3:ExistingObjectTag/{name}"), value);
                 }
@@ -194,6 +207,31 @@ impl Caller {
             // The operation answers NoSuchBucket itself, if the caller may ask at all.
             Err(IndexError::NoSuchBucket) => Ok(BucketAccess::default()),
             Err(e) => Err(crate::objects::ObjectError::from(e).into()),
+        }
+    }
+}
+
+/// What a request acts on: a bucket (empty for the account), an object, one of its versions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct On<'a> {
+    pub bucket: &'a str,
+    pub key: Option<&'a str>,
+    pub version: Option<&'a str>,
+}
+
+impl<'a> On<'a> {
+    pub fn bucket(bucket: &'a str) -> Self {
+        Self {
+            bucket,
+            ..Self::default()
+        }
+    }
+
+    pub fn object(bucket: &'a str, key: &'a str, version: Option<&'a str>) -> Self {
+        Self {
+            bucket,
+            key: Some(key),
+            version,
         }
     }
 }
@@ -257,8 +295,8 @@ impl Guard {
                 }
             }
         };
-        let reads_tags = policies.iter().any(reads_tags);
-        let context = request_context(cx, peer, &who);
+        let reads_tags = policies.iter().chain(session.as_ref()).any(reads_tags);
+        let context = request_context(cx, peer, &who)?;
         Ok(Caller(Arc::new(CallerState {
             who,
             policies,
@@ -279,7 +317,8 @@ impl Guard {
             .get("x-amz-security-token")
             .and_then(|v| v.to_str().ok())
             .or_else(|| query.get("X-Amz-Security-Token").map(String::as_str));
-        match given == Some(self.directory.session_token(access_key).as_str()) {
+        let expected = self.directory.session_token(access_key);
+        match given.is_some_and(|given| crate::identity::same_secret(given, &expected)) {
             true => Ok(()),
             false => Err(s3s::s3_error!(
                 InvalidToken,
@@ -314,7 +353,7 @@ fn deny_all() -> Policy {
 
 /// The condition keys of a request: where it came from, over what, when, by whom, and the
 /// S3 keys its query and headers carry.
-fn request_context(cx: &S3AccessContext<'_>, peer: Option<Peer>, who: &Who) -> Context {
+fn request_context(cx: &S3AccessContext<'_>, peer: Option<Peer>, who: &Who) -> S3Result<Context> {
     let now = now_millis();
     let mut context = Context::default()
         .with("aws:CurrentTime", iso8601(now))
@@ -334,7 +373,7 @@ fn request_context(cx: &S3AccessContext<'_>, peer: Option<Peer>, who: &Who) -> C
         Who::Anonymous => context = context.with("aws:PrincipalType", "Anonymous"),
         Who::Root => {}
     }
-    for (name, value) in parse_query(cx.uri().query()) {
+    for (name, value) in query_pairs(cx.uri().query()) {
         let key = match name.as_str() {
             "prefix" => "s3:prefix",
             "delimiter" => "s3:delimiter",
@@ -342,12 +381,19 @@ fn request_context(cx: &S3AccessContext<'_>, peer: Option<Peer>, who: &Who) -> C
             "versionId" => "s3:versionid",
             _ => continue,
         };
+        // One value each: a policy must judge the value the operation will use.
+        if context.get(key).is_some() {
+            return Err(s3s::s3_error!(
+                InvalidArgument,
+                "query parameter {name} given more than once"
+            ));
+        }
         context = context.with(key, value);
     }
     if let Some(acl) = cx.headers().get("x-amz-acl").and_then(|v| v.to_str().ok()) {
         context = context.with("s3:x-amz-acl", acl.to_owned());
     }
-    context
+    Ok(context)
 }
 
 fn iso8601(millis: i64) -> String {
@@ -404,14 +450,14 @@ fn bucket_acl(acl: Option<&BucketCannedACL>) -> S3Result<()> {
     }
 }
 
-/// The copy source's bucket, key and whether it names a version.
-fn source_of(source: &CopySource) -> S3Result<(&str, &str, bool)> {
+/// What a copy reads: the source object, in the version it names.
+fn source_of(source: &CopySource) -> S3Result<On<'_>> {
     match source {
         CopySource::Bucket {
             bucket,
             key,
             version_id,
-        } => Ok((bucket, key, version_id.is_some())),
+        } => Ok(On::object(bucket, key, version_id.as_deref())),
         _ => Err(s3s::s3_error!(
             NotImplemented,
             "access point and outpost copy sources are not supported"
@@ -419,25 +465,43 @@ fn source_of(source: &CopySource) -> S3Result<(&str, &str, bool)> {
     }
 }
 
+/// What a write asks for beyond storing bytes, each needing its own permission as in AWS: a
+/// retention, a legal hold, tags.
+#[derive(Debug, Clone, Copy, Default)]
+struct WriteExtras {
+    retention: bool,
+    legal_hold: bool,
+    tags: bool,
+}
+
 impl Caller {
     /// A copy must be allowed to read its source.
     async fn require_source(&self, source: &CopySource) -> S3Result<()> {
-        let (bucket, key, version) = source_of(source)?;
-        self.require(copy_source_action(version), bucket, Some(key))
+        let on = source_of(source)?;
+        self.require(copy_source_action(on.version.is_some()), on)
             .await
     }
 
     /// A request bypassing GOVERNANCE retention needs `s3:BypassGovernanceRetention`.
-    async fn require_bypass(
-        &self,
-        bypass: Option<bool>,
-        bucket: &str,
-        key: Option<&str>,
-    ) -> S3Result<()> {
+    async fn require_bypass(&self, bypass: Option<bool>, on: On<'_>) -> S3Result<()> {
         match bypass {
-            Some(true) => self.require(BYPASS_GOVERNANCE, bucket, key).await,
+            Some(true) => self.require(BYPASS_GOVERNANCE, on).await,
             _ => Ok(()),
         }
+    }
+
+    /// A write that sets a lock or tags needs the permissions to set them.
+    async fn require_extras(&self, extras: WriteExtras, on: On<'_>) -> S3Result<()> {
+        for (asked, action) in [
+            (extras.retention, "s3:PutObjectRetention"),
+            (extras.legal_hold, "s3:PutObjectLegalHold"),
+            (extras.tags, "s3:PutObjectTagging"),
+        ] {
+            if asked {
+                self.require(action, on).await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -449,34 +513,49 @@ impl S3Access for Guard {
         let op = cx.s3_op().name().to_owned();
         let (bucket, key) = path_of(cx.s3_path());
         let (bucket, key) = (bucket.to_owned(), key.map(str::to_owned));
-        let version = parse_query(cx.uri().query()).contains_key("versionId");
+        let version = parse_query(cx.uri().query()).remove("versionId");
         cx.extensions_mut().insert(caller.clone());
-        match caller.who() {
-            Who::Root if caller.0.session.is_none() => return Ok(()),
-            // Any user may ask: the answer holds only the buckets it may list (as MinIO does),
-            // so s3:ListAllMyBuckets is not needed on top.
-            Who::User { .. } if op == "ListBuckets" => return Ok(()),
-            // Judged key by key in `delete_objects` below, each refusal answered in the result.
-            _ if op == "DeleteObjects" => return Ok(()),
-            _ => {}
+        if caller.unrestricted() {
+            return Ok(());
         }
-        let Some(needed) = action_of(&op, version) else {
-            return Err(caller.denied(&op, &bucket, key.as_deref()));
+        // Judged key by key in `delete_objects` below, each refusal answered in the result.
+        if op == "DeleteObjects" {
+            return Ok(());
+        }
+        let Some(needed) = action_of(&op, version.is_some()) else {
+            // Nothing to authorize: Floe does not serve it, and says so to everyone.
+            return Err(s3s::s3_error!(NotImplemented, "{op} is not implemented"));
         };
-        let key = match needed.target {
-            Target::Object => key.as_deref(),
-            Target::Bucket | Target::Account => None,
+        let on = match needed.target {
+            Target::Object => On::object(&bucket, key.as_deref().unwrap_or(""), version.as_deref()),
+            Target::Bucket => On::bucket(&bucket),
+            Target::Account => On::default(),
         };
-        let bucket = match needed.target {
-            Target::Account => "",
-            _ => bucket.as_str(),
-        };
-        caller.require(needed.action, bucket, key).await
+        if op == "ListBuckets" && caller.user().is_some() {
+            // Any user may ask: the answer holds only the buckets it may list (as MinIO does),
+            // so s3:ListAllMyBuckets need not be granted; an explicit Deny of it still refuses.
+            return match caller.decide(needed.action, on).await? {
+                Decision::ExplicitDeny => Err(caller.denied(needed.action, "", None)),
+                _ => Ok(()),
+            };
+        }
+        caller.require(needed.action, on).await
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
-        object_acl(req.input.acl.as_ref())?;
-        caller_of(req)?.require_source(&req.input.copy_source).await
+        let input = &req.input;
+        object_acl(input.acl.as_ref())?;
+        let caller = caller_of(req)?;
+        caller.require_source(&input.copy_source).await?;
+        let extras = WriteExtras {
+            retention: input.object_lock_mode.is_some()
+                || input.object_lock_retain_until_date.is_some(),
+            legal_hold: input.object_lock_legal_hold_status.is_some(),
+            tags: input.tagging.is_some(),
+        };
+        caller
+            .require_extras(extras, On::object(&input.bucket, &input.key, None))
+            .await
     }
 
     async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
@@ -484,22 +563,61 @@ impl S3Access for Guard {
     }
 
     async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
-        object_acl(req.input.acl.as_ref())
+        let input = &req.input;
+        object_acl(input.acl.as_ref())?;
+        let extras = WriteExtras {
+            retention: input.object_lock_mode.is_some()
+                || input.object_lock_retain_until_date.is_some(),
+            legal_hold: input.object_lock_legal_hold_status.is_some(),
+            tags: input.tagging.is_some(),
+        };
+        caller_of(req)?
+            .require_extras(extras, On::object(&input.bucket, &input.key, None))
+            .await
     }
 
     async fn create_multipart_upload(
         &self,
         req: &mut S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<()> {
-        object_acl(req.input.acl.as_ref())
+        let input = &req.input;
+        object_acl(input.acl.as_ref())?;
+        let extras = WriteExtras {
+            retention: input.object_lock_mode.is_some()
+                || input.object_lock_retain_until_date.is_some(),
+            legal_hold: input.object_lock_legal_hold_status.is_some(),
+            tags: input.tagging.is_some(),
+        };
+        caller_of(req)?
+            .require_extras(extras, On::object(&input.bucket, &input.key, None))
+            .await
     }
 
     async fn put_object_acl(&self, req: &mut S3Request<PutObjectAclInput>) -> S3Result<()> {
         object_acl(req.input.acl.as_ref())
     }
 
+    /// A public ACL at creation needs `s3:PutBucketAcl`, and object lock at creation the
+    /// permissions to configure it, as in AWS.
     async fn create_bucket(&self, req: &mut S3Request<CreateBucketInput>) -> S3Result<()> {
-        bucket_acl(req.input.acl.as_ref())
+        let input = &req.input;
+        bucket_acl(input.acl.as_ref())?;
+        let caller = caller_of(req)?;
+        let on = On::bucket(&input.bucket);
+        let public = input
+            .acl
+            .as_ref()
+            .is_some_and(|a| a.as_str() != BucketCannedACL::PRIVATE);
+        if public {
+            caller.require("s3:PutBucketAcl", on).await?;
+        }
+        if input.object_lock_enabled_for_bucket == Some(true) {
+            caller
+                .require("s3:PutBucketObjectLockConfiguration", on)
+                .await?;
+            caller.require("s3:PutBucketVersioning", on).await?;
+        }
+        Ok(())
     }
 
     async fn put_bucket_acl(&self, req: &mut S3Request<PutBucketAclInput>) -> S3Result<()> {
@@ -508,12 +626,9 @@ impl S3Access for Guard {
 
     async fn delete_object(&self, req: &mut S3Request<DeleteObjectInput>) -> S3Result<()> {
         let input = &req.input;
+        let on = On::object(&input.bucket, &input.key, input.version_id.as_deref());
         caller_of(req)?
-            .require_bypass(
-                input.bypass_governance_retention,
-                &input.bucket,
-                Some(&input.key),
-            )
+            .require_bypass(input.bypass_governance_retention, on)
             .await
     }
 
@@ -522,12 +637,9 @@ impl S3Access for Guard {
         req: &mut S3Request<PutObjectRetentionInput>,
     ) -> S3Result<()> {
         let input = &req.input;
+        let on = On::object(&input.bucket, &input.key, input.version_id.as_deref());
         caller_of(req)?
-            .require_bypass(
-                input.bypass_governance_retention,
-                &input.bucket,
-                Some(&input.key),
-            )
+            .require_bypass(input.bypass_governance_retention, on)
             .await
     }
 
@@ -544,11 +656,10 @@ impl S3Access for Guard {
                 true => "s3:DeleteObjectVersion",
                 false => "s3:DeleteObject",
             };
-            let mut allowed = caller.allows(action, &bucket, Some(&object.key)).await?;
+            let on = On::object(&bucket, &object.key, object.version_id.as_deref());
+            let mut allowed = caller.allows(action, on).await?;
             if allowed && bypass {
-                allowed = caller
-                    .allows(BYPASS_GOVERNANCE, &bucket, Some(&object.key))
-                    .await?;
+                allowed = caller.allows(BYPASS_GOVERNANCE, on).await?;
             }
             match allowed {
                 true => req.input.delete.objects.push(object),

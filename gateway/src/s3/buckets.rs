@@ -40,10 +40,11 @@ pub(super) async fn list_buckets(
     let mut buckets = svc.list_buckets().await?;
     buckets.sort_by(|a, b| a.0.cmp(&b.0));
     // A user sees the buckets it may list (s3:ListBucket), by its policies or theirs.
-    if caller.who() != &super::authorize::Who::Root {
+    if !caller.unrestricted() {
         let mut visible = Vec::with_capacity(buckets.len());
         for (name, record) in buckets {
-            if caller.allows("s3:ListBucket", &name, None).await? {
+            let on = super::authorize::On::bucket(&name);
+            if caller.allows("s3:ListBucket", on).await? {
                 visible.push((name, record));
             }
         }

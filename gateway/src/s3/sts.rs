@@ -1,9 +1,10 @@
 //! STS `AssumeRole` on the S3 endpoint, as MinIO serves it: a signed form POST to `/`
 //! (`Action=AssumeRole`) answers temporary credentials for the caller itself (the role ARN is
 //! not used: Floe has no roles), valid for `DurationSeconds` (15 minutes to 12 hours, default
-//! one hour), narrowed by an optional session `Policy`. Their requests must carry the session
-//! token; the key is refused once expired, and its session policy can only narrow what the
-//! caller's own policies allow (see `authorize`).
+//! one hour, never past the calling key's own expiry), narrowed by an optional session
+//! `Policy`. Their requests must carry the session token; the key is refused once expired or
+//! once the calling key is disabled or deleted, and its session policy can only narrow what
+//! the caller's own policies allow (see `authorize`). Sessions cannot start sessions.
 
 use std::sync::Arc;
 
@@ -101,27 +102,18 @@ impl S3Route for Sts {
             }
         };
         let now = now_millis();
-        let internal = |e: String| s3_error!(InternalError, "{e}");
-        let signer = self
-            .directory
-            .signer(&credentials.access_key, now)
-            .await
-            .map_err(|e| internal(e.to_string()))?
-            .ok_or_else(super::errors::unknown_access_key)?;
-        if signer.session.is_some() {
-            return Err(s3_error!(
-                AccessDenied,
-                "temporary credentials cannot assume a role"
-            ));
-        }
         let (key, token) = self
             .directory
-            .assume_role(signer.user.as_deref(), seconds, policy, now)
+            .assume_role(&credentials.access_key, seconds, policy, now)
             .await
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(|e| match e {
+                crate::identity::DirectoryError::Invalid(why) => s3_error!(AccessDenied, "{why}"),
+                other => s3_error!(InternalError, "{other}"),
+            })?;
         let session = params.get("RoleSessionName").cloned().unwrap_or_default();
         tracing::info!(
-            user = signer.user.as_deref().unwrap_or("root"),
+            user = key.user,
+            parent = credentials.access_key,
             access_key = key.access_key,
             seconds,
             "STS session credentials issued"
@@ -130,7 +122,7 @@ impl S3Route for Sts {
             &key.access_key,
             &key.secret_key,
             &token,
-            now + seconds * 1000,
+            key.expires.unwrap_or(now + seconds * 1000),
             &session,
         );
         let mut response = S3Response::new(Body::from(Bytes::from(xml)));

@@ -606,6 +606,7 @@ mod tests {
                     expires: Some(6),
                     session: Some(crate::index::SessionKey {
                         policy: Some("{}".into()),
+                        parent: Some("PARENT".into()),
                     }),
                 }),
             ),

@@ -174,8 +174,25 @@ async fn three_users_get_exactly_their_rights() {
         ["alpha", "beta"]
     );
 
-    // backup: writes anywhere (single and multipart), reads and deletes nothing.
+    // backup: writes anywhere (single and multipart), reads and deletes nothing, and cannot
+    // set tags (nor locks) with its writes, which need their own permissions.
     put(&backup, "beta", "b1").await.unwrap();
+    denied(
+        backup
+            .put_object()
+            .bucket("beta")
+            .key("tagged")
+            .tagging("team=blue")
+            .body(ByteStream::from_static(b"t"))
+            .send()
+            .await,
+    );
+    // An operation Floe does not serve is NotImplemented for users too, not a misleading 403.
+    expect_err(
+        web.get_bucket_website().bucket("alpha").send().await,
+        501,
+        "NotImplemented",
+    );
     denied(backup.get_object().bucket("beta").key("b1").send().await);
     denied(backup.list_objects_v2().bucket("beta").send().await);
     denied(backup.delete_object().bucket("beta").key("b1").send().await);
