@@ -11,6 +11,7 @@
 //! - [`object_lock_drill`]: the aws cli and `floe admin` against locked versions, over real nodes;
 //! - [`shared_index`]: two gateway processes on one PostgreSQL index and one cluster;
 //! - [`tls`]: HTTPS for S3 clients and between the gateway and the nodes;
+//! - [`users_walkthrough`]: the README's users, keys and public bucket with `floe admin` and aws cli;
 //! - [`deploy_configs`]: the shipped configuration files parse and validate.
 //!
 //! [`support`] is the scaffolding they share (over `floe_testkit`'s processes); the benches
@@ -30,3 +31,4 @@ mod s3_api;
 mod self_healing;
 mod shared_index;
 mod tls;
+mod users_walkthrough;
