@@ -9,7 +9,8 @@
 //! 5. releases the admission before reading out what the handler left of the body, within a
 //!    total deadline, so the client still sees the answer without holding anyone else back;
 //! 6. stamps `x-amz-request-id`, and gives ranged HEAD responses their 206, which s3s cannot
-//!    express (it ignores `S3Response::status`).
+//!    express (it ignores `S3Response::status`);
+//! 7. answers CORS preflights and adds CORS headers to cross-origin answers (`cors`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use s3s::{HttpError, HttpResponse};
 use tracing::Instrument;
 
 mod admission;
+mod cors;
 mod door;
 mod request_id;
 mod unread_body;
@@ -30,6 +32,7 @@ mod unsupported;
 mod xml_limit;
 
 pub use admission::MemoryModel;
+pub use cors::{Cors, CorsAsk, CorsGrant};
 pub use door::FrontDoor;
 pub use request_id::RequestId;
 
@@ -62,12 +65,22 @@ pub struct FrontSettings {
 
 /// The s3s service with request ids, the front door, admission and read-out; what
 /// `s3::run` serves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct S3Front {
     inner: S3Service,
     ids: Arc<IdSource>,
     admission: Admission,
     settings: Arc<FrontSettings>,
+    cors: Option<Arc<dyn Cors>>,
+}
+
+impl std::fmt::Debug for S3Front {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Front")
+            .field("settings", &self.settings)
+            .field("cors", &self.cors.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl S3Front {
@@ -80,7 +93,14 @@ impl S3Front {
                 settings.max_inflight_bytes,
             ),
             settings: Arc::new(settings),
+            cors: None,
         }
+    }
+
+    /// Answers CORS preflights and adds CORS headers as `cors` decides.
+    pub fn with_cors(mut self, cors: Arc<dyn Cors>) -> Self {
+        self.cors = Some(cors);
+        self
     }
 }
 
@@ -197,11 +217,51 @@ impl hyper::service::Service<http::Request<Incoming>> for S3Front {
             return Box::pin(std::future::ready(Ok(slow_down(id.as_str()))));
         };
         head.extensions.insert(id.clone());
+        let cors = self.cors.clone();
+        let ask = cors::origin(&head).and_then(|origin| cors::ask_of(&head, origin));
+        if head.method == Method::OPTIONS && cors::origin(&head).is_some() {
+            // A browser's preflight: unsigned, answered from the bucket's rules alone.
+            drop(body);
+            return Box::pin(
+                async move {
+                    let grant = match (&cors, &ask) {
+                        (Some(cors), Some(ask)) => cors.grant(ask).await,
+                        _ => None,
+                    };
+                    let resp = match grant {
+                        Some(grant) => {
+                            let mut resp = HttpResponse::new(s3s::Body::empty());
+                            cors::apply(resp.headers_mut(), &grant, true);
+                            resp
+                        }
+                        None => refusal(
+                            StatusCode::FORBIDDEN,
+                            "AccessForbidden",
+                            "CORSResponse: This CORS request is not allowed. This is usually \
+                             because the evaluation of Origin, request method / \
+                             Access-Control-Request-Method or Access-Control-Request-Headers \
+                             are not whitelisted by the resource's CORS spec.",
+                            id.as_str(),
+                        ),
+                    };
+                    drop(admitted);
+                    let reusable = shape.settle(&resp, leftover, true).await;
+                    Ok(shape.finish(resp, &id, reusable))
+                }
+                .instrument(span),
+            );
+        }
         let req = http::Request::from_parts(head, s3s::Body::http_body(body));
         let inner = self.inner.clone();
         Box::pin(
             async move {
-                let resp = inner.call(req).await?;
+                let mut resp = inner.call(req).await?;
+                // A cross-origin request's answer (an error too) says what its origin may see.
+                if let (Some(cors), Some(ask)) = (&cors, &ask)
+                    && let Some(grant) = cors.grant(ask).await
+                {
+                    cors::apply(resp.headers_mut(), &grant, false);
+                }
                 // The admission goes now for an answer already in memory (an error, a PUT's
                 // result), and with the last byte of a streamed one: never with the read-out.
                 let resp = hold_until_sent(resp, admitted);

@@ -235,6 +235,7 @@ impl Index {
             t.buckets.remove(name)?;
             t.object_counts.remove(name)?;
             t.bucket_access.remove(name)?;
+            t.bucket_config.remove(name)?;
             note_change(t, RecordKind::Bucket, name, "", false)?;
             Ok(())
         })

@@ -26,7 +26,8 @@ use super::kv::bound::Source;
 use super::object_entry::StoredVersion;
 use super::objects::read_chain;
 use super::store::{
-    BUCKET_ACCESS, BUCKETS, NODE_STATES, RECORD_OUTBOX, Tables, VERSION_OUTBOX, decode, now_millis,
+    BUCKET_ACCESS, BUCKET_CONFIG, BUCKETS, NODE_STATES, RECORD_OUTBOX, Tables, VERSION_OUTBOX,
+    decode, now_millis,
 };
 use super::users_journal::identity_state;
 use super::versioning::{BucketSettings, MarkerRecord, VersionId, VersionStamp};
@@ -218,6 +219,7 @@ impl Index {
         let version_outbox = txn.open_table(VERSION_OUTBOX)?;
         let buckets = txn.open_table(BUCKETS)?;
         let bucket_access = txn.open_table(BUCKET_ACCESS)?;
+        let bucket_config = txn.open_table(BUCKET_CONFIG)?;
         read_chain!(txn, chain);
         let mut out = Vec::new();
         for entry in outbox.range(..)?.take(limit) {
@@ -232,6 +234,12 @@ impl Index {
                         settings.access = bucket_access
                             .get(bucket)?
                             .map(|v| decode(format_args!("access of bucket {bucket}"), v.value()))
+                            .transpose()?;
+                        settings.config = bucket_config
+                            .get(bucket)?
+                            .map(|v| {
+                                decode(format_args!("configuration of bucket {bucket}"), v.value())
+                            })
                             .transpose()?;
                         JournalState::Bucket(record, settings)
                     }

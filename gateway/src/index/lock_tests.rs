@@ -13,6 +13,7 @@ fn lock_bucket(index: &Index, default_retention: Option<DefaultRetention>) {
         versioning: Versioning::Enabled,
         lock: Some(BucketLock { default_retention }),
         access: None,
+        config: None,
     };
     index
         .create_bucket_with("b", &bucket_record(), &settings)

@@ -23,7 +23,8 @@
 //! - `object_entry`: where an object's record and manifest sit in the tables.
 //! - `uploads`: multipart uploads, their parts, completion and abort.
 //! - `users`: users, their policies, and their access keys (secrets sealed by the gateway);
-//! - `bucket_access`: buckets' owners, policies, ACLs and public access blocks; stored policies.
+//! - `bucket_access`: buckets' owners, policies, ACLs and public access blocks; stored policies;
+//! - `bucket_config`: buckets' tags, object ownership and CORS rules.
 //! - `refcount`: chunk reference counts and the garbage queue the collector drains.
 //! - `catalog`: the chunk catalog (`ChunkRef` by chunk id) that repair and scrub walk.
 //! - `clock`: the watermark that keeps a gateway with a clock gone back from starting.
@@ -41,6 +42,7 @@
 
 mod batch;
 mod bucket_access;
+mod bucket_config;
 mod buckets;
 mod catalog;
 mod chain;
@@ -77,6 +79,7 @@ mod version_tests;
 pub mod versioning;
 
 pub use bucket_access::{BucketAccess, CannedAcl, PublicAccessBlock};
+pub use bucket_config::{BucketConfig, CorsRule};
 pub use clock::{CLOCK_TOLERANCE, ClockAhead, ClockBehind, check_against_nodes, check_clock};
 pub use cluster_view::ClusterId;
 pub use error::IndexError;

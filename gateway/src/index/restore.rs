@@ -101,6 +101,12 @@ fn apply(
             } else {
                 t.bucket_access.remove(bucket)?;
             }
+            if let Some(config) = &settings.config {
+                t.bucket_config
+                    .insert(bucket, encode_record(config).as_slice())?;
+            } else {
+                t.bucket_config.remove(bucket)?;
+            }
             t.versions.insert(journal_id, entry.version)?;
             counts.buckets += 1;
         }
@@ -152,6 +158,7 @@ fn apply(
                     t.buckets.remove(bucket)?;
                     t.object_counts.remove(bucket)?;
                     t.bucket_access.remove(bucket)?;
+                    t.bucket_config.remove(bucket)?;
                     t.versions.remove(journal_id)?;
                     counts.deleted += 1;
                 } else {

@@ -90,6 +90,7 @@ pub(super) const ACCESS_KEYS: Table<Str, Bytes> = Table::new(27, "access_keys");
 pub(super) const USER_KEYS: Table<(Str, Str), Unit> = Table::new(28, "user_keys");
 pub(super) const POLICIES: Table<Str, Bytes> = Table::new(29, "policies");
 pub(super) const BUCKET_ACCESS: Table<Str, Bytes> = Table::new(30, "bucket_access");
+pub(super) const BUCKET_CONFIG: Table<Str, Bytes> = Table::new(31, "bucket_config");
 
 /// The metadata index. Cheap to share in an `Arc`. All methods block; async callers use
 /// [`Index::call`], except for the `_async` object writes, which only wait for the writer
@@ -144,6 +145,7 @@ pub(super) struct Tables<'c> {
     pub user_keys: WriteTable<'c, (Str, Str), Unit>,
     pub policies: WriteTable<'c, Str, Bytes>,
     pub bucket_access: WriteTable<'c, Str, Bytes>,
+    pub bucket_config: WriteTable<'c, Str, Bytes>,
 }
 
 impl<'c> Tables<'c> {
@@ -180,6 +182,7 @@ impl<'c> Tables<'c> {
             user_keys: BoundTable::new(USER_KEYS, cell),
             policies: BoundTable::new(POLICIES, cell),
             bucket_access: BoundTable::new(BUCKET_ACCESS, cell),
+            bucket_config: BoundTable::new(BUCKET_CONFIG, cell),
         }
     }
 }

@@ -38,6 +38,10 @@ pub struct BucketSettings {
     /// sent to the nodes, and restored from it.
     #[serde(skip)]
     pub access: Option<super::BucketAccess>,
+    /// Tags, ownership and CORS rules, when any is set: as `access`, from a table of their own
+    /// (`bucket_config`).
+    #[serde(skip)]
+    pub config: Option<super::BucketConfig>,
 }
 
 /// Which version of a key a request names.

@@ -60,6 +60,7 @@ impl ObjectService {
                 versioning: Versioning::Enabled,
                 lock: Some(BucketLock::default()),
                 access: None,
+                config: None,
             },
             false => BucketSettings::default(),
         };

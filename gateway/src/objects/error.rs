@@ -69,6 +69,11 @@ pub enum ObjectError {
     InvalidDigest,
     #[error("{0}")]
     InvalidRequest(String),
+    #[error("malformed XML: {0}")]
+    MalformedXml(String),
+    /// BucketOwnerEnforced asked of a bucket whose ACL grants more than the owner.
+    #[error("the bucket ACL grants the public: BucketOwnerEnforced disables ACLs")]
+    InvalidBucketAclWithObjectOwnership,
     #[error("{0}")]
     InvalidArgument(String),
     #[error("{0}")]

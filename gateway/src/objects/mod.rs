@@ -8,11 +8,14 @@
 //! - `conditions`: If-Match / If-None-Match / dates, with S3's precedence;
 //! - [`replication`]: a change is acknowledged only once the nodes hold its record;
 //! - one file per family of operations: `access` (bucket policies, ACLs, public access),
+//!   `bucket_config` (tags, ownership, CORS), `attributes` (GetObjectAttributes),
 //!   `buckets`, `put`, `get`, `delete`, `copy`, `list`,
 //!   `multipart`, `complete`, `tagging`, `lock` (object lock: bucket configuration, retention
 //!   and legal hold of a version), `veeam` (the capacity files of Veeam's SOSAPI).
 
 mod access;
+mod attributes;
+mod bucket_config;
 mod buckets;
 pub mod checksum;
 mod complete;

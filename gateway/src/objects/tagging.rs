@@ -15,6 +15,20 @@ pub fn validate_tags(tags: &[(String, String)]) -> Result<(), ObjectError> {
             "object tags cannot be greater than {MAX_TAGS}"
         )));
     }
+    validate_tag_set(tags, MAX_TAGS, "object")
+}
+
+/// S3's rules for a tag set of at most `max` tags on a `what` (object or bucket).
+pub fn validate_tag_set(
+    tags: &[(String, String)],
+    max: usize,
+    what: &str,
+) -> Result<(), ObjectError> {
+    if tags.len() > max {
+        return Err(ObjectError::InvalidTag(format!(
+            "{what} tags cannot be greater than {max}"
+        )));
+    }
     for (i, (k, v)) in tags.iter().enumerate() {
         if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
             return Err(ObjectError::InvalidTag(

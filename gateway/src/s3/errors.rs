@@ -44,6 +44,15 @@ impl From<ObjectError> for S3Error {
             ObjectError::BadDigest(_) => C::BadDigest,
             ObjectError::InvalidDigest => C::InvalidDigest,
             ObjectError::InvalidRequest(_) => C::InvalidRequest,
+            ObjectError::MalformedXml(_) => C::MalformedXML,
+            ObjectError::InvalidBucketAclWithObjectOwnership => {
+                let mut e = S3Error::with_message(
+                    C::Custom("InvalidBucketAclWithObjectOwnership".into()),
+                    err.to_string(),
+                );
+                e.set_status_code(http::StatusCode::BAD_REQUEST);
+                return e;
+            }
             ObjectError::InvalidArgument(_) => C::InvalidArgument,
             ObjectError::InvalidTag(_) => C::InvalidTag,
             ObjectError::BadRequest(message) => {

@@ -8,6 +8,13 @@
 //!   - `list`: ListObjects, ListObjectsV2;
 //!   - `multipart`: Create/UploadPart/UploadPartCopy/Complete/Abort, ListParts, ListMultipartUploads;
 //!   - `tagging`: Get/Put/DeleteObjectTagging;
+//!   - `lock`: object lock configuration, retention, legal hold;
+//!   - `policy`: bucket policies, Block Public Access, canned ACLs;
+//!   - `bucket_config`: bucket tagging, ownership controls, CORS rules, encryption (none);
+//!   - `attributes`: GetObjectAttributes;
+//! - `authorize`: who signed, and whether the policies allow what a request needs;
+//! - `sts`: STS AssumeRole (temporary credentials) on the same endpoint;
+//! - `cors`: which bucket rule grants a cross-origin request (the front asks);
 //! - helpers: `convert` (pure value conversions), `checksum` (flexible checksums in and out),
 //!   `body` (stream adapters), `errors` (the one `ObjectError -> S3Error` mapping);
 //! - serving: `server` ([`build_service`], [`run`]): the s3s service behind
@@ -15,11 +22,14 @@
 //!
 //! Operations not listed answer `NotImplemented` (s3s's default).
 
+mod attributes;
 pub mod authorize;
 mod body;
+mod bucket_config;
 mod buckets;
 mod checksum;
 mod convert;
+mod cors;
 mod errors;
 #[cfg(test)]
 mod fuzz_tests;
@@ -133,4 +143,17 @@ operations! {
     policy::put_bucket_acl(PutBucketAclInput) -> PutBucketAclOutput;
     policy::get_object_acl(GetObjectAclInput) -> GetObjectAclOutput;
     policy::put_object_acl(PutObjectAclInput) -> PutObjectAclOutput;
+
+    bucket_config::put_bucket_tagging(PutBucketTaggingInput) -> PutBucketTaggingOutput;
+    bucket_config::get_bucket_tagging(GetBucketTaggingInput) -> GetBucketTaggingOutput;
+    bucket_config::delete_bucket_tagging(DeleteBucketTaggingInput) -> DeleteBucketTaggingOutput;
+    bucket_config::put_bucket_ownership_controls(PutBucketOwnershipControlsInput) -> PutBucketOwnershipControlsOutput;
+    bucket_config::get_bucket_ownership_controls(GetBucketOwnershipControlsInput) -> GetBucketOwnershipControlsOutput;
+    bucket_config::delete_bucket_ownership_controls(DeleteBucketOwnershipControlsInput) -> DeleteBucketOwnershipControlsOutput;
+    bucket_config::get_bucket_encryption(GetBucketEncryptionInput) -> GetBucketEncryptionOutput;
+    bucket_config::put_bucket_cors(PutBucketCorsInput) -> PutBucketCorsOutput;
+    bucket_config::get_bucket_cors(GetBucketCorsInput) -> GetBucketCorsOutput;
+    bucket_config::delete_bucket_cors(DeleteBucketCorsInput) -> DeleteBucketCorsOutput;
+
+    attributes::get_object_attributes(GetObjectAttributesInput) -> GetObjectAttributesOutput;
 }

@@ -180,6 +180,14 @@ pub(super) async fn set_bucket_acl(
         BucketCannedACL::PUBLIC_READ => CannedAcl::PublicRead,
         _ => CannedAcl::Private,
     };
+    if acl == CannedAcl::PublicRead
+        && svc.bucket_config(bucket).await?.ownership.as_deref() == Some("BucketOwnerEnforced")
+    {
+        return Err(S3Error::with_message(
+            S3ErrorCode::AccessControlListNotSupported,
+            "The bucket does not allow ACLs (object ownership is BucketOwnerEnforced)",
+        ));
+    }
     svc.change_bucket_access(bucket, move |access| {
         let blocked = access.public_block.is_some_and(|b| b.block_public_acls);
         if acl == CannedAcl::PublicRead && blocked {

@@ -48,6 +48,7 @@ pub struct S3Settings {
 /// unsigned request only gets what a bucket policy grants everyone.
 pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Front {
     let guard = Guard::new(service.clone(), settings.directory.clone());
+    let cors_service = service.clone();
     let mut builder = S3ServiceBuilder::new(FloeS3::new(service));
     let mut limits = S3Config::default();
     limits.xml_max_body_size = settings.max_xml_body_bytes;
@@ -61,9 +62,11 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Front {
     builder.set_auth(AccessKeys(settings.directory.clone()));
     builder.set_access(guard);
     builder.set_route(super::sts::Sts::new(settings.directory.clone()));
-    if !settings.domains.is_empty() {
-        builder.set_host(VirtualHosts::new(&settings.domains));
+    let hosts = (!settings.domains.is_empty()).then(|| VirtualHosts::new(&settings.domains));
+    if let Some(hosts) = &hosts {
+        builder.set_host(hosts.clone());
     }
+    let cors = super::cors::BucketCors::new(cors_service, hosts);
     S3Front::new(
         builder.build(),
         FrontSettings {
@@ -77,6 +80,7 @@ pub fn build_service(service: ObjectService, settings: &S3Settings) -> S3Front {
             body_idle_timeout: settings.body_idle_timeout,
         },
     )
+    .with_cors(Arc::new(cors))
 }
 
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting and waits
@@ -113,8 +117,8 @@ impl S3Auth for AccessKeys {
 ///
 /// Unlike s3s's `MultiDomain`, a host that is not one of ours (or has a port, as
 /// `localhost:9000` does) stays path-style instead of being read as a CNAME bucket name.
-#[derive(Debug)]
-struct VirtualHosts {
+#[derive(Debug, Clone)]
+pub(super) struct VirtualHosts {
     domains: Vec<String>,
 }
 
@@ -129,7 +133,7 @@ impl VirtualHosts {
     }
 
     /// The bucket named by `host`, if it is `bucket.<one of our domains>`.
-    fn bucket_of(&self, host: &str) -> Option<(String, &str)> {
+    pub(super) fn bucket_of(&self, host: &str) -> Option<(String, &str)> {
         let name = strip_port(host).trim_end_matches('.').to_ascii_lowercase();
         self.domains.iter().find_map(|domain| {
             let bucket = name.strip_suffix(domain.as_str())?.strip_suffix('.')?;

@@ -11,6 +11,7 @@
 //! - [`object_lock_drill`]: the aws cli and `floe admin` against locked versions, over real nodes;
 //! - [`shared_index`]: two gateway processes on one PostgreSQL index and one cluster;
 //! - [`tls`]: HTTPS for S3 clients and between the gateway and the nodes;
+//! - [`cors_browser`]: headless Chromium uploading from a page on another origin;
 //! - [`users_walkthrough`]: the README's users, keys and public bucket with `floe admin` and aws cli;
 //! - [`deploy_configs`]: the shipped configuration files parse and validate.
 //!
@@ -21,6 +22,7 @@ mod support;
 
 mod blob_cluster;
 mod cluster_safety;
+mod cors_browser;
 mod deploy_configs;
 mod front_door;
 mod gateway_crash;

@@ -11,9 +11,9 @@ use floe_node::RecordId;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{
-    BucketAccess, BucketLock, BucketRecord, BucketSettings, JournalEntry, JournalState, KeyRecord,
-    MarkerRecord, ObjectLock, ObjectRecord, RecordError, RecordKind, UserRecord, VersionStamp,
-    decode_record, encode_record,
+    BucketAccess, BucketConfig, BucketLock, BucketRecord, BucketSettings, JournalEntry,
+    JournalState, KeyRecord, MarkerRecord, ObjectLock, ObjectRecord, RecordError, RecordKind,
+    UserRecord, VersionStamp, decode_record, encode_record,
 };
 
 /// Domain separation for record ids.
@@ -96,7 +96,8 @@ enum Wire {
         #[serde(with = "serde_bytes")]
         manifest: Vec<u8>,
     },
-    /// A bucket with an owner, policy, ACL or public access block (and its lock, if any).
+    /// A bucket with an owner, policy, ACL, public access block, tags, ownership setting or
+    /// CORS rules (and its lock, if any).
     GuardedBucket {
         name: String,
         version: u64,
@@ -104,6 +105,7 @@ enum Wire {
         settings: BucketSettings,
         lock: Option<BucketLock>,
         access: BucketAccess,
+        config: BucketConfig,
     },
     /// A user (journal key `user/NAME`).
     User {
@@ -160,7 +162,9 @@ pub fn record_id(kind: RecordKind, bucket: &str, key: &str, seq: u64) -> RecordI
 pub fn encode(entry: &JournalEntry) -> (RecordId, Vec<u8>) {
     let (bucket, key, version) = (entry.bucket.clone(), entry.key.clone(), entry.version);
     let wire = match (&entry.state, entry.kind) {
-        (JournalState::Bucket(record, settings), _) if settings.access.is_some() => {
+        (JournalState::Bucket(record, settings), _)
+            if settings.access.is_some() || settings.config.is_some() =>
+        {
             Wire::GuardedBucket {
                 name: bucket,
                 version,
@@ -168,6 +172,7 @@ pub fn encode(entry: &JournalEntry) -> (RecordId, Vec<u8>) {
                 settings: settings.clone(),
                 lock: settings.lock,
                 access: settings.access.clone().unwrap_or_default(),
+                config: settings.config.clone().unwrap_or_default(),
             }
         }
         (JournalState::User(record), _) => Wire::User {
@@ -302,9 +307,11 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             mut settings,
             lock,
             access,
+            config,
         } => {
             settings.lock = lock;
-            settings.access = Some(access);
+            settings.access = (access != BucketAccess::default()).then_some(access);
+            settings.config = (config != BucketConfig::default()).then_some(config);
             let state = JournalState::Bucket(record, settings);
             entry((RecordKind::Bucket, 0), name, String::new(), version, state)
         }
@@ -485,6 +492,7 @@ mod tests {
             versioning: Versioning::Enabled,
             lock: None,
             access: None,
+            config: None,
         };
         let locked_settings = BucketSettings {
             lock: Some(BucketLock {

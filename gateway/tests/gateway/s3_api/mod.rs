@@ -5,6 +5,7 @@
 mod harness;
 
 mod access;
+mod bucket_config;
 mod buckets;
 mod checksums;
 mod conditionals;
