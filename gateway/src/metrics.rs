@@ -32,6 +32,8 @@ pub struct Metrics {
     bytes_in: Counter,
     bytes_out: Counter,
     denials: Family<Labels, Counter>,
+    lifecycle_examined: Counter,
+    lifecycle_aborted: Counter,
 }
 
 /// The process-wide metrics.
@@ -43,6 +45,8 @@ pub fn metrics() -> &'static Metrics {
         bytes_in: Counter::default(),
         bytes_out: Counter::default(),
         denials: Family::default(),
+        lifecycle_examined: Counter::default(),
+        lifecycle_aborted: Counter::default(),
     })
 }
 
@@ -113,6 +117,12 @@ impl Metrics {
             .inc();
     }
 
+    /// One lifecycle run: uploads examined and aborted.
+    pub fn observe_lifecycle(&self, examined: u64, aborted: u64) {
+        self.lifecycle_examined.inc_by(examined);
+        self.lifecycle_aborted.inc_by(aborted);
+    }
+
     /// Object bytes received from clients.
     pub fn add_bytes_in(&self, n: u64) {
         self.bytes_in.inc_by(n);
@@ -130,6 +140,16 @@ impl Metrics {
             "s3_requests",
             "S3 requests by operation and status",
             self.requests.clone(),
+        );
+        r.register(
+            "lifecycle_examined",
+            "Multipart uploads examined by the lifecycle engine",
+            self.lifecycle_examined.clone(),
+        );
+        r.register(
+            "lifecycle_uploads_aborted",
+            "Incomplete multipart uploads aborted by lifecycle rules",
+            self.lifecycle_aborted.clone(),
         );
         r.register(
             "access_denials",

@@ -89,6 +89,10 @@ pub fn action_of(operation: &str, version: bool) -> Option<Needed> {
         }
         ("GetBucketEncryption", _) => ("s3:GetEncryptionConfiguration", Bucket),
         ("GetBucketCors", _) => ("s3:GetBucketCORS", Bucket),
+        ("GetBucketLifecycleConfiguration", _) => ("s3:GetLifecycleConfiguration", Bucket),
+        ("PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle", _) => {
+            ("s3:PutLifecycleConfiguration", Bucket)
+        }
         ("PutBucketCors" | "DeleteBucketCors", _) => ("s3:PutBucketCORS", Bucket),
         ("GetObjectRetention", _) => ("s3:GetObjectRetention", Object),
         ("PutObjectRetention", _) => ("s3:PutObjectRetention", Object),
@@ -172,6 +176,9 @@ mod tests {
             "PutBucketCors",
             "DeleteBucketCors",
             "GetObjectAttributes",
+            "GetBucketLifecycleConfiguration",
+            "PutBucketLifecycleConfiguration",
+            "DeleteBucketLifecycle",
         ];
         for op in served {
             for version in [false, true] {

@@ -33,6 +33,8 @@ pub struct AdminState {
     pub token: String,
     /// Users and keys: admins' keys open the API, and its identity routes manage them.
     pub directory: Arc<crate::identity::Directory>,
+    /// The lifecycle engine, for `POST /admin/lifecycle/run`.
+    pub lifecycle: crate::maintenance::lifecycle::Lifecycle,
     pub repairer: Arc<Repairer>,
     pub collector: Collector,
     pub cache: Arc<CachedBlobs>,
@@ -219,6 +221,10 @@ async fn route(
                 .ok_or_else(|| Failure(StatusCode::BAD_REQUEST, "drain needs ?node=URL".into()))?;
             json(&state.repairer.drain(node).await?)
         }
+        (Method::POST, "/admin/lifecycle/run") => {
+            let now = crate::objects::now_millis();
+            json(&state.lifecycle.run_once(now).await?)
+        }
         (Method::POST, "/admin/rebuild-index") => {
             let report = crate::maintenance::recovery::rebuild_index(&state.repairer).await?;
             json(&report)
@@ -232,6 +238,7 @@ async fn route(
             | "/admin/scrub"
             | "/admin/drain"
             | "/admin/rebuild-index"
+            | "/admin/lifecycle/run"
             | "/admin/versions",
         ) => Err(Failure(
             StatusCode::METHOD_NOT_ALLOWED,

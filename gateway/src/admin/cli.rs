@@ -68,6 +68,9 @@ pub enum AdminCommand {
         #[arg(long)]
         bypass_governance: bool,
     },
+    /// Buckets' lifecycle rules: `run` carries them out now.
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
     /// Users: list, add (or set policies), remove.
     #[command(subcommand)]
     User(UserCommand),
@@ -77,6 +80,13 @@ pub enum AdminCommand {
     /// Identity policies: list, put (from a JSON file), delete.
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+/// `floe admin lifecycle ...`.
+#[derive(Debug, Subcommand)]
+pub enum LifecycleCommand {
+    /// Apply every bucket's lifecycle rules now, instead of at the next scheduled run.
+    Run,
 }
 
 /// Runs one admin command, printing its outcome.
@@ -120,6 +130,13 @@ pub async fn run(args: AdminArgs) -> Result<(), AdminError> {
                 (true, true) => println!("{bucket}/{key}: delete marker {version} removed"),
                 (true, false) => println!("{bucket}/{key}: version {version} removed"),
             }
+        }
+        AdminCommand::Lifecycle(LifecycleCommand::Run) => {
+            let r = client.lifecycle_run().await?;
+            println!(
+                "lifecycle: {} buckets with rules, {} uploads examined, {} incomplete uploads aborted",
+                r.buckets, r.examined, r.uploads_aborted
+            );
         }
         AdminCommand::User(command) => super::users_cli::user(&client, command).await?,
         AdminCommand::Key(command) => super::users_cli::key(&client, command).await?,

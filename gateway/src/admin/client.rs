@@ -140,6 +140,13 @@ impl AdminClient {
         self.call(Method::POST, "/admin/rebuild-index").await
     }
 
+    /// Runs the lifecycle engine once, now.
+    pub async fn lifecycle_run(
+        &self,
+    ) -> Result<crate::maintenance::lifecycle::LifecycleReport, AdminError> {
+        self.call(Method::POST, "/admin/lifecycle/run").await
+    }
+
     /// Every user with its keys (no secrets).
     pub async fn users(&self) -> Result<Vec<super::UserLine>, AdminError> {
         self.call(Method::GET, "/admin/users").await

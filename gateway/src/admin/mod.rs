@@ -16,6 +16,7 @@
 //! | `DELETE /admin/versions?bucket=B&key=K&version=V&bypass_governance=B` | [`DeletedVersion`]; 403 under a lock |
 //! | `POST /admin/drain?node=URL` | [`DrainReport`](crate::maintenance::repair::DrainReport) |
 //! | `POST /admin/rebuild-index` | [`RebuildReport`](crate::maintenance::recovery::RebuildReport) |
+//! | `POST /admin/lifecycle/run` | [`LifecycleReport`](crate::maintenance::lifecycle::LifecycleReport) of one run of the lifecycle engine |
 //! | `/admin/users`, `/admin/keys`, `/admin/policies` | see `users` |
 //!
 //! - `api`: the server and its routes;

@@ -1,5 +1,5 @@
-//! A bucket's configuration beyond access: its tags, its object ownership setting and its
-//! CORS rules, stored as they were put (S3's validation happens before), in a table of their
+//! A bucket's configuration beyond access: its tags, its object ownership setting, its CORS
+//! rules and its lifecycle rules, stored as they were put (S3's validation happens before), in a table of their
 //! own and copied to the nodes in the bucket's record.
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,8 @@ pub struct BucketConfig {
     pub ownership: Option<String>,
     /// `None`: no CORS configuration.
     pub cors: Option<Vec<CorsRule>>,
+    /// `None`: no lifecycle configuration.
+    pub lifecycle: Option<Vec<super::LifecycleRule>>,
 }
 
 impl Index {

@@ -58,6 +58,7 @@ mod journal;
 pub mod kv;
 mod lease;
 mod legacy;
+mod lifecycle;
 pub mod lock;
 #[cfg(test)]
 mod lock_tests;
@@ -85,6 +86,7 @@ pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, Published, RecordKind};
 pub use lease::{GatewayRecord, LeaseRecord};
+pub use lifecycle::{AgedUpload, LifecycleFilter, LifecycleRule};
 pub use lock::{
     BucketLock, DefaultRetention, LockChange, LockRefusal, ObjectLock, Removal, Retention,
     RetentionMode, RetentionPeriod,

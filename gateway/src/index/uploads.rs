@@ -31,7 +31,7 @@ fn encode_upload(record: &UploadRecord, lock: Option<ObjectLock>) -> Vec<u8> {
     out
 }
 
-fn decode_upload(
+pub(super) fn decode_upload(
     upload_id: &str,
     value: &[u8],
 ) -> Result<(UploadRecord, Option<ObjectLock>), IndexError> {

@@ -113,6 +113,18 @@ impl ObjectService {
             .await
     }
 
+    /// Sets (or removes) the bucket's lifecycle rules (checked by the S3 adapter); the engine
+    /// starts over, so new rules see old uploads.
+    pub async fn set_bucket_lifecycle(
+        &self,
+        bucket: &str,
+        rules: Option<Vec<crate::index::LifecycleRule>>,
+    ) -> Result<(), ObjectError> {
+        self.change_config(bucket, move |c| c.lifecycle = rules.clone())
+            .await?;
+        self.with_index(|ix| ix.reset_lifecycle_cursor()).await
+    }
+
     async fn change_config(
         &self,
         bucket: &str,

@@ -89,6 +89,8 @@ pub struct GatewayFile {
     pub tls: Option<TlsSection>,
     /// `[limits]`: request, key, metadata, part and object size limits (see `limits`).
     pub limits: Option<LimitsSection>,
+    /// `[lifecycle]`.
+    pub lifecycle: Option<LifecycleSection>,
     /// Accept AWS Signature Version 2 from legacy clients [default: false].
     pub allow_sigv2: Option<bool>,
     /// Where the metadata index lives: `postgres://user:password@host:port/db` for one shared by
@@ -229,6 +231,20 @@ pub struct GatewayConfig {
     /// `[tls]`, shape-checked; its files are read by [`TlsSection::load`].
     pub tls: TlsSection,
     pub limits: Limits,
+    /// How long a lifecycle "day" lasts (`[lifecycle] day_seconds`).
+    pub lifecycle_day: Duration,
+    /// Between two lifecycle runs (`[lifecycle] interval_secs`).
+    pub lifecycle_interval: Duration,
+}
+
+/// `[lifecycle]`: the engine's clock, for tests (as Ceph RGW's `rgw_lc_debug_interval`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSection {
+    /// Seconds a lifecycle "day" lasts [default: 86400].
+    pub day_seconds: Option<u64>,
+    /// Seconds between two runs of the engine [default: 3600].
+    pub interval_secs: Option<u64>,
 }
 
 /// One `[[users]]` entry as written.
@@ -453,6 +469,7 @@ impl GatewayConfig {
         )?;
         let index = IndexLocation::parse(flags.index.or(file.index).as_deref())?;
         let seal_secret = file.seal_secret.unwrap_or_else(|| secret_key.clone());
+        let lifecycle = file.lifecycle.unwrap_or_default();
         let users = file
             .users
             .unwrap_or_default()
@@ -497,6 +514,10 @@ impl GatewayConfig {
             allow_sigv2: file.allow_sigv2.unwrap_or(false),
             tls,
             limits,
+            lifecycle_day: Duration::from_secs(lifecycle.day_seconds.unwrap_or(86_400).max(1)),
+            lifecycle_interval: Duration::from_secs(
+                lifecycle.interval_secs.unwrap_or(3_600).max(1),
+            ),
         })
     }
 }

@@ -30,6 +30,7 @@ const RECORD_PUBLISH_INTERVAL: Duration = Duration::from_millis(500);
 const CLOCK_WATERMARK_INTERVAL: Duration = Duration::from_secs(60);
 use crate::front::MemoryModel;
 use crate::identity::Directory;
+use crate::maintenance::lifecycle::Lifecycle;
 use crate::s3::server::{S3Settings, build_service, run};
 
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +225,12 @@ impl Gateway {
             lease.clone(),
             stopped(stop_rx.clone()),
         ));
+        let lifecycle = Lifecycle::new(index.clone(), config.lifecycle_day);
+        tasks.push(lifecycle.clone().spawn(
+            config.lifecycle_interval,
+            lease.clone(),
+            stopped(stop_rx.clone()),
+        ));
         for key in index.draining_nodes()? {
             match blobs
                 .node_by_name(&key)
@@ -359,6 +366,7 @@ impl Gateway {
         let admin = AdminState {
             token: config.admin_token.clone(),
             directory,
+            lifecycle,
             repairer: repairer.clone(),
             collector: collector.clone(),
             cache: service.cache().clone(),

@@ -12,6 +12,7 @@
 //!   - `policy`: bucket policies, Block Public Access, canned ACLs;
 //!   - `bucket_config`: bucket tagging, ownership controls, CORS rules, encryption (none);
 //!   - `attributes`: GetObjectAttributes;
+//!   - `lifecycle`: bucket lifecycle configuration;
 //! - `authorize`: who signed, and whether the policies allow what a request needs;
 //! - `sts`: STS AssumeRole (temporary credentials) on the same endpoint;
 //! - `cors`: which bucket rule grants a cross-origin request (the front asks);
@@ -33,6 +34,7 @@ mod cors;
 mod errors;
 #[cfg(test)]
 mod fuzz_tests;
+mod lifecycle;
 mod list;
 mod lock;
 mod multipart;
@@ -156,4 +158,8 @@ operations! {
     bucket_config::delete_bucket_cors(DeleteBucketCorsInput) -> DeleteBucketCorsOutput;
 
     attributes::get_object_attributes(GetObjectAttributesInput) -> GetObjectAttributesOutput;
+
+    lifecycle::put_bucket_lifecycle_configuration(PutBucketLifecycleConfigurationInput) -> PutBucketLifecycleConfigurationOutput;
+    lifecycle::get_bucket_lifecycle_configuration(GetBucketLifecycleConfigurationInput) -> GetBucketLifecycleConfigurationOutput;
+    lifecycle::delete_bucket_lifecycle(DeleteBucketLifecycleInput) -> DeleteBucketLifecycleOutput;
 }

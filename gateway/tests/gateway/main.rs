@@ -8,6 +8,7 @@
 //! - [`front_door`]: hostile and greedy clients against a `floe serve` process;
 //! - [`gateway_crash`], [`gateway_sigterm`]: kill -9 and SIGTERM during uploads;
 //! - [`metrics_scrape`]: the admin listener's metrics and probes;
+//! - [`lifecycle_drill`]: lifecycle rules aborting stale uploads over real nodes, and GC after;
 //! - [`object_lock_drill`]: the aws cli and `floe admin` against locked versions, over real nodes;
 //! - [`shared_index`]: two gateway processes on one PostgreSQL index and one cluster;
 //! - [`tls`]: HTTPS for S3 clients and between the gateway and the nodes;
@@ -27,6 +28,7 @@ mod deploy_configs;
 mod front_door;
 mod gateway_crash;
 mod gateway_sigterm;
+mod lifecycle_drill;
 mod metrics_scrape;
 mod object_lock_drill;
 mod s3_api;

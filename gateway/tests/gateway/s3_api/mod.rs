@@ -13,6 +13,7 @@ mod copy;
 mod dedup;
 mod early_answers;
 mod errors;
+mod lifecycle;
 mod limits;
 mod listing;
 mod metadata;
