@@ -61,7 +61,11 @@ impl Index {
                 Some(v) => decode(format_args!("configuration of bucket {name}"), v.value())?,
                 None => BucketConfig::default(),
             };
+            let rules_before = config.lifecycle.clone();
             change(&mut config);
+            if config.lifecycle != rules_before {
+                super::lifecycle::rules_changed(t)?;
+            }
             t.bucket_config
                 .insert(name, encode_record(&config).as_slice())?;
             // The bucket's record on the nodes carries its configuration.

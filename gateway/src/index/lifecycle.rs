@@ -17,6 +17,25 @@ use super::{BucketConfig, Index, IndexError, UnixMillis};
 
 /// Key in `meta` of the lifecycle engine's upload cursor (ms).
 const UPLOAD_CURSOR: &str = "lifecycle_upload_cursor";
+/// Key in `meta` of the rules' generation: bumped, and the cursor reset, in the transaction
+/// that changes any bucket's rules, so a run under older rules cannot move the cursor.
+const GENERATION: &str = "lifecycle_generation";
+
+/// Starts the engine over in `t`'s transaction: rules changed.
+pub(super) fn rules_changed(t: &mut super::store::Tables<'_>) -> Result<(), IndexError> {
+    let generation = t.meta.get(GENERATION)?.map(|v| v.value()).unwrap_or(0);
+    t.meta.insert(GENERATION, generation.wrapping_add(1))?;
+    t.meta.insert(UPLOAD_CURSOR, 0)?;
+    Ok(())
+}
+
+/// What a run starts from, read from one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct LifecycleState {
+    pub rules: Vec<(String, Vec<LifecycleRule>)>,
+    pub generation: u64,
+    pub cursor: UnixMillis,
+}
 
 /// Which objects (or uploads) a rule applies to: all of these must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,9 +66,14 @@ pub struct AgedUpload {
 }
 
 impl Index {
-    /// Every bucket with lifecycle rules, and its rules.
-    pub fn lifecycle_rules(&self) -> Result<Vec<(String, Vec<LifecycleRule>)>, IndexError> {
+    /// Every bucket's rules, the rules' generation and the cursor, as of one snapshot.
+    pub fn lifecycle_state(&self) -> Result<LifecycleState, IndexError> {
         let txn = self.read()?;
+        let meta = txn.open_table(META)?;
+        let value =
+            |key| -> Result<u64, IndexError> { Ok(meta.get(key)?.map(|v| v.value()).unwrap_or(0)) };
+        let generation = value(GENERATION)?;
+        let cursor = i64::try_from(value(UPLOAD_CURSOR)?).unwrap_or(i64::MAX);
         let table = txn.open_table(BUCKET_CONFIG)?;
         let mut out = Vec::new();
         for entry in table.range(..)? {
@@ -63,20 +87,29 @@ impl Index {
                 out.push((name, rules));
             }
         }
-        Ok(out)
+        Ok(LifecycleState {
+            rules: out,
+            generation,
+            cursor,
+        })
     }
 
-    /// Up to `limit` uploads initiated at `from` or later and before `before`, oldest first.
+    /// Up to `limit` uploads initiated before `before`, oldest first, from `from` on: a time
+    /// (inclusive), or after a time and upload id (the last of the previous page).
     pub fn uploads_initiated(
         &self,
-        from: UnixMillis,
+        from: (UnixMillis, Option<&str>),
         before: UnixMillis,
         limit: usize,
     ) -> Result<Vec<AgedUpload>, IndexError> {
         let txn = self.read()?;
         let times = txn.open_table(UPLOAD_TIMES)?;
         let uploads = txn.open_table(UPLOADS)?;
-        let range = (Bound::Included((from, "")), Bound::Excluded((before, "")));
+        let start = match from {
+            (at, Some(id)) => Bound::Excluded((at, id)),
+            (at, None) => Bound::Included((at, "")),
+        };
+        let range = (start, Bound::Excluded((before, "")));
         let mut out = Vec::new();
         for entry in times.range(range)?.take(limit) {
             let (k, _) = entry?;
@@ -95,31 +128,22 @@ impl Index {
         Ok(out)
     }
 
-    /// The engine's upload cursor (0 at first, and after any rule change).
-    pub fn lifecycle_upload_cursor(&self) -> Result<UnixMillis, IndexError> {
-        let txn = self.read()?;
-        let meta = txn.open_table(META)?;
-        let value = meta.get(UPLOAD_CURSOR)?.map(|v| v.value()).unwrap_or(0);
-        Ok(i64::try_from(value).unwrap_or(i64::MAX))
-    }
-
-    /// Moves the cursor to `at` (never back: a reset is [`Index::reset_lifecycle_cursor`]).
-    pub fn advance_lifecycle_cursor(&self, at: UnixMillis) -> Result<(), IndexError> {
+    /// Moves the cursor forward to `at`, if the rules are still those of `generation` (a run
+    /// under rules changed meanwhile must not move it); whether it moved.
+    pub fn advance_lifecycle_cursor(
+        &self,
+        at: UnixMillis,
+        generation: u64,
+    ) -> Result<bool, IndexError> {
         let at = u64::try_from(at).unwrap_or(0);
         self.write(|t| {
+            let current = t.meta.get(GENERATION)?.map(|v| v.value()).unwrap_or(0);
             let now = t.meta.get(UPLOAD_CURSOR)?.map(|v| v.value()).unwrap_or(0);
-            if at > now {
-                t.meta.insert(UPLOAD_CURSOR, at)?;
+            if current != generation || at <= now {
+                return Ok(false);
             }
-            Ok(())
-        })
-    }
-
-    /// Back to the start: rules changed, so settled uploads may match now.
-    pub fn reset_lifecycle_cursor(&self) -> Result<(), IndexError> {
-        self.write(|t| {
-            t.meta.insert(UPLOAD_CURSOR, 0)?;
-            Ok(())
+            t.meta.insert(UPLOAD_CURSOR, at)?;
+            Ok(true)
         })
     }
 }

@@ -86,7 +86,7 @@ pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, Published, RecordKind};
 pub use lease::{GatewayRecord, LeaseRecord};
-pub use lifecycle::{AgedUpload, LifecycleFilter, LifecycleRule};
+pub use lifecycle::{AgedUpload, LifecycleFilter, LifecycleRule, LifecycleState};
 pub use lock::{
     BucketLock, DefaultRetention, LockChange, LockRefusal, ObjectLock, Removal, Retention,
     RetentionMode, RetentionPeriod,

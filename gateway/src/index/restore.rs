@@ -102,6 +102,10 @@ fn apply(
                 t.bucket_access.remove(bucket)?;
             }
             if let Some(config) = &settings.config {
+                if config.lifecycle.is_some() {
+                    // Restored rules may differ from what the engine's cursor was for.
+                    super::lifecycle::rules_changed(t)?;
+                }
                 t.bucket_config
                     .insert(bucket, encode_record(config).as_slice())?;
             } else {

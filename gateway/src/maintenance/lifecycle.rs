@@ -62,12 +62,13 @@ impl Lifecycle {
 
     /// One run over every bucket's rules.
     pub async fn run_once(&self, now: i64) -> Result<LifecycleReport, IndexError> {
-        let rules = self.index.call(|ix| ix.lifecycle_rules()).await?;
+        let state = self.index.call(|ix| ix.lifecycle_state()).await?;
         let mut report = LifecycleReport {
-            buckets: rules.len() as u64,
+            buckets: state.rules.len() as u64,
+            cursor: state.cursor,
             ..LifecycleReport::default()
         };
-        let by_bucket: HashMap<String, Vec<LifecycleRule>> = rules.into_iter().collect();
+        let by_bucket: HashMap<String, Vec<LifecycleRule>> = state.rules.into_iter().collect();
         // Nothing initiated after the most recent cutoff can be due.
         let newest_cutoff = by_bucket
             .values()
@@ -76,21 +77,28 @@ impl Lifecycle {
             .filter_map(|r| r.abort_upload_days)
             .map(|days| now.saturating_sub(self.days(days)))
             .max();
-        let mut cursor = self.index.call(|ix| ix.lifecycle_upload_cursor()).await?;
-        report.cursor = cursor;
         let Some(until) = newest_cutoff else {
             return Ok(report);
         };
+        let mut cursor = state.cursor;
         // Uploads not yet due under their own rule hold the cursor back.
         let mut held = false;
-        let mut from = cursor;
+        // Pages go by (initiation time, upload id), so a millisecond shared by more uploads
+        // than a page holds is never cut short.
+        let mut after: Option<(i64, String)> = None;
         loop {
             let batch = self.batch;
+            let from = after.clone();
             let page = self
                 .index
-                .call(move |ix| ix.uploads_initiated(from, until, batch))
+                .call(move |ix| {
+                    let from = match &from {
+                        Some((at, id)) => (*at, Some(id.as_str())),
+                        None => (state.cursor, None),
+                    };
+                    ix.uploads_initiated(from, until, batch)
+                })
                 .await?;
-            let last = page.len() < self.batch;
             for upload in &page {
                 report.examined += 1;
                 match self.verdict(&by_bucket, upload, now) {
@@ -119,17 +127,21 @@ impl Lifecycle {
                 }
             }
             match page.last() {
-                // Same-millisecond uploads repeat at the next page's start: harmless.
-                Some(upload) if !last && upload.initiated > from => from = upload.initiated,
-                Some(_) if !last => from += 1,
+                Some(last) if page.len() == self.batch => {
+                    after = Some((last.initiated, last.id.clone()));
+                }
                 _ => break,
             }
         }
         crate::metrics::metrics().observe_lifecycle(report.examined, report.uploads_aborted);
-        if cursor > report.cursor {
-            self.index
-                .call(move |ix| ix.advance_lifecycle_cursor(cursor))
-                .await?;
+        let generation = state.generation;
+        // Rules changed during the run: the cursor stays where the change put it.
+        if cursor > report.cursor
+            && self
+                .index
+                .call(move |ix| ix.advance_lifecycle_cursor(cursor, generation))
+                .await?
+        {
             report.cursor = cursor;
         }
         Ok(report)
@@ -208,7 +220,8 @@ mod tests {
     }
 
     /// With 1-second days: due uploads under a rule's prefix go, others stay, an upload not
-    /// yet due holds the cursor back, and a rule change starts over.
+    /// yet due holds the cursor back, a rule change starts over, and pages cut inside one
+    /// millisecond miss nothing.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn incomplete_uploads_are_aborted_by_their_rules_only() {
         let (_dir, index) = temp_index();
@@ -246,10 +259,53 @@ mod tests {
                 c.lifecycle = Some(vec![rule("tmp/", 1), rule("keep/", 1)])
             })
             .unwrap();
-        index.reset_lifecycle_cursor().unwrap();
         let report = engine.run_once(20_000).await.unwrap();
         assert_eq!(report.uploads_aborted, 2, "keep/x and tmp/new");
         assert!(index.upload(&old_kept).unwrap().is_none());
         assert!(index.upload(&a_new).unwrap().is_none());
+
+        // Five uploads in one millisecond, pages of two: all are seen.
+        let same: Vec<String> = (0..5)
+            .map(|i| upload(&index, "a", &format!("tmp/same-{i}"), 30_000))
+            .collect();
+        let mut small = Lifecycle::new(index.clone(), Duration::from_secs(1));
+        small.batch = 2;
+        let report = small.run_once(40_000).await.unwrap();
+        assert_eq!(report.uploads_aborted, 5, "{report:?}");
+        for id in &same {
+            assert!(index.upload(id).unwrap().is_none(), "{id}");
+        }
+    }
+
+    /// A run that read the rules before they changed does not move the cursor past uploads
+    /// the new rules may take.
+    #[test]
+    fn a_rule_change_during_a_run_keeps_the_cursor() {
+        let (_dir, index) = temp_index();
+        index.create_bucket("a", &bucket_record()).unwrap();
+        index
+            .update_bucket_config("a", |c| c.lifecycle = Some(vec![rule("tmp/", 1)]))
+            .unwrap();
+        let before = index.lifecycle_state().unwrap();
+        index
+            .update_bucket_config("a", |c| c.lifecycle = Some(vec![rule("", 1)]))
+            .unwrap();
+        assert!(
+            !index
+                .advance_lifecycle_cursor(5_000, before.generation)
+                .unwrap()
+        );
+        let after = index.lifecycle_state().unwrap();
+        assert_eq!(after.cursor, 0);
+        assert!(
+            index
+                .advance_lifecycle_cursor(5_000, after.generation)
+                .unwrap()
+        );
+        // Tags do not touch the rules: the cursor stays.
+        index
+            .update_bucket_config("a", |c| c.tags = Some(vec![("k".into(), "v".into())]))
+            .unwrap();
+        assert_eq!(index.lifecycle_state().unwrap().cursor, 5_000);
     }
 }

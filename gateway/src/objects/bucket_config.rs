@@ -114,15 +114,14 @@ impl ObjectService {
     }
 
     /// Sets (or removes) the bucket's lifecycle rules (checked by the S3 adapter); the engine
-    /// starts over, so new rules see old uploads.
+    /// starts over (in the same transaction), so new rules see old uploads.
     pub async fn set_bucket_lifecycle(
         &self,
         bucket: &str,
         rules: Option<Vec<crate::index::LifecycleRule>>,
     ) -> Result<(), ObjectError> {
         self.change_config(bucket, move |c| c.lifecycle = rules.clone())
-            .await?;
-        self.with_index(|ix| ix.reset_lifecycle_cursor()).await
+            .await
     }
 
     async fn change_config(

@@ -3,7 +3,6 @@
 //! matched here as S3 matches them: the first rule whose origin (one `*` allowed), method and
 //! every requested header (one `*` allowed, case-insensitive) match.
 
-use crate::access::condition::glob;
 use crate::front::{Cors, CorsAsk, CorsGrant};
 use crate::index::CorsRule;
 use crate::objects::ObjectService;
@@ -41,18 +40,29 @@ impl Cors for BucketCors {
     }
 }
 
+/// Whether `pattern` (with at most one `*`, which S3 allows in CORS rules; `?` is a plain
+/// character there) matches `text`.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.len() >= head.len() + tail.len() && text.starts_with(head) && text.ends_with(tail)
+        }
+    }
+}
+
 /// The grant of the first rule that matches `ask`.
 pub fn matching(rules: &[CorsRule], ask: &CorsAsk) -> Option<CorsGrant> {
     rules.iter().find_map(|rule| {
         let origin = rule
             .allowed_origins
             .iter()
-            .find(|o| glob(o.as_bytes(), ask.origin.as_bytes()))?;
+            .find(|o| wildcard(o, &ask.origin))?;
         rule.allowed_methods.iter().find(|m| **m == ask.method)?;
         let headers_ok = ask.headers.iter().all(|h| {
             rule.allowed_headers
                 .iter()
-                .any(|a| glob(a.to_ascii_lowercase().as_bytes(), h.as_bytes()))
+                .any(|a| wildcard(&a.to_ascii_lowercase(), h))
         });
         if !headers_ok {
             return None;

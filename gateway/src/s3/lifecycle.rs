@@ -146,6 +146,13 @@ fn rule_of(rule: &DtoRule, index: usize) -> S3Result<LifecycleRule> {
                     "AbortIncompleteMultipartUpload cannot be specified with Tags",
                 ));
             }
+            // An upload has no size yet: S3 refuses size filters here too.
+            if filter.size_greater_than.is_some() || filter.size_less_than.is_some() {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::InvalidRequest,
+                    "AbortIncompleteMultipartUpload cannot be specified with Object Size",
+                ));
+            }
             match days_after_initiation {
                 Some(days) if *days > 0 => Some(*days as u32),
                 _ => {

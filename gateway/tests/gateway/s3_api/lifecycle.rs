@@ -80,6 +80,23 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
         .build()
         .unwrap();
     expect_err(put(vec![tagged]).await, 400, "InvalidArgument");
+    // An upload has no size yet: a size filter with an abort is refused, not half-applied.
+    let sized = LifecycleRule::builder()
+        .id("s")
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .object_size_greater_than(1 << 30)
+                .build(),
+        )
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(1)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    expect_err(put(vec![sized]).await, 400, "InvalidRequest");
     let nothing = LifecycleRule::builder()
         .id("n")
         .status(ExpirationStatus::Enabled)
