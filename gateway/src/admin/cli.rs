@@ -287,6 +287,21 @@ fn print_status(s: &StatusReport) {
         "Objects: {} in {} buckets; chunks: {} ({} waiting for GC); {} metadata records to copy",
         s.objects, s.buckets, s.chunks, s.garbage, s.records_pending
     );
+    let l = &s.lifecycle;
+    match l.last_run {
+        Some(run) => println!(
+            "Lifecycle: {} buckets with rules; last run here {} s ago: {} uploads examined, {} aborted",
+            l.buckets,
+            l.last_run_at
+                .map_or(0, |at| (crate::objects::now_millis() - at) / 1000),
+            run.examined,
+            run.uploads_aborted
+        ),
+        None => println!(
+            "Lifecycle: {} buckets with rules; no run on this gateway yet",
+            l.buckets
+        ),
+    }
     println!(
         "Index: {}; this gateway: {}; gateways alive: {}",
         if s.index.is_empty() { "?" } else { &s.index },

@@ -91,6 +91,21 @@ pub struct StatusReport {
     /// Cluster-wide leases: which gateway runs what.
     #[serde(default)]
     pub leases: Vec<LeaseStatus>,
+    /// The lifecycle engine's state and this gateway's last run of it.
+    #[serde(default)]
+    pub lifecycle: LifecycleStatus,
+}
+
+/// The lifecycle engine as `floe admin status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleStatus {
+    /// Buckets with lifecycle rules.
+    pub buckets: u64,
+    /// Uploads initiated before this time (ms) are settled under the current rules.
+    pub upload_cursor: i64,
+    /// This gateway's last run: when it ended (ms since the epoch), and what it did.
+    pub last_run_at: Option<i64>,
+    pub last_run: Option<crate::maintenance::lifecycle::LifecycleReport>,
 }
 
 /// A gateway sharing the index.

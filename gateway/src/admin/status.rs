@@ -8,7 +8,7 @@ use floe_node::NodeClient;
 use futures::future::join_all;
 
 use super::api::AdminState;
-use super::{GatewayStatus, LeaseStatus, NodeStatus, StatusReport};
+use super::{GatewayStatus, LeaseStatus, LifecycleStatus, NodeStatus, StatusReport};
 use crate::maintenance::lease::LEASE_TTL;
 use crate::maintenance::repair::RepairError;
 
@@ -68,8 +68,21 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
         .index()
         .call(move |index| Ok((index.gateways(since)?, index.leases()?)))
         .await?;
+    let lifecycle_state = state
+        .repairer
+        .index()
+        .call(|index| index.lifecycle_state())
+        .await?;
+    let last = state.lifecycle.last_run();
+    let lifecycle = LifecycleStatus {
+        buckets: lifecycle_state.rules.len() as u64,
+        upload_cursor: lifecycle_state.cursor,
+        last_run_at: last.map(|(at, _)| at),
+        last_run: last.map(|(_, report)| report),
+    };
     let config = blobs.config();
     Ok(StatusReport {
+        lifecycle,
         erasure_code: config.params.to_string(),
         write_quorum: config.write_quorum,
         nodes,

@@ -39,6 +39,8 @@ pub struct LifecycleReport {
 #[derive(Clone)]
 pub struct Lifecycle {
     index: Arc<Index>,
+    /// The last run's report and when it ended (ms), for `floe admin status`.
+    last: Arc<std::sync::Mutex<Option<(i64, LifecycleReport)>>>,
     /// How long a lifecycle day lasts.
     pub day: Duration,
     /// Uploads read per index call.
@@ -49,9 +51,15 @@ impl Lifecycle {
     pub fn new(index: Arc<Index>, day: Duration) -> Self {
         Self {
             index,
+            last: Arc::default(),
             day,
             batch: 1000,
         }
+    }
+
+    /// The last run's report and when it ended (ms since the epoch).
+    pub fn last_run(&self) -> Option<(i64, LifecycleReport)> {
+        self.last.lock().ok().and_then(|last| *last)
     }
 
     fn days(&self, days: u32) -> i64 {
@@ -62,6 +70,14 @@ impl Lifecycle {
 
     /// One run over every bucket's rules.
     pub async fn run_once(&self, now: i64) -> Result<LifecycleReport, IndexError> {
+        let report = self.run(now).await?;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((crate::objects::now_millis(), report));
+        }
+        Ok(report)
+    }
+
+    async fn run(&self, now: i64) -> Result<LifecycleReport, IndexError> {
         let state = self.index.call(|ix| ix.lifecycle_state()).await?;
         let mut report = LifecycleReport {
             buckets: state.rules.len() as u64,

@@ -518,8 +518,14 @@ impl S3Access for Guard {
         if caller.unrestricted() {
             return Ok(());
         }
-        // Judged key by key in `delete_objects` below, each refusal answered in the result.
+        // Judged key by key in `delete_objects` below, each refusal answered in the result. An
+        // unsigned caller must first be let in by a bucket policy on the bucket's objects, so
+        // that nobody's body is read for nothing.
         if op == "DeleteObjects" {
+            if caller.who() == &Who::Anonymous {
+                let on = On::object(&bucket, "*", None);
+                caller.require("s3:DeleteObject", on).await?;
+            }
             return Ok(());
         }
         let Some(needed) = action_of(&op, version.is_some()) else {

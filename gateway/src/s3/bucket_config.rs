@@ -10,12 +10,14 @@ use s3s::dto::{
     GetBucketOwnershipControlsInput, GetBucketOwnershipControlsOutput, GetBucketTaggingInput,
     GetBucketTaggingOutput, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
     PutBucketCorsInput, PutBucketCorsOutput, PutBucketOwnershipControlsInput,
-    PutBucketOwnershipControlsOutput, PutBucketTaggingInput, PutBucketTaggingOutput, Tag,
+    PutBucketOwnershipControlsOutput, PutBucketTaggingInput, PutBucketTaggingOutput,
 };
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use crate::index::CorsRule;
 use crate::objects::ObjectService;
+
+use super::convert::{tags_in, tags_out};
 
 /// An error code s3s does not know, with its status.
 fn custom(code: &str, status: http::StatusCode, message: &str) -> S3Error {
@@ -32,12 +34,7 @@ pub(super) async fn put_bucket_tagging(
     req: S3Request<PutBucketTaggingInput>,
 ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
     let input = req.input;
-    let tags = input
-        .tagging
-        .tag_set
-        .into_iter()
-        .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
-        .collect();
+    let tags = tags_in(input.tagging.tag_set);
     svc.set_bucket_tags(&input.bucket, Some(tags)).await?;
     Ok(S3Response::new(PutBucketTaggingOutput::default()))
 }
@@ -50,14 +47,9 @@ pub(super) async fn get_bucket_tagging(
     let tags = config.tags.ok_or_else(|| {
         S3Error::with_message(S3ErrorCode::NoSuchTagSet, "The TagSet does not exist")
     })?;
-    let tag_set = tags
-        .into_iter()
-        .map(|(key, value)| Tag {
-            key: Some(key),
-            value: Some(value),
-        })
-        .collect();
-    Ok(S3Response::new(GetBucketTaggingOutput { tag_set }))
+    Ok(S3Response::new(GetBucketTaggingOutput {
+        tag_set: tags_out(tags),
+    }))
 }
 
 pub(super) async fn delete_bucket_tagging(

@@ -327,6 +327,24 @@ pub(super) fn size(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// A tag set in S3's DTO form.
+pub(super) fn tags_out(tags: Vec<(String, String)>) -> Vec<s3s::dto::Tag> {
+    tags.into_iter()
+        .map(|(key, value)| s3s::dto::Tag {
+            key: Some(key),
+            value: Some(value),
+        })
+        .collect()
+}
+
+/// A tag set from S3's DTO form (a missing key or value reads as empty, which validation
+/// refuses).
+pub(super) fn tags_in(tags: Vec<s3s::dto::Tag>) -> Vec<(String, String)> {
+    tags.into_iter()
+        .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,13 +4,13 @@
 
 use s3s::dto::{
     DeleteObjectTaggingInput, DeleteObjectTaggingOutput, GetObjectTaggingInput,
-    GetObjectTaggingOutput, PutObjectTaggingInput, PutObjectTaggingOutput, Tag,
+    GetObjectTaggingOutput, PutObjectTaggingInput, PutObjectTaggingOutput,
 };
 use s3s::{S3Request, S3Response, S3Result};
 
 use crate::objects::ObjectService;
 
-use super::convert::version_id;
+use super::convert::{tags_in, tags_out, version_id};
 
 pub(super) async fn get_object_tagging(
     svc: &ObjectService,
@@ -19,15 +19,8 @@ pub(super) async fn get_object_tagging(
     let input = req.input;
     let version = version_id(input.version_id.as_deref())?;
     let (tags, version) = svc.get_tags(&input.bucket, &input.key, version).await?;
-    let tag_set = tags
-        .into_iter()
-        .map(|(key, value)| Tag {
-            key: Some(key),
-            value: Some(value),
-        })
-        .collect();
     Ok(S3Response::new(GetObjectTaggingOutput {
-        tag_set,
+        tag_set: tags_out(tags),
         version_id: version,
     }))
 }
@@ -38,12 +31,7 @@ pub(super) async fn put_object_tagging(
 ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
     let input = req.input;
     let version = version_id(input.version_id.as_deref())?;
-    let tags = input
-        .tagging
-        .tag_set
-        .into_iter()
-        .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
-        .collect();
+    let tags = tags_in(input.tagging.tag_set);
     svc.put_tags(&input.bucket, &input.key, version, tags)
         .await?;
     Ok(S3Response::new(PutObjectTaggingOutput {

@@ -7,7 +7,7 @@
 use crate::support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use support::aws_cli::succeeded;
@@ -21,12 +21,7 @@ fn aws(gw: &ServeProcess, home: &Path, args: &[&str]) -> String {
 }
 
 fn floe_admin(gw: &ServeProcess, args: &[&str]) -> Output {
-    Command::new(floe_testkit::floe_binary())
-        .args(["admin", "--gateway", &gw.admin_url, "--token", ADMIN_TOKEN])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("floe admin runs")
+    support::serve::floe_admin(gw, ADMIN_TOKEN, args)
 }
 
 /// Starts an upload of `key` with one 2 MiB part of `seed`'s bytes (two chunks, sharded over

@@ -8,7 +8,7 @@
 use crate::support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use floe_node::ClientOptions;
@@ -63,12 +63,7 @@ fn version_query(gw: &ServeProcess, home: &Path, call: &str, version: &str, q: &
 
 /// `floe admin --gateway URL --token T ARGS...`.
 fn floe_admin(gw: &ServeProcess, args: &[&str]) -> Output {
-    Command::new(floe_testkit::floe_binary())
-        .args(["admin", "--gateway", &gw.admin_url, "--token", ADMIN_TOKEN])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("floe admin runs")
+    support::serve::floe_admin(gw, ADMIN_TOKEN, args)
 }
 
 /// An ISO 8601 date `secs` from now.

@@ -7,7 +7,7 @@
 use crate::support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use support::aws_cli::{failed, succeeded};
 use support::gateway::{ACCESS_KEY, ADMIN_TOKEN, SECRET_KEY};
@@ -15,12 +15,7 @@ use support::serve::ServeProcess;
 
 /// `floe admin --gateway URL --token T ARGS...`.
 fn floe_admin(gw: &ServeProcess, token: &str, args: &[&str]) -> Output {
-    Command::new(floe_testkit::floe_binary())
-        .args(["admin", "--gateway", &gw.admin_url, "--token", token])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("floe admin runs")
+    support::serve::floe_admin(gw, token, args)
 }
 
 fn admin_ok(gw: &ServeProcess, args: &[&str]) -> String {

@@ -175,6 +175,11 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
     let report = gw.admin().lifecycle_run().await.unwrap();
     assert_eq!(report.uploads_aborted, 1, "{report:?}");
     assert_eq!(report.buckets, 1);
+    // `floe admin status` shows the engine: buckets with rules and the last run.
+    let status = gw.admin().status().await.unwrap().lifecycle;
+    assert_eq!(status.buckets, 1);
+    assert_eq!(status.last_run, Some(report));
+    assert!(status.last_run_at.is_some());
     let listed = ok(
         c.list_multipart_uploads().bucket("lcb").send().await,
         "list uploads",

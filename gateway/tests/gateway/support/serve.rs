@@ -61,3 +61,13 @@ pub fn client_with(endpoint: &str, access_key: &str, secret_key: &str) -> aws_sd
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }
+
+/// `floe admin --gateway URL --token TOKEN ARGS...` against `gw`.
+pub fn floe_admin(gw: &ServeProcess, token: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(floe_testkit::floe_binary())
+        .args(["admin", "--gateway", &gw.admin_url, "--token", token])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("floe admin runs")
+}
