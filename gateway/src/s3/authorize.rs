@@ -296,7 +296,11 @@ impl Guard {
             }
         };
         let reads_tags = policies.iter().chain(session.as_ref()).any(reads_tags);
-        let context = request_context(cx, peer, &who)?;
+        // The root key itself is judged by no policy: its requests need no condition context.
+        let context = match (&who, &session) {
+            (Who::Root, None) => Context::default(),
+            _ => request_context(cx, peer, &who)?,
+        };
         Ok(Caller(Arc::new(CallerState {
             who,
             policies,
@@ -337,11 +341,10 @@ fn policy_of(json: &str) -> Policy {
     })
 }
 
-/// A session without a policy keeps the identity's rights.
+/// A session without a policy keeps the identity's rights: it narrows by nothing (the canned
+/// `admin` policy allows every S3 action).
 fn allow_all() -> Policy {
-    policy_of(
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
-    )
+    crate::access::canned("admin").unwrap_or_else(deny_all)
 }
 
 /// A session whose stored policy no longer reads allows nothing.
@@ -474,6 +477,19 @@ struct WriteExtras {
     tags: bool,
 }
 
+/// The extras a write input (PutObject, CopyObject, CreateMultipartUpload) asks for: the
+/// three share these field names.
+macro_rules! write_extras {
+    ($input:expr) => {
+        WriteExtras {
+            retention: $input.object_lock_mode.is_some()
+                || $input.object_lock_retain_until_date.is_some(),
+            legal_hold: $input.object_lock_legal_hold_status.is_some(),
+            tags: $input.tagging.is_some(),
+        }
+    };
+}
+
 impl Caller {
     /// A copy must be allowed to read its source.
     async fn require_source(&self, source: &CopySource) -> S3Result<()> {
@@ -510,14 +526,14 @@ impl S3Access for Guard {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let peer = cx.extensions_mut().get::<Peer>().copied();
         let caller = self.caller(cx, peer).await?;
-        let op = cx.s3_op().name().to_owned();
-        let (bucket, key) = path_of(cx.s3_path());
-        let (bucket, key) = (bucket.to_owned(), key.map(str::to_owned));
-        let version = parse_query(cx.uri().query()).remove("versionId");
         cx.extensions_mut().insert(caller.clone());
         if caller.unrestricted() {
             return Ok(());
         }
+        let op = cx.s3_op().name().to_owned();
+        let (bucket, key) = path_of(cx.s3_path());
+        let (bucket, key) = (bucket.to_owned(), key.map(str::to_owned));
+        let version = parse_query(cx.uri().query()).remove("versionId");
         // Judged key by key in `delete_objects` below, each refusal answered in the result. An
         // unsigned caller must first be let in by a bucket policy on the bucket's objects, so
         // that nobody's body is read for nothing.
@@ -553,12 +569,7 @@ impl S3Access for Guard {
         object_acl(input.acl.as_ref())?;
         let caller = caller_of(req)?;
         caller.require_source(&input.copy_source).await?;
-        let extras = WriteExtras {
-            retention: input.object_lock_mode.is_some()
-                || input.object_lock_retain_until_date.is_some(),
-            legal_hold: input.object_lock_legal_hold_status.is_some(),
-            tags: input.tagging.is_some(),
-        };
+        let extras = write_extras!(input);
         caller
             .require_extras(extras, On::object(&input.bucket, &input.key, None))
             .await
@@ -571,12 +582,7 @@ impl S3Access for Guard {
     async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
         let input = &req.input;
         object_acl(input.acl.as_ref())?;
-        let extras = WriteExtras {
-            retention: input.object_lock_mode.is_some()
-                || input.object_lock_retain_until_date.is_some(),
-            legal_hold: input.object_lock_legal_hold_status.is_some(),
-            tags: input.tagging.is_some(),
-        };
+        let extras = write_extras!(input);
         caller_of(req)?
             .require_extras(extras, On::object(&input.bucket, &input.key, None))
             .await
@@ -588,12 +594,7 @@ impl S3Access for Guard {
     ) -> S3Result<()> {
         let input = &req.input;
         object_acl(input.acl.as_ref())?;
-        let extras = WriteExtras {
-            retention: input.object_lock_mode.is_some()
-                || input.object_lock_retain_until_date.is_some(),
-            legal_hold: input.object_lock_legal_hold_status.is_some(),
-            tags: input.tagging.is_some(),
-        };
+        let extras = write_extras!(input);
         caller_of(req)?
             .require_extras(extras, On::object(&input.bucket, &input.key, None))
             .await
