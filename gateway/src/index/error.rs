@@ -31,6 +31,9 @@ pub enum IndexError {
     /// Lock settings were given for a bucket without object lock.
     #[error("bucket is missing Object Lock Configuration")]
     LockNotEnabled,
+    /// Block Public Access refuses a public grant (`what`: the policy or the ACL).
+    #[error("{0} is public and this bucket's Block Public Access settings refuse it")]
+    PublicAccessBlocked(&'static str),
     #[error("no such user")]
     NoSuchUser,
     #[error("no such access key")]

@@ -14,37 +14,18 @@ impl ObjectService {
         self.with_index(move |ix| ix.bucket_access(&bucket)).await
     }
 
-    /// Changes bucket `bucket`'s access settings with `change`, which may refuse.
+    /// Changes bucket `bucket`'s access settings with `change`, which may refuse (a refusal
+    /// is its index error, say `PublicAccessBlocked`).
     pub async fn change_bucket_access(
         &self,
         bucket: &str,
-        change: impl Fn(&mut BucketAccess) -> Result<(), ObjectError> + Send + 'static,
+        change: impl Fn(&mut BucketAccess) -> Result<(), IndexError> + Send + 'static,
     ) -> Result<BucketAccess, ObjectError> {
         let bucket = bucket.to_owned();
-        let refusal = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let seen = refusal.clone();
-        let result = self
-            .with_index(move |ix| {
-                ix.update_bucket_access(&bucket, |access| {
-                    change(access).map_err(|e| {
-                        let text = e.to_string();
-                        if let Ok(mut slot) = seen.lock() {
-                            *slot = Some(e);
-                        }
-                        IndexError::Corrupt(text)
-                    })
-                })
-            })
-            .await;
-        match result {
-            Ok(access) => {
-                self.replicated().await?;
-                Ok(access)
-            }
-            Err(e) => match refusal.lock().ok().and_then(|mut slot| slot.take()) {
-                Some(refused) => Err(refused),
-                None => Err(e),
-            },
-        }
+        let access = self
+            .with_index(move |ix| ix.update_bucket_access(&bucket, change))
+            .await?;
+        self.replicated().await?;
+        Ok(access)
     }
 }

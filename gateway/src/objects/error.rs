@@ -123,6 +123,7 @@ impl From<IndexError> for ObjectError {
             IndexError::IsDeleteMarker => Self::MethodNotAllowed,
             IndexError::InvalidBucketState(why) => Self::InvalidBucketState(why),
             IndexError::ObjectLocked(why) => Self::AccessDenied(why.to_string()),
+            e @ IndexError::PublicAccessBlocked(_) => Self::AccessDenied(e.to_string()),
             IndexError::LockNotEnabled => {
                 Self::InvalidRequest("Bucket is missing Object Lock Configuration".into())
             }

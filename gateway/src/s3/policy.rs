@@ -17,8 +17,8 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use s3s_policy::model::Policy;
 
 use crate::access::{PolicyKind, is_public, validate};
-use crate::index::{CannedAcl, PublicAccessBlock};
-use crate::objects::{ObjectError, ObjectService};
+use crate::index::{CannedAcl, IndexError, PublicAccessBlock};
+use crate::objects::ObjectService;
 
 use super::convert::{owner, version_id};
 
@@ -35,12 +35,6 @@ fn malformed_policy(why: impl std::fmt::Display) -> S3Error {
     )
 }
 
-fn public_refused(what: &str) -> ObjectError {
-    ObjectError::AccessDenied(format!(
-        "{what} is public and this bucket's Block Public Access settings refuse it"
-    ))
-}
-
 pub(super) async fn put_bucket_policy(
     svc: &ObjectService,
     req: S3Request<PutBucketPolicyInput>,
@@ -55,7 +49,7 @@ pub(super) async fn put_bucket_policy(
     let text = input.policy;
     svc.change_bucket_access(&input.bucket, move |access| {
         if public && access.public_block.is_some_and(|b| b.block_public_policy) {
-            return Err(public_refused("The policy"));
+            return Err(IndexError::PublicAccessBlocked("The policy"));
         }
         access.policy = Some(text.clone());
         Ok(())
@@ -191,7 +185,7 @@ pub(super) async fn set_bucket_acl(
     svc.change_bucket_access(bucket, move |access| {
         let blocked = access.public_block.is_some_and(|b| b.block_public_acls);
         if acl == CannedAcl::PublicRead && blocked {
-            return Err(public_refused("The ACL"));
+            return Err(IndexError::PublicAccessBlocked("The ACL"));
         }
         access.acl = acl;
         Ok(())
