@@ -294,7 +294,15 @@ impl ServeProcess {
             .env_remove("FLOE_CLUSTER_SECRET")
             .stderr(Stdio::from(log_file(&data.join("serve.log"))?));
         let what = format!("floe serve in {}", data.display());
-        let (announced, endpoint) = spawn_announcing(cmd, "Floe S3 gateway listening on ", &what)?;
+        let (announced, endpoint) = spawn_announcing(cmd, "Floe S3 gateway listening on ", &what)
+            .map_err(|e| {
+            // The data directory is often a temp dir gone with the failing test: keep the
+            // end of the log in the error.
+            let log = std::fs::read_to_string(data.join("serve.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            io::Error::other(format!("{e}\n--- serve.log (end)\n{}", tail.join("\n")))
+        })?;
         let Announced { mut child, lines } = announced;
         // The admin API's address follows on a later line of the banner.
         let deadline = Instant::now() + START_TIMEOUT;
