@@ -32,8 +32,7 @@ pub struct Metrics {
     bytes_in: Counter,
     bytes_out: Counter,
     denials: Family<Labels, Counter>,
-    lifecycle_examined: Counter,
-    lifecycle_aborted: Counter,
+    lifecycle: Family<Labels, Counter>,
 }
 
 /// The process-wide metrics.
@@ -45,8 +44,7 @@ pub fn metrics() -> &'static Metrics {
         bytes_in: Counter::default(),
         bytes_out: Counter::default(),
         denials: Family::default(),
-        lifecycle_examined: Counter::default(),
-        lifecycle_aborted: Counter::default(),
+        lifecycle: Family::default(),
     })
 }
 
@@ -117,10 +115,23 @@ impl Metrics {
             .inc();
     }
 
-    /// One lifecycle run: uploads examined and aborted.
-    pub fn observe_lifecycle(&self, examined: u64, aborted: u64) {
-        self.lifecycle_examined.inc_by(examined);
-        self.lifecycle_aborted.inc_by(aborted);
+    /// One lifecycle run: what it looked at and what it did.
+    pub fn observe_lifecycle(&self, run: &crate::maintenance::lifecycle::LifecycleReport) {
+        let v = &run.versions;
+        for (what, n) in [
+            ("keys_examined", v.examined),
+            ("keys_walked", run.keys_walked),
+            ("current_expired", v.expired),
+            ("noncurrent_removed", v.noncurrent_removed),
+            ("markers_removed", v.markers_removed),
+            ("held_by_lock", v.held),
+            ("uploads_examined", run.uploads_examined),
+            ("uploads_aborted", run.uploads_aborted),
+        ] {
+            self.lifecycle
+                .get_or_create(&vec![("what", what.to_string())])
+                .inc_by(n);
+        }
     }
 
     /// Object bytes received from clients.
@@ -142,14 +153,10 @@ impl Metrics {
             self.requests.clone(),
         );
         r.register(
-            "lifecycle_examined",
-            "Multipart uploads examined by the lifecycle engine",
-            self.lifecycle_examined.clone(),
-        );
-        r.register(
-            "lifecycle_uploads_aborted",
-            "Incomplete multipart uploads aborted by lifecycle rules",
-            self.lifecycle_aborted.clone(),
+            "lifecycle",
+            "Lifecycle engine: keys examined and walked, versions expired, removed and held by \
+             a lock, uploads examined and aborted",
+            self.lifecycle.clone(),
         );
         r.register(
             "access_denials",

@@ -134,8 +134,9 @@ pub async fn run(args: AdminArgs) -> Result<(), AdminError> {
         AdminCommand::Lifecycle(LifecycleCommand::Run) => {
             let r = client.lifecycle_run().await?;
             println!(
-                "lifecycle: {} buckets with rules, {} uploads examined, {} incomplete uploads aborted",
-                r.buckets, r.examined, r.uploads_aborted
+                "lifecycle: {} buckets with rules; {}",
+                r.buckets,
+                r.summary()
             );
         }
         AdminCommand::User(command) => super::users_cli::user(&client, command).await?,
@@ -288,19 +289,18 @@ fn print_status(s: &StatusReport) {
         s.objects, s.buckets, s.chunks, s.garbage, s.records_pending
     );
     let l = &s.lifecycle;
+    println!(
+        "Lifecycle: {} buckets with rules; {} keys due now, {} buckets to walk after a rule change",
+        l.buckets, l.backlog.due_now, l.backlog.walks
+    );
     match l.last_run {
         Some(run) => println!(
-            "Lifecycle: {} buckets with rules; last run here {} s ago: {} uploads examined, {} aborted",
-            l.buckets,
+            "  last run here {} s ago: {}",
             l.last_run_at
                 .map_or(0, |at| (crate::objects::now_millis() - at) / 1000),
-            run.examined,
-            run.uploads_aborted
+            run.summary()
         ),
-        None => println!(
-            "Lifecycle: {} buckets with rules; no run on this gateway yet",
-            l.buckets
-        ),
+        None => println!("  no run on this gateway yet"),
     }
     println!(
         "Index: {}; this gateway: {}; gateways alive: {}",

@@ -103,6 +103,8 @@ pub struct LifecycleStatus {
     pub buckets: u64,
     /// Uploads initiated before this time (ms) are settled under the current rules.
     pub upload_cursor: i64,
+    /// What waits for expiration: walks of buckets whose rules changed, keys due.
+    pub backlog: crate::index::LifecycleBacklog,
     /// This gateway's last run: when it ended (ms since the epoch), and what it did.
     pub last_run_at: Option<i64>,
     pub last_run: Option<crate::maintenance::lifecycle::LifecycleReport>,

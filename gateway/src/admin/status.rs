@@ -12,6 +12,9 @@ use super::{GatewayStatus, LeaseStatus, LifecycleStatus, NodeStatus, StatusRepor
 use crate::maintenance::lease::LEASE_TTL;
 use crate::maintenance::repair::RepairError;
 
+/// Due keys counted at most, so that status stays cheap behind a large backlog.
+const BACKLOG_CAP: usize = 100_000;
+
 /// How long one node may take to answer the health and stats probes.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -68,15 +71,21 @@ pub(super) async fn status(state: &AdminState) -> Result<StatusReport, RepairErr
         .index()
         .call(move |index| Ok((index.gateways(since)?, index.leases()?)))
         .await?;
-    let lifecycle_state = state
+    let (lifecycle_state, backlog) = state
         .repairer
         .index()
-        .call(|index| index.lifecycle_state())
+        .call(move |index| {
+            Ok((
+                index.lifecycle_state()?,
+                index.lifecycle_backlog(now, BACKLOG_CAP)?,
+            ))
+        })
         .await?;
     let last = state.lifecycle.last_run();
     let lifecycle = LifecycleStatus {
         buckets: lifecycle_state.rules.len() as u64,
         upload_cursor: lifecycle_state.cursor,
+        backlog,
         last_run_at: last.map(|(at, _)| at),
         last_run: last.map(|(_, report)| report),
     };

@@ -64,7 +64,7 @@ impl Index {
             let rules_before = config.lifecycle.clone();
             change(&mut config);
             if config.lifecycle != rules_before {
-                super::lifecycle::rules_changed(t)?;
+                super::lifecycle::rules_changed(t, name, config.lifecycle.as_deref())?;
             }
             t.bucket_config
                 .insert(name, encode_record(&config).as_slice())?;

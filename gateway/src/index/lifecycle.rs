@@ -9,11 +9,9 @@
 
 use std::ops::Bound;
 
-use serde::{Deserialize, Serialize};
-
 use super::store::{BUCKET_CONFIG, META, UPLOAD_TIMES, UPLOADS, decode};
 use super::uploads::decode_upload;
-use super::{BucketConfig, Index, IndexError, UnixMillis};
+use super::{BucketConfig, Index, IndexError, LifecycleRule, UnixMillis};
 
 /// Key in `meta` of the lifecycle engine's upload cursor (ms).
 const UPLOAD_CURSOR: &str = "lifecycle_upload_cursor";
@@ -21,8 +19,14 @@ const UPLOAD_CURSOR: &str = "lifecycle_upload_cursor";
 /// that changes any bucket's rules, so a run under older rules cannot move the cursor.
 const GENERATION: &str = "lifecycle_generation";
 
-/// Starts the engine over in `t`'s transaction: rules changed.
-pub(super) fn rules_changed(t: &mut super::store::Tables<'_>) -> Result<(), IndexError> {
+/// Starts the engine over in `t`'s transaction: `bucket`'s rules changed to `rules`. Uploads
+/// are looked at again from the oldest, and the bucket's keys walked again.
+pub(super) fn rules_changed(
+    t: &mut super::store::Tables<'_>,
+    bucket: &str,
+    rules: Option<&[LifecycleRule]>,
+) -> Result<(), IndexError> {
+    super::lifecycle_due::rules_changed(t, bucket, rules)?;
     let generation = t.meta.get(GENERATION)?.map(|v| v.value()).unwrap_or(0);
     t.meta.insert(GENERATION, generation.wrapping_add(1))?;
     t.meta.insert(UPLOAD_CURSOR, 0)?;
@@ -35,25 +39,6 @@ pub struct LifecycleState {
     pub rules: Vec<(String, Vec<LifecycleRule>)>,
     pub generation: u64,
     pub cursor: UnixMillis,
-}
-
-/// Which objects (or uploads) a rule applies to: all of these must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LifecycleFilter {
-    pub prefix: String,
-    pub tags: Vec<(String, String)>,
-    pub size_greater_than: Option<u64>,
-    pub size_less_than: Option<u64>,
-}
-
-/// One rule, as PutBucketLifecycleConfiguration gave it (after S3's validation).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LifecycleRule {
-    pub id: String,
-    pub enabled: bool,
-    pub filter: LifecycleFilter,
-    /// AbortIncompleteMultipartUpload's DaysAfterInitiation.
-    pub abort_upload_days: Option<u32>,
 }
 
 /// An upload the engine looks at.

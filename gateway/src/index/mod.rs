@@ -59,6 +59,10 @@ pub mod kv;
 mod lease;
 mod legacy;
 mod lifecycle;
+mod lifecycle_due;
+mod lifecycle_rules;
+#[cfg(test)]
+mod lifecycle_tests;
 pub mod lock;
 #[cfg(test)]
 mod lock_tests;
@@ -86,7 +90,12 @@ pub use cluster_view::ClusterId;
 pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, Published, RecordKind};
 pub use lease::{GatewayRecord, LeaseRecord};
-pub use lifecycle::{AgedUpload, LifecycleFilter, LifecycleRule, LifecycleState};
+pub use lifecycle::{AgedUpload, LifecycleState};
+pub use lifecycle_due::{LifecycleBacklog, LifecycleWork};
+pub use lifecycle_rules::{
+    Expiration, LifecycleClock, LifecycleFilter, LifecycleRule, NoncurrentExpiration,
+    current_expiry,
+};
 pub use lock::{
     BucketLock, DefaultRetention, LockChange, LockRefusal, ObjectLock, Removal, Retention,
     RetentionMode, RetentionPeriod,

@@ -62,6 +62,10 @@ pub(super) struct EncodedObject {
     value: Vec<u8>,
     /// The manifest's bytes for `manifests`, when it is too large to go beside the record.
     pub separate: Option<Vec<u8>>,
+    /// What lifecycle rules look at in the record (size, creation, tags).
+    size: u64,
+    modified: super::UnixMillis,
+    tags: Vec<(String, String)>,
 }
 
 impl EncodedObject {
@@ -78,6 +82,18 @@ impl EncodedObject {
             manifest,
             value,
             separate,
+            size: record.size,
+            modified: record.modified,
+            tags: record.tags.clone(),
+        }
+    }
+
+    /// What lifecycle rules look at in this object.
+    pub fn facts(&self) -> super::lifecycle_rules::VersionFacts<'_> {
+        super::lifecycle_rules::VersionFacts {
+            size: self.size,
+            modified: self.modified,
+            tags: &self.tags,
         }
     }
 

@@ -14,13 +14,17 @@ use super::batch::BatchOp;
 use super::buckets::{bucket_settings, require_bucket};
 use super::chain::{NewVersion, Place, count_objects, push, rank, remove_at, remove_null};
 use super::journal::{RecordKind, next_version, note_change, note_version};
+use super::lifecycle_due::{Made, clock as lifecycle_clock, expiring_rules, schedule_write};
+use super::lifecycle_rules::current_expiry;
 use super::lock::{LockChange, ObjectLock, Removal};
 use super::object_entry::{
     EncodedObject, StoredVersion, decode_entry, decode_entry_record, load_object,
     replace_entry_record, restamp, separate_manifest, store_object,
 };
 use super::refcount::RefDelta;
-use super::store::{BUCKETS, MANIFESTS, OBJECT_COUNTS, OBJECTS, Tables, now_millis};
+use super::store::{
+    BUCKET_CONFIG, BUCKETS, MANIFESTS, META, OBJECT_COUNTS, OBJECTS, Tables, now_millis,
+};
 use super::versioning::{MarkerRecord, VersionId, VersionStamp, Versioning};
 use super::{Index, IndexError, ObjectRecord, OwnedPrecondition, Precondition, UnixMillis};
 
@@ -120,6 +124,8 @@ pub struct Written {
     pub version: VersionId,
     /// Whether the bucket has ever been versioned (S3 then reports even a null version's id).
     pub versioned: bool,
+    /// When a lifecycle rule expires the new version, and the rule's id (`x-amz-expiration`).
+    pub expiration: Option<(UnixMillis, String)>,
 }
 
 impl Written {
@@ -189,10 +195,12 @@ pub(super) fn write_object(
         previous
     };
     note_version(t, bucket, key, stamp.id(), true, seq)?;
+    let expiration = schedule_write(t, bucket, key, now, Made::Object(object.facts()))?;
     Ok(Written {
         previous,
         version: stamp.id(),
         versioned: versioning != Versioning::Unversioned,
+        expiration,
     })
 }
 
@@ -210,7 +218,7 @@ pub struct Removed {
 /// Deletes `bucket/key` as S3 does: without `version`, the current object goes (unversioned) or
 /// a delete marker goes on top (versioned); with it, that version goes for good.
 /// `precondition` sees the object version that would go (none for a marker).
-fn delete_version(
+pub(super) fn delete_version(
     t: &mut Tables<'_>,
     delta: &mut RefDelta,
     bucket: &str,
@@ -241,6 +249,7 @@ fn delete_version(
         remove_at(t, delta, bucket, key, place, removal)?;
         let journal = next_version(t)?;
         note_version(t, bucket, key, id, false, journal)?;
+        schedule_write(t, bucket, key, removal.now, Made::Removed)?;
         return Ok(removed(id, found));
     }
     if versioning == Versioning::Unversioned {
@@ -283,6 +292,7 @@ fn delete_version(
     };
     push(t, delta, bucket, key, NewVersion::Marker(stamp, marker))?;
     note_version(t, bucket, key, stamp.id(), true, seq)?;
+    schedule_write(t, bucket, key, removal.now, Made::Marker)?;
     Ok(outcome)
 }
 
@@ -309,6 +319,8 @@ pub struct FoundVersion {
     pub manifest: Option<Manifest>,
     /// Whether the bucket has ever been versioned (S3 then reports even the null version's id).
     pub versioned: bool,
+    /// For the current object: when a lifecycle rule expires it, and the rule's id.
+    pub expiration: Option<(UnixMillis, String)>,
 }
 
 /// One version of a key as readers see it.
@@ -564,12 +576,20 @@ impl Index {
         let Some((place, found)) = found else {
             return Ok(None);
         };
+        let mut expiration = None;
         let (version, manifest) = match found {
             StoredVersion::Object(stamp, record, beside) => {
                 let manifest = match with_manifest {
                     true => Some(chain.manifest(bucket, key, place, beside)?),
                     false => None,
                 };
+                if place == Place::Current
+                    && let Some(rules) = expiring_rules(&txn.open_table(BUCKET_CONFIG)?, bucket)?
+                {
+                    let clock = lifecycle_clock(&txn.open_table(META)?)?;
+                    expiration = current_expiry(&rules, key, (&record).into(), clock)
+                        .map(|(at, rule)| (at, rule.to_owned()));
+                }
                 (Version::Object(stamp, record), manifest)
             }
             StoredVersion::Marker(stamp, marker) => (Version::Marker(stamp, marker), None),
@@ -578,6 +598,7 @@ impl Index {
             version,
             manifest,
             versioned: versioning != Versioning::Unversioned,
+            expiration,
         }))
     }
 

@@ -11,6 +11,7 @@ use super::buckets::{bucket_is_empty, encode_bucket};
 use super::chain::{NewVersion, insert_restored, remove_at, take_at};
 use super::clock::raise_watermark;
 use super::journal::{JournalEntry, JournalState, RecordKind, observe_version};
+use super::lifecycle_due::{Made, schedule_write};
 use super::lock::Removal;
 use super::object_entry::EncodedObject;
 use super::refcount::RefDelta;
@@ -104,7 +105,7 @@ fn apply(
             if let Some(config) = &settings.config {
                 if config.lifecycle.is_some() {
                     // Restored rules may differ from what the engine's cursor was for.
-                    super::lifecycle::rules_changed(t)?;
+                    super::lifecycle::rules_changed(t, bucket, config.lifecycle.as_deref())?;
                 }
                 t.bucket_config
                     .insert(bucket, encode_record(config).as_slice())?;
@@ -125,6 +126,9 @@ fn apply(
             take_version(t, delta, bucket, key, id)?;
             let object = EncodedObject::new(record, manifest.clone());
             insert_restored(t, delta, bucket, key, NewVersion::Object(&object, *stamp))?;
+            // Its bucket's rules look at it soon: a walk queued by the bucket's record may
+            // already have passed its key.
+            schedule_write(t, bucket, key, now_millis(), Made::Removed)?;
             if entry.kind == RecordKind::Object {
                 t.versions.insert(journal_id, entry.version)?;
             }
@@ -136,6 +140,7 @@ fn apply(
             take_version(t, delta, bucket, key, id)?;
             let new = NewVersion::Marker(*stamp, marker.clone());
             insert_restored(t, delta, bucket, key, new)?;
+            schedule_write(t, bucket, key, now_millis(), Made::Removed)?;
             if entry.kind == RecordKind::Object {
                 t.versions.insert(journal_id, entry.version)?;
             }

@@ -31,6 +31,11 @@
 //! | `version_manifests` | (bucket, key, rank) | `Manifest::encode` of those whose manifest is large |
 //! | `null_versions` | (bucket, key) | seq of the null version while it is in `object_versions` |
 //! | `version_outbox` | (bucket, key, seq) | journal version of a change of a non-null version |
+//! | `users`, `access_keys`, `user_keys`, `policies` | see `users` | identities |
+//! | `bucket_access`, `bucket_config` | bucket | access settings; tags, CORS, lifecycle rules |
+//! | `lifecycle_due` | (when, bucket, key) | () — when to look at a key's versions (see `lifecycle_due`) |
+//! | `lifecycle_due_keys` | (bucket, key) | when — the key's one row in `lifecycle_due` |
+//! | `lifecycle_backfill` | bucket | walk of a bucket whose rules changed: phase, last key |
 //!
 //! Large manifests live apart from object records so listing never loads long chunk lists;
 //! small ones (the bodies of small objects) sit beside the record (see `object_entry`).
@@ -91,6 +96,9 @@ pub(super) const USER_KEYS: Table<(Str, Str), Unit> = Table::new(28, "user_keys"
 pub(super) const POLICIES: Table<Str, Bytes> = Table::new(29, "policies");
 pub(super) const BUCKET_ACCESS: Table<Str, Bytes> = Table::new(30, "bucket_access");
 pub(super) const BUCKET_CONFIG: Table<Str, Bytes> = Table::new(31, "bucket_config");
+pub(super) const LIFECYCLE_DUE: Table<(i64, Str, Str), Unit> = Table::new(32, "lifecycle_due");
+pub(super) const LIFECYCLE_BACKFILL: Table<Str, Bytes> = Table::new(33, "lifecycle_backfill");
+pub(super) const LIFECYCLE_DUE_KEYS: Table<(Str, Str), i64> = Table::new(34, "lifecycle_due_keys");
 
 /// The metadata index. Cheap to share in an `Arc`. All methods block; async callers use
 /// [`Index::call`], except for the `_async` object writes, which only wait for the writer
@@ -146,6 +154,9 @@ pub(super) struct Tables<'c> {
     pub policies: WriteTable<'c, Str, Bytes>,
     pub bucket_access: WriteTable<'c, Str, Bytes>,
     pub bucket_config: WriteTable<'c, Str, Bytes>,
+    pub lifecycle_due: WriteTable<'c, (i64, Str, Str), Unit>,
+    pub lifecycle_backfill: WriteTable<'c, Str, Bytes>,
+    pub lifecycle_due_keys: WriteTable<'c, (Str, Str), i64>,
 }
 
 impl<'c> Tables<'c> {
@@ -183,6 +194,9 @@ impl<'c> Tables<'c> {
             policies: BoundTable::new(POLICIES, cell),
             bucket_access: BoundTable::new(BUCKET_ACCESS, cell),
             bucket_config: BoundTable::new(BUCKET_CONFIG, cell),
+            lifecycle_due: BoundTable::new(LIFECYCLE_DUE, cell),
+            lifecycle_backfill: BoundTable::new(LIFECYCLE_BACKFILL, cell),
+            lifecycle_due_keys: BoundTable::new(LIFECYCLE_DUE_KEYS, cell),
         }
     }
 }

@@ -1,7 +1,12 @@
 //! The lifecycle engine: applies buckets' lifecycle rules, once per cluster (while this
 //! gateway holds the maintenance lease), every `interval`, and on `floe admin lifecycle run`.
 //!
-//! Today it carries out `AbortIncompleteMultipartUpload`: an upload initiated more than
+//! Expiration (`Expiration`, `NoncurrentVersionExpiration`, expired delete markers) works from
+//! the index's due-date table (`index/lifecycle_due.rs`): each run first walks the keys of
+//! buckets whose rules changed, then carries out the rules on every key whose due time has
+//! come, a page per transaction, so its cost is what falls due.
+//!
+//! `AbortIncompleteMultipartUpload`: an upload initiated more than
 //! `DaysAfterInitiation` lifecycle days ago, under a rule's prefix, is aborted (its parts'
 //! chunks become garbage for the collector). The uploads are read oldest first from the
 //! index's initiation-time table, between the engine's cursor and the oldest cutoff of any
@@ -19,20 +24,45 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-use crate::index::{AgedUpload, Index, IndexError, LifecycleRule};
+use crate::index::{AgedUpload, Index, IndexError, LifecycleRule, LifecycleWork};
 use crate::maintenance::lease::MaintenanceLease;
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LifecycleReport {
+    /// What expiration did to versions (keys examined, versions expired, removed, held).
+    #[serde(flatten)]
+    pub versions: LifecycleWork,
+    /// Keys walked because their bucket's rules changed (part of `versions.examined`).
+    pub keys_walked: u64,
     /// Uploads looked at.
-    pub examined: u64,
+    pub uploads_examined: u64,
     /// Uploads aborted by an AbortIncompleteMultipartUpload rule.
     pub uploads_aborted: u64,
     /// Where the next run starts (ms since the epoch, initiation time).
     pub cursor: i64,
     /// Buckets with rules.
     pub buckets: u64,
+}
+
+impl LifecycleReport {
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        let v = &self.versions;
+        format!(
+            "{} keys examined ({} walked after a rule change): {} current versions expired, \
+             {} noncurrent versions removed, {} delete markers removed, {} held by a lock; \
+             {} uploads examined, {} aborted",
+            v.examined,
+            self.keys_walked,
+            v.expired,
+            v.noncurrent_removed,
+            v.markers_removed,
+            v.held,
+            self.uploads_examined,
+            self.uploads_aborted
+        )
+    }
 }
 
 /// The engine.
@@ -78,6 +108,69 @@ impl Lifecycle {
     }
 
     async fn run(&self, now: i64) -> Result<LifecycleReport, IndexError> {
+        let (versions, keys_walked) = self.expire(now).await?;
+        let mut report = self.abort_uploads(now).await?;
+        report.versions = versions;
+        report.keys_walked = keys_walked;
+        crate::metrics::metrics().observe_lifecycle(&report);
+        Ok(report)
+    }
+
+    /// Expiration: walks the buckets whose rules changed, then works on every key due by
+    /// `now`; what it did, and how many keys the walks took.
+    async fn expire(&self, now: i64) -> Result<(LifecycleWork, u64), IndexError> {
+        let mut work = LifecycleWork::default();
+        let mut walked = 0;
+        let batch = self.batch;
+        for bucket in self.index.call(|ix| ix.lifecycle_backfills()).await? {
+            loop {
+                let b = bucket.clone();
+                let (page, done) = self
+                    .index
+                    .call(move |ix| ix.lifecycle_backfill(&b, now, batch))
+                    .await?;
+                work += page;
+                walked += page.examined;
+                if done {
+                    break;
+                }
+            }
+        }
+        let mut after = None;
+        loop {
+            let from = after.clone();
+            let due = self
+                .index
+                .call(move |ix| ix.lifecycle_due(from.as_ref(), now, batch))
+                .await?;
+            let Some(last) = due.last().cloned() else {
+                break;
+            };
+            let full = due.len() == batch;
+            work += self
+                .index
+                .call(move |ix| ix.lifecycle_apply(&due, now))
+                .await?;
+            if !full {
+                break;
+            }
+            after = Some(last);
+        }
+        if work != LifecycleWork::default() {
+            tracing::info!(
+                examined = work.examined,
+                expired = work.expired,
+                noncurrent_removed = work.noncurrent_removed,
+                markers_removed = work.markers_removed,
+                held = work.held,
+                "lifecycle: expiration"
+            );
+        }
+        Ok((work, walked))
+    }
+
+    /// AbortIncompleteMultipartUpload.
+    async fn abort_uploads(&self, now: i64) -> Result<LifecycleReport, IndexError> {
         let state = self.index.call(|ix| ix.lifecycle_state()).await?;
         let mut report = LifecycleReport {
             buckets: state.rules.len() as u64,
@@ -116,7 +209,7 @@ impl Lifecycle {
                 })
                 .await?;
             for upload in &page {
-                report.examined += 1;
+                report.uploads_examined += 1;
                 match self.verdict(&by_bucket, upload, now) {
                     Verdict::Due => {
                         let id = upload.id.clone();
@@ -149,7 +242,6 @@ impl Lifecycle {
                 _ => break,
             }
         }
-        crate::metrics::metrics().observe_lifecycle(report.examined, report.uploads_aborted);
         let generation = state.generation;
         // Rules changed during the run: the cursor stays where the change put it.
         if cursor > report.cursor
@@ -224,6 +316,7 @@ mod tests {
                 ..LifecycleFilter::default()
             },
             abort_upload_days: Some(days),
+            ..LifecycleRule::default()
         }
     }
 

@@ -80,6 +80,7 @@ impl ObjectService {
             modified: record.modified,
             checksum: record.checksum.clone(),
             version: None,
+            expiration: None,
         };
         let (id, conditions) = (req.upload_id, req.conditions);
         let written = self
@@ -90,6 +91,7 @@ impl ObjectService {
             })
             .await?;
         outcome.version = written.reported_version();
+        outcome.expiration = written.expiration;
         self.replicated().await?;
         Ok(outcome)
     }

@@ -97,6 +97,7 @@ impl ObjectService {
             modified: record.modified,
             checksum: record.checksum.clone(),
             version: None,
+            expiration: None,
         };
         // The pins are released once the write has settled (see `put_object`).
         let written = self
@@ -110,6 +111,7 @@ impl ObjectService {
             )
             .await?;
         outcome.version = written.reported_version();
+        outcome.expiration = written.expiration;
         self.replicated().await?;
         Ok(CopyOutcome {
             written: outcome,

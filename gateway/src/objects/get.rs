@@ -21,6 +21,8 @@ pub(super) struct Found {
     pub version: Option<String>,
     /// Its retention and legal hold.
     pub lock: ObjectLock,
+    /// Its lifecycle expiry (current versions only).
+    pub expiration: Option<(i64, String)>,
 }
 
 /// The object version a lookup found, with its manifest when asked for.
@@ -30,6 +32,7 @@ pub(super) struct Located {
     /// As [`Found::version`].
     pub version: Option<String>,
     pub lock: ObjectLock,
+    pub expiration: Option<(i64, String)>,
 }
 
 impl ObjectService {
@@ -46,7 +49,8 @@ impl ObjectService {
             return Ok(ObjectBody { view, body });
         }
         let found = self.load(&req.bucket, &req.key, req.version).await?;
-        let view = view(&req, found.record, found.version, found.lock)?;
+        let mut view = view(&req, found.record, found.version, found.lock)?;
+        view.expiration = found.expiration;
         let range = match view.range {
             Some((first, last)) => ByteRange {
                 start: first,
@@ -66,7 +70,9 @@ impl ObjectService {
             return view(&req, record, None, ObjectLock::NONE);
         }
         let found = self.find(&req.bucket, &req.key, req.version, false).await?;
-        view(&req, found.record, found.version, found.lock)
+        let mut view = view(&req, found.record, found.version, found.lock)?;
+        view.expiration = found.expiration;
+        Ok(view)
     }
 
     /// Version `version` of an object, or its newest version (with its manifest when
@@ -95,6 +101,7 @@ impl ObjectService {
                 manifest: found.manifest,
                 version: reported,
                 lock: stamp.lock,
+                expiration: found.expiration,
             }),
             Version::Marker(..) => Err(ObjectError::DeleteMarker {
                 version: reported,
@@ -119,11 +126,13 @@ impl ObjectService {
                 manifest: Some(manifest),
                 version,
                 lock,
+                expiration,
             }) => Ok(Found {
                 record,
                 manifest,
                 version,
                 lock,
+                expiration,
             }),
             Ok(Located { manifest: None, .. }) => Err(ObjectError::Internal(
                 "the index returned no manifest".into(),
@@ -143,6 +152,7 @@ impl ObjectService {
                         manifest,
                         version: None,
                         lock: ObjectLock::NONE,
+                        expiration: None,
                     }),
                     None => Err(ObjectError::Index(why)),
                 }
@@ -218,6 +228,7 @@ fn view(
         parts_count,
         version,
         lock,
+        expiration: None,
     })
 }
 

@@ -57,6 +57,7 @@ impl ObjectService {
             modified: record.modified,
             checksum: record.checksum.clone(),
             version: None,
+            expiration: None,
         };
         let conditions = req.conditions;
         // Straight to the index's writer thread: no blocking thread is needed to wait for it.
@@ -73,6 +74,7 @@ impl ObjectService {
             )
             .await?;
         outcome.version = written.reported_version();
+        outcome.expiration = written.expiration;
         self.replicated().await?;
         Ok(outcome)
     }

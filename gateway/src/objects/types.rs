@@ -112,6 +112,8 @@ pub struct PutOutcome {
     pub checksum: Option<StoredChecksum>,
     /// `x-amz-version-id` (none for an unversioned bucket).
     pub version: Option<String>,
+    /// When a lifecycle rule expires the new version, and the rule's id (`x-amz-expiration`).
+    pub expiration: Option<(UnixMillis, String)>,
 }
 
 pub struct GetRequest {
@@ -138,6 +140,8 @@ pub struct ObjectView {
     pub version: Option<String>,
     /// The version's retention and legal hold, echoed in the lock headers.
     pub lock: ObjectLock,
+    /// When a lifecycle rule expires the current version, and the rule's id.
+    pub expiration: Option<(UnixMillis, String)>,
 }
 
 pub struct ObjectBody {

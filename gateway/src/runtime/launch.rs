@@ -225,6 +225,8 @@ impl Gateway {
             lease.clone(),
             stopped(stop_rx.clone()),
         ));
+        // One lifecycle clock for every gateway of the index: due times are stored with it.
+        index.set_lifecycle_day(config.lifecycle_day)?;
         let lifecycle = Lifecycle::new(index.clone(), config.lifecycle_day);
         tasks.push(lifecycle.clone().spawn(
             config.lifecycle_interval,

@@ -2,26 +2,29 @@
 //! and DeleteBucketLifecycle, with S3's validation. The engine (`maintenance/lifecycle.rs`)
 //! carries the rules out.
 //!
-//! Floe carries out `AbortIncompleteMultipartUpload` today. A rule asking for an action it does
-//! not carry out yet (`Expiration`, `NoncurrentVersionExpiration`) is refused with
-//! NotImplemented rather than stored and ignored; `Transition`s need storage classes Floe does
-//! not have and are refused too.
+//! Floe carries out `Expiration` (Days, Date, ExpiredObjectDeleteMarker),
+//! `NoncurrentVersionExpiration` (NoncurrentDays, NewerNoncurrentVersions) and
+//! `AbortIncompleteMultipartUpload`. `Transition`s need storage classes Floe does not have and
+//! are refused rather than stored and ignored.
 
 use s3s::dto::{
     AbortIncompleteMultipartUpload, DeleteBucketLifecycleInput, DeleteBucketLifecycleOutput,
     ExpirationStatus, GetBucketLifecycleConfigurationInput, GetBucketLifecycleConfigurationOutput,
-    LifecycleRule as DtoRule, LifecycleRuleAndOperator, LifecycleRuleFilter,
-    PutBucketLifecycleConfigurationInput, PutBucketLifecycleConfigurationOutput, Tag,
+    LifecycleExpiration, LifecycleRule as DtoRule, LifecycleRuleAndOperator, LifecycleRuleFilter,
+    NoncurrentVersionExpiration, PutBucketLifecycleConfigurationInput,
+    PutBucketLifecycleConfigurationOutput, Tag,
 };
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use crate::index::{LifecycleFilter, LifecycleRule};
+use crate::index::{Expiration, LifecycleFilter, LifecycleRule, NoncurrentExpiration};
 use crate::objects::ObjectService;
 
 /// S3's limit on rules per configuration.
 const MAX_RULES: usize = 1000;
 /// S3's limit on a rule id.
 const MAX_ID: usize = 255;
+/// S3's limit on NewerNoncurrentVersions.
+const MAX_NEWER: i32 = 100;
 
 fn malformed(why: impl Into<String>) -> S3Error {
     S3Error::with_message(S3ErrorCode::MalformedXML, why.into())
@@ -121,13 +124,6 @@ fn rule_of(rule: &DtoRule, index: usize) -> S3Result<LifecycleRule> {
             "Transitions are not supported: Floe has one storage class",
         ));
     }
-    if rule.expiration.is_some() || rule.noncurrent_version_expiration.is_some() {
-        return Err(S3Error::with_message(
-            S3ErrorCode::NotImplemented,
-            "Expiration and NoncurrentVersionExpiration are not implemented yet; \
-             AbortIncompleteMultipartUpload is",
-        ));
-    }
     let filter = filter_of(rule)?;
     if let (Some(gt), Some(lt)) = (filter.size_greater_than, filter.size_less_than)
         && gt >= lt
@@ -164,7 +160,23 @@ fn rule_of(rule: &DtoRule, index: usize) -> S3Result<LifecycleRule> {
             }
         }
     };
-    if abort_upload_days.is_none() {
+    let expiration = rule
+        .expiration
+        .as_ref()
+        .map(expiration_of)
+        .transpose()?
+        .flatten();
+    if expiration == Some(Expiration::ExpiredMarker) && !filter.tags.is_empty() {
+        return Err(invalid(
+            "ExpiredObjectDeleteMarker cannot be specified with a Tag filter",
+        ));
+    }
+    let noncurrent = rule
+        .noncurrent_version_expiration
+        .as_ref()
+        .map(noncurrent_of)
+        .transpose()?;
+    if abort_upload_days.is_none() && expiration.is_none() && noncurrent.is_none() {
         return Err(invalid(
             "At least one action needs to be specified in a rule",
         ));
@@ -174,7 +186,71 @@ fn rule_of(rule: &DtoRule, index: usize) -> S3Result<LifecycleRule> {
         enabled,
         filter,
         abort_upload_days,
+        expiration,
+        noncurrent,
     })
+}
+
+/// A positive number of days, or S3's message for `what`.
+fn positive_days(days: Option<i32>, what: &str) -> S3Result<u32> {
+    match days {
+        Some(days) if days > 0 => Ok(days as u32),
+        _ => Err(invalid(format!("{what} must be a positive integer"))),
+    }
+}
+
+/// An `Expiration`: exactly one of Days, Date and ExpiredObjectDeleteMarker (`None`: a marker
+/// rule set to false, which S3 keeps as "no action").
+fn expiration_of(given: &LifecycleExpiration) -> S3Result<Option<Expiration>> {
+    let marker = given.expired_object_delete_marker;
+    let chosen = usize::from(given.days.is_some())
+        + usize::from(given.date.is_some())
+        + usize::from(marker.is_some());
+    if chosen == 0 {
+        return Err(malformed(
+            "Expiration needs Days, Date or ExpiredObjectDeleteMarker",
+        ));
+    }
+    if marker.is_some() && chosen > 1 {
+        return Err(invalid(
+            "ExpiredObjectDeleteMarker cannot be specified with Days or Date in a Lifecycle \
+             Expiration Policy",
+        ));
+    }
+    if chosen > 1 {
+        return Err(malformed("Expiration takes Days or Date, not both"));
+    }
+    if let Some(marker) = marker {
+        return Ok(marker.then_some(Expiration::ExpiredMarker));
+    }
+    if let Some(date) = &given.date {
+        let at = time::OffsetDateTime::from(date.clone());
+        if at.unix_timestamp().rem_euclid(86_400) != 0 || at.nanosecond() != 0 {
+            return Err(invalid("'Date' must be at midnight GMT"));
+        }
+        let ms = at.unix_timestamp().saturating_mul(1000);
+        return Ok(Some(Expiration::Date(ms)));
+    }
+    let days = positive_days(given.days, "'Days' for Expiration action")?;
+    Ok(Some(Expiration::Days(days)))
+}
+
+/// A `NoncurrentVersionExpiration`.
+fn noncurrent_of(given: &NoncurrentVersionExpiration) -> S3Result<NoncurrentExpiration> {
+    let days = positive_days(
+        given.noncurrent_days,
+        "'NoncurrentDays' for NoncurrentVersionExpiration action",
+    )?;
+    let keep_newer = match given.newer_noncurrent_versions {
+        None => 0,
+        Some(n @ 1..=MAX_NEWER) => n as u32,
+        Some(_) => {
+            return Err(invalid(format!(
+                "NewerNoncurrentVersions must be between 1 and {MAX_NEWER}"
+            )));
+        }
+    };
+    Ok(NoncurrentExpiration { days, keep_newer })
 }
 
 pub(super) async fn put_bucket_lifecycle_configuration(
@@ -269,8 +345,26 @@ fn rule_out(rule: LifecycleRule) -> DtoRule {
                 days_after_initiation: Some(days as i32),
             }
         }),
-        expiration: None,
-        noncurrent_version_expiration: None,
+        expiration: rule.expiration.map(|e| match e {
+            Expiration::Days(days) => LifecycleExpiration {
+                days: Some(days as i32),
+                ..Default::default()
+            },
+            Expiration::Date(ms) => LifecycleExpiration {
+                date: time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+                    .ok()
+                    .map(Into::into),
+                ..Default::default()
+            },
+            Expiration::ExpiredMarker => LifecycleExpiration {
+                expired_object_delete_marker: Some(true),
+                ..Default::default()
+            },
+        }),
+        noncurrent_version_expiration: rule.noncurrent.map(|n| NoncurrentVersionExpiration {
+            noncurrent_days: Some(n.days as i32),
+            newer_noncurrent_versions: (n.keep_newer > 0).then_some(n.keep_newer as i32),
+        }),
         noncurrent_version_transitions: None,
         prefix: None,
         transitions: None,
@@ -283,4 +377,25 @@ pub(super) async fn delete_bucket_lifecycle(
 ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
     svc.set_bucket_lifecycle(&req.input.bucket, None).await?;
     Ok(S3Response::new(DeleteBucketLifecycleOutput::default()))
+}
+
+/// `x-amz-expiration` for a version a rule expires at `at` (ms): as S3 writes it.
+pub(super) fn expiration_header(expiration: Option<(i64, String)>) -> Option<String> {
+    let (at, rule) = expiration?;
+    let date = time::OffsetDateTime::from_unix_timestamp(at.div_euclid(1000)).ok()?;
+    let mut text = Vec::new();
+    s3s::dto::Timestamp::from(date)
+        .format(s3s::dto::TimestampFormat::HttpDate, &mut text)
+        .ok()?;
+    let date = String::from_utf8(text).ok()?;
+    // A rule id may hold anything XML does; a header value may not.
+    let rule: String = rule
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'%' => format!("%{b:02X}"),
+            0x20..0x7f => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    Some(format!("expiry-date=\"{date}\", rule-id=\"{rule}\""))
 }

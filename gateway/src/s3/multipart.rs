@@ -223,6 +223,7 @@ fn completed(bucket: String, key: String, outcome: PutOutcome) -> CompleteMultip
         // Lost if the answer went keep-alive (its headers are sent before the outcome is
         // known); a completion takes that long only for uploads of many thousand parts.
         version_id: outcome.version,
+        expiration: super::lifecycle::expiration_header(outcome.expiration),
         ..Default::default()
     };
     set_checksum_values!(out, ChecksumValues::stored(outcome.checksum));

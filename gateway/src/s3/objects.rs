@@ -85,6 +85,7 @@ pub(super) async fn put_object(
         e_tag: Some(etag(outcome.etag)),
         checksum_type: stored_type(outcome.checksum.as_ref()),
         version_id: outcome.version,
+        expiration: super::lifecycle::expiration_header(outcome.expiration),
         ..Default::default()
     };
     set_checksum_values!(out, ChecksumValues::stored(outcome.checksum));
@@ -173,6 +174,7 @@ pub(super) async fn copy_object(
     Ok(S3Response::new(CopyObjectOutput {
         copy_object_result: Some(result),
         version_id: outcome.version,
+        expiration: super::lifecycle::expiration_header(outcome.expiration),
         copy_source_version_id: source_version,
         ..Default::default()
     }))

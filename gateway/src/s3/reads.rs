@@ -70,6 +70,7 @@ pub(super) async fn get_object(
         parts_count: r.parts_count,
         checksum_type: r.checksum_type,
         version_id: r.version_id,
+        expiration: r.expiration,
         object_lock_mode: r.lock.mode,
         object_lock_retain_until_date: r.lock.until,
         object_lock_legal_hold_status: r.lock.legal_hold,
@@ -101,6 +102,7 @@ pub(super) async fn head_object(
         parts_count: r.parts_count,
         checksum_type: r.checksum_type,
         version_id: r.version_id,
+        expiration: r.expiration,
         object_lock_mode: r.lock.mode,
         object_lock_retain_until_date: r.lock.until,
         object_lock_legal_hold_status: r.lock.legal_hold,
@@ -131,6 +133,8 @@ struct Representation {
     checksum_type: Option<s3s::dto::ChecksumType>,
     version_id: Option<String>,
     lock: LockHeaders,
+    /// `x-amz-expiration`.
+    expiration: Option<String>,
     /// Headers without a typed field (the raw `Expires`).
     extra: HeaderMap,
 }
@@ -166,6 +170,7 @@ impl Representation {
             checksum: ChecksumValues::stored(checksum),
             version_id: view.version,
             lock: lock_out(view.lock),
+            expiration: super::lifecycle::expiration_header(view.expiration),
             extra,
         }
     }
