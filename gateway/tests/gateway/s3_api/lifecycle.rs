@@ -1,14 +1,17 @@
 //! Bucket lifecycle configuration through aws-sdk-s3: stored and returned, S3's validation
-//! errors, actions Floe does not carry out yet refused rather than ignored, and incomplete
-//! uploads aborted by `floe admin lifecycle run` with one-second lifecycle days.
+//! errors, transitions refused rather than ignored, incomplete uploads aborted and versions
+//! expired by `floe admin lifecycle run` with one-second lifecycle days, and the
+//! `x-amz-expiration` header.
 
 use std::time::Duration;
 
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
-    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag, Transition,
-    TransitionStorageClass,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketVersioningStatus,
+    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    NoncurrentVersionExpiration, Tag, Transition, TransitionStorageClass,
+    VersioningConfiguration,
 };
+use aws_sdk_s3::primitives::DateTime;
 
 use crate::s3_api::harness::*;
 
@@ -52,8 +55,7 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
             .lifecycle_configuration(config(rules))
             .send()
     };
-    // Refused: duplicate ids, zero days, tags with abort, no action, transitions, and the
-    // expiration actions Floe does not carry out yet.
+    // Refused: duplicate ids, zero days, tags with abort, no action, transitions.
     expect_err(
         put(vec![abort_rule("a", "x/", 1), abort_rule("a", "y/", 1)]).await,
         400,
@@ -117,14 +119,60 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
         .build()
         .unwrap();
     expect_err(put(vec![transition]).await, 400, "InvalidStorageClass");
-    let expire = LifecycleRule::builder()
-        .id("ex")
-        .status(ExpirationStatus::Enabled)
-        .filter(LifecycleRuleFilter::builder().prefix("").build())
-        .expiration(LifecycleExpiration::builder().days(1).build())
-        .build()
-        .unwrap();
-    expect_err(put(vec![expire]).await, 501, "NotImplemented");
+    // Expiration's own rules: positive days, one of Days, Date and ExpiredObjectDeleteMarker,
+    // dates at midnight UTC, at most 100 newer noncurrent versions kept.
+    let expiring = |expiration: Option<LifecycleExpiration>,
+                    noncurrent: Option<NoncurrentVersionExpiration>| {
+        LifecycleRule::builder()
+            .id("ex")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .set_expiration(expiration)
+            .set_noncurrent_version_expiration(noncurrent)
+            .build()
+            .unwrap()
+    };
+    let days = |n| Some(LifecycleExpiration::builder().days(n).build());
+    let refused = [
+        expiring(days(0), None),
+        expiring(
+            Some(
+                LifecycleExpiration::builder()
+                    .days(1)
+                    .expired_object_delete_marker(true)
+                    .build(),
+            ),
+            None,
+        ),
+        expiring(
+            Some(
+                LifecycleExpiration::builder()
+                    .date(DateTime::from_secs(1_900_000_000))
+                    .build(),
+            ),
+            None,
+        ),
+        expiring(
+            None,
+            Some(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(0)
+                    .build(),
+            ),
+        ),
+        expiring(
+            None,
+            Some(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(1)
+                    .newer_noncurrent_versions(101)
+                    .build(),
+            ),
+        ),
+    ];
+    for rule in refused {
+        expect_err(put(vec![rule.clone()]).await, 400, "InvalidArgument");
+    }
     expect_err(
         c.get_bucket_lifecycle_configuration()
             .bucket("lcb")
@@ -216,5 +264,146 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
     );
     let report = gw.admin().lifecycle_run().await.unwrap();
     assert_eq!((report.buckets, report.uploads_aborted), (0, 0));
+    gw.stop().await;
+}
+
+/// Versions expire through the SDK: the header names the rule and the day, the current version
+/// gets a delete marker a day after its creation, the noncurrent one goes a day later, and the
+/// marker left alone goes with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_expire_by_their_rules_and_the_header_says_when() {
+    let gw = TestGateway::start_with(|c| c.lifecycle_day = Duration::from_secs(1)).await;
+    gw.create_bucket("lce").await;
+    let c = &gw.client;
+    ok(
+        c.put_bucket_versioning()
+            .bucket("lce")
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await,
+        "versioning",
+    );
+    let logs = LifecycleRule::builder()
+        .id("logs-expire")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("logs/").build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(1)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    let markers = LifecycleRule::builder()
+        .id("markers")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .expiration(
+            LifecycleExpiration::builder()
+                .expired_object_delete_marker(true)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    ok(
+        c.put_bucket_lifecycle_configuration()
+            .bucket("lce")
+            .lifecycle_configuration(config(vec![logs, markers]))
+            .send()
+            .await,
+        "put lifecycle",
+    );
+    let got = ok(
+        c.get_bucket_lifecycle_configuration()
+            .bucket("lce")
+            .send()
+            .await,
+        "get lifecycle",
+    );
+    let rule = &got.rules()[0];
+    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(1));
+    assert_eq!(
+        rule.noncurrent_version_expiration()
+            .and_then(|n| n.noncurrent_days()),
+        Some(1)
+    );
+    assert_eq!(
+        got.rules()[1]
+            .expiration()
+            .and_then(|e| e.expired_object_delete_marker()),
+        Some(true)
+    );
+
+    let put = |key: &'static str| {
+        c.put_object()
+            .bucket("lce")
+            .key(key)
+            .body(floe_testkit::pattern(100, 10).into())
+            .send()
+    };
+    let written = ok(put("logs/a").await, "put");
+    let header = written.expiration().expect("x-amz-expiration").to_owned();
+    assert!(
+        header.starts_with("expiry-date=\"") && header.ends_with("rule-id=\"logs-expire\""),
+        "{header}"
+    );
+    let head = ok(
+        c.head_object().bucket("lce").key("logs/a").send().await,
+        "head",
+    );
+    assert_eq!(head.expiration(), Some(header.as_str()));
+    let kept = ok(put("data/b").await, "put");
+    assert_eq!(kept.expiration(), None, "no rule expires data/");
+
+    // A day later: logs/a is behind a delete marker; data/b is untouched.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let report = gw.admin().lifecycle_run().await.unwrap();
+    assert_eq!(report.versions.expired, 1, "{report:?}");
+    expect_err(
+        c.head_object().bucket("lce").key("logs/a").send().await,
+        404,
+        "NotFound",
+    );
+    ok(
+        c.head_object().bucket("lce").key("data/b").send().await,
+        "data/b stays",
+    );
+    let versions = ok(
+        c.list_object_versions()
+            .bucket("lce")
+            .prefix("logs/")
+            .send()
+            .await,
+        "versions",
+    );
+    assert_eq!(
+        (versions.versions().len(), versions.delete_markers().len()),
+        (1, 1)
+    );
+
+    // Another day: the noncurrent version goes, and the marker left alone with it.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let report = gw.admin().lifecycle_run().await.unwrap();
+    assert_eq!(
+        (
+            report.versions.noncurrent_removed,
+            report.versions.markers_removed
+        ),
+        (1, 1),
+        "{report:?}"
+    );
+    let versions = ok(
+        c.list_object_versions().bucket("lce").send().await,
+        "versions",
+    );
+    assert_eq!(versions.versions().len(), 1, "only data/b is left");
+    assert!(versions.delete_markers().is_empty());
+    let status = gw.admin().status().await.unwrap().lifecycle;
+    assert_eq!(status.backlog.due_now, 0, "{status:?}");
     gw.stop().await;
 }
