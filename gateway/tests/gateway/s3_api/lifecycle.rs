@@ -5,13 +5,12 @@
 
 use std::time::Duration;
 
+use aws_sdk_s3::primitives::DateTime;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketVersioningStatus,
     ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
-    NoncurrentVersionExpiration, Tag, Transition, TransitionStorageClass,
-    VersioningConfiguration,
+    NoncurrentVersionExpiration, Tag, Transition, TransitionStorageClass, VersioningConfiguration,
 };
-use aws_sdk_s3::primitives::DateTime;
 
 use crate::s3_api::harness::*;
 
