@@ -143,13 +143,16 @@ pub(super) fn schedule_write(
         sooner(at);
         expiry = Some((at, rule.to_owned()));
     }
+    // What was current became noncurrent now, if the bucket kept it.
+    let mut demoted = None;
     for rule in rules
         .iter()
         .filter(|r| r.expires_versions() && r.filter.may_match(key))
     {
-        // What was current became noncurrent now (if the bucket keeps versions).
         if let (Made::Object(_) | Made::Marker, Some(noncurrent)) = (made, rule.noncurrent) {
-            sooner(clock.after_days(now, noncurrent.days));
+            if *demoted.get_or_insert(has_noncurrent(t, bucket, key)?) {
+                sooner(clock.after_days(now, noncurrent.days));
+            }
         }
         // A marker may be alone now; a removal may leave one alone, or promote a version
         // whose expiry has passed.
@@ -163,6 +166,14 @@ pub(super) fn schedule_write(
         schedule(t, bucket, key, at)?;
     }
     Ok(expiry)
+}
+
+/// Whether `bucket/key` has a version besides its current one.
+fn has_noncurrent(t: &Tables<'_>, bucket: &str, key: &str) -> Result<bool, IndexError> {
+    let mut rows = t
+        .object_versions
+        .range((bucket, key, 0)..=(bucket, key, u64::MAX))?;
+    Ok(rows.next().transpose()?.is_some())
 }
 
 /// Makes `at` the key's due time unless it has an earlier one.
