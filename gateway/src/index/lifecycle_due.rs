@@ -150,7 +150,11 @@ pub(super) fn schedule_write(
         .filter(|r| r.expires_versions() && r.filter.may_match(key))
     {
         if let (Made::Object(_) | Made::Marker, Some(noncurrent)) = (made, rule.noncurrent) {
-            if *demoted.get_or_insert(has_noncurrent(t, bucket, key)?) {
+            let kept = match demoted {
+                Some(kept) => kept,
+                None => *demoted.insert(has_noncurrent(t, bucket, key)?),
+            };
+            if kept {
                 sooner(clock.after_days(now, noncurrent.days));
             }
         }
