@@ -5,8 +5,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::journal::{RecordKind, note_change};
+use super::lifecycle_rules::{LifecycleFilter, LifecycleRule};
 use super::store::{BUCKET_CONFIG, BUCKETS, decode};
-use super::{Index, IndexError, encode_record};
+use super::{Index, IndexError, RECORD_FORMAT, encode_record};
+
+/// Format byte of a configuration stored since lifecycle rules carry expirations. Configurations
+/// stored before (format [`RECORD_FORMAT`]) hold rules that only abort uploads, and are read
+/// through [`LegacyBucketConfig`].
+const CONFIG_FORMAT: u8 = 2;
 
 /// One CORS rule, as PutBucketCors gave it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +38,68 @@ pub struct BucketConfig {
     pub lifecycle: Option<Vec<super::LifecycleRule>>,
 }
 
+/// A configuration as stored before lifecycle rules carried expirations (and as a node's copy
+/// of a bucket record of that time holds it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegacyBucketConfig {
+    pub tags: Option<Vec<(String, String)>>,
+    pub ownership: Option<String>,
+    pub cors: Option<Vec<CorsRule>>,
+    pub lifecycle: Option<Vec<LegacyLifecycleRule>>,
+}
+
+/// A lifecycle rule of a [`LegacyBucketConfig`]: it could only abort uploads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegacyLifecycleRule {
+    pub id: String,
+    pub enabled: bool,
+    pub filter: LifecycleFilter,
+    pub abort_upload_days: Option<u32>,
+}
+
+impl From<LegacyBucketConfig> for BucketConfig {
+    fn from(old: LegacyBucketConfig) -> Self {
+        Self {
+            tags: old.tags,
+            ownership: old.ownership,
+            cors: old.cors,
+            lifecycle: old.lifecycle.map(|rules| {
+                rules
+                    .into_iter()
+                    .map(|r| LifecycleRule {
+                        id: r.id,
+                        enabled: r.enabled,
+                        filter: r.filter,
+                        abort_upload_days: r.abort_upload_days,
+                        ..LifecycleRule::default()
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// A configuration's stored value.
+pub(super) fn encode_config(config: &BucketConfig) -> Vec<u8> {
+    let mut out = encode_record(config);
+    out[0] = CONFIG_FORMAT;
+    out
+}
+
+/// Reads a stored configuration, of either format.
+pub(super) fn decode_config(bucket: &str, bytes: &[u8]) -> Result<BucketConfig, IndexError> {
+    let what = format_args!("configuration of bucket {bucket}");
+    match bytes.split_first() {
+        Some((&CONFIG_FORMAT, body)) => {
+            let mut framed = Vec::with_capacity(bytes.len());
+            framed.push(RECORD_FORMAT);
+            framed.extend_from_slice(body);
+            decode(what, &framed)
+        }
+        _ => decode::<LegacyBucketConfig>(what, bytes).map(BucketConfig::from),
+    }
+}
+
 impl Index {
     /// The configuration of bucket `name`; `NoSuchBucket` if it is absent.
     pub fn bucket_config(&self, name: &str) -> Result<BucketConfig, IndexError> {
@@ -42,7 +110,7 @@ impl Index {
         let table = txn.open_table(BUCKET_CONFIG)?;
         let stored = table.get(name)?;
         stored
-            .map(|v| decode(format_args!("configuration of bucket {name}"), v.value()))
+            .map(|v| decode_config(name, v.value()))
             .transpose()
             .map(Option::unwrap_or_default)
     }
@@ -58,7 +126,7 @@ impl Index {
                 return Err(IndexError::NoSuchBucket);
             }
             let mut config: BucketConfig = match t.bucket_config.get(name)? {
-                Some(v) => decode(format_args!("configuration of bucket {name}"), v.value())?,
+                Some(v) => decode_config(name, v.value())?,
                 None => BucketConfig::default(),
             };
             let rules_before = config.lifecycle.clone();
@@ -67,7 +135,7 @@ impl Index {
                 super::lifecycle::rules_changed(t, name, config.lifecycle.as_deref())?;
             }
             t.bucket_config
-                .insert(name, encode_record(&config).as_slice())?;
+                .insert(name, encode_config(&config).as_slice())?;
             // The bucket's record on the nodes carries its configuration.
             note_change(t, RecordKind::Bucket, name, "", true)?;
             Ok(config)
@@ -113,6 +181,46 @@ mod tests {
             index.bucket_config("web").unwrap(),
             BucketConfig::default(),
             "a bucket made again under the same name starts bare"
+        );
+    }
+
+    /// A configuration stored before lifecycle rules carried expirations still reads, and the
+    /// bucket still takes writes.
+    #[test]
+    fn configurations_stored_in_the_earlier_layout_still_read() {
+        let (_dir, index) = temp_index();
+        index.create_bucket("old", &bucket_record()).unwrap();
+        let legacy = LegacyBucketConfig {
+            tags: Some(vec![("team".into(), "blue".into())]),
+            lifecycle: Some(vec![LegacyLifecycleRule {
+                id: "abort".into(),
+                enabled: true,
+                abort_upload_days: Some(2),
+                ..LegacyLifecycleRule::default()
+            }]),
+            ..LegacyBucketConfig::default()
+        };
+        index
+            .write(|t| {
+                t.bucket_config
+                    .insert("old", encode_record(&legacy).as_slice())?;
+                Ok(())
+            })
+            .unwrap();
+        let config = index.bucket_config("old").unwrap();
+        assert_eq!(config.tags, legacy.tags);
+        let rules = config.lifecycle.unwrap();
+        assert_eq!(rules[0].abort_upload_days, Some(2));
+        index
+            .put_object("old", "k", &object_record("e"), &manifest(&[1]), always)
+            .unwrap();
+        // Rewritten in the new layout on the next change.
+        index
+            .update_bucket_config("old", |c| c.ownership = Some("ObjectWriter".into()))
+            .unwrap();
+        assert_eq!(
+            index.bucket_config("old").unwrap().lifecycle.unwrap()[0].id,
+            "abort"
         );
     }
 }

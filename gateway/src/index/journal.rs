@@ -237,9 +237,7 @@ impl Index {
                             .transpose()?;
                         settings.config = bucket_config
                             .get(bucket)?
-                            .map(|v| {
-                                decode(format_args!("configuration of bucket {bucket}"), v.value())
-                            })
+                            .map(|v| super::bucket_config::decode_config(bucket, v.value()))
                             .transpose()?;
                         JournalState::Bucket(record, settings)
                     }

@@ -9,9 +9,9 @@
 
 use std::ops::Bound;
 
-use super::store::{BUCKET_CONFIG, META, UPLOAD_TIMES, UPLOADS, decode};
+use super::store::{BUCKET_CONFIG, META, UPLOAD_TIMES, UPLOADS};
 use super::uploads::decode_upload;
-use super::{BucketConfig, Index, IndexError, LifecycleRule, UnixMillis};
+use super::{Index, IndexError, LifecycleRule, UnixMillis};
 
 /// Key in `meta` of the lifecycle engine's upload cursor (ms).
 const UPLOAD_CURSOR: &str = "lifecycle_upload_cursor";
@@ -64,10 +64,7 @@ impl Index {
         for entry in table.range(..)? {
             let (name, value) = entry?;
             let name = name.value().to_owned();
-            let config: BucketConfig = decode(
-                format_args!("configuration of bucket {name}"),
-                value.value(),
-            )?;
+            let config = super::bucket_config::decode_config(&name, value.value())?;
             if let Some(rules) = config.lifecycle.filter(|r| !r.is_empty()) {
                 out.push((name, rules));
             }

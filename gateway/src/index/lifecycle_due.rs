@@ -31,9 +31,9 @@ use super::lock::{LockRefusal, Removal};
 use super::object_entry::decode_version_head;
 use super::objects::{Version, delete_version};
 use super::refcount::RefDelta;
-use super::store::{LIFECYCLE_BACKFILL, LIFECYCLE_DUE, META, Tables, decode};
+use super::store::{LIFECYCLE_BACKFILL, LIFECYCLE_DUE, META, Tables};
 use super::versioning::VersionId;
-use super::{BucketConfig, Index, IndexError, UnixMillis};
+use super::{Index, IndexError, UnixMillis};
 
 /// Key in `meta` of the length of a lifecycle day, in ms: one clock for every gateway that
 /// shares the index.
@@ -100,10 +100,7 @@ pub(super) fn expiring_rules<C: Source + ?Sized>(
     let Some(stored) = configs.get(bucket)? else {
         return Ok(None);
     };
-    let config: BucketConfig = decode(
-        format_args!("configuration of bucket {bucket}"),
-        stored.value(),
-    )?;
+    let config = super::bucket_config::decode_config(bucket, stored.value())?;
     Ok(config
         .lifecycle
         .filter(|rules| rules.iter().any(LifecycleRule::expires_versions)))

@@ -84,7 +84,7 @@ mod version_tests;
 pub mod versioning;
 
 pub use bucket_access::{BucketAccess, CannedAcl, PublicAccessBlock};
-pub use bucket_config::{BucketConfig, CorsRule};
+pub use bucket_config::{BucketConfig, CorsRule, LegacyBucketConfig, LegacyLifecycleRule};
 pub use clock::{CLOCK_TOLERANCE, ClockAhead, ClockBehind, check_against_nodes, check_clock};
 pub use cluster_view::ClusterId;
 pub use error::IndexError;

@@ -107,8 +107,10 @@ fn apply(
                     // Restored rules may differ from what the engine's cursor was for.
                     super::lifecycle::rules_changed(t, bucket, config.lifecycle.as_deref())?;
                 }
-                t.bucket_config
-                    .insert(bucket, encode_record(config).as_slice())?;
+                t.bucket_config.insert(
+                    bucket,
+                    super::bucket_config::encode_config(config).as_slice(),
+                )?;
             } else {
                 t.bucket_config.remove(bucket)?;
             }

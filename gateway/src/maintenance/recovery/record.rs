@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::{
     BucketAccess, BucketConfig, BucketLock, BucketRecord, BucketSettings, JournalEntry,
-    JournalState, KeyRecord, MarkerRecord, ObjectLock, ObjectRecord, RecordError, RecordKind,
-    UserRecord, VersionStamp, decode_record, encode_record,
+    JournalState, KeyRecord, LegacyBucketConfig, MarkerRecord, ObjectLock, ObjectRecord,
+    RecordError, RecordKind, UserRecord, VersionStamp, decode_record, encode_record,
 };
 
 /// Domain separation for record ids.
@@ -97,7 +97,8 @@ enum Wire {
         manifest: Vec<u8>,
     },
     /// A bucket with an owner, policy, ACL, public access block, tags, ownership setting or
-    /// CORS rules (and its lock, if any).
+    /// CORS rules (and its lock, if any), written before lifecycle rules carried expirations:
+    /// read, never written (see `GuardedBucketV2`).
     GuardedBucket {
         name: String,
         version: u64,
@@ -105,7 +106,7 @@ enum Wire {
         settings: BucketSettings,
         lock: Option<BucketLock>,
         access: BucketAccess,
-        config: BucketConfig,
+        config: LegacyBucketConfig,
     },
     /// A user (journal key `user/NAME`).
     User {
@@ -128,6 +129,16 @@ enum Wire {
     IdentityDeleted {
         key: String,
         version: u64,
+    },
+    /// As `GuardedBucket`, with the configuration as lifecycle expirations store it.
+    GuardedBucketV2 {
+        name: String,
+        version: u64,
+        record: BucketRecord,
+        settings: BucketSettings,
+        lock: Option<BucketLock>,
+        access: BucketAccess,
+        config: BucketConfig,
     },
 }
 
@@ -165,7 +176,7 @@ pub fn encode(entry: &JournalEntry) -> (RecordId, Vec<u8>) {
         (JournalState::Bucket(record, settings), _)
             if settings.access.is_some() || settings.config.is_some() =>
         {
-            Wire::GuardedBucket {
+            Wire::GuardedBucketV2 {
                 name: bucket,
                 version,
                 record: record.clone(),
@@ -304,17 +315,20 @@ pub fn decode(id: &RecordId, bytes: &[u8]) -> Result<JournalEntry, RecordDecodeE
             name,
             version,
             record,
-            mut settings,
+            settings,
             lock,
             access,
             config,
-        } => {
-            settings.lock = lock;
-            settings.access = (access != BucketAccess::default()).then_some(access);
-            settings.config = (config != BucketConfig::default()).then_some(config);
-            let state = JournalState::Bucket(record, settings);
-            entry((RecordKind::Bucket, 0), name, String::new(), version, state)
-        }
+        } => guarded_bucket(name, version, record, settings, lock, access, config.into()),
+        Wire::GuardedBucketV2 {
+            name,
+            version,
+            record,
+            settings,
+            lock,
+            access,
+            config,
+        } => guarded_bucket(name, version, record, settings, lock, access, config),
         Wire::User {
             key,
             version,
@@ -435,6 +449,23 @@ fn entry(
 }
 
 /// An entry of kind `Identity` (no bucket, no seq).
+/// The journal entry of a bucket record carrying access settings or configuration.
+fn guarded_bucket(
+    name: String,
+    version: u64,
+    record: BucketRecord,
+    mut settings: BucketSettings,
+    lock: Option<BucketLock>,
+    access: BucketAccess,
+    config: BucketConfig,
+) -> JournalEntry {
+    settings.lock = lock;
+    settings.access = (access != BucketAccess::default()).then_some(access);
+    settings.config = (config != BucketConfig::default()).then_some(config);
+    let state = JournalState::Bucket(record, settings);
+    entry((RecordKind::Bucket, 0), name, String::new(), version, state)
+}
+
 fn identity(key: String, version: u64, state: JournalState) -> JournalEntry {
     entry(
         (RecordKind::Identity, 0),
@@ -680,6 +711,65 @@ mod tests {
         let entry = decode(&id, &encode_record(&wire)).unwrap();
         assert!(
             matches!(entry.state, JournalState::Bucket(_, s) if s == BucketSettings::default())
+        );
+    }
+
+    /// A node's copy of a bucket record written before lifecycle rules carried expirations
+    /// reads back with its abort rule; a record written now carries the new rules.
+    #[test]
+    fn bucket_configurations_of_both_layouts_read_back() {
+        let old_rule = crate::index::LegacyLifecycleRule {
+            id: "abort".into(),
+            enabled: true,
+            abort_upload_days: Some(3),
+            ..Default::default()
+        };
+        let wire = Wire::GuardedBucket {
+            name: "b".into(),
+            version: 7,
+            record: BucketRecord {
+                created: 1,
+                region: String::new(),
+            },
+            settings: BucketSettings::default(),
+            lock: None,
+            access: BucketAccess::default(),
+            config: LegacyBucketConfig {
+                lifecycle: Some(vec![old_rule]),
+                ..Default::default()
+            },
+        };
+        let id = record_id(RecordKind::Bucket, "b", "", 0);
+        let entry = decode(&id, &encode_record(&wire)).unwrap();
+        let JournalState::Bucket(_, settings) = &entry.state else {
+            panic!("{:?}", entry.state);
+        };
+        let rules = settings.config.clone().unwrap().lifecycle.unwrap();
+        assert_eq!(rules[0].abort_upload_days, Some(3));
+        assert_eq!(rules[0].expiration, None);
+
+        let mut config = settings.config.clone().unwrap();
+        config.lifecycle = Some(vec![crate::index::LifecycleRule {
+            id: "expire".into(),
+            enabled: true,
+            expiration: Some(crate::index::Expiration::Days(5)),
+            ..Default::default()
+        }]);
+        let mut new = entry.clone();
+        new.state = JournalState::Bucket(
+            BucketRecord {
+                created: 1,
+                region: String::new(),
+            },
+            BucketSettings {
+                config: Some(config.clone()),
+                ..BucketSettings::default()
+            },
+        );
+        let (id, bytes) = encode(&new);
+        let back = decode(&id, &bytes).unwrap();
+        assert!(
+            matches!(&back.state, JournalState::Bucket(_, s) if s.config == Some(config.clone()))
         );
     }
 
