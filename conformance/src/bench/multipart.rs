@@ -36,9 +36,11 @@ pub async fn run(
         ..Default::default()
     };
     result.rss_at_upload_start = rss.begin_window();
+    let cpu = rss.cpu_split();
     let started = Instant::now();
     let uploaded = upload(client, bucket, total, part, in_flight).await;
     let secs = started.elapsed().as_secs_f64();
+    result.upload_cpu_s_per_gib = rss.cpu_split().since(cpu).per_gib(total);
     result.peak_rss_during_upload = rss.end_window();
     match uploaded {
         Ok(()) => {

@@ -13,6 +13,7 @@ use super::ops::{self, Expect};
 use super::report::progress;
 use super::results::{CellStats, ObjectCell};
 use super::rng::{random_bytes, stamped};
+use super::rss::CpuSplit;
 use super::rss::RssMonitor;
 use super::units::KIB;
 use super::workload::{self, Done};
@@ -128,7 +129,7 @@ async fn put_cell(
 ) -> ObjectCell {
     let body = written.body(size);
     let (client, bucket) = (client.clone(), written.bucket.clone());
-    let cpu = servers.cpu_seconds();
+    let cpu = servers.cpu_split();
     let mut run = workload::run(n, c, 1, move |i| {
         let (client, bucket, body) = (client.clone(), bucket.clone(), body.clone());
         async move {
@@ -137,7 +138,7 @@ async fn put_cell(
         }
     })
     .await;
-    let cpu = servers.cpu_seconds() - cpu;
+    let cpu = servers.cpu_split().since(cpu);
     let prev = written.cells.get(&(size, c)).copied().unwrap_or(0);
     written.cells.insert((size, c), prev.max(n));
     ObjectCell {
@@ -190,9 +191,9 @@ pub async fn get_cell(
     if hot {
         let _ = reads(keys).await;
     }
-    let cpu = servers.cpu_seconds();
+    let cpu = servers.cpu_split();
     let mut run = reads(n).await;
-    let cpu = servers.cpu_seconds() - cpu;
+    let cpu = servers.cpu_split().since(cpu);
     ObjectCell {
         op: if hot { "GET hot" } else { "GET" }.into(),
         size_bytes: size,
@@ -201,9 +202,10 @@ pub async fn get_cell(
     }
 }
 
-/// `stats` with the servers' CPU per operation, from `cpu` seconds over the cell.
-fn with_cpu(mut stats: CellStats, cpu: f64) -> CellStats {
-    stats.server_cpu_us_per_op = per_op_micros(cpu, stats.ops);
+/// `stats` with the servers' CPU per operation and per GiB, from `cpu` over the cell.
+fn with_cpu(mut stats: CellStats, cpu: CpuSplit) -> CellStats {
+    stats.server_cpu_us_per_op = per_op_micros(cpu.total(), stats.ops);
+    stats.server_cpu_s_per_gib = cpu.per_gib(stats.bytes);
     stats
 }
 

@@ -26,7 +26,25 @@ pub struct CellStats {
     /// CPU of the server processes (Floe: gateway and nodes) per operation, microseconds; to
     /// about ±10 ms of CPU per process over the cell (`/proc` counts in ticks).
     pub server_cpu_us_per_op: Option<f64>,
+    /// The same CPU per GiB of body moved, split between the front process (Floe's gateway, or
+    /// the baseline server) and Floe's storage nodes.
+    pub server_cpu_s_per_gib: Option<CpuPerGib>,
     pub first_error: Option<String>,
+}
+
+/// Server CPU-seconds per GiB moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CpuPerGib {
+    /// The process clients talk to: Floe's gateway, or the baseline server.
+    pub front: f64,
+    /// Floe's storage nodes together (0 for a single-process baseline).
+    pub nodes: f64,
+}
+
+impl CpuPerGib {
+    pub fn total(&self) -> f64 {
+        self.front + self.nodes
+    }
 }
 
 /// A PUT or GET cell: one object size at one concurrency.
@@ -72,6 +90,8 @@ pub struct MultipartResult {
     /// One GET, streamed to the last byte.
     pub download: Option<Timed>,
     pub errors: Vec<String>,
+    /// Server CPU-seconds per GiB during the upload.
+    pub upload_cpu_s_per_gib: Option<CpuPerGib>,
     /// VmRSS per process when the upload started, bytes.
     pub rss_at_upload_start: BTreeMap<String, u64>,
     /// Peak VmRSS per process during the upload, bytes.

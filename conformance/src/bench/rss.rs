@@ -94,13 +94,19 @@ impl RssMonitor {
         })
     }
 
-    /// CPU seconds the watched processes have used so far (a process gone counts nothing).
-    pub fn cpu_seconds(&self) -> f64 {
+    /// CPU seconds used so far by the watched processes, split between the front process and
+    /// the storage nodes (watched as `node<i>`).
+    pub fn cpu_split(&self) -> CpuSplit {
         self.with(|s| {
-            s.watched
-                .values()
-                .filter_map(|pid| super::cpu::process_cpu_seconds(*pid))
-                .sum()
+            let mut split = CpuSplit::default();
+            for (name, pid) in &s.watched {
+                let secs = super::cpu::process_cpu_seconds(*pid).unwrap_or(0.0);
+                match name.starts_with("node") {
+                    true => split.nodes += secs,
+                    false => split.front += secs,
+                }
+            }
+            split
         })
     }
 
@@ -109,6 +115,36 @@ impl RssMonitor {
         self.with(|s| {
             s.sample();
             s.overall.clone()
+        })
+    }
+}
+
+/// CPU seconds of the front process and of the nodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuSplit {
+    pub front: f64,
+    pub nodes: f64,
+}
+
+impl CpuSplit {
+    /// What was used between `earlier` and this reading.
+    pub fn since(self, earlier: CpuSplit) -> CpuSplit {
+        CpuSplit {
+            front: self.front - earlier.front,
+            nodes: self.nodes - earlier.nodes,
+        }
+    }
+
+    pub fn total(&self) -> f64 {
+        self.front + self.nodes
+    }
+
+    /// Per GiB of `bytes` moved; `None` without bytes.
+    pub fn per_gib(&self, bytes: u64) -> Option<super::results::CpuPerGib> {
+        let gib = bytes as f64 / (1u64 << 30) as f64;
+        (bytes > 0).then(|| super::results::CpuPerGib {
+            front: self.front / gib,
+            nodes: self.nodes / gib,
         })
     }
 }

@@ -97,6 +97,7 @@ impl Run {
             p50_ms,
             p99_ms,
             server_cpu_us_per_op: None,
+            server_cpu_s_per_gib: None,
             first_error: s.first_error.clone(),
         }
     }
