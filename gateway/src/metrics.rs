@@ -125,6 +125,7 @@ impl Metrics {
             ("noncurrent_removed", v.noncurrent_removed),
             ("markers_removed", v.markers_removed),
             ("held_by_lock", v.held),
+            ("failed", v.failed),
             ("uploads_examined", run.uploads_examined),
             ("uploads_aborted", run.uploads_aborted),
         ] {

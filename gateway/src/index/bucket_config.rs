@@ -96,7 +96,15 @@ pub(super) fn decode_config(bucket: &str, bytes: &[u8]) -> Result<BucketConfig, 
             framed.extend_from_slice(body);
             decode(what, &framed)
         }
-        _ => decode::<LegacyBucketConfig>(what, bytes).map(BucketConfig::from),
+        Some((&RECORD_FORMAT, _)) => {
+            decode::<LegacyBucketConfig>(what, bytes).map(BucketConfig::from)
+        }
+        Some((format, _)) => Err(IndexError::Corrupt(format!(
+            "configuration of bucket {bucket}: unknown format {format}"
+        ))),
+        None => Err(IndexError::Corrupt(format!(
+            "configuration of bucket {bucket}: empty"
+        ))),
     }
 }
 

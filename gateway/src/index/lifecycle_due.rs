@@ -26,7 +26,9 @@ use serde::{Deserialize, Serialize};
 use super::kv::bound::{BoundTable, Source};
 use super::kv::key::Str;
 use super::kv::table::Bytes;
-use super::lifecycle_rules::{LifecycleClock, LifecycleRule, VersionFacts, current_expiry};
+use super::lifecycle_rules::{
+    Expiration, LifecycleClock, LifecycleRule, VersionFacts, current_expiry,
+};
 use super::lock::{LockRefusal, Removal};
 use super::object_entry::decode_version_head;
 use super::objects::{Version, delete_version};
@@ -54,6 +56,8 @@ pub struct LifecycleWork {
     /// Versions found due but kept by their retention or legal hold, at each look (the key is
     /// looked at again when the lock may have ended).
     pub held: u64,
+    /// Keys (or walks of a bucket) the engine failed on, logged and tried again later.
+    pub failed: u64,
 }
 
 impl AddAssign for LifecycleWork {
@@ -63,6 +67,7 @@ impl AddAssign for LifecycleWork {
         self.noncurrent_removed += other.noncurrent_removed;
         self.markers_removed += other.markers_removed;
         self.held += other.held;
+        self.failed += other.failed;
     }
 }
 
@@ -113,9 +118,21 @@ pub(super) enum Made<'a> {
     Object(VersionFacts<'a>),
     /// A delete marker on top.
     Marker,
-    /// A version removed for good (the one below may be current now, or a marker alone).
-    Removed,
+    /// A version removed for good (the one below may be current now, or a marker alone), a
+    /// version's tags changed, or a version restored: the key is looked at now.
+    Changed,
 }
+
+/// The expiring rules of `bucket`, if it still exists.
+fn live_rules(t: &Tables<'_>, bucket: &str) -> Result<Option<Vec<LifecycleRule>>, IndexError> {
+    match t.buckets.get(bucket)? {
+        Some(_) => expiring_rules(&t.bucket_config, bucket),
+        None => Ok(None),
+    }
+}
+
+/// Versions one page of due keys removes at most (one transaction).
+pub const PAGE_REMOVALS: u64 = 5_000;
 
 /// Schedules `bucket/key` after a write at `now` that made `made`, if the bucket's rules may
 /// act on it; returns a new current object's expiry and rule, for `x-amz-expiration`. Costs
@@ -149,18 +166,23 @@ pub(super) fn schedule_write(
         if let (Made::Object(_) | Made::Marker, Some(noncurrent)) = (made, rule.noncurrent) {
             let kept = match demoted {
                 Some(kept) => kept,
-                None => *demoted.insert(has_noncurrent(t, bucket, key)?),
+                None => *demoted.insert(kept_below(t, bucket, key, made)?),
             };
             if kept {
                 sooner(clock.after_days(now, noncurrent.days));
             }
         }
-        // A marker may be alone now; a removal may leave one alone, or promote a version
-        // whose expiry has passed.
-        if matches!(made, Made::Marker) && rule.removes_expired_marker(key)
-            || matches!(made, Made::Removed)
-        {
-            sooner(now);
+        match (made, rule.expiration) {
+            // A marker may be alone now: an ExpiredObjectDeleteMarker rule removes it at once,
+            // a Days rule once it is as old as the rule's days.
+            (Made::Marker, Some(Expiration::ExpiredMarker)) if rule.removes_expired_marker(key) => {
+                sooner(now)
+            }
+            (Made::Marker, Some(Expiration::Days(days))) if rule.filter.matches_marker(key) => {
+                sooner(clock.after_days(now, days))
+            }
+            (Made::Changed, _) => sooner(now),
+            _ => {}
         }
     }
     if let Some(at) = due {
@@ -169,11 +191,14 @@ pub(super) fn schedule_write(
     Ok(expiry)
 }
 
-/// Whether `bucket/key` has a version besides its current one.
-fn has_noncurrent(t: &Tables<'_>, bucket: &str, key: &str) -> Result<bool, IndexError> {
+/// Whether the write `made` left a version below the key's newest one: a row of
+/// `object_versions` besides the marker it may have put on top.
+fn kept_below(t: &Tables<'_>, bucket: &str, key: &str, made: Made<'_>) -> Result<bool, IndexError> {
+    let skip = usize::from(matches!(made, Made::Marker));
     let mut rows = t
         .object_versions
-        .range((bucket, key, 0)..=(bucket, key, u64::MAX))?;
+        .range((bucket, key, 0)..=(bucket, key, u64::MAX))?
+        .skip(skip);
     Ok(rows.next().transpose()?.is_some())
 }
 
@@ -223,7 +248,9 @@ fn retry_after(refusal: &LockRefusal, now: UnixMillis, clock: LifecycleClock) ->
 }
 
 /// Removes the version `id` of `bucket/key` for good as the engine does (no governance
-/// bypass); the lock's refusal if it protects the version.
+/// bypass); the lock's refusal if it protects the version. The engine's transaction goes on
+/// after a refusal, which is sound because `delete_version` checks a named version's lock
+/// before it writes anything.
 fn remove(
     t: &mut Tables<'_>,
     delta: &mut RefDelta,
@@ -273,13 +300,15 @@ fn created(version: &Version) -> UnixMillis {
 }
 
 /// Carries out `rules` on `bucket/key` at `now`, and schedules the key's next due time.
+/// At most `budget` versions are removed (it is spent as they are); a key left with more to do
+/// is due again at `now`, so one key of many versions never makes one huge transaction.
 fn work_on_key(
     t: &mut Tables<'_>,
     bucket: &str,
     key: &str,
     rules: &[LifecycleRule],
-    now: UnixMillis,
-    clock: LifecycleClock,
+    (now, clock): (UnixMillis, LifecycleClock),
+    budget: &mut u64,
 ) -> Result<LifecycleWork, IndexError> {
     let mut work = LifecycleWork {
         examined: 1,
@@ -296,7 +325,10 @@ fn work_on_key(
     if let Some(Version::Object(_, record)) = chain.first()
         && let Some((at, _)) = current_expiry(rules, key, record.into(), clock)
     {
-        if at <= now {
+        if at <= now && *budget == 0 {
+            later(now, &mut next);
+        } else if at <= now {
+            *budget -= 1;
             let removal = Removal {
                 now,
                 bypass_governance: false,
@@ -320,6 +352,12 @@ fn work_on_key(
     // Noncurrent versions: each has been noncurrent since the version above it was made.
     let mut kept_newer = 0u32;
     for i in 1..chain.len() {
+        if *budget == 0 {
+            // The rest waits for the next page; the marker on top is not alone.
+            later(now, &mut next);
+            kept_newer += 1;
+            break;
+        }
         let since = created(&chain[i - 1]);
         let version = &chain[i];
         let facts = match version {
@@ -338,6 +376,7 @@ fn work_on_key(
             Some(at) if at <= now => {
                 match remove(t, &mut delta, bucket, key, version.stamp().id(), now)? {
                     Ok(()) => {
+                        *budget -= 1;
                         work.noncurrent_removed += 1;
                         continue;
                     }
@@ -353,13 +392,28 @@ fn work_on_key(
         kept_newer += 1;
     }
 
-    // A delete marker that is all that is left of its key.
-    if let Some(Version::Marker(stamp, _)) = chain.first()
+    // A delete marker that is all that is left of its key: an ExpiredObjectDeleteMarker rule
+    // removes it at once; a Days rule, as S3 does, once it is as old as the rule's days.
+    if let Some(Version::Marker(stamp, marker)) = chain.first()
         && kept_newer == 0
-        && rules.iter().any(|r| r.removes_expired_marker(key))
-        && remove(t, &mut delta, bucket, key, stamp.id(), now)?.is_ok()
     {
-        work.markers_removed += 1;
+        let mut due = rules
+            .iter()
+            .filter(|r| r.removes_expired_marker(key))
+            .map(|_| now)
+            .chain(rules.iter().filter_map(|r| match r.expiration {
+                Some(Expiration::Days(days)) if r.enabled && r.filter.matches_marker(key) => {
+                    Some(clock.after_days(marker.modified, days))
+                }
+                _ => None,
+            }))
+            .min();
+        if let Some(at) = due.take_if(|at| *at > now) {
+            later(at, &mut next);
+        } else if due.is_some() && remove(t, &mut delta, bucket, key, stamp.id(), now)?.is_ok() {
+            *budget = budget.saturating_sub(1);
+            work.markers_removed += 1;
+        }
     }
     delta.apply(t)?;
 
@@ -468,31 +522,59 @@ impl Index {
     }
 
     /// Carries out the rules on the keys of `due` (rows of `lifecycle_due`) at `now`, in one
-    /// transaction: each row goes, and its key's next due time, if any, takes its place.
+    /// transaction: each row goes, and its key's next due time, if any, takes its place. Stops
+    /// once [`PAGE_REMOVALS`] versions are removed; returns what it did and how many rows it
+    /// took (the engine's next page starts after the last of them).
     pub fn lifecycle_apply(
         &self,
         due: &[DueKey],
         now: UnixMillis,
-    ) -> Result<LifecycleWork, IndexError> {
+    ) -> Result<(LifecycleWork, usize), IndexError> {
+        self.lifecycle_apply_within(due, now, PAGE_REMOVALS)
+    }
+
+    /// [`Index::lifecycle_apply`] removing at most `removals` versions.
+    pub(super) fn lifecycle_apply_within(
+        &self,
+        due: &[DueKey],
+        now: UnixMillis,
+        removals: u64,
+    ) -> Result<(LifecycleWork, usize), IndexError> {
         self.write(|t| {
             let clock = clock(&t.meta)?;
             let mut rules: HashMap<&str, Option<Vec<LifecycleRule>>> = HashMap::new();
             let mut work = LifecycleWork::default();
+            let mut budget = removals;
+            let mut taken = 0;
             for (_, bucket, key) in due {
+                if budget == 0 {
+                    break;
+                }
+                taken += 1;
                 unschedule(t, bucket, key)?;
                 if !rules.contains_key(bucket.as_str()) {
-                    let found = match t.buckets.get(bucket.as_str())? {
-                        Some(_) => expiring_rules(&t.bucket_config, bucket)?,
-                        None => None,
-                    };
-                    rules.insert(bucket, found);
+                    rules.insert(bucket, live_rules(t, bucket)?);
                 }
                 // Rules removed since the row was written: nothing to do.
                 if let Some(Some(rules)) = rules.get(bucket.as_str()) {
-                    work += work_on_key(t, bucket, key, rules, now, clock)?;
+                    work += work_on_key(t, bucket, key, rules, (now, clock), &mut budget)?;
                 }
             }
-            Ok(work)
+            Ok((work, taken))
+        })
+    }
+
+    /// Looks at `bucket/key` again at `at` (instead of when it was due): for a key the engine
+    /// failed on.
+    pub fn lifecycle_postpone(
+        &self,
+        bucket: &str,
+        key: &str,
+        at: UnixMillis,
+    ) -> Result<(), IndexError> {
+        self.write(|t| {
+            unschedule(t, bucket, key)?;
+            schedule(t, bucket, key, at)
         })
     }
 
@@ -546,23 +628,21 @@ impl Index {
             };
             let (phase, after) = decode_walk(stored.value());
             drop(stored);
-            let rules = match t.buckets.get(bucket)? {
-                Some(_) => expiring_rules(&t.bucket_config, bucket)?,
-                None => None,
-            };
-            let Some(rules) = rules else {
+            let Some(rules) = live_rules(t, bucket)? else {
                 t.lifecycle_backfill.remove(bucket)?;
                 return Ok((LifecycleWork::default(), true));
             };
             let clock = clock(&t.meta)?;
             let keys = walk_keys(t, bucket, phase, &after, limit)?;
             let mut work = LifecycleWork::default();
+            // A walk's page is bounded by its keys; its removals are not.
+            let mut budget = u64::MAX;
             for key in &keys {
                 // Phase 0 walked the keys with a current object already.
                 if phase == 1 && t.objects.get((bucket, key.as_str()))?.is_some() {
                     continue;
                 }
-                work += work_on_key(t, bucket, key, &rules, now, clock)?;
+                work += work_on_key(t, bucket, key, &rules, (now, clock), &mut budget)?;
             }
             let done = match (keys.last(), phase) {
                 (Some(last), _) if keys.len() == limit => {

@@ -73,6 +73,11 @@ fn put(index: &Index, key: &str, seed: u8, lock: Option<ObjectLock>) -> Written 
 /// Runs the engine's expiration at `now` as `maintenance::lifecycle` does: walks, then every
 /// due key, in pages of `page`.
 fn run(index: &Index, now: UnixMillis, page: usize) -> LifecycleWork {
+    run_within(index, now, page, u64::MAX)
+}
+
+/// [`run`], each page removing at most `removals` versions.
+fn run_within(index: &Index, now: UnixMillis, page: usize, removals: u64) -> LifecycleWork {
     let mut work = LifecycleWork::default();
     for bucket in index.lifecycle_backfills().unwrap() {
         loop {
@@ -86,11 +91,12 @@ fn run(index: &Index, now: UnixMillis, page: usize) -> LifecycleWork {
     let mut after = None;
     loop {
         let due = index.lifecycle_due(after.as_ref(), now, page).unwrap();
-        let Some(last) = due.last().cloned() else {
+        if due.is_empty() {
             break;
-        };
-        work += index.lifecycle_apply(&due, now).unwrap();
-        after = Some(last);
+        }
+        let (done, taken) = index.lifecycle_apply_within(&due, now, removals).unwrap();
+        work += done;
+        after = Some(due[taken - 1].clone());
     }
     work
 }
@@ -311,4 +317,59 @@ fn writes_report_the_expiry_their_rule_sets() {
         .unwrap()
         .unwrap();
     assert_eq!(found.expiration, None);
+}
+
+#[test]
+fn a_days_rule_removes_a_lone_marker_once_it_is_as_old_as_its_days() {
+    let rules = vec![LifecycleRule {
+        expiration: Some(Expiration::Days(2)),
+        ..rule("days", "")
+    }];
+    let (_dir, index) = bucket_with_rules(false, rules);
+    // A DELETE of a key that never existed leaves a marker alone.
+    index.delete_object("b", "gone").unwrap();
+    let t0 = now_millis();
+    let work = run(&index, t0 + DAY / 2, 100);
+    assert_eq!(work.markers_removed, 0, "{work:?}");
+    assert_eq!(chain(&index, "gone"), vec![(true, true)]);
+    let work = run(&index, t0 + 3 * DAY + 1, 100);
+    assert_eq!(work.markers_removed, 1, "{work:?}");
+    assert!(chain(&index, "gone").is_empty());
+}
+
+#[test]
+fn a_tag_put_after_the_write_brings_the_key_under_a_tag_rule() {
+    let mut by_tag = LifecycleRule {
+        expiration: Some(Expiration::Days(1)),
+        ..rule("scratch", "")
+    };
+    by_tag.filter.tags = vec![("class".into(), "scratch".into())];
+    let (_dir, index) = bucket_with_rules(false, vec![by_tag]);
+    put(&index, "x", 10, None);
+    let t0 = now_millis();
+    assert_eq!(run(&index, t0 + 3 * DAY, 100).expired, 0, "untagged");
+    index
+        .set_tags("b", "x", None, vec![("class".into(), "scratch".into())])
+        .unwrap();
+    let work = run(&index, t0 + 3 * DAY, 100);
+    assert_eq!(work.expired, 1, "{work:?}");
+}
+
+#[test]
+fn a_key_with_more_due_versions_than_a_page_may_remove_is_finished_over_pages() {
+    let (_dir, index) = bucket_with_rules(false, expire_all(1, 0));
+    for seed in 0..12u8 {
+        put(&index, "many", seed.wrapping_mul(10).wrapping_add(5), None);
+    }
+    let t0 = now_millis();
+    // Pages of at most 3 removals: the 11 noncurrent versions and the current one's expiry
+    // take several pages of the same run, and the key is done by its end.
+    let work = run_within(&index, t0 + 2 * DAY, 100, 3);
+    assert_eq!(work.expired, 1, "{work:?}");
+    assert_eq!(work.noncurrent_removed, 11, "{work:?}");
+    assert_eq!(
+        chain(&index, "many").len(),
+        2,
+        "the marker and the expired version"
+    );
 }

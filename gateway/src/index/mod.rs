@@ -67,6 +67,7 @@ pub mod lock;
 #[cfg(test)]
 mod lock_tests;
 mod object_entry;
+mod object_list;
 mod objects;
 pub mod records;
 mod refcount;
@@ -91,7 +92,7 @@ pub use error::IndexError;
 pub use journal::{JournalEntry, JournalState, Published, RecordKind};
 pub use lease::{GatewayRecord, LeaseRecord};
 pub use lifecycle::{AgedUpload, LifecycleState};
-pub use lifecycle_due::{LifecycleBacklog, LifecycleWork};
+pub use lifecycle_due::{DueKey, LifecycleBacklog, LifecycleWork};
 pub use lifecycle_rules::{
     Expiration, LifecycleClock, LifecycleFilter, LifecycleRule, NoncurrentExpiration,
     current_expiry,

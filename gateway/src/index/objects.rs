@@ -1,12 +1,11 @@
 //! Objects: the record and manifest of each (bucket, key), conditional replacement, deletion,
-//! tags, and prefix listing.
+//! tags and locks (prefix listing is in `object_list`).
 //!
 //! Record and manifest are written and removed together, and every change to the set of stored
 //! manifests goes through a [`RefDelta`] so chunk refcounts move in the same transaction. Every
 //! change is also noted in the journal (`journal`), for the copy of the metadata on the nodes.
 
 use std::future::Future;
-use std::ops::Bound;
 
 use floe_codec::Manifest;
 
@@ -22,9 +21,7 @@ use super::object_entry::{
     replace_entry_record, restamp, separate_manifest, store_object,
 };
 use super::refcount::RefDelta;
-use super::store::{
-    BUCKET_CONFIG, BUCKETS, MANIFESTS, META, OBJECT_COUNTS, OBJECTS, Tables, now_millis,
-};
+use super::store::{BUCKET_CONFIG, BUCKETS, MANIFESTS, META, OBJECTS, Tables, now_millis};
 use super::versioning::{MarkerRecord, VersionId, VersionStamp, Versioning};
 use super::{Index, IndexError, ObjectRecord, OwnedPrecondition, Precondition, UnixMillis};
 
@@ -249,7 +246,7 @@ pub(super) fn delete_version(
         remove_at(t, delta, bucket, key, place, removal)?;
         let journal = next_version(t)?;
         note_version(t, bucket, key, id, false, journal)?;
-        schedule_write(t, bucket, key, removal.now, Made::Removed)?;
+        schedule_write(t, bucket, key, removal.now, Made::Changed)?;
         return Ok(removed(id, found));
     }
     if versioning == Versioning::Unversioned {
@@ -730,7 +727,10 @@ impl Index {
             record.tags = tags.clone();
             // The stamp before the record and the manifest after it are kept byte for byte.
             let value = replace_entry_record(bucket, key, &value, &record)?;
-            store_version_value(t, bucket, key, place, stamp, &value)
+            store_version_value(t, bucket, key, place, stamp, &value)?;
+            // Rules filtering by tag look at the key again with its new tags.
+            schedule_write(t, bucket, key, now_millis(), Made::Changed)?;
+            Ok(())
         })
     }
 
@@ -754,50 +754,6 @@ impl Index {
             store_version_value(t, bucket, key, place, stamp, &restamp(&value, stamp))?;
             Ok(stamp.lock)
         })
-    }
-    /// Objects of `bucket` whose key starts with `prefix` and sorts strictly after `after`, in
-    /// byte order, at most `limit`. One range scan: starts at the later of `prefix` and `after`
-    /// and stops at the first key outside the prefix, since keys sharing a prefix are contiguous
-    /// in byte order.
-    pub fn list_objects(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<(String, ObjectRecord)>, IndexError> {
-        let txn = self.read()?;
-        require_bucket(&txn.open_table(BUCKETS)?, bucket)?;
-        let objects = txn.open_table(OBJECTS)?;
-        let start = match after {
-            Some(after) if after >= prefix => Bound::Excluded((bucket, after)),
-            _ => Bound::Included((bucket, prefix)),
-        };
-        let mut out = Vec::new();
-        if limit == 0 {
-            return Ok(out);
-        }
-        for entry in objects.range((start, Bound::Unbounded))? {
-            let (k, v) = entry?;
-            let (b, key) = k.value();
-            if b != bucket || !key.starts_with(prefix) {
-                break;
-            }
-            out.push((key.to_owned(), decode_entry_record(bucket, key, v.value())?));
-            if out.len() == limit {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Number of objects in `bucket`; `NoSuchBucket` if it is absent.
-    pub fn object_count(&self, bucket: &str) -> Result<u64, IndexError> {
-        let txn = self.read()?;
-        require_bucket(&txn.open_table(BUCKETS)?, bucket)?;
-        let counts = txn.open_table(OBJECT_COUNTS)?;
-        let count = counts.get(bucket)?.map(|v| v.value()).unwrap_or(0);
-        Ok(count)
     }
 }
 

@@ -130,7 +130,7 @@ fn apply(
             insert_restored(t, delta, bucket, key, NewVersion::Object(&object, *stamp))?;
             // Its bucket's rules look at it soon: a walk queued by the bucket's record may
             // already have passed its key.
-            schedule_write(t, bucket, key, now_millis(), Made::Removed)?;
+            schedule_write(t, bucket, key, now_millis(), Made::Changed)?;
             if entry.kind == RecordKind::Object {
                 t.versions.insert(journal_id, entry.version)?;
             }
@@ -142,7 +142,7 @@ fn apply(
             take_version(t, delta, bucket, key, id)?;
             let new = NewVersion::Marker(*stamp, marker.clone());
             insert_restored(t, delta, bucket, key, new)?;
-            schedule_write(t, bucket, key, now_millis(), Made::Removed)?;
+            schedule_write(t, bucket, key, now_millis(), Made::Changed)?;
             if entry.kind == RecordKind::Object {
                 t.versions.insert(journal_id, entry.version)?;
             }

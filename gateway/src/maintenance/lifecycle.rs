@@ -51,14 +51,15 @@ impl LifecycleReport {
         let v = &self.versions;
         format!(
             "{} keys examined ({} walked after a rule change): {} current versions expired, \
-             {} noncurrent versions removed, {} delete markers removed, {} held by a lock; \
-             {} uploads examined, {} aborted",
+             {} noncurrent versions removed, {} delete markers removed, {} held by a lock, \
+             {} failed; {} uploads examined, {} aborted",
             v.examined,
             self.keys_walked,
             v.expired,
             v.noncurrent_removed,
             v.markers_removed,
             v.held,
+            v.failed,
             self.uploads_examined,
             self.uploads_aborted
         )
@@ -108,8 +109,11 @@ impl Lifecycle {
     }
 
     async fn run(&self, now: i64) -> Result<LifecycleReport, IndexError> {
-        let (versions, keys_walked) = self.expire(now).await?;
+        // Expiration failing (a damaged entry, a store refusing) must not stop the uploads'
+        // rules: both run, and the first error is reported after.
+        let expired = self.expire(now).await;
         let mut report = self.abort_uploads(now).await?;
+        let (versions, keys_walked) = expired?;
         report.versions = versions;
         report.keys_walked = keys_walked;
         crate::metrics::metrics().observe_lifecycle(&report);
@@ -125,14 +129,24 @@ impl Lifecycle {
         for bucket in self.index.call(|ix| ix.lifecycle_backfills()).await? {
             loop {
                 let b = bucket.clone();
-                let (page, done) = self
+                let walk = self
                     .index
                     .call(move |ix| ix.lifecycle_backfill(&b, now, batch))
-                    .await?;
-                work += page;
-                walked += page.examined;
-                if done {
-                    break;
+                    .await;
+                match walk {
+                    Ok((page, done)) => {
+                        work += page;
+                        walked += page.examined;
+                        if done {
+                            break;
+                        }
+                    }
+                    // The walk resumes from its cursor at the next run; other buckets go on.
+                    Err(e) => {
+                        tracing::error!(bucket, error = %e, "lifecycle: walk of a bucket failed");
+                        work.failed += 1;
+                        break;
+                    }
                 }
             }
         }
@@ -143,15 +157,29 @@ impl Lifecycle {
                 .index
                 .call(move |ix| ix.lifecycle_due(from.as_ref(), now, batch))
                 .await?;
-            let Some(last) = due.last().cloned() else {
+            if due.is_empty() {
+                break;
+            }
+            let page = due.clone();
+            let taken = match self
+                .index
+                .call(move |ix| ix.lifecycle_apply(&page, now))
+                .await
+            {
+                Ok((done, taken)) => {
+                    work += done;
+                    taken
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "lifecycle: a page failed; retrying its keys one by one");
+                    work += self.apply_one_by_one(&due, now).await?;
+                    due.len()
+                }
+            };
+            let Some(last) = due.get(taken.max(1) - 1).cloned() else {
                 break;
             };
-            let full = due.len() == batch;
-            work += self
-                .index
-                .call(move |ix| ix.lifecycle_apply(&due, now))
-                .await?;
-            if !full {
+            if taken == due.len() && due.len() < batch {
                 break;
             }
             after = Some(last);
@@ -163,10 +191,46 @@ impl Lifecycle {
                 noncurrent_removed = work.noncurrent_removed,
                 markers_removed = work.markers_removed,
                 held = work.held,
+                failed = work.failed,
                 "lifecycle: expiration"
             );
         }
         Ok((work, walked))
+    }
+
+    /// The keys of a failed page, each in its own transaction; a key that fails alone is
+    /// logged and looked at again a lifecycle day later.
+    async fn apply_one_by_one(
+        &self,
+        due: &[crate::index::DueKey],
+        now: i64,
+    ) -> Result<LifecycleWork, IndexError> {
+        let mut work = LifecycleWork::default();
+        let day = self.days(1);
+        for row in due {
+            let one = vec![row.clone()];
+            match self
+                .index
+                .call(move |ix| ix.lifecycle_apply(&one, now))
+                .await
+            {
+                Ok((done, _)) => work += done,
+                Err(e) => {
+                    let (_, bucket, key) = row.clone();
+                    tracing::error!(
+                        bucket,
+                        key,
+                        error = %e,
+                        "lifecycle: a key failed; looking at it again in a day"
+                    );
+                    work.failed += 1;
+                    self.index
+                        .call(move |ix| ix.lifecycle_postpone(&bucket, &key, now + day))
+                        .await?;
+                }
+            }
+        }
+        Ok(work)
     }
 
     /// AbortIncompleteMultipartUpload.

@@ -69,6 +69,17 @@ fn filter_of(rule: &DtoRule) -> S3Result<LifecycleFilter> {
                     "a Filter holds one condition; combine them with And",
                 ));
             }
+            for bound in [object_size_greater_than, object_size_less_than]
+                .into_iter()
+                .chain(
+                    and.iter()
+                        .flat_map(|a| [&a.object_size_greater_than, &a.object_size_less_than]),
+                )
+            {
+                if bound.is_some_and(|n| n < 0) {
+                    return Err(invalid("ObjectSize bounds must not be negative"));
+                }
+            }
             let size = |v: &Option<i64>| v.map(|n| u64::try_from(n).unwrap_or(0));
             Ok(match and {
                 Some(LifecycleRuleAndOperator {
@@ -316,8 +327,10 @@ fn rule_out(rule: LifecycleRule) -> DtoRule {
         + usize::from(f.size_greater_than.is_some())
         + usize::from(f.size_less_than.is_some());
     let filter = match conditions {
+        // One condition stands alone; an empty prefix is written only when it is the whole
+        // filter (else the answer would not be a valid PUT).
         0 | 1 if tags.len() <= 1 => LifecycleRuleFilter {
-            prefix: Some(f.prefix),
+            prefix: (conditions == 0 || !f.prefix.is_empty()).then_some(f.prefix),
             tag: tags.into_iter().next(),
             object_size_greater_than: size(f.size_greater_than),
             object_size_less_than: size(f.size_less_than),

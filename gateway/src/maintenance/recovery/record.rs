@@ -448,7 +448,6 @@ fn entry(
     }
 }
 
-/// An entry of kind `Identity` (no bucket, no seq).
 /// The journal entry of a bucket record carrying access settings or configuration.
 fn guarded_bucket(
     name: String,
@@ -466,6 +465,7 @@ fn guarded_bucket(
     entry((RecordKind::Bucket, 0), name, String::new(), version, state)
 }
 
+/// An entry of kind `Identity` (no bucket, no seq).
 fn identity(key: String, version: u64, state: JournalState) -> JournalEntry {
     entry(
         (RecordKind::Identity, 0),

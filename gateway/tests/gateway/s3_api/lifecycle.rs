@@ -181,6 +181,33 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
         "NoSuchLifecycleConfiguration",
     );
 
+    // A rule filtered by one tag alone comes back as a filter a PUT takes again.
+    let by_tag = LifecycleRule::builder()
+        .id("by-tag")
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .tag(Tag::builder().key("class").value("tmp").build().unwrap())
+                .build(),
+        )
+        .expiration(LifecycleExpiration::builder().days(3).build())
+        .build()
+        .unwrap();
+    ok(put(vec![by_tag]).await, "put a tag rule");
+    let got = ok(
+        c.get_bucket_lifecycle_configuration()
+            .bucket("lcb")
+            .send()
+            .await,
+        "get lifecycle",
+    );
+    let filter = got.rules()[0].filter().unwrap();
+    assert_eq!(
+        (filter.prefix(), filter.tag().map(|t| t.key())),
+        (None, Some("class"))
+    );
+    ok(put(got.rules().to_vec()).await, "the rules got, put back");
+
     // Stored and returned.
     ok(
         put(vec![abort_rule("tmp-uploads", "tmp/", 1)]).await,
