@@ -5,6 +5,12 @@
 
 use std::time::Duration;
 
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::get_bucket_lifecycle_configuration::{
+    GetBucketLifecycleConfigurationError as GetRulesError,
+    GetBucketLifecycleConfigurationOutput as GotRules,
+};
 use aws_sdk_s3::primitives::DateTime;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketVersioningStatus,
@@ -28,6 +34,14 @@ fn abort_rule(id: &str, prefix: &str, days: i32) -> LifecycleRule {
         .unwrap()
 }
 
+/// GetBucketLifecycleConfiguration of `bucket`.
+async fn rules_of(c: &Client, bucket: &str) -> Result<GotRules, SdkError<GetRulesError>> {
+    c.get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+}
+
 fn config(rules: Vec<LifecycleRule>) -> BucketLifecycleConfiguration {
     BucketLifecycleConfiguration::builder()
         .set_rules(Some(rules))
@@ -41,10 +55,7 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
     gw.create_bucket("lcb").await;
     let c = &gw.client;
     expect_err(
-        c.get_bucket_lifecycle_configuration()
-            .bucket("lcb")
-            .send()
-            .await,
+        rules_of(c, "lcb").await,
         404,
         "NoSuchLifecycleConfiguration",
     );
@@ -173,10 +184,7 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
         expect_err(put(vec![rule.clone()]).await, 400, "InvalidArgument");
     }
     expect_err(
-        c.get_bucket_lifecycle_configuration()
-            .bucket("lcb")
-            .send()
-            .await,
+        rules_of(c, "lcb").await,
         404,
         "NoSuchLifecycleConfiguration",
     );
@@ -194,13 +202,7 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
         .build()
         .unwrap();
     ok(put(vec![by_tag]).await, "put a tag rule");
-    let got = ok(
-        c.get_bucket_lifecycle_configuration()
-            .bucket("lcb")
-            .send()
-            .await,
-        "get lifecycle",
-    );
+    let got = ok(rules_of(c, "lcb").await, "get lifecycle");
     let filter = got.rules()[0].filter().unwrap();
     assert_eq!(
         (filter.prefix(), filter.tag().map(|t| t.key())),
@@ -213,13 +215,7 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
         put(vec![abort_rule("tmp-uploads", "tmp/", 1)]).await,
         "put lifecycle",
     );
-    let got = ok(
-        c.get_bucket_lifecycle_configuration()
-            .bucket("lcb")
-            .send()
-            .await,
-        "get lifecycle",
-    );
+    let got = ok(rules_of(c, "lcb").await, "get lifecycle");
     let rule = &got.rules()[0];
     assert_eq!(rule.id(), Some("tmp-uploads"));
     assert_eq!(
@@ -281,10 +277,7 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
         "delete lifecycle",
     );
     expect_err(
-        c.get_bucket_lifecycle_configuration()
-            .bucket("lcb")
-            .send()
-            .await,
+        rules_of(c, "lcb").await,
         404,
         "NoSuchLifecycleConfiguration",
     );
@@ -344,13 +337,7 @@ async fn versions_expire_by_their_rules_and_the_header_says_when() {
             .await,
         "put lifecycle",
     );
-    let got = ok(
-        c.get_bucket_lifecycle_configuration()
-            .bucket("lce")
-            .send()
-            .await,
-        "get lifecycle",
-    );
+    let got = ok(rules_of(c, "lce").await, "get lifecycle");
     let rule = &got.rules()[0];
     assert_eq!(rule.expiration().and_then(|e| e.days()), Some(1));
     assert_eq!(
