@@ -12,13 +12,13 @@
 //! restart resumes where the last run stopped.
 //!
 //! A change of a bucket's rules must reach the keys already there: it queues the bucket in
-//! `lifecycle_backfill`, and the engine walks its keys once, in pages, keeping the last key
-//! walked as its cursor ([`Index::lifecycle_backfill`]).
+//! `lifecycle_backfill`, and the engine walks its keys once, in key order and in pages, keeping
+//! the last key walked as its cursor ([`Index::lifecycle_backfill`]).
 //!
 //! A version under retention or legal hold is never removed: its key is looked at again when
 //! the retention ends, or a day later for a legal hold, which has no end date.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::{AddAssign, Bound};
 
 use serde::{Deserialize, Serialize};
@@ -425,59 +425,59 @@ fn work_on_key(
     Ok(work)
 }
 
-/// Where a bucket's walk stands: phase 0 walks current objects, phase 1 the other versions;
-/// after the key given.
-fn decode_walk(value: &[u8]) -> (u8, String) {
+/// Where a bucket's walk stands: after the key stored behind a format byte (0). (Walks
+/// queued by builds of this round that walked in two phases resume from their key too; what
+/// they walked again is harmless.)
+fn decode_walk(value: &[u8]) -> String {
     match value.split_first() {
-        Some((&phase, rest)) => (phase, String::from_utf8_lossy(rest).into_owned()),
-        None => (0, String::new()),
+        Some((_, rest)) => String::from_utf8_lossy(rest).into_owned(),
+        None => String::new(),
     }
 }
 
-fn encode_walk(phase: u8, after: &str) -> Vec<u8> {
-    let mut out = vec![phase];
+fn encode_walk(after: &str) -> Vec<u8> {
+    let mut out = vec![0];
     out.extend_from_slice(after.as_bytes());
     out
 }
 
-/// Up to `limit` distinct keys of `bucket` after `after` in phase `phase`'s table.
+/// Up to `limit` distinct keys of `bucket` after `after`, in key order, whether their newest
+/// version is an object (`objects`) or a marker (`object_versions` only). The first `limit`
+/// keys of each table hold the first `limit` of both together.
 fn walk_keys(
     t: &Tables<'_>,
     bucket: &str,
-    phase: u8,
     after: &str,
     limit: usize,
 ) -> Result<Vec<String>, IndexError> {
-    let mut keys: Vec<String> = Vec::new();
-    let mut take = |b: &str, key: &str| {
-        if b != bucket || keys.len() == limit && keys.last().is_none_or(|l| l != key) {
-            return false;
+    let mut keys = BTreeSet::new();
+    let start = Bound::Excluded((bucket, after));
+    for row in t.objects.range((start, Bound::Unbounded))?.take(limit) {
+        let (k, _) = row?;
+        let (b, key) = k.value();
+        if b != bucket {
+            break;
         }
-        if keys.last().is_none_or(|l| l != key) {
-            keys.push(key.to_owned());
+        keys.insert(key.to_owned());
+    }
+    let start = Bound::Excluded((bucket, after, u64::MAX));
+    let (mut distinct, mut last) = (0, String::new());
+    for row in t.object_versions.range((start, Bound::Unbounded))? {
+        let (k, _) = row?;
+        let (b, key, _) = k.value();
+        if b != bucket {
+            break;
         }
-        true
-    };
-    if phase == 0 {
-        let start = Bound::Excluded((bucket, after));
-        for row in t.objects.range((start, Bound::Unbounded))? {
-            let (k, _) = row?;
-            let (b, key) = k.value();
-            if !take(b, key) {
+        if key != last {
+            if distinct == limit {
                 break;
             }
-        }
-    } else {
-        let start = Bound::Excluded((bucket, after, u64::MAX));
-        for row in t.object_versions.range((start, Bound::Unbounded))? {
-            let (k, _) = row?;
-            let (b, key, _) = k.value();
-            if !take(b, key) {
-                break;
-            }
+            distinct += 1;
+            key.clone_into(&mut last);
+            keys.insert(key.to_owned());
         }
     }
-    Ok(keys)
+    Ok(keys.into_iter().take(limit).collect())
 }
 
 impl Index {
@@ -626,33 +626,24 @@ impl Index {
             let Some(stored) = t.lifecycle_backfill.get(bucket)? else {
                 return Ok((LifecycleWork::default(), true));
             };
-            let (phase, after) = decode_walk(stored.value());
+            let after = decode_walk(stored.value());
             drop(stored);
             let Some(rules) = live_rules(t, bucket)? else {
                 t.lifecycle_backfill.remove(bucket)?;
                 return Ok((LifecycleWork::default(), true));
             };
             let clock = clock(&t.meta)?;
-            let keys = walk_keys(t, bucket, phase, &after, limit)?;
+            let keys = walk_keys(t, bucket, &after, limit)?;
             let mut work = LifecycleWork::default();
             // A walk's page is bounded by its keys; its removals are not.
             let mut budget = u64::MAX;
             for key in &keys {
-                // Phase 0 walked the keys with a current object already.
-                if phase == 1 && t.objects.get((bucket, key.as_str()))?.is_some() {
-                    continue;
-                }
                 work += work_on_key(t, bucket, key, &rules, (now, clock), &mut budget)?;
             }
-            let done = match (keys.last(), phase) {
-                (Some(last), _) if keys.len() == limit => {
+            let done = match keys.last() {
+                Some(last) if keys.len() == limit => {
                     t.lifecycle_backfill
-                        .insert(bucket, encode_walk(phase, last).as_slice())?;
-                    false
-                }
-                (_, 0) => {
-                    t.lifecycle_backfill
-                        .insert(bucket, encode_walk(1, "").as_slice())?;
+                        .insert(bucket, encode_walk(last).as_slice())?;
                     false
                 }
                 _ => {

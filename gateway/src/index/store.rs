@@ -35,7 +35,7 @@
 //! | `bucket_access`, `bucket_config` | bucket | access settings; tags, CORS, lifecycle rules |
 //! | `lifecycle_due` | (when, bucket, key) | () — when to look at a key's versions (see `lifecycle_due`) |
 //! | `lifecycle_due_keys` | (bucket, key) | when — the key's one row in `lifecycle_due` |
-//! | `lifecycle_backfill` | bucket | walk of a bucket whose rules changed: phase, last key |
+//! | `lifecycle_backfill` | bucket | walk of a bucket whose rules changed: the last key walked |
 //!
 //! Large manifests live apart from object records so listing never loads long chunk lists;
 //! small ones (the bodies of small objects) sit beside the record (see `object_entry`).
