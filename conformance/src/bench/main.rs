@@ -18,6 +18,7 @@
 
 mod baseline;
 mod cpu;
+mod cpu_table;
 mod listing;
 mod machine;
 mod mixed;

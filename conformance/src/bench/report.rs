@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::machine::Machine;
-use super::results::{CellStats, CpuPerGib, ObjectCell, TargetResults};
+use super::results::{CellStats, ObjectCell, TargetResults};
 use super::stats::ratio;
 use super::table::{Table, num, times};
 use super::units::{MIB, mib, size_label};
@@ -262,7 +262,7 @@ impl Report {
         }
         let tables = [
             objects_table(main, base),
-            cpu_table(main, base),
+            super::cpu_table::cpu_table(main, base),
             big_table(main, base),
             mixed_table(main, base),
             cache_table(main),
@@ -290,7 +290,7 @@ impl Report {
     }
 }
 
-fn names(main: &TargetResults, base: Option<&TargetResults>) -> (String, String) {
+pub(super) fn names(main: &TargetResults, base: Option<&TargetResults>) -> (String, String) {
     (
         main.name.clone(),
         base.map_or(String::new(), |b| b.name.clone()),
@@ -308,7 +308,12 @@ fn trio(header: &mut Vec<String>, figure: &str, main: &str, base: Option<&str>, 
     }
 }
 
-fn trio_cells(row: &mut Vec<String>, a: Option<f64>, b: Option<Option<f64>>, with_ratio: bool) {
+pub(super) fn trio_cells(
+    row: &mut Vec<String>,
+    a: Option<f64>,
+    b: Option<Option<f64>>,
+    with_ratio: bool,
+) {
     row.push(num(a));
     if let Some(b) = b {
         row.push(num(b));
@@ -372,52 +377,6 @@ fn objects_table(main: &TargetResults, base: Option<&TargetResults>) -> Table {
             None => s.errors.to_string(),
         });
         t.row(row);
-    }
-    t
-}
-
-/// Server CPU-seconds per GiB moved, per cell and for the multipart upload: Floe's gateway and
-/// nodes apart, beside the baseline's.
-fn cpu_table(main: &TargetResults, base: Option<&TargetResults>) -> Table {
-    let (mn, bn) = names(main, base);
-    let mut header = vec![
-        "cell".to_string(),
-        format!("{mn} front"),
-        format!("{mn} nodes"),
-        format!("{mn} total"),
-    ];
-    if base.is_some() {
-        header.extend([format!("{bn} total"), "ratio".into()]);
-    }
-    let mut t = Table::new("1b. server CPU-seconds per GiB moved", header);
-    let mut add = |label: String, a: Option<CpuPerGib>, b: Option<Option<CpuPerGib>>| {
-        let round = |v: f64| (v * 100.0).round() / 100.0;
-        let mut row = vec![
-            label,
-            num(a.map(|a| round(a.front))),
-            num(a.map(|a| round(a.nodes))),
-        ];
-        let total = |c: Option<CpuPerGib>| c.map(|c| round(c.total()));
-        trio_cells(&mut row, total(a), b.map(total), false);
-        if b.is_some() {
-            row.push(times(ratio(total(a), b.and_then(total))));
-        }
-        t.row(row);
-    };
-    for cell in main.objects.iter().filter(|c| c.size_bytes >= 64 * 1024) {
-        let other = base.map(|b| {
-            b.object(&cell.op, cell.size_bytes, cell.concurrency)
-                .and_then(|o| o.stats.server_cpu_s_per_gib)
-        });
-        add(cell.label(), cell.stats.server_cpu_s_per_gib, other);
-    }
-    if let Some(m) = &main.multipart {
-        let other = base.map(|b| b.multipart.as_ref().and_then(|m| m.upload_cpu_s_per_gib));
-        add(
-            format!("multipart PUT {}", size_label(m.total_bytes)),
-            m.upload_cpu_s_per_gib,
-            other,
-        );
     }
     t
 }

@@ -296,7 +296,7 @@ impl AdminClient {
 }
 
 /// Percent-encodes everything but unreserved characters, for a query value.
-fn percent_encode(value: &str) -> String {
+pub fn percent_encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

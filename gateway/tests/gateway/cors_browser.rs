@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+use floe_gateway::admin::client::percent_encode;
 use support::serve::ServeProcess;
 
 /// Serves `page` to every request on a port of its own, until the process ends.
@@ -53,19 +54,6 @@ const PAGE: &str = r#"<html><body><div id="out">pending</div><script>
   }
 })();
 </script></body></html>"#;
-
-/// `value` percent-encoded for a query.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Runs headless Chromium on `url` and returns the DOM after the scripts ran.
 fn chromium_dom(url: &str) -> String {
@@ -109,8 +97,8 @@ async fn run_page(s3: &aws_sdk_s3::Client, origin: &str, key: &str) -> String {
     let (put, get) = presigned(s3, key).await;
     chromium_dom(&format!(
         "{origin}/page.html?put={}&get={}",
-        encode(&put),
-        encode(&get)
+        percent_encode(&put),
+        percent_encode(&get)
     ))
 }
 

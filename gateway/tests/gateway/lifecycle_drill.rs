@@ -77,6 +77,24 @@ fn upload_into(gw: &ServeProcess, home: &Path, bucket: &str, key: &str, seed: u6
     id
 }
 
+/// The ids of the uploads in progress in `bucket`, as the aws cli prints them.
+fn upload_ids(gw: &ServeProcess, home: &Path, bucket: &str) -> String {
+    aws(
+        gw,
+        home,
+        &[
+            "s3api",
+            "list-multipart-uploads",
+            "--bucket",
+            bucket,
+            "--query",
+            "Uploads[].UploadId",
+            "--output",
+            "text",
+        ],
+    )
+}
+
 fn shards(cluster: &LocalCluster) -> usize {
     cluster.nodes.iter().map(|n| n.shard_files().len()).sum()
 }
@@ -129,20 +147,7 @@ fn incomplete_uploads_expire_by_rule_and_their_shards_are_reclaimed() {
     let out = floe_admin(&gw, &["lifecycle", "run"]);
     let report = succeeded(&out, "floe admin lifecycle run");
     assert!(report.contains("uploads examined, 1 aborted"), "{report}");
-    let listed = aws(
-        &gw,
-        home,
-        &[
-            "s3api",
-            "list-multipart-uploads",
-            "--bucket",
-            "drill",
-            "--query",
-            "Uploads[].UploadId",
-            "--output",
-            "text",
-        ],
-    );
+    let listed = upload_ids(&gw, home, "drill");
     assert!(!listed.contains(&stale), "{listed}");
     assert!(
         listed.contains(&other) && listed.contains(&young),
@@ -289,20 +294,7 @@ fn versions_markers_and_uploads_expire_by_rule_and_a_compliance_version_stays() 
         "everything else expired: {left:?}"
     );
     assert_eq!(left[0].1, locked, "the retained version itself");
-    let uploads = aws(
-        &gw,
-        home,
-        &[
-            "s3api",
-            "list-multipart-uploads",
-            "--bucket",
-            "lock-drill",
-            "--query",
-            "Uploads[].UploadId",
-            "--output",
-            "text",
-        ],
-    );
+    let uploads = upload_ids(&gw, home, "lock-drill");
     assert!(!uploads.contains(&upload), "{uploads}");
     let status = succeeded(&floe_admin(&gw, &["status"]), "floe admin status");
     assert!(

@@ -21,10 +21,18 @@ use aws_sdk_s3::types::{
 use crate::s3_api::harness::*;
 
 fn abort_rule(id: &str, prefix: &str, days: i32) -> LifecycleRule {
+    abort_rule_with(
+        id,
+        LifecycleRuleFilter::builder().prefix(prefix).build(),
+        days,
+    )
+}
+
+fn abort_rule_with(id: &str, filter: LifecycleRuleFilter, days: i32) -> LifecycleRule {
     LifecycleRule::builder()
         .id(id)
         .status(ExpirationStatus::Enabled)
-        .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+        .filter(filter)
         .abort_incomplete_multipart_upload(
             AbortIncompleteMultipartUpload::builder()
                 .days_after_initiation(days)
@@ -76,38 +84,14 @@ async fn lifecycle_configuration_is_validated_stored_and_carried_out() {
         400,
         "InvalidArgument",
     );
-    let tagged = LifecycleRule::builder()
-        .id("t")
-        .status(ExpirationStatus::Enabled)
-        .filter(
-            LifecycleRuleFilter::builder()
-                .tag(Tag::builder().key("k").value("v").build().unwrap())
-                .build(),
-        )
-        .abort_incomplete_multipart_upload(
-            AbortIncompleteMultipartUpload::builder()
-                .days_after_initiation(1)
-                .build(),
-        )
-        .build()
-        .unwrap();
+    let tag = Tag::builder().key("k").value("v").build().unwrap();
+    let tagged = abort_rule_with("t", LifecycleRuleFilter::builder().tag(tag).build(), 1);
     expect_err(put(vec![tagged]).await, 400, "InvalidArgument");
     // An upload has no size yet: a size filter with an abort is refused, not half-applied.
-    let sized = LifecycleRule::builder()
-        .id("s")
-        .status(ExpirationStatus::Enabled)
-        .filter(
-            LifecycleRuleFilter::builder()
-                .object_size_greater_than(1 << 30)
-                .build(),
-        )
-        .abort_incomplete_multipart_upload(
-            AbortIncompleteMultipartUpload::builder()
-                .days_after_initiation(1)
-                .build(),
-        )
-        .build()
-        .unwrap();
+    let large = LifecycleRuleFilter::builder()
+        .object_size_greater_than(1 << 30)
+        .build();
+    let sized = abort_rule_with("s", large, 1);
     expect_err(put(vec![sized]).await, 400, "InvalidRequest");
     let nothing = LifecycleRule::builder()
         .id("n")
