@@ -36,6 +36,7 @@ pub mod replay;
 mod routes;
 pub mod scrub;
 pub mod secret_strength;
+pub mod segments;
 pub mod server;
 pub mod stats;
 pub mod store;

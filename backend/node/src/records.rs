@@ -8,10 +8,7 @@
 //! (see [`compaction`]); a data directory still in the first, file-per-record format is
 //! imported at startup (see [`legacy`]).
 
-mod compaction;
-mod entry;
 mod legacy;
-mod log;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -23,7 +20,10 @@ use crate::layout::Layout;
 use crate::protocol::{LIST_MAX_LIMIT, RecordEntry, RecordId, RecordItem, RecordPage};
 use crate::store::StoreError;
 
-use self::log::{Change, LOG_DIR, Log, SEGMENT_TARGET};
+use crate::segments::log::{Change, Log, SEGMENT_TARGET, WrittenPages};
+
+/// The log's directory under the data directory.
+pub const LOG_DIR: &str = "record-log";
 
 /// What a record put did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub struct RecordFigures {
 
 /// The records of one data directory (the shard store holds the directory lock).
 pub struct RecordStore {
-    log: Mutex<Log>,
+    log: Mutex<Log<RecordId>>,
 }
 
 impl std::fmt::Debug for RecordStore {
@@ -68,14 +68,19 @@ impl RecordStore {
 
     /// Opens with segments of `segment_target` bytes (small ones let tests reach compaction).
     pub fn open_with(layout: &Layout, segment_target: u64) -> Result<RecordStore, StoreError> {
-        let mut log = Log::open(&layout.root().join(LOG_DIR), segment_target)?;
+        // Records are read again only by a restart, a rebuild or compaction.
+        let mut log = Log::open(
+            &layout.root().join(LOG_DIR),
+            segment_target,
+            WrittenPages::Drop,
+        )?;
         legacy::import(layout.root(), &layout.quarantine_dir(), &mut log)?;
         Ok(RecordStore {
             log: Mutex::new(log),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Log> {
+    fn lock(&self) -> MutexGuard<'_, Log<RecordId>> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -123,6 +128,7 @@ impl RecordStore {
                         changes.push(Change::Put {
                             id: item.id,
                             version: item.version,
+                            hash: ShardHash::of(&item.payload),
                             payload: item.payload.clone(),
                         });
                         RecordPut::Stored
@@ -202,7 +208,7 @@ impl RecordStore {
 
 /// Compacts one mostly dead segment, if there is one. The change that triggered it is already
 /// durable, so a failure here is logged and left for the next try.
-fn compact(log: &mut Log) {
+fn compact(log: &mut Log<RecordId>) {
     if let Err(e) = log.compact_one() {
         tracing::warn!(error = %e, "record log compaction failed");
     }

@@ -14,9 +14,9 @@ use std::path::Path;
 use bytes::Bytes;
 use floe_codec::ShardHash;
 
-use super::log::{Change, Log};
 use crate::layout::is_prefix_name;
 use crate::protocol::RecordId;
+use crate::segments::log::{Change, Log};
 use crate::store::{StoreError, io_err, sync_dir};
 use crate::walk::read_names;
 
@@ -29,7 +29,11 @@ pub const RECORDS_DIR: &str = "records";
 const IMPORT_BYTES: usize = 8 << 20;
 
 /// Imports `DATA/records` into `log` if it exists; returns how many records were imported.
-pub fn import(root: &Path, quarantine: &Path, log: &mut Log) -> Result<usize, StoreError> {
+pub fn import(
+    root: &Path,
+    quarantine: &Path,
+    log: &mut Log<RecordId>,
+) -> Result<usize, StoreError> {
     let dir = root.join(RECORDS_DIR);
     if !dir.exists() {
         return Ok(0);
@@ -60,6 +64,7 @@ pub fn import(root: &Path, quarantine: &Path, log: &mut Log) -> Result<usize, St
             changes.push(Change::Put {
                 id,
                 version,
+                hash: ShardHash::of(&payload),
                 payload,
             });
             if pending >= IMPORT_BYTES {

@@ -5,10 +5,24 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::entry::{ENTRY_HEADER_LEN, SegmentKey, encode_put};
 use super::legacy::{RECORDS_DIR, encode as legacy_file};
-use super::log::SEGMENT_HEADER_LEN;
 use super::*;
+use crate::segments::entry::{self, SegmentKey, header_len};
+
+/// Bytes of a segment's header: magic and key.
+const SEGMENT_HEADER_LEN: u64 = 40;
+const ENTRY_HEADER_LEN: usize = header_len::<RecordId>();
+
+/// A record put entry, as the log writes it.
+fn encode_put(
+    out: &mut Vec<u8>,
+    key: &SegmentKey,
+    id: &RecordId,
+    version: u64,
+    payload: &[u8],
+) -> Option<entry::EntryHeader<RecordId>> {
+    entry::encode_put(out, key, id, version, &ShardHash::of(payload), payload)
+}
 
 fn layout() -> (tempfile::TempDir, Layout) {
     let dir = tempfile::tempdir().unwrap();

@@ -1,15 +1,16 @@
 //! Compaction: a sealed segment that is mostly superseded puts is copied forward and removed.
 //!
 //! Its live puts are appended to the newest segment (same id, same version) and made durable
-//! before the old file goes, so a crash at any point replays to the same records: the copies
+//! before the old file goes, so a crash at any point replays to the same keys: the copies
 //! come later in the log than the originals and win. Tombstones are carried forward too while
 //! an older segment file exists that may still hold a put they cancel, unless a newer put of
-//! the record exists (a tombstone moved past it would delete it). The same copy-and-remove
+//! the key exists (a tombstone moved past it would delete it). The same copy-and-remove
 //! rewrites, at open, a newest segment with entries that failed verification.
 
 use std::fs;
 use std::time::{Duration, Instant};
 
+use super::LogKey;
 use super::entry::EntryKind;
 use super::log::{Change, Log, scan};
 use crate::store::{StoreError, io_err, sync_dir};
@@ -19,7 +20,7 @@ const COPY_BYTES: usize = 8 << 20;
 /// How long compaction rests after a failure.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
 
-impl Log {
+impl<K: LogKey> Log<K> {
     /// Compacts the sealed segment with the smallest live share, if that share is under half;
     /// returns whether it did. After a failure it rests for a minute.
     pub fn compact_one(&mut self) -> Result<bool, StoreError> {
@@ -61,7 +62,7 @@ impl Log {
             return Ok(());
         };
         let mut entries = Vec::new();
-        scan(segment, segment.size, false, |offset, header| {
+        scan::<K>(segment, segment.size, false, |offset, header| {
             entries.push((offset, header))
         })?;
         let mut changes = Vec::new();
@@ -76,17 +77,21 @@ impl Log {
                     else {
                         continue;
                     };
+                    let EntryKind::Put { hash, .. } = header.kind else {
+                        continue;
+                    };
                     match self.read(&id, &loc)? {
                         Some(payload) => {
                             pending += payload.len();
                             changes.push(Change::Put {
                                 id,
                                 version: loc.version,
+                                hash,
                                 payload,
                             });
                         }
                         None => {
-                            tracing::warn!(record = %id, "rotten record dropped while compacting");
+                            tracing::warn!(key = %id, "rotten entry dropped while compacting");
                             changes.push(Change::Tombstone { id });
                         }
                     }
@@ -108,15 +113,15 @@ impl Log {
         // Records whose newest put the scan could not reach (rot hid its header since the
         // open) go with the segment; a tombstone keeps an older put of theirs from coming back.
         for id in self.ids_in(seq) {
-            tracing::warn!(record = %id, "record lost to a rotten entry header");
+            tracing::warn!(key = %id, "entry lost to a rotten header");
             changes.push(Change::Tombstone { id });
         }
         self.commit(&changes)?;
         let path = self.segments[&seq].path.clone();
-        fs::remove_file(&path).map_err(io_err("cannot remove record segment", &path))?;
+        fs::remove_file(&path).map_err(io_err("cannot remove log segment", &path))?;
         sync_dir(&self.dir)?;
         self.segments.remove(&seq);
-        tracing::debug!(segment = %path.display(), "record segment rewritten and removed");
+        tracing::debug!(segment = %path.display(), "log segment rewritten and removed");
         Ok(())
     }
 }

@@ -1,13 +1,13 @@
-//! The record log: numbered, append-only segment files, and the in-memory map from each record
-//! id to its newest put.
+//! A segment log: numbered, append-only segment files, and the in-memory map from each key to
+//! its newest put.
 //!
 //! ```text
-//! DATA/record-log/<seq as 16 hex>.seg    "FLRLOG" + format version (8 bytes), the segment's
-//!                                         random key (32 bytes), then entries
+//! DIR/<seq as 16 hex>.seg    the log's segment magic with its format version (8 bytes), the
+//!                            segment's random key (32 bytes), then entries
 //! ```
 //!
 //! A batch of changes is one write at the end of the newest segment and one `fdatasync`: no
-//! file is created, renamed or looked up per record. Later entries override earlier ones, so
+//! file is created, renamed or looked up per entry. Later entries override earlier ones, so
 //! replaying the segments in order rebuilds the map. Only the segment that was newest when the
 //! node stopped can hold a batch a crash interrupted: its payloads are verified at open, an
 //! entry that fails is not replayed (it must not shadow an older, acknowledged version), and
@@ -21,29 +21,28 @@ use std::io;
 use std::num::NonZeroU64;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use floe_codec::ShardHash;
 use rustix::fs::Advice;
 
+use super::LogKey;
 use super::entry::{
-    ENTRY_HEADER_LEN, EntryHeader, EntryKind, SegmentKey, encode_put, encode_tombstone,
-    find_header, parse_header,
+    EntryHeader, EntryKind, SegmentKey, encode_put, encode_tombstone, find_header, header_len,
+    parse_header,
 };
-use crate::protocol::RecordId;
 use crate::store::{StoreError, io_err, sync_dir};
 use crate::walk::read_names;
 
-pub const LOG_DIR: &str = "record-log";
-/// Segment file magic; the last two bytes are the format version.
-const SEGMENT_MAGIC: [u8; 8] = *b"FLRLOG\x00\x01";
 /// Magic and key.
-pub(super) const SEGMENT_HEADER_LEN: u64 = SEGMENT_MAGIC.len() as u64 + 32;
+pub(super) const SEGMENT_HEADER_LEN: u64 = 8 + 32;
 /// Bytes read at a time while looking for the next intact entry past rot.
 const RESYNC_WINDOW: usize = 1 << 20;
 /// A segment takes appends until it reaches this size; then a new one starts.
 pub const SEGMENT_TARGET: u64 = 64 << 20;
 
-/// Where the newest put of a record lives.
+/// Where the newest put of a key lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Loc {
     pub segment: u64,
@@ -53,26 +52,39 @@ pub struct Loc {
 }
 
 impl Loc {
-    fn entry_len(&self) -> u64 {
-        ENTRY_HEADER_LEN as u64 + u64::from(self.len)
+    /// Bytes of the whole entry, header included, in a log keyed by `K`.
+    pub fn entry_len<K: LogKey>(&self) -> u64 {
+        header_len::<K>() as u64 + u64::from(self.len)
     }
 }
 
 /// One change to append.
 #[derive(Debug, Clone)]
-pub enum Change {
+pub enum Change<K> {
     Put {
-        id: RecordId,
+        id: K,
         version: u64,
+        /// The payload's blake3, computed by the caller (who has checked it already).
+        hash: ShardHash,
         payload: Bytes,
     },
     Tombstone {
-        id: RecordId,
+        id: K,
     },
 }
 
+/// Whether the page cache keeps what a commit wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrittenPages {
+    /// Hand the pages back at once: the entries are read again only by compaction or a restart.
+    Drop,
+    /// Leave them to the kernel: entries are read back soon and often.
+    Keep,
+}
+
 pub(super) struct Segment {
-    pub(super) file: File,
+    /// Shared with readers, who read outside the log's lock (see [`Located`]).
+    pub(super) file: Arc<File>,
     pub(super) key: SegmentKey,
     pub(super) path: PathBuf,
     /// Bytes in the file that belong to it (a torn tail is cut off).
@@ -82,10 +94,13 @@ pub(super) struct Segment {
 }
 
 /// The segments and the map; callers serialise access (the store holds it in a mutex).
-pub struct Log {
+pub struct Log<K: LogKey> {
     pub(super) dir: PathBuf,
     pub(super) segments: BTreeMap<u64, Segment>,
-    map: BTreeMap<RecordId, Loc>,
+    map: BTreeMap<K, Loc>,
+    /// Payload bytes of the entries in the map.
+    live_payload: u64,
+    written: WrittenPages,
     /// The newest version stored since the log was opened (replay included), deleted or not:
     /// what a gateway compares with its own, kept here so that asking costs nothing.
     newest_version: u64,
@@ -110,9 +125,9 @@ pub(super) struct ScanEnd {
     pub(super) skipped: u64,
 }
 
-impl Log {
+impl<K: LogKey> Log<K> {
     /// Opens (creating if need be) the log in `dir` and replays it.
-    pub fn open(dir: &Path, target: u64) -> Result<Log, StoreError> {
+    pub fn open(dir: &Path, target: u64, written: WrittenPages) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(io_err("cannot create directory", dir))?;
         if let Some(parent) = dir.parent() {
             sync_dir(parent)?;
@@ -126,12 +141,14 @@ impl Log {
             dir: dir.to_path_buf(),
             segments: BTreeMap::new(),
             map: BTreeMap::new(),
+            live_payload: 0,
+            written,
             newest_version: 0,
             target,
             next_seq: match seqs.last() {
                 None => 1,
                 Some(last) => last.checked_add(1).ok_or_else(|| {
-                    io_err("record segment numbers exhausted in", dir)(io::Error::new(
+                    io_err("segment numbers exhausted in", dir)(io::Error::new(
                         io::ErrorKind::InvalidData,
                         "a segment is numbered ffffffffffffffff",
                     ))
@@ -176,32 +193,32 @@ impl Log {
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(io_err("cannot open record segment", &path))?;
+            .map_err(io_err("cannot open log segment", &path))?;
         let len = file
             .metadata()
-            .map_err(io_err("cannot stat record segment", &path))?
+            .map_err(io_err("cannot stat log segment", &path))?
             .len();
         if newest && len < SEGMENT_HEADER_LEN {
             // Created, but the crash came before its header was durable: nothing in it.
-            fs::remove_file(&path).map_err(io_err("cannot remove record segment", &path))?;
+            fs::remove_file(&path).map_err(io_err("cannot remove log segment", &path))?;
             return Ok(false);
         }
         let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
         if len >= SEGMENT_HEADER_LEN {
             file.read_exact_at(&mut header, 0)
-                .map_err(io_err("cannot read record segment", &path))?;
+                .map_err(io_err("cannot read log segment", &path))?;
         }
-        if len < SEGMENT_HEADER_LEN || header[..SEGMENT_MAGIC.len()] != SEGMENT_MAGIC {
-            tracing::warn!(segment = %path.display(), "record segment has no valid header; left alone");
+        if len < SEGMENT_HEADER_LEN || header[..K::SEGMENT_MAGIC.len()] != K::SEGMENT_MAGIC {
+            tracing::warn!(segment = %path.display(), "log segment has no valid header; left alone");
             self.left_alone.push(seq);
             return Ok(false);
         }
         let mut key = [0u8; 32];
-        key.copy_from_slice(&header[SEGMENT_MAGIC.len()..]);
+        key.copy_from_slice(&header[K::SEGMENT_MAGIC.len()..]);
         self.segments.insert(
             seq,
             Segment {
-                file,
+                file: Arc::new(file),
                 key,
                 path: path.clone(),
                 size: len,
@@ -217,27 +234,27 @@ impl Log {
             self.apply(seq, offset, &header);
         }
         if end.skipped > 0 {
-            tracing::warn!(segment = %path.display(), bytes = end.skipped, "rotten entries or bytes in a record segment skipped");
+            tracing::warn!(segment = %path.display(), bytes = end.skipped, "rotten entries or bytes in a log segment skipped");
         }
         if end.intact < len {
             if newest {
-                tracing::info!(segment = %path.display(), bytes = len - end.intact, "torn tail of the record log cut off");
+                tracing::info!(segment = %path.display(), bytes = len - end.intact, "torn tail of a segment log cut off");
                 let segment = self.segments.get_mut(&seq).expect("inserted above");
                 segment
                     .file
                     .set_len(end.intact)
                     .and_then(|()| segment.file.sync_all())
-                    .map_err(io_err("cannot truncate record segment", &path))?;
+                    .map_err(io_err("cannot truncate log segment", &path))?;
                 segment.size = end.intact;
             } else {
-                tracing::warn!(segment = %path.display(), bytes = len - end.intact, "unreadable end of a record segment skipped");
+                tracing::warn!(segment = %path.display(), bytes = len - end.intact, "unreadable end of a log segment skipped");
             }
         }
         Ok(end.skipped > 0)
     }
 
     /// Records an entry at `offset` of segment `seq` in the map and the live counts.
-    fn apply(&mut self, seq: u64, offset: u64, header: &EntryHeader) {
+    fn apply(&mut self, seq: u64, offset: u64, header: &EntryHeader<K>) {
         let previous = match header.kind {
             EntryKind::Put { version, len, .. } => {
                 let loc = Loc {
@@ -247,17 +264,19 @@ impl Log {
                     len,
                 };
                 if let Some(segment) = self.segments.get_mut(&seq) {
-                    segment.live += loc.entry_len();
+                    segment.live += loc.entry_len::<K>();
                 }
+                self.live_payload += u64::from(len);
                 self.newest_version = self.newest_version.max(version);
                 self.map.insert(header.id, loc)
             }
             EntryKind::Tombstone => self.map.remove(&header.id),
         };
-        if let Some(old) = previous
-            && let Some(segment) = self.segments.get_mut(&old.segment)
-        {
-            segment.live = segment.live.saturating_sub(old.entry_len());
+        if let Some(old) = previous {
+            self.live_payload = self.live_payload.saturating_sub(u64::from(old.len));
+            if let Some(segment) = self.segments.get_mut(&old.segment) {
+                segment.live = segment.live.saturating_sub(old.entry_len::<K>());
+            }
         }
     }
 
@@ -268,13 +287,13 @@ impl Log {
         let path = self.segment_path(seq);
         // Taken even if the creation fails, so a leftover file cannot block the next try.
         self.next_seq = seq.checked_add(1).ok_or_else(|| {
-            io_err("record segment numbers exhausted in", &self.dir)(io::Error::new(
+            io_err("segment numbers exhausted in", &self.dir)(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "no segment number left",
             ))
         })?;
         let key = fresh_key(seq);
-        let mut header = SEGMENT_MAGIC.to_vec();
+        let mut header = K::SEGMENT_MAGIC.to_vec();
         header.extend_from_slice(&key);
         let created = OpenOptions::new()
             .read(true)
@@ -286,7 +305,7 @@ impl Log {
                 f.sync_all()?;
                 Ok(f)
             })
-            .map_err(io_err("cannot create record segment", &path))
+            .map_err(io_err("cannot create log segment", &path))
             .and_then(|f| sync_dir(&self.dir).map(|()| f));
         let file = match created {
             Ok(file) => file,
@@ -298,7 +317,7 @@ impl Log {
         self.segments.insert(
             seq,
             Segment {
-                file,
+                file: Arc::new(file),
                 key,
                 path,
                 size: SEGMENT_HEADER_LEN,
@@ -310,7 +329,7 @@ impl Log {
 
     /// Appends `changes` as one write, makes them durable, then applies them to the map. On
     /// an error nothing is applied and the segment is cut back to where it was.
-    pub fn commit(&mut self, changes: &[Change]) -> Result<(), StoreError> {
+    pub fn commit(&mut self, changes: &[Change<K>]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -333,8 +352,9 @@ impl Log {
                 Change::Put {
                     id,
                     version,
+                    hash,
                     payload,
-                } => encode_put(&mut bytes, &segment.key, id, *version, payload)
+                } => encode_put(&mut bytes, &segment.key, id, *version, hash, payload)
                     .ok_or_else(|| too_large(&segment.path))?,
                 Change::Tombstone { id } => encode_tombstone(&mut bytes, &segment.key, id),
             };
@@ -349,7 +369,7 @@ impl Log {
             // this segment either way: entries written after a leftover could be followed, on
             // replay, by stale ones of this batch.
             let _ = segment.file.set_len(start);
-            let err = io_err("cannot append to record segment", &segment.path)(e);
+            let err = io_err("cannot append to log segment", &segment.path)(e);
             self.seal_active = true;
             return Err(err);
         }
@@ -358,7 +378,9 @@ impl Log {
         // pages just freed instead of never-used ones, which on a VM cost a first-touch fault
         // each (4 KiB PUT, issue 6: 3539-3821 -> 3791-3889 op/s). Advice only: a refusal, or
         // tmpfs, where it does nothing, changes nothing.
-        if let Some(len) = NonZeroU64::new(bytes.len() as u64) {
+        if self.written == WrittenPages::Drop
+            && let Some(len) = NonZeroU64::new(bytes.len() as u64)
+        {
             let _ = rustix::fs::fadvise(&segment.file, start, Some(len), Advice::DontNeed);
         }
         self.segments.get_mut(&seq).expect("active").size = start + bytes.len() as u64;
@@ -368,7 +390,12 @@ impl Log {
         Ok(())
     }
 
-    /// Records held, and the bytes of the segments and of their live entries.
+    /// Payload bytes of the keys held.
+    pub fn live_payload(&self) -> u64 {
+        self.live_payload
+    }
+
+    /// Keys held, and the bytes of the segments and of their live entries.
     pub fn figures(&self) -> (u64, u64, u64) {
         let (size, live) = self
             .segments
@@ -377,8 +404,8 @@ impl Log {
         (self.map.len() as u64, size, live)
     }
 
-    /// Records whose newest put is in segment `seq`.
-    pub(super) fn ids_in(&self, seq: u64) -> Vec<RecordId> {
+    /// Keys whose newest put is in segment `seq`.
+    pub(super) fn ids_in(&self, seq: u64) -> Vec<K> {
         self.map
             .iter()
             .filter(|(_, loc)| loc.segment == seq)
@@ -386,42 +413,97 @@ impl Log {
             .collect()
     }
 
-    /// The newest put of `id`.
     /// See the field: the newest version stored since open.
     pub fn newest_version(&self) -> u64 {
         self.newest_version
     }
 
-    pub fn get(&self, id: &RecordId) -> Option<Loc> {
+    /// The newest put of `id`.
+    pub fn get(&self, id: &K) -> Option<Loc> {
         self.map.get(id).copied()
     }
 
-    /// Records with ids after `after`, in id order.
-    pub fn after<'a>(
-        &'a self,
-        after: Option<&RecordId>,
-    ) -> impl Iterator<Item = (&'a RecordId, &'a Loc)> {
+    /// Keys after `after`, in key order.
+    pub fn after<'a>(&'a self, after: Option<&K>) -> impl Iterator<Item = (&'a K, &'a Loc)> {
         use std::ops::Bound;
         let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(*a));
         self.map.range((from, Bound::Unbounded))
     }
 
     /// Reads the payload at `loc` and checks it against its entry; `Ok(None)` if it is rotten.
-    pub fn read(&self, id: &RecordId, loc: &Loc) -> Result<Option<Bytes>, StoreError> {
-        let Some(segment) = self.segments.get(&loc.segment) else {
+    pub fn read(&self, id: &K, loc: &Loc) -> Result<Option<Bytes>, StoreError> {
+        match self.locate(id, loc) {
+            Some(located) => located.read(),
+            None => Ok(None),
+        }
+    }
+
+    /// A handle to read the entry at `loc` with once the log's lock is released; `None` if its
+    /// segment is gone. A segment removed meanwhile stays readable through the handle.
+    pub fn locate(&self, id: &K, loc: &Loc) -> Option<Located<K>> {
+        let segment = self.segments.get(&loc.segment)?;
+        Some(Located {
+            id: *id,
+            loc: *loc,
+            file: Arc::clone(&segment.file),
+            key: segment.key,
+            path: segment.path.clone(),
+        })
+    }
+}
+
+/// One entry's place, readable without the log.
+#[derive(Debug, Clone)]
+pub struct Located<K> {
+    pub id: K,
+    pub loc: Loc,
+    file: Arc<File>,
+    key: SegmentKey,
+    pub path: PathBuf,
+}
+
+impl<K: LogKey> Located<K> {
+    /// The whole entry, header included, as stored; `None` if the file ends before it.
+    pub fn raw(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut bytes = vec![0u8; self.loc.entry_len::<K>() as usize];
+        match self.file.read_exact_at(&mut bytes, self.loc.offset) {
+            Ok(()) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(io_err("cannot read log segment", &self.path)(e)),
+        }
+    }
+
+    /// The payload, checked against its entry; `Ok(None)` if it is rotten.
+    pub fn read(&self) -> Result<Option<Bytes>, StoreError> {
+        let Some(bytes) = self.raw()? else {
             return Ok(None);
         };
-        let mut bytes = vec![0u8; loc.entry_len() as usize];
-        match segment.file.read_exact_at(&mut bytes, loc.offset) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(io_err("cannot read record segment", &segment.path)(e)),
+        let intact = self
+            .parse(&bytes)
+            .is_some_and(|hash| hash.matches(&bytes[header_len::<K>()..]));
+        Ok(intact.then(|| Bytes::from(bytes).slice(header_len::<K>()..)))
+    }
+
+    /// The payload hash the entry's header states, without reading the payload; `Ok(None)` if
+    /// the header is rotten.
+    pub fn stated_hash(&self) -> Result<Option<ShardHash>, StoreError> {
+        let mut bytes = vec![0u8; header_len::<K>()];
+        match self.file.read_exact_at(&mut bytes, self.loc.offset) {
+            Ok(()) => Ok(self.parse(&bytes)),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(io_err("cannot read log segment", &self.path)(e)),
         }
-        let intact = parse_header(&segment.key, &bytes).is_some_and(|h| match h.kind {
-            EntryKind::Put { hash, .. } => h.id == *id && hash.matches(&bytes[ENTRY_HEADER_LEN..]),
-            EntryKind::Tombstone => false,
-        });
-        Ok(intact.then(|| Bytes::from(bytes).slice(ENTRY_HEADER_LEN..)))
+    }
+
+    /// The stated hash, if `bytes` start with an intact put header of this entry's key.
+    fn parse(&self, bytes: &[u8]) -> Option<ShardHash> {
+        let header = parse_header::<K>(&self.key, bytes)?;
+        match header.kind {
+            EntryKind::Put { hash, len, .. } if header.id == self.id && len == self.loc.len => {
+                Some(hash)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -429,30 +511,34 @@ impl Log {
 /// bytes. With `verify`, a put whose payload fails its hash is skipped too (a batch a crash
 /// cut short may have its headers on disk but not its payloads). An entry whose payload would
 /// run past `len` ends the scan: that is a torn write, not rot.
-pub(super) fn scan(
+pub(super) fn scan<K: LogKey>(
     segment: &Segment,
     len: u64,
     verify: bool,
-    mut visit: impl FnMut(u64, EntryHeader),
+    mut visit: impl FnMut(u64, EntryHeader<K>),
 ) -> Result<ScanEnd, StoreError> {
-    let read_err = || io_err("cannot read record segment", &segment.path);
+    let read_err = || io_err("cannot read log segment", &segment.path);
     let mut at = SEGMENT_HEADER_LEN;
     let mut end = ScanEnd {
         intact: at,
         skipped: 0,
     };
-    let mut head = [0u8; ENTRY_HEADER_LEN];
+    let header_len = header_len::<K>();
+    let mut head = vec![0u8; header_len];
     while at < len {
-        let fits = len - at >= ENTRY_HEADER_LEN as u64;
+        let fits = len - at >= header_len as u64;
         if fits {
             segment
                 .file
                 .read_exact_at(&mut head, at)
                 .map_err(read_err())?;
         }
-        match fits.then(|| parse_header(&segment.key, &head)).flatten() {
+        match fits
+            .then(|| parse_header::<K>(&segment.key, &head))
+            .flatten()
+        {
             Some(header) => {
-                let next = at + (ENTRY_HEADER_LEN + header.payload_len()) as u64;
+                let next = at + (header_len + header.payload_len()) as u64;
                 if next > len {
                     break;
                 }
@@ -464,7 +550,7 @@ pub(super) fn scan(
                 }
                 at = next;
             }
-            None => match resync(segment, at + 1, len)? {
+            None => match resync::<K>(segment, at + 1, len)? {
                 Some(next) => {
                     end.skipped += next - at;
                     at = next;
@@ -477,31 +563,36 @@ pub(super) fn scan(
 }
 
 /// Whether the payload of the put at `at` matches its hash (a tombstone has none).
-fn payload_intact(segment: &Segment, at: u64, header: &EntryHeader) -> Result<bool, StoreError> {
+fn payload_intact<K: LogKey>(
+    segment: &Segment,
+    at: u64,
+    header: &EntryHeader<K>,
+) -> Result<bool, StoreError> {
     let EntryKind::Put { hash, .. } = header.kind else {
         return Ok(true);
     };
     let mut payload = vec![0u8; header.payload_len()];
     segment
         .file
-        .read_exact_at(&mut payload, at + ENTRY_HEADER_LEN as u64)
-        .map_err(io_err("cannot read record segment", &segment.path))?;
+        .read_exact_at(&mut payload, at + header_len::<K>() as u64)
+        .map_err(io_err("cannot read log segment", &segment.path))?;
     Ok(hash.matches(&payload))
 }
 
 /// The offset of the next intact header at or after `from`, read a window at a time.
-fn resync(segment: &Segment, from: u64, len: u64) -> Result<Option<u64>, StoreError> {
+fn resync<K: LogKey>(segment: &Segment, from: u64, len: u64) -> Result<Option<u64>, StoreError> {
+    let header_len = header_len::<K>();
     let mut pos = from;
     while pos < len {
         let window = RESYNC_WINDOW.min((len - pos) as usize);
         // Overlap the next window by a header, so none is missed across the seam.
-        let read = (window + ENTRY_HEADER_LEN - 1).min((len - pos) as usize);
+        let read = (window + header_len - 1).min((len - pos) as usize);
         let mut bytes = vec![0u8; read];
         segment
             .file
             .read_exact_at(&mut bytes, pos)
-            .map_err(io_err("cannot read record segment", &segment.path))?;
-        if let Some(found) = find_header(&segment.key, &bytes, 0).filter(|&i| i < window) {
+            .map_err(io_err("cannot read log segment", &segment.path))?;
+        if let Some(found) = find_header::<K>(&segment.key, &bytes, 0).filter(|&i| i < window) {
             return Ok(Some(pos + found as u64));
         }
         pos += window as u64;
@@ -538,7 +629,7 @@ fn segment_seq(name: &str) -> Option<u64> {
 }
 
 fn too_large(path: &Path) -> StoreError {
-    io_err("record too large for", path)(io::Error::new(
+    io_err("entry too large for", path)(io::Error::new(
         io::ErrorKind::InvalidInput,
         "payload of 4 GiB or more",
     ))
