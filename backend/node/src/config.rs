@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::auth::ClusterSecret;
+use crate::packs::DEFAULT_PACK_BELOW;
 use crate::tls::{TlsAcceptor, TlsError, TlsFiles};
 
 /// Environment variable holding the cluster secret.
@@ -31,6 +32,9 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub secret: ClusterSecret,
     pub max_shard_bytes: u64,
+    /// Shards of fewer payload bytes are packed into segment logs (see [`crate::packs`]); 0
+    /// stores every shard as a file.
+    pub pack_shards_below: u64,
     /// Serve HTTPS with this certificate and key; `None` serves plain HTTP.
     pub tls: Option<TlsFiles>,
 }
@@ -68,6 +72,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     cluster_secret: Option<String>,
     max_shard_bytes: Option<u64>,
+    pack_shards_below: Option<u64>,
     tls: Option<TlsFiles>,
 }
 
@@ -79,6 +84,7 @@ impl NodeConfig {
             data_dir: data_dir.into(),
             secret,
             max_shard_bytes: DEFAULT_MAX_SHARD_BYTES,
+            pack_shards_below: DEFAULT_PACK_BELOW,
             tls: None,
         }
     }
@@ -182,6 +188,7 @@ fn build(
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
         secret,
         max_shard_bytes,
+        pack_shards_below: file.pack_shards_below.unwrap_or(DEFAULT_PACK_BELOW),
         tls: file.tls,
     })
 }

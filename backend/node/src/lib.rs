@@ -30,6 +30,7 @@ pub mod holds;
 pub mod layout;
 pub mod membership;
 pub mod metrics;
+pub mod packs;
 pub mod protocol;
 pub mod records;
 pub mod replay;
@@ -57,7 +58,7 @@ pub use protocol::{
     ScrubQuery, ScrubReport, ShardEntry, ShardInfo, ShardKey, ShardPage,
 };
 pub use server::{NodeState, run, run_tls};
-pub use store::{ShardStore, StoreError};
+pub use store::{OnDisk, ShardStore, StoreError};
 pub use tls::{NodeTrust, TlsError, TlsFiles};
 
 /// Failures that stop a node from starting or running.

@@ -53,7 +53,7 @@ pub struct NodeState {
 impl NodeState {
     /// Opens the shard store under `config.data_dir`.
     pub fn open(config: &NodeConfig) -> Result<NodeState, NodeError> {
-        let store = ShardStore::open(&config.data_dir)?;
+        let store = ShardStore::open_with(&config.data_dir, config.pack_shards_below)?;
         let records = Arc::new(RecordStore::open(store.layout())?);
         let membership = Membership::open(store.layout().root())?;
         let holds = Arc::new(Holds::open(

@@ -1,10 +1,16 @@
 //! `ShardStore`: the node's shards on local disk — atomic durable writes, verify-on-read with
 //! quarantine, deletes, sorted paginated listing and exact totals.
 //!
+//! Shards smaller than the store's pack threshold are appended to the packs (see
+//! [`crate::packs`]); larger ones are a file each. Reads, deletes and listings look at both, so
+//! a shard written under another threshold (an older node, a changed config) is still found.
+//!
 //! The API is synchronous and does blocking file I/O; async callers go through
-//! `tokio::task::spawn_blocking`. Crash safety rests on one rule: a shard file only ever appears
-//! under `shards/` by an atomic rename of a fully written and fsynced temp file, so a kill -9
-//! at any moment leaves either the old state or the new one, plus temp debris that `open` sweeps.
+//! `tokio::task::spawn_blocking`. Crash safety rests on two rules: a shard file only ever
+//! appears under `shards/` by an atomic rename of a fully written and fsynced temp file, and a
+//! packed shard counts only once its append is synced (a torn tail is cut off at open). So a
+//! kill -9 at any moment leaves either the old state or the new one, plus temp debris that
+//! `open` sweeps.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -19,7 +25,9 @@ use floe_codec::ShardHash;
 
 use crate::direct_io::DirectIo;
 use crate::layout::{self, HEADER_LEN, Layout};
-use crate::protocol::{NodeStats, ShardInfo, ShardKey, ShardPage};
+use crate::packs::{DEFAULT_PACK_BELOW, ShardPacks};
+use crate::protocol::{LIST_MAX_LIMIT, NodeStats, ShardInfo, ShardKey, ShardPage};
+use crate::segments::log::Located;
 use crate::stats::{Counters, DiskSpace, payload_len};
 use crate::walk::{self, read_names, scan_shards, sweep_tmp};
 
@@ -65,6 +73,15 @@ pub enum PutOutcome {
     AlreadyPresent,
 }
 
+/// Where a shard's bytes are on disk (see [`ShardStore::on_disk`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnDisk {
+    /// A pack segment or the shard's own file.
+    pub path: PathBuf,
+    pub header_at: u64,
+    pub payload_at: u64,
+}
+
 /// A verified shard as read from disk.
 #[derive(Debug, Clone)]
 pub struct StoredShard {
@@ -81,6 +98,9 @@ pub struct ShardStore {
     seq: AtomicU64,
     /// Shard file I/O, around the page cache for large shards.
     io: DirectIo,
+    /// Shards of fewer payload bytes than `pack_below`.
+    packs: ShardPacks,
+    pack_below: u64,
     /// Held only for its flock: a second node on the same directory would sweep our temp files.
     _lock: File,
 }
@@ -89,6 +109,11 @@ impl ShardStore {
     /// Opens (creating if needed) the store under `root`, sweeps temp debris from a previous
     /// run and counts what is stored.
     pub fn open(root: &Path) -> Result<ShardStore, StoreError> {
+        Self::open_with(root, DEFAULT_PACK_BELOW)
+    }
+
+    /// Opens the store packing shards of fewer than `pack_below` payload bytes (0: none).
+    pub fn open_with(root: &Path, pack_below: u64) -> Result<ShardStore, StoreError> {
         let layout = Layout::new(root);
         for dir in [
             layout.root().to_path_buf(),
@@ -107,15 +132,21 @@ impl ShardStore {
         }
         let mut counters = scan_shards(&layout)?;
         counters.quarantined = read_names(&layout.quarantine_dir())?.len() as u64;
+        let packs = ShardPacks::open(root)?;
+        let packed = packs.figures();
         tracing::info!(
             root = %root.display(),
-            shards = counters.shards,
-            bytes = counters.bytes,
+            shard_files = counters.shards,
+            file_bytes = counters.bytes,
+            packed_shards = packed.shards,
+            packed_bytes = packed.payload_bytes,
             quarantined = counters.quarantined,
             "shard store opened"
         );
         Ok(ShardStore {
             io: DirectIo::default(),
+            packs,
+            pack_below,
             layout,
             counters: Mutex::new(counters),
             seq: AtomicU64::new(0),
@@ -127,9 +158,30 @@ impl ShardStore {
         &self.layout
     }
 
-    /// Where the shard for `key` lives (whether or not it exists).
+    /// Where the shard file for `key` lives (whether or not it exists; a packed shard has none).
     pub fn shard_path(&self, key: &ShardKey) -> PathBuf {
         self.layout.shard_path(key)
+    }
+
+    /// Where the copy of `key` that reads are served from sits on disk: its pack segment or its
+    /// file, and the offsets of its header and payload there. For forensics, and for tests
+    /// that damage a copy.
+    pub fn on_disk(&self, key: &ShardKey) -> Option<OnDisk> {
+        if let Some(located) = self.packs.locate(key) {
+            let header_at = located.loc.offset;
+            return Some(OnDisk {
+                payload_at: header_at + located.loc.entry_len::<ShardKey>()
+                    - u64::from(located.loc.len),
+                header_at,
+                path: located.path,
+            });
+        }
+        let path = self.layout.shard_path(key);
+        path.is_file().then_some(OnDisk {
+            path,
+            header_at: 0,
+            payload_at: HEADER_LEN as u64,
+        })
     }
 
     fn counters(&self) -> MutexGuard<'_, Counters> {
@@ -153,8 +205,13 @@ impl ShardStore {
             });
         }
         let path = self.layout.shard_path(key);
-        if holds_identical(&path, claimed, payload) {
+        if holds_identical(&path, claimed, payload) || self.packs_identical(key, claimed)? {
             return Ok(PutOutcome::AlreadyPresent);
+        }
+        if (payload.len() as u64) < self.pack_below {
+            self.packs
+                .put(key, claimed, Bytes::copy_from_slice(payload))?;
+            return Ok(PutOutcome::Stored);
         }
 
         let tmp = self
@@ -198,9 +255,26 @@ impl ShardStore {
         sync_dir(&prefix)
     }
 
+    /// Whether the packs hold an intact copy of shard `key` hashing to `hash`. Anything
+    /// unreadable counts as "no", so the put appends a good copy that supersedes it (as a
+    /// file put overwrites a damaged file).
+    fn packs_identical(&self, key: &ShardKey, hash: &ShardHash) -> Result<bool, StoreError> {
+        let Some(located) = self.packs.locate(key) else {
+            return Ok(false);
+        };
+        Ok(located.read()?.is_some_and(|(stored, _)| stored == *hash))
+    }
+
     /// Reads and fully verifies shard `key`. A rotten shard is quarantined and reported as
     /// `Corrupt`, so it is never served and never reported twice.
     pub fn get(&self, key: &ShardKey) -> Result<StoredShard, StoreError> {
+        if let Some(located) = self.packs.locate(key) {
+            if let Some((hash, payload)) = located.read()? {
+                return Ok(StoredShard { hash, payload });
+            }
+            self.quarantine_packed(&located, "payload does not match its stored hash")?;
+            return Err(StoreError::Corrupt(*key));
+        }
         let path = self.layout.shard_path(key);
         let Some((file, meta)) = open_shard(&path)? else {
             return Err(StoreError::NotFound);
@@ -225,6 +299,14 @@ impl ShardStore {
     /// Length and stored hash of shard `key`, from its header only: cheap, so the payload is
     /// not verified; a damaged header is still caught and quarantined.
     pub fn head(&self, key: &ShardKey) -> Result<Option<ShardInfo>, StoreError> {
+        if let Some(located) = self.packs.locate(key) {
+            if let Some(hash) = located.stated_hash()? {
+                let len = u64::from(located.loc.len);
+                return Ok(Some(ShardInfo { len, hash }));
+            }
+            self.quarantine_packed(&located, "entry header is damaged")?;
+            return Err(StoreError::Corrupt(*key));
+        }
         let path = self.layout.shard_path(key);
         let Some((file, meta)) = open_shard(&path)? else {
             return Ok(None);
@@ -245,8 +327,13 @@ impl ShardStore {
         }
     }
 
-    /// Removes shard `key`; returns whether it existed.
+    /// Removes shard `key`, packed, a file or both; returns whether it existed.
     pub fn delete(&self, key: &ShardKey) -> Result<bool, StoreError> {
+        let packed = self.packs.delete(key)?;
+        Ok(self.delete_file(key)? || packed)
+    }
+
+    fn delete_file(&self, key: &ShardKey) -> Result<bool, StoreError> {
         let path = self.layout.shard_path(key);
         let mut counters = self.counters();
         let len = match fs::symlink_metadata(&path) {
@@ -297,16 +384,78 @@ impl ShardStore {
         tracing::warn!(%key, problem, quarantined = moved, "corrupt shard detected");
     }
 
-    /// Up to `limit` shards with keys after `after`, in (chunk id, index) order.
+    /// Keeps the rotten entry's bytes in quarantine as evidence and drops the entry, unless a
+    /// put has replaced it meanwhile; counts and logs it.
+    fn quarantine_packed(
+        &self,
+        rotten: &Located<ShardKey>,
+        problem: &str,
+    ) -> Result<(), StoreError> {
+        let key = rotten.id;
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let dest =
+            self.layout
+                .quarantine_path(&key, stamp, self.seq.fetch_add(1, Ordering::Relaxed));
+        let kept = match rotten.raw() {
+            Ok(Some(bytes)) => fs::write(&dest, bytes).is_ok(),
+            _ => false,
+        };
+        let dropped = self.packs.drop_rotten(rotten)?;
+        let mut counters = self.counters();
+        if !dropped {
+            counters.corrupt(false);
+            if kept {
+                let _ = fs::remove_file(&dest);
+            }
+            tracing::warn!(%key, problem, "corrupt packed shard was already replaced");
+            return Ok(());
+        }
+        counters.corrupt(kept);
+        tracing::warn!(%key, problem, quarantined = kept, pack = %rotten.path.display(), "corrupt packed shard detected");
+        Ok(())
+    }
+
+    /// Up to `limit` shards with keys after `after`, in (chunk id, index) order: the packed
+    /// ones and the files, merged (a key in both is listed once, with its packed copy).
     pub fn list(&self, after: Option<&ShardKey>, limit: u32) -> Result<ShardPage, StoreError> {
-        walk::list_page(&self.layout, after, limit)
+        let files = walk::list_page(&self.layout, after, limit)?;
+        let limit = limit.clamp(1, LIST_MAX_LIMIT) as usize;
+        // One more than a page, to tell whether the packs go on past it.
+        let packed = self.packs.page(after, limit + 1);
+        let files_go_on = files.next_after.is_some();
+        let mut shards = Vec::with_capacity(limit);
+        let mut files = files.shards.into_iter().peekable();
+        let mut packed = packed.into_iter().peekable();
+        while shards.len() < limit {
+            let next = match (files.peek(), packed.peek()) {
+                (Some(f), Some(p)) if f.key == p.key => {
+                    files.next();
+                    packed.next()
+                }
+                (Some(f), Some(p)) if f.key < p.key => files.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => packed.next(),
+                (Some(_), None) => files.next(),
+                (None, None) => None,
+            };
+            let Some(next) = next else { break };
+            shards.push(next);
+        }
+        let more = files_go_on || files.peek().is_some() || packed.peek().is_some();
+        let next_after = more.then(|| shards.last().map(|s| s.key)).flatten();
+        Ok(ShardPage { shards, next_after })
     }
 
     /// Current totals plus the filesystem's free and total space.
     pub fn stats(&self) -> Result<NodeStats, StoreError> {
         let disk = DiskSpace::of(self.layout.root())
             .map_err(io_err("cannot statvfs", self.layout.root()))?;
-        Ok(self.counters().snapshot(disk))
+        let packed = self.packs.figures();
+        let mut stats = self.counters().snapshot(disk);
+        stats.shards += packed.shards;
+        stats.bytes += packed.payload_bytes;
+        Ok(stats)
     }
 }
 

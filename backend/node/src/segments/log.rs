@@ -433,7 +433,7 @@ impl<K: LogKey> Log<K> {
     /// Reads the payload at `loc` and checks it against its entry; `Ok(None)` if it is rotten.
     pub fn read(&self, id: &K, loc: &Loc) -> Result<Option<Bytes>, StoreError> {
         match self.locate(id, loc) {
-            Some(located) => located.read(),
+            Some(located) => Ok(located.read()?.map(|(_, payload)| payload)),
             None => Ok(None),
         }
     }
@@ -473,15 +473,16 @@ impl<K: LogKey> Located<K> {
         }
     }
 
-    /// The payload, checked against its entry; `Ok(None)` if it is rotten.
-    pub fn read(&self) -> Result<Option<Bytes>, StoreError> {
+    /// The payload and its hash, checked against its entry; `Ok(None)` if it is rotten.
+    pub fn read(&self) -> Result<Option<(ShardHash, Bytes)>, StoreError> {
         let Some(bytes) = self.raw()? else {
             return Ok(None);
         };
-        let intact = self
+        let start = header_len::<K>();
+        Ok(self
             .parse(&bytes)
-            .is_some_and(|hash| hash.matches(&bytes[header_len::<K>()..]));
-        Ok(intact.then(|| Bytes::from(bytes).slice(header_len::<K>()..)))
+            .filter(|hash| hash.matches(&bytes[start..]))
+            .map(|hash| (hash, Bytes::from(bytes).slice(start..))))
     }
 
     /// The payload hash the entry's header states, without reading the payload; `Ok(None)` if

@@ -4,8 +4,7 @@ use crate::common;
 
 use std::fs;
 
-use common::{chunk, key, shard, start, start_in};
-use floe_node::layout::HEADER_LEN;
+use common::{Form, chunk, damage_payload, flip, key, shard, start, start_in, start_storing};
 use floe_node::{ClientError, ShardStore, StoreError};
 
 fn names(dir: &std::path::Path) -> Vec<String> {
@@ -36,27 +35,43 @@ async fn wrong_hash_is_refused_and_nothing_stored() {
     assert_eq!(client.stats().await.unwrap().shards, 0);
     let layout = node.state.store().layout();
     assert!(names(&layout.tmp_dir()).is_empty());
-    assert!(!node.state.store().shard_path(&key(1, 0)).exists());
+    assert_eq!(node.state.store().on_disk(&key(1, 0)), None);
     node.stop().await;
 }
 
 #[tokio::test]
-async fn rotten_shard_is_quarantined_and_never_served() {
-    let node = start().await;
+async fn rotten_packed_shard_is_quarantined_and_never_served() {
+    rotten_shard_is_quarantined_and_never_served(Form::Default).await;
+}
+
+#[tokio::test]
+async fn rotten_shard_file_is_quarantined_and_never_served() {
+    rotten_shard_is_quarantined_and_never_served(Form::Files).await;
+}
+
+async fn rotten_shard_is_quarantined_and_never_served(form: Form) {
+    let node = start_storing(tempfile::tempdir().unwrap(), u64::MAX, form).await;
     let client = node.client();
     let (bytes, hash) = shard(9, 2048);
     client.put_shard(&chunk(6), 3, &hash, bytes).await.unwrap();
-
-    let path = node.state.store().shard_path(&key(6, 3));
-    let mut file = fs::read(&path).unwrap();
-    file[HEADER_LEN + 1000] ^= 0x01;
-    fs::write(&path, file).unwrap();
+    let place = node.state.store().on_disk(&key(6, 3)).unwrap();
+    assert_eq!(
+        place
+            .path
+            .starts_with(node.state.store().layout().shards_dir()),
+        form == Form::Files
+    );
+    damage_payload(&node, &key(6, 3), 1000, 0x01);
 
     assert!(matches!(
         client.get_shard(&chunk(6), 3).await,
         Err(ClientError::Corrupt)
     ));
-    assert!(!path.exists(), "rotten file must leave the shard tree");
+    assert_eq!(
+        node.state.store().on_disk(&key(6, 3)),
+        None,
+        "rotten copy must be dropped"
+    );
     let quarantine = names(&node.state.store().layout().quarantine_dir());
     assert_eq!(quarantine.len(), 1);
     assert!(
@@ -73,87 +88,101 @@ async fn rotten_shard_is_quarantined_and_never_served() {
     assert_eq!(stats.corrupt_reads, 1);
     assert_eq!((stats.shards, stats.bytes), (0, 0));
 
-    // The quarantine count survives a restart (corrupt_reads is per process).
+    // The quarantine count survives a restart (corrupt_reads is per process), and the dropped
+    // copy stays dropped.
     let dir = node.stop().await;
-    let node = start_in(dir, u64::MAX).await;
+    let node = start_storing(dir, u64::MAX, form).await;
     let stats = node.client().stats().await.unwrap();
     assert_eq!((stats.quarantined, stats.corrupt_reads), (1, 0));
+    assert_eq!((stats.shards, stats.bytes), (0, 0));
+    assert!(matches!(
+        node.client().get_shard(&chunk(6), 3).await,
+        Err(ClientError::NotFound)
+    ));
     node.stop().await;
 }
 
 #[tokio::test]
 async fn damaged_header_is_caught_by_head() {
-    let node = start().await;
-    let client = node.client();
-    let (bytes, hash) = shard(4, 300);
-    client.put_shard(&chunk(7), 0, &hash, bytes).await.unwrap();
-    let path = node.state.store().shard_path(&key(7, 0));
-    fs::write(&path, b"FLSHRD").unwrap(); // torn to less than a header
-    assert!(matches!(
-        client.head_shard(&chunk(7), 0).await,
-        Err(ClientError::Corrupt)
-    ));
-    assert_eq!(client.head_shard(&chunk(7), 0).await.unwrap(), None);
-    node.stop().await;
+    for form in [Form::Default, Form::Files] {
+        let node = start_storing(tempfile::tempdir().unwrap(), u64::MAX, form).await;
+        let client = node.client();
+        let (bytes, hash) = shard(4, 300);
+        client.put_shard(&chunk(7), 0, &hash, bytes).await.unwrap();
+        let place = node.state.store().on_disk(&key(7, 0)).unwrap();
+        flip(&place.path, place.header_at + 2, 0x20); // inside the magic
+        assert!(
+            matches!(
+                client.head_shard(&chunk(7), 0).await,
+                Err(ClientError::Corrupt)
+            ),
+            "{form:?}"
+        );
+        assert_eq!(client.head_shard(&chunk(7), 0).await.unwrap(), None);
+        node.stop().await;
+    }
 }
 
 #[tokio::test]
 async fn re_put_repairs_a_rotten_copy() {
-    let node = start().await;
-    let client = node.client();
-    let (bytes, hash) = shard(5, 1024);
-    client
-        .put_shard(&chunk(8), 1, &hash, bytes.clone())
-        .await
-        .unwrap();
-    let path = node.state.store().shard_path(&key(8, 1));
-    let mut file = fs::read(&path).unwrap();
-    file[HEADER_LEN] ^= 0xff;
-    fs::write(&path, file).unwrap();
+    for form in [Form::Default, Form::Files] {
+        let node = start_storing(tempfile::tempdir().unwrap(), u64::MAX, form).await;
+        let client = node.client();
+        let (bytes, hash) = shard(5, 1024);
+        client
+            .put_shard(&chunk(8), 1, &hash, bytes.clone())
+            .await
+            .unwrap();
+        damage_payload(&node, &key(8, 1), 0, 0xff);
 
-    client
-        .put_shard(&chunk(8), 1, &hash, bytes.clone())
-        .await
-        .unwrap();
-    assert_eq!(client.get_shard(&chunk(8), 1).await.unwrap(), bytes);
-    let stats = client.stats().await.unwrap();
-    assert_eq!(
-        (stats.shards, stats.bytes, stats.corrupt_reads),
-        (1, 1024, 0)
-    );
-    node.stop().await;
+        client
+            .put_shard(&chunk(8), 1, &hash, bytes.clone())
+            .await
+            .unwrap();
+        assert_eq!(client.get_shard(&chunk(8), 1).await.unwrap(), bytes);
+        let stats = client.stats().await.unwrap();
+        assert_eq!(
+            (stats.shards, stats.bytes, stats.corrupt_reads),
+            (1, 1024, 0),
+            "{form:?}"
+        );
+        node.stop().await;
+    }
 }
 
 #[tokio::test]
 async fn restart_sweeps_temp_debris_and_recounts() {
-    let node = start().await;
-    let client = node.client();
-    for i in 0..3u16 {
-        let (bytes, hash) = shard(i as u8, 100 * (i as usize + 1));
-        client.put_shard(&chunk(2), i, &hash, bytes).await.unwrap();
+    for form in [Form::Default, Form::Files] {
+        let node = start_storing(tempfile::tempdir().unwrap(), u64::MAX, form).await;
+        let client = node.client();
+        for i in 0..3u16 {
+            let (bytes, hash) = shard(i as u8, 100 * (i as usize + 1));
+            client.put_shard(&chunk(2), i, &hash, bytes).await.unwrap();
+        }
+        let layout = node.state.store().layout().clone();
+        let dir = node.stop().await;
+
+        // What a kill -9 mid-write leaves behind: a half-written temp file, never renamed.
+        fs::write(
+            layout.tmp_dir().join(format!("{}.0.tmp", key(2, 9))),
+            b"FLSHRD\0\x01partial",
+        )
+        .unwrap();
+        // And a stray non-shard file in the tree, which must not be counted.
+        fs::create_dir_all(layout.shards_dir().join("02")).unwrap();
+        fs::write(layout.shards_dir().join("02").join("notes.txt"), b"x").unwrap();
+
+        let node = start_storing(dir, u64::MAX, form).await;
+        assert!(
+            names(&layout.tmp_dir()).is_empty(),
+            "temp debris must be swept"
+        );
+        let stats = node.client().stats().await.unwrap();
+        assert_eq!((stats.shards, stats.bytes), (3, 600), "{form:?}");
+        let page = node.client().list_shards(None, 10).await.unwrap();
+        assert_eq!(page.shards.len(), 3);
+        node.stop().await;
     }
-    let layout = node.state.store().layout().clone();
-    let dir = node.stop().await;
-
-    // What a kill -9 mid-write leaves behind: a half-written temp file, never renamed.
-    fs::write(
-        layout.tmp_dir().join(format!("{}.0.tmp", key(2, 9))),
-        b"FLSHRD\0\x01partial",
-    )
-    .unwrap();
-    // And a stray non-shard file in the tree, which must not be counted.
-    fs::write(layout.shards_dir().join("02").join("notes.txt"), b"x").unwrap();
-
-    let node = start_in(dir, u64::MAX).await;
-    assert!(
-        names(&layout.tmp_dir()).is_empty(),
-        "temp debris must be swept"
-    );
-    let stats = node.client().stats().await.unwrap();
-    assert_eq!((stats.shards, stats.bytes), (3, 600));
-    let page = node.client().list_shards(None, 10).await.unwrap();
-    assert_eq!(page.shards.len(), 3);
-    node.stop().await;
 }
 
 #[tokio::test]

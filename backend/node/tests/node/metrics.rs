@@ -4,11 +4,9 @@
 
 use crate::common;
 
-use std::fs;
 use std::net::SocketAddr;
 
-use common::{chunk, key, raw, raw_signed, shard, start};
-use floe_node::layout::HEADER_LEN;
+use common::{chunk, damage_payload, key, raw, raw_signed, shard, start};
 
 /// Scrapes `/metrics` without any auth header; returns the exposition body.
 async fn scrape(addr: SocketAddr) -> String {
@@ -63,10 +61,7 @@ async fn counters_follow_what_the_node_did() {
     assert!(client.get_shard(&chunk(9), 0).await.is_err());
 
     // A flipped byte on disk: the read is refused (422) and the shard quarantined.
-    let path = node.state.store().shard_path(&key(2, 0));
-    let mut file = fs::read(&path).unwrap();
-    file[HEADER_LEN + 50] ^= 0x40;
-    fs::write(&path, file).unwrap();
+    damage_payload(&node, &key(2, 0), 50, 0x40);
     assert!(client.get_shard(&chunk(2), 0).await.is_err());
 
     // A scrub over what is left, a delete, a listing and an unsigned request.

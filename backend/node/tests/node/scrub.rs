@@ -3,11 +3,9 @@
 
 use crate::common;
 
-use std::fs;
 use std::time::Instant;
 
-use common::{chunk, key, shard, start};
-use floe_node::layout::HEADER_LEN;
+use common::{chunk, damage_payload, key, shard, start};
 use floe_node::{ClientError, ShardKey};
 
 #[tokio::test]
@@ -25,10 +23,7 @@ async fn scrub_finds_every_rotten_shard_once() {
     }
     let rotten = [key(3, 0), key(3, 2), key(11, 1), key(19, 2)];
     for k in &rotten {
-        let path = node.state.store().shard_path(k);
-        let mut file = fs::read(&path).unwrap();
-        file[HEADER_LEN + 17] ^= 0x40;
-        fs::write(&path, file).unwrap();
+        damage_payload(&node, k, 17, 0x40);
     }
 
     let (mut checked, mut bytes, mut corrupt, mut after, mut calls) = (0, 0, Vec::new(), None, 0);

@@ -36,9 +36,26 @@ pub async fn start() -> TestNode {
 
 /// Starts a node on `dir` with a PUT cap of `max_shard_bytes` (`u64::MAX` = default).
 pub async fn start_in(dir: TempDir, max_shard_bytes: u64) -> TestNode {
+    start_storing(dir, max_shard_bytes, Form::Default).await
+}
+
+/// How a test node stores its shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// The default: small shards packed, large ones files.
+    Default,
+    /// Every shard a file of its own.
+    Files,
+}
+
+/// Starts a node on `dir` storing shards in `form`.
+pub async fn start_storing(dir: TempDir, max_shard_bytes: u64, form: Form) -> TestNode {
     let mut config = NodeConfig::new(dir.path().join("data"), secret());
     if max_shard_bytes != u64::MAX {
         config.max_shard_bytes = max_shard_bytes;
+    }
+    if form == Form::Files {
+        config.pack_shards_below = 0;
     }
     let state = Arc::new(NodeState::open(&config).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -83,6 +100,20 @@ pub fn fast_options() -> ClientOptions {
         retry_backoff: Duration::from_millis(10),
         ..ClientOptions::default()
     }
+}
+
+/// Flips bits `xor` of the byte `offset` bytes into shard `key`'s payload on disk, wherever
+/// the node keeps it.
+pub fn damage_payload(node: &TestNode, key: &ShardKey, offset: u64, xor: u8) {
+    let place = node.state.store().on_disk(key).expect("shard on disk");
+    flip(&place.path, place.payload_at + offset, xor);
+}
+
+/// Flips bits `xor` of the byte at `at` of the file at `path`.
+pub fn flip(path: &std::path::Path, at: u64, xor: u8) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at as usize] ^= xor;
+    std::fs::write(path, bytes).unwrap();
 }
 
 pub fn chunk(n: u8) -> ChunkId {
