@@ -74,7 +74,39 @@ pub struct Cluster {
     dir: Option<tempfile::TempDir>,
 }
 
+/// Where one shard lies on a node's disk, as `floe node --list-shards` prints it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ShardOnDisk {
+    pub chunk: String,
+    pub index: u32,
+    /// Payload bytes.
+    pub len: u64,
+    /// The node's pack segment or the shard's own file.
+    pub path: PathBuf,
+    pub payload_at: u64,
+}
+
 impl Cluster {
+    /// Every shard node `node` holds, packed or a file, read from its data directory while it
+    /// runs (`floe node --list-shards`).
+    pub fn shards_on_disk(&self, node: usize) -> anyhow::Result<Vec<ShardOnDisk>> {
+        let dir = self.nodes[node].data_dir();
+        let out = std::process::Command::new(&self.floe)
+            .args(["node", "--list-shards", "--data"])
+            .arg(&dir)
+            .output()
+            .context("running floe node --list-shards")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "floe node --list-shards failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|line| serde_json::from_str(line).context("a --list-shards line"))
+            .collect()
+    }
+
     /// Starts `count` nodes, then a gateway over them with erasure code `ec` (blocking).
     pub fn start(floe: &Path, count: usize, ec: &str) -> anyhow::Result<Self> {
         Self::start_with_config(floe, count, ec, None)

@@ -87,6 +87,11 @@ enum Command {
         /// Validate the configuration (file, flags, environment, data directory) and exit.
         #[arg(long)]
         check_config: bool,
+        /// Print where each shard under --data lies (its pack segment or file, and the offsets
+        /// of its header and payload there) as one JSON object per line, and exit. Reads only,
+        /// so it is safe while the node runs: for forensics and damage drills.
+        #[arg(long, requires = "data")]
+        list_shards: bool,
     },
 }
 
@@ -191,7 +196,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 listen,
                 data,
                 check_config,
+                list_shards,
             } => {
+                if let Some(dir) = data.as_deref().filter(|_| list_shards) {
+                    return list_shards_in(dir);
+                }
                 let config = floe_node::NodeConfig::resolve(config.as_deref(), listen, data)?;
                 if check_config {
                     let tls = config.tls_acceptor()?;
@@ -208,6 +217,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// `floe node --list-shards`: one JSON line per shard in data directory `dir`.
+fn list_shards_in(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for shard in floe_node::inspect::shards(dir)? {
+        let line = serde_json::json!({
+            "chunk": shard.key.chunk.to_hex(),
+            "index": shard.key.index,
+            "len": shard.len,
+            "path": shard.place.path,
+            "header_at": shard.place.header_at,
+            "payload_at": shard.place.payload_at,
+        });
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn scheme(config: &GatewayConfig) -> &'static str {

@@ -27,6 +27,7 @@ pub mod client;
 pub mod config;
 mod direct_io;
 pub mod holds;
+pub mod inspect;
 pub mod layout;
 pub mod membership;
 pub mod metrics;

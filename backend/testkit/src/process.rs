@@ -245,21 +245,6 @@ impl NodeProcess {
         let _ = std::fs::remove_dir_all(self.data_dir());
         self.restart()
     }
-
-    /// Every shard file this node holds: `data/shards/<2 hex>/<chunk hex>.<index>`, sorted.
-    pub fn shard_files(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        let Ok(prefixes) = std::fs::read_dir(self.data_dir().join("shards")) else {
-            return out;
-        };
-        for prefix in prefixes.flatten() {
-            if let Ok(files) = std::fs::read_dir(prefix.path()) {
-                out.extend(files.flatten().map(|f| f.path()));
-            }
-        }
-        out.sort();
-        out
-    }
 }
 
 impl Drop for NodeProcess {

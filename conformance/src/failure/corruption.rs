@@ -1,15 +1,14 @@
-//! Rotten disks. Two fresh objects are written (1 MiB: one stripe; 9 MiB: three), their shard
-//! files are found on the nodes' disks (chunk ids that did not exist before the writes), and
+//! Rotten disks. Two fresh objects are written (1 MiB: one stripe; 9 MiB: three), their shards
+//! are found on the nodes' disks (chunk ids that did not exist before the writes), and
 //! payload bytes are flipped in place: in data shard 0 of every new chunk and also in data
 //! shard 1 of every other one (two bad shards = m, still decodable). The first reads (a
 //! partial range, then whole objects) must return the original bytes, and the gateway's log
 //! must carry a `shard needs repair` warning naming each rotten shard.
 //!
-//! Shard files are `data/shards/<2 hex>/<chunk hex>.<index>`: a 40-byte header (magic and the
-//! payload's blake3 hash), then the payload.
+//! Where each shard lies (a node's pack segment or its own file, and where its payload starts)
+//! comes from `floe node --list-shards`, which reads a running node's data directory.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -17,11 +16,10 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use super::{Seeded, bounded, record};
 use crate::cluster::Cluster;
+use crate::cluster::ShardOnDisk;
 use crate::report::{Column, Report};
 use crate::sdk::support::*;
 use crate::target::Target;
-
-const HEADER_LEN: usize = 40;
 
 /// One shard whose bytes were flipped.
 struct Rotten {
@@ -30,37 +28,40 @@ struct Rotten {
     node: usize,
 }
 
-/// (node, path, chunk hex, shard index) of every shard file in the cluster.
-fn shard_files(cluster: &Cluster) -> Vec<(usize, PathBuf, String, u32)> {
+/// (node, shard) for every shard in the cluster, packed or a file.
+fn shard_files(cluster: &Cluster) -> anyhow::Result<Vec<(usize, ShardOnDisk)>> {
     let mut out = Vec::new();
-    for (i, node) in cluster.nodes.iter().enumerate() {
-        for path in node.shard_files() {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if let Some((chunk, index)) = name.rsplit_once('.')
-                && let Ok(index) = index.parse()
-            {
-                out.push((i, path.clone(), chunk.to_string(), index));
-            }
-        }
+    for i in 0..cluster.nodes.len() {
+        out.extend(cluster.shards_on_disk(i)?.into_iter().map(|s| (i, s)));
     }
-    out
+    Ok(out)
 }
 
-fn flip_payload(path: &PathBuf) -> anyhow::Result<()> {
-    let mut bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+/// Flips a byte a third of the way into the payload and its last byte, in place: the rest of
+/// the file (a pack segment other shards share) stays as it is.
+fn flip_payload(place: &ShardOnDisk) -> anyhow::Result<()> {
+    let len = place.len;
+    use std::os::unix::fs::FileExt;
     ensure!(
-        bytes.len() > HEADER_LEN + 2,
-        "{} is too short for a shard file",
-        path.display()
+        len > 2,
+        "{} holds a payload too short to damage",
+        place.path.display()
     );
-    let middle = HEADER_LEN + (bytes.len() - HEADER_LEN) / 3;
-    bytes[middle] ^= 0xFF;
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x01;
-    std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&place.path)
+        .with_context(|| format!("opening {}", place.path.display()))?;
+    for (at, xor) in [
+        (place.payload_at + len / 3, 0xFF),
+        (place.payload_at + len - 1, 0x01),
+    ] {
+        let mut byte = [0u8; 1];
+        file.read_exact_at(&mut byte, at)
+            .and_then(|()| file.write_all_at(&[byte[0] ^ xor], at))
+            .with_context(|| format!("flipping byte {at} of {}", place.path.display()))?;
+    }
+    Ok(())
 }
 
 pub async fn run(cluster: &mut Cluster, t: &Target, seeded: &Seeded, report: &mut Report) {
@@ -107,7 +108,10 @@ async fn corrupt_and_read(
     bucket: &str,
 ) -> anyhow::Result<(String, Vec<Rotten>)> {
     let c = t.client();
-    let before: HashSet<String> = shard_files(cluster).into_iter().map(|f| f.2).collect();
+    let before: HashSet<String> = shard_files(cluster)?
+        .into_iter()
+        .map(|f| f.1.chunk)
+        .collect();
     let objects = [
         ("corrupt/one-stripe", data(9000, MIB + 1)),
         ("corrupt/three-stripes", data(9001, 9 * MIB + 3)),
@@ -124,9 +128,9 @@ async fn corrupt_and_read(
     // chunks: 1 + 3 stripes) may land a little later, so the files are awaited.
     let deadline = Instant::now() + Duration::from_secs(30);
     let files = loop {
-        let files: Vec<_> = shard_files(cluster)
+        let files: Vec<_> = shard_files(cluster)?
             .into_iter()
-            .filter(|f| !before.contains(&f.2))
+            .filter(|f| !before.contains(&f.1.chunk))
             .collect();
         if files.len() >= 4 * 6 || Instant::now() > deadline {
             break files;
@@ -135,7 +139,7 @@ async fn corrupt_and_read(
     };
     let mut chunks: Vec<&String> = files
         .iter()
-        .map(|f| &f.2)
+        .map(|f| &f.1.chunk)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -150,11 +154,13 @@ async fn corrupt_and_read(
     for (n, chunk) in chunks.iter().enumerate() {
         let indexes: &[u32] = if n.is_multiple_of(2) { &[0, 1] } else { &[0] };
         for index in indexes {
-            let Some((node, path, _, _)) = files.iter().find(|f| &f.2 == *chunk && f.3 == *index)
+            let Some((node, shard)) = files
+                .iter()
+                .find(|f| &f.1.chunk == *chunk && f.1.index == *index)
             else {
                 bail!("shard {index} of chunk {chunk} is on no node");
             };
-            flip_payload(path)?;
+            flip_payload(shard)?;
             rotten.push(Rotten {
                 chunk: (*chunk).clone(),
                 index: *index,
@@ -163,7 +169,7 @@ async fn corrupt_and_read(
         }
     }
     println!(
-        "  flipped payload bytes in {} shard files of {} chunks (shard 0 of each, shard 1 of every other)",
+        "  flipped payload bytes in {} shards of {} chunks (shard 0 of each, shard 1 of every other)",
         rotten.len(),
         chunks.len()
     );

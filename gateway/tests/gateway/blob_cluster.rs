@@ -5,10 +5,10 @@ use crate::support;
 
 use std::sync::Arc;
 
-use floe_codec::{ByteRange, ChunkId, ChunkRef};
+use floe_codec::{ByteRange, ChunkRef};
 use floe_gateway::blobs::{BlobError, BlobStore, BlobWriter, RepairReason, whole};
 use futures::StreamExt;
-use support::cluster::{LocalCluster, pattern};
+use support::cluster::{LocalCluster, flip_byte, pattern, shards_on_disk};
 
 const MIB: usize = 1024 * 1024;
 
@@ -101,21 +101,19 @@ async fn flipped_byte_on_disk_is_read_around_and_reported() {
     let chunks = write_blob(&store, &data).await.expect("write");
 
     // Rot one data shard (index < k) of the first chunk, wherever it landed.
-    let target = chunks[0].id.to_hex();
-    let (node, file) = cluster
+    let (node, shard) = cluster
         .nodes
         .iter()
         .enumerate()
-        .flat_map(|(i, n)| n.shard_files().into_iter().map(move |f| (i, f)))
-        .find(|(_, f)| {
-            let name = f.file_name().unwrap().to_string_lossy().to_string();
-            name.starts_with(&target) && name.ends_with(".0")
-        })
+        .flat_map(|(i, n)| shards_on_disk(n).into_iter().map(move |s| (i, s)))
+        .find(|(_, s)| s.key.chunk == chunks[0].id && s.key.index == 0)
         .expect("shard 0 of chunk 0 is on some node");
-    let mut bytes = std::fs::read(&file).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x20;
-    std::fs::write(&file, &bytes).unwrap();
+    // The payload's last byte.
+    flip_byte(
+        &shard.place.path,
+        shard.place.payload_at + shard.len - 1,
+        0x20,
+    );
 
     let back = read_blob(&store, &chunks, whole(data.len() as u64))
         .await
@@ -125,7 +123,7 @@ async fn flipped_byte_on_disk_is_read_around_and_reported() {
     let faults = store.repairs().snapshot();
     let fault = faults
         .iter()
-        .find(|f| f.chunk == ChunkId::from_hex(&target).unwrap() && f.shard == 0)
+        .find(|f| f.chunk == chunks[0].id && f.shard == 0)
         .expect("the rotten shard was reported for repair");
     assert_eq!(fault.reason, RepairReason::Corrupt);
     assert_eq!(fault.node, cluster.nodes[node].url());

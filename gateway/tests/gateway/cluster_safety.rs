@@ -12,7 +12,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use floe_gateway::admin::AdminClient;
 use floe_node::ClientOptions;
 use floe_testkit::Rng;
-use support::cluster::{LocalCluster, pattern};
+use support::cluster::{LocalCluster, pattern, shards_on_disk};
 use support::gateway::{ACCESS_KEY, ADMIN_TOKEN, SECRET_KEY, config_text};
 use support::serve::{ServeProcess, client_with};
 
@@ -177,7 +177,7 @@ async fn nodes_of_another_cluster_are_refused() {
     y_gateway.kill();
     let (x_id, y_id) = (x.nodes[0].cluster_id(), y.nodes[0].cluster_id());
     assert!(x_id.is_some() && y_id.is_some() && x_id != y_id);
-    let y_files_before = y.nodes[0].shard_files().len();
+    let y_files_before = shards_on_disk(&y.nodes[0]).len();
 
     let mut mixed = x.urls();
     mixed[5] = y.urls()[0].clone();
@@ -213,7 +213,7 @@ async fn nodes_of_another_cluster_are_refused() {
     let err = intruder.list_shards(None, 10).await.expect_err("refused");
     assert!(err.to_string().contains("belongs to cluster"), "{err}");
     assert_eq!(
-        y.nodes[0].shard_files().len(),
+        shards_on_disk(&y.nodes[0]).len(),
         y_files_before,
         "y's node was written to"
     );
@@ -248,7 +248,7 @@ async fn a_partial_rebuild_keeps_deletion_off() {
         .expect("delete");
     wait_for_records(&cluster, 12).await;
     first.kill();
-    let shards_before: usize = cluster.nodes.iter().map(|n| n.shard_files().len()).sum();
+    let shards_before: usize = cluster.nodes.iter().map(|n| shards_on_disk(n).len()).sum();
     println!("shards before: {shards_before}");
 
     cluster.nodes[0].kill();
@@ -275,9 +275,9 @@ async fn a_partial_rebuild_keeps_deletion_off() {
     assert_eq!(report.orphans.shards_deleted, 0);
     let shards_after: usize = cluster.nodes[1..]
         .iter()
-        .map(|n| n.shard_files().len())
+        .map(|n| shards_on_disk(n).len())
         .sum::<usize>()
-        + cluster.nodes[0].shard_files().len();
+        + shards_on_disk(&cluster.nodes[0]).len();
     assert_eq!(
         shards_after, shards_before,
         "shards deleted on a partial view"

@@ -76,7 +76,8 @@ async fn gc_leaves_no_orphans(mut gateway: ServeProcess, acked: &HashMap<String,
     assert_eq!(index.garbage_count().unwrap(), 0);
 }
 
-/// Chunk ids of every shard file of the embedded nodes under `data`, one per file.
+/// Chunk ids of every shard the embedded nodes under `data` hold, packed or a file, one per
+/// shard (read while they run).
 fn shard_files(data: &std::path::Path) -> Vec<ChunkId> {
     let mut shards = Vec::new();
     for node in std::fs::read_dir(data.join("nodes"))
@@ -84,19 +85,8 @@ fn shard_files(data: &std::path::Path) -> Vec<ChunkId> {
         .flatten()
         .flatten()
     {
-        let root = node.path().join("shards");
-        for prefix in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-            for file in std::fs::read_dir(prefix.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let name = file.file_name().into_string().unwrap_or_default();
-                if let Some(Ok(id)) = name.split_once('.').map(|(c, _)| ChunkId::from_hex(c)) {
-                    shards.push(id);
-                }
-            }
-        }
+        let found = floe_node::inspect::shards(&node.path()).unwrap_or_default();
+        shards.extend(found.iter().map(|s| s.key.chunk));
     }
     shards
 }

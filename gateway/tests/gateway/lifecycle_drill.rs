@@ -16,7 +16,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use support::aws_cli::succeeded;
-use support::cluster::{LocalCluster, pattern};
+use support::cluster::{LocalCluster, pattern, shards_on_disk};
 use support::gateway::{ACCESS_KEY, ADMIN_TOKEN, SECRET_KEY, config_text};
 use support::serve::ServeProcess;
 
@@ -96,7 +96,7 @@ fn upload_ids(gw: &ServeProcess, home: &Path, bucket: &str) -> String {
 }
 
 fn shards(cluster: &LocalCluster) -> usize {
-    cluster.nodes.iter().map(|n| n.shard_files().len()).sum()
+    cluster.nodes.iter().map(|n| shards_on_disk(n).len()).sum()
 }
 
 /// A gateway over `cluster` whose lifecycle days last `day_seconds`, and whose engine runs

@@ -9,7 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use floe_gateway::admin::AdminClient;
 
 use crate::support;
-use support::cluster::{LocalCluster, pattern};
+use support::cluster::{LocalCluster, pattern, shards_on_disk};
 use support::gateway::{ACCESS_KEY, ADMIN_TOKEN, SECRET_KEY, config_text};
 use support::serve::{ServeProcess, client_with};
 
@@ -171,7 +171,7 @@ async fn maintenance_moves_to_a_survivor() {
         .send()
         .await
         .unwrap();
-    let shards_before: usize = cluster.nodes.iter().map(|n| n.shard_files().len()).sum();
+    let shards_before: usize = cluster.nodes.iter().map(|n| shards_on_disk(n).len()).sum();
     assert!(shards_before >= 6, "{shards_before} shard files");
     client
         .delete_object()
@@ -200,7 +200,7 @@ async fn maintenance_moves_to_a_survivor() {
         (true, 0),
         "lease taken over and garbage collected"
     );
-    let shards_after: usize = cluster.nodes.iter().map(|n| n.shard_files().len()).sum();
+    let shards_after: usize = cluster.nodes.iter().map(|n| shards_on_disk(n).len()).sum();
     assert_eq!(shards_after, 0, "the deleted object's shards are gone");
     drop(gws);
 }
@@ -384,7 +384,7 @@ async fn a_drain_through_one_gateway_is_followed_by_the_other() {
     };
     assert!(followed, "b follows the drain mark");
     // New writes through b leave the drained node alone.
-    let before = cluster.nodes[6].shard_files().len();
+    let before = shards_on_disk(&cluster.nodes[6]).len();
     let client = s3(&b);
     client.create_bucket().bucket("after").send().await.unwrap();
     client
@@ -395,7 +395,7 @@ async fn a_drain_through_one_gateway_is_followed_by_the_other() {
         .send()
         .await
         .unwrap();
-    assert_eq!(cluster.nodes[6].shard_files().len(), before);
+    assert_eq!(shards_on_disk(&cluster.nodes[6]).len(), before);
 }
 
 /// Two gateways writing versions of one key at once: every write gets its own id, no id is

@@ -452,6 +452,58 @@ impl<K: LogKey> Log<K> {
     }
 }
 
+/// The newest put of every key in the log at `dir`, and the segment file it is in, read
+/// without opening the log: nothing is locked, verified, cut or rewritten, so the node that owns
+/// the directory may be running. A torn tail ends its segment's scan.
+pub fn peek<K: LogKey>(dir: &Path) -> Result<BTreeMap<K, (PathBuf, Loc)>, StoreError> {
+    let mut seqs: Vec<u64> = match read_names(dir) {
+        Ok(names) => names.iter().filter_map(|n| segment_seq(n)).collect(),
+        Err(_) if !dir.exists() => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    seqs.sort_unstable();
+    let mut map = BTreeMap::new();
+    for seq in seqs {
+        let path = dir.join(format!("{seq:016x}.seg"));
+        let file = File::open(&path).map_err(io_err("cannot open log segment", &path))?;
+        let size = file
+            .metadata()
+            .map_err(io_err("cannot stat log segment", &path))?
+            .len();
+        let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
+        if size < SEGMENT_HEADER_LEN
+            || file.read_exact_at(&mut header, 0).is_err()
+            || header[..K::SEGMENT_MAGIC.len()] != K::SEGMENT_MAGIC
+        {
+            continue;
+        }
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&header[K::SEGMENT_MAGIC.len()..]);
+        let segment = Segment {
+            file: Arc::new(file),
+            key,
+            path: path.clone(),
+            size,
+            live: 0,
+        };
+        scan::<K>(&segment, size, false, |offset, header| match header.kind {
+            EntryKind::Put { version, len, .. } => {
+                let loc = Loc {
+                    segment: seq,
+                    offset,
+                    version,
+                    len,
+                };
+                map.insert(header.id, (path.clone(), loc));
+            }
+            EntryKind::Tombstone => {
+                map.remove(&header.id);
+            }
+        })?;
+    }
+    Ok(map)
+}
+
 /// One entry's place, readable without the log.
 #[derive(Debug, Clone)]
 pub struct Located<K> {

@@ -1,23 +1,23 @@
-//! 1,000 random byte flips in the payloads of shard files on disk (at most m = 2 damaged shards
-//! per chunk, so every chunk stays recoverable): one scrub finds every damaged file, the repair
-//! behind it rebuilds them, a second scrub finds nothing, and every object reads back intact.
+//! 1,000 random byte flips in the payloads of shards on disk, packed or files (at most m = 2
+//! damaged shards per chunk, so every chunk stays recoverable): one scrub finds every damaged
+//! shard, the repair behind it rebuilds them, a second scrub finds nothing, and every object
+//! reads back intact.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use crate::support::cluster::{LocalCluster, pattern};
+use crate::support::cluster::{LocalCluster, flip_byte, pattern};
 use crate::support::gateway::{ClusterGateway, catalog, get, placement, put};
 use floe_testkit::Rng;
 
 const FLIPS: usize = 1000;
-const HEADER_LEN: u64 = 40;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrub_finds_and_repairs_a_thousand_flipped_bytes() {
     let cluster = LocalCluster::start(6);
     let tmp = tempfile::tempdir().unwrap();
-    // Small chunks: many shard files to spread the damage over. Quorum 6: a PUT returns once
-    // all six shards are on disk (not five plus a straggler), so the files below exist.
+    // Small chunks: many shards to spread the damage over. Quorum 6: a PUT returns once
+    // all six shards are on disk (not five plus a straggler), so the shards below exist.
     let gw = ClusterGateway::start(
         &cluster,
         tmp.path(),
@@ -38,45 +38,43 @@ async fn scrub_finds_and_repairs_a_thousand_flipped_bytes() {
     let chunks = catalog(gw.index());
     let urls = cluster.urls();
 
-    // Two shards of each chunk may be damaged: the candidate files.
+    // Two shards of each chunk may be damaged: the candidates, wherever their nodes keep them
+    // (a pack segment or a file), as (file, payload offset, payload length).
     let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
-    let mut candidates: Vec<(PathBuf, u64)> = Vec::new();
+    let mut candidates: Vec<(PathBuf, u64, u64)> = Vec::new();
     for chunk in &chunks {
         let nodes = placement(chunk, &urls);
         let first = rng.below(6) as usize;
         let second = (first + 1 + rng.below(5) as usize) % 6;
         for index in [first, second] {
-            let hex = chunk.id.to_hex();
-            let path = cluster.nodes[nodes[index]]
-                .data_dir()
-                .join("shards")
-                .join(&hex[..2])
-                .join(format!("{hex}.{index}"));
-            candidates.push((path, chunk.shard_len() as u64));
+            let key = floe_node::ShardKey::new(chunk.id, index as u16);
+            let place = floe_node::inspect::shard(&cluster.nodes[nodes[index]].data_dir(), &key)
+                .expect("read the node's data directory")
+                .expect("the shard is on its node");
+            candidates.push((place.path, place.payload_at, chunk.shard_len() as u64));
         }
     }
-    let mut flipped: BTreeMap<PathBuf, BTreeSet<u64>> = BTreeMap::new();
-    let mut files: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+    // Flipped bytes per shard (file and payload offset).
+    let mut flipped: BTreeMap<(PathBuf, u64), BTreeSet<u64>> = BTreeMap::new();
     let mut flips = 0;
     while flips < FLIPS {
-        let (path, payload_len) = &candidates[rng.below(candidates.len() as u64) as usize];
-        let offset = HEADER_LEN + rng.below(*payload_len);
+        let (path, payload_at, payload_len) =
+            &candidates[rng.below(candidates.len() as u64) as usize];
+        let offset = payload_at + rng.below(*payload_len);
         // A second flip of the same byte could undo the first: one flip per byte.
-        if !flipped.entry(path.clone()).or_default().insert(offset) {
+        if !flipped
+            .entry((path.clone(), *payload_at))
+            .or_default()
+            .insert(offset)
+        {
             continue;
         }
-        let bytes = files
-            .entry(path.clone())
-            .or_insert_with(|| std::fs::read(path).expect("shard file"));
-        bytes[offset as usize] ^= 1 + (rng.below(255) as u8);
+        flip_byte(path, offset, 1 + (rng.below(255) as u8));
         flips += 1;
     }
-    for (path, bytes) in &files {
-        std::fs::write(path, bytes).expect("write damaged shard");
-    }
-    let damaged = files.len() as u64;
+    let damaged = flipped.len() as u64;
     println!(
-        "{FLIPS} byte flips in {damaged} shard files of {} chunks",
+        "{FLIPS} byte flips in {damaged} shards of {} chunks",
         chunks.len()
     );
 

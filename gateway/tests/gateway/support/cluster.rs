@@ -13,6 +13,26 @@ pub use floe_testkit::{NodeProcess, NodeSpec, pattern};
 
 pub const SECRET: &str = "floe-test-cluster-secret-0123456789abcdef";
 
+/// Every shard a node's data directory holds, packed or a file (read while it runs).
+pub fn shards_on_disk(node: &NodeProcess) -> Vec<floe_node::inspect::FoundShard> {
+    floe_node::inspect::shards(&node.data_dir()).expect("read the node's data directory")
+}
+
+/// Flips bits `xor` of the byte at `at` of the file at `path` in place, leaving the rest of the
+/// file (a pack segment other shards share) as it is.
+pub fn flip_byte(path: &std::path::Path, at: u64, xor: u8) {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .expect("open shard storage");
+    let mut byte = [0u8; 1];
+    file.read_exact_at(&mut byte, at).expect("read byte");
+    byte[0] ^= xor;
+    file.write_all_at(&byte, at).expect("write byte");
+}
+
 /// A set of node processes in one temporary directory.
 pub struct LocalCluster {
     pub nodes: Vec<NodeProcess>,
