@@ -211,6 +211,11 @@ impl ShardStore {
         if (payload.len() as u64) < self.pack_below {
             self.packs
                 .put(key, claimed, Bytes::copy_from_slice(payload))?;
+            // A file of the key (damaged, or written under another threshold) would be listed
+            // and counted beside the packed copy.
+            if path.exists() {
+                self.delete_file(key)?;
+            }
             return Ok(PutOutcome::Stored);
         }
 
@@ -222,7 +227,10 @@ impl ShardStore {
             // Best effort: whatever is left is swept at the next start.
             let _ = fs::remove_file(&tmp);
         }
-        result.map(|()| PutOutcome::Stored)
+        result?;
+        // A packed copy (damaged, or written under another threshold) would shadow the file.
+        self.packs.delete(key)?;
+        Ok(PutOutcome::Stored)
     }
 
     fn install(

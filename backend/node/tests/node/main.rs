@@ -4,6 +4,7 @@
 //! - [`roundtrip`]: put, get, head, delete and list through `NodeClient`;
 //! - [`records`]: versioned metadata records;
 //! - [`integrity`]: refused puts, rotten files, crash debris, restarts;
+//! - [`forms`]: packed shards and shard files in one store;
 //! - [`scrub`]: re-verification, quarantine and the rate cap;
 //! - [`security`]: authentication, cluster scopes, replays and input validation in raw HTTP;
 //! - [`client`]: the client's retries, timeouts and reply caps against misbehaving servers;
@@ -15,6 +16,7 @@ mod common;
 
 mod client;
 mod decode_fuzz;
+mod forms;
 mod holds;
 mod integrity;
 mod metrics;

@@ -8,3 +8,4 @@ mod record_log;
 mod recovery;
 mod repair;
 mod scrub;
+mod shard_packs;
