@@ -212,12 +212,14 @@ mod tests {
             data_dir = "/srv/floe"
             cluster_secret = "from-file-0123456789abcdef0123456789"
             max_shard_bytes = 1024
+            pack_shards_below = 0
             "#,
         );
         let c = build(file, None, None, None).unwrap();
         assert_eq!(c.listen, "0.0.0.0:9200".parse().unwrap());
         assert_eq!(c.data_dir, PathBuf::from("/srv/floe"));
         assert_eq!(c.max_shard_bytes, 1024);
+        assert_eq!(c.pack_shards_below, 0);
         assert_eq!(c.tls, None);
 
         let file = parse(r#"listen = "0.0.0.0:9200""#);
@@ -226,6 +228,7 @@ mod tests {
         assert_eq!(c.listen, cli);
         assert_eq!(c.data_dir, PathBuf::from("/d"));
         assert_eq!(c.max_shard_bytes, DEFAULT_MAX_SHARD_BYTES);
+        assert_eq!(c.pack_shards_below, DEFAULT_PACK_BELOW);
 
         let c = build(FileConfig::default(), Some(GOOD.into()), None, None).unwrap();
         assert_eq!(c.listen, DEFAULT_LISTEN);

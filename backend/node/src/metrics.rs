@@ -266,6 +266,35 @@ impl Collector for StoreFigures {
             "Bytes of the record log entries that are each record's newest version",
             records.live_bytes,
         )?;
+        let packs = self.store.pack_figures();
+        Self::gauge(
+            e,
+            "pack_log_bytes",
+            "Bytes of the shard pack segments, deleted and superseded entries included",
+            packs.log_bytes,
+        )?;
+        Self::gauge(
+            e,
+            "pack_live_bytes",
+            "Bytes of the shard pack entries of the shards held",
+            packs.live_bytes,
+        )?;
+        for (name, help, value) in [
+            (
+                "pack_commits",
+                "Group commits (one append, one fdatasync) of packed shard puts and deletes",
+                packs.commits,
+            ),
+            (
+                "pack_changes",
+                "Packed shard puts and deletes the group commits carried",
+                packs.changes,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            let metric = e.encode_descriptor(name, help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
         let stats = match self.store.stats() {
             Ok(stats) => stats,
             Err(e) => {
@@ -369,6 +398,8 @@ mod tests {
             "floe_node_quarantined_files 0",
             "floe_node_stored_records 1",
             "floe_node_record_log_live_bytes 101",
+            "floe_node_pack_commits_total 0",
+            "floe_node_pack_log_bytes 0",
             "floe_node_disk_total_bytes ",
             "# EOF",
         ] {

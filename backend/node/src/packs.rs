@@ -15,6 +15,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -46,6 +47,9 @@ pub struct ShardPacks {
     log: Mutex<Log<ShardKey>>,
     /// Changes queued for the next commit; taken whole by whoever commits next.
     queue: Mutex<Vec<Pending>>,
+    /// Group commits made, and the changes they carried: their ratio is the batching.
+    commits: AtomicU64,
+    changes: AtomicU64,
 }
 
 impl std::fmt::Debug for ShardPacks {
@@ -63,6 +67,11 @@ pub struct PackFigures {
     pub payload_bytes: u64,
     /// Bytes of all pack segments, superseded entries and tombstones included.
     pub log_bytes: u64,
+    /// Bytes of the entries (headers included) of the shards held.
+    pub live_bytes: u64,
+    /// Group commits since the node started, and the puts and deletes they carried.
+    pub commits: u64,
+    pub changes: u64,
 }
 
 impl ShardPacks {
@@ -80,6 +89,8 @@ impl ShardPacks {
             dir,
             log: Mutex::new(log),
             queue: Mutex::new(Vec::new()),
+            commits: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
         })
     }
 
@@ -141,11 +152,14 @@ impl ShardPacks {
 
     pub fn figures(&self) -> PackFigures {
         let log = self.log();
-        let (shards, log_bytes, _) = log.figures();
+        let (shards, log_bytes, live_bytes) = log.figures();
         PackFigures {
             shards,
             payload_bytes: log.live_payload(),
             log_bytes,
+            live_bytes,
+            commits: self.commits.load(Ordering::Relaxed),
+            changes: self.changes.load(Ordering::Relaxed),
         }
     }
 
@@ -167,6 +181,9 @@ impl ShardPacks {
         let batch = std::mem::take(&mut *lock(&self.queue));
         let changes: Vec<Change<ShardKey>> = batch.iter().map(|p| p.change.clone()).collect();
         let result = log.commit(&changes).map_err(|e| e.to_string());
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.changes
+            .fetch_add(changes.len() as u64, Ordering::Relaxed);
         for pending in &batch {
             *lock(&pending.outcome) = Some(result.clone());
         }

@@ -25,7 +25,7 @@ use floe_codec::ShardHash;
 
 use crate::direct_io::DirectIo;
 use crate::layout::{self, HEADER_LEN, Layout};
-use crate::packs::{DEFAULT_PACK_BELOW, ShardPacks};
+use crate::packs::{DEFAULT_PACK_BELOW, PackFigures, ShardPacks};
 use crate::protocol::{LIST_MAX_LIMIT, NodeStats, ShardInfo, ShardKey, ShardPage};
 use crate::segments::log::Located;
 use crate::stats::{Counters, DiskSpace, payload_len};
@@ -453,6 +453,11 @@ impl ShardStore {
         let more = files_go_on || files.peek().is_some() || packed.peek().is_some();
         let next_after = more.then(|| shards.last().map(|s| s.key)).flatten();
         Ok(ShardPage { shards, next_after })
+    }
+
+    /// What the packs hold and how their commits were batched.
+    pub fn pack_figures(&self) -> PackFigures {
+        self.packs.figures()
     }
 
     /// Current totals plus the filesystem's free and total space.
