@@ -8,7 +8,6 @@
 //! and a write to those keys stays an ordinary object that the virtual file hides.
 
 use bytes::Bytes;
-use md5::{Digest as _, Md5};
 
 use crate::index::{ContentHeaders, ObjectRecord};
 
@@ -78,7 +77,7 @@ impl ObjectService {
         let bytes = Bytes::from(text);
         let record = ObjectRecord {
             size: bytes.len() as u64,
-            etag: hex::encode(Md5::digest(&bytes)),
+            etag: hex::encode(md5_simd::digest(&bytes)),
             modified: now_millis(),
             headers: ContentHeaders {
                 content_type: Some("application/xml".into()),
