@@ -32,6 +32,10 @@ pub const PACK_DIR: &str = "packs";
 /// stay files, written around the page cache by direct I/O.
 pub const DEFAULT_PACK_BELOW: u64 = 1 << 20;
 
+/// Zeros written ahead of the appends (see `Log::preextend`): one size change and block
+/// allocation per 4 MiB of shards instead of one per commit.
+const PREEXTEND: u64 = 4 << 20;
+
 /// The outcome a group commit leaves for each change it carried.
 type Outcome = Arc<Mutex<Option<Result<(), String>>>>;
 
@@ -84,7 +88,7 @@ impl ShardPacks {
     pub fn open_with(root: &Path, segment_target: u64) -> Result<ShardPacks, StoreError> {
         let dir = root.join(PACK_DIR);
         // Shards are read back by scrub and by cold GETs; the kernel decides what stays cached.
-        let log = Log::open(&dir, segment_target, WrittenPages::Keep)?;
+        let log = Log::open(&dir, segment_target, WrittenPages::Keep)?.preextend(PREEXTEND);
         Ok(ShardPacks {
             dir,
             log: Mutex::new(log),
@@ -316,6 +320,19 @@ mod tests {
         assert_eq!(packs.figures().shards, 8 * 40);
     }
 
+    fn segments(dir: &Path) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join(PACK_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        paths
+    }
+
+    fn file_len(path: &Path) -> u64 {
+        std::fs::metadata(path).unwrap().len()
+    }
+
     #[test]
     fn a_torn_append_is_cut_off_and_the_rest_stays() {
         let dir = tempfile::tempdir().unwrap();
@@ -323,31 +340,61 @@ mod tests {
         for n in 0..10 {
             put(&packs, n);
         }
+        // One segment: its entries end here, and zeros written ahead follow.
+        let end = packs.figures().log_bytes;
         drop(packs);
-        let segment = std::fs::read_dir(dir.path().join(PACK_DIR))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .max()
-            .unwrap();
-        let intact = std::fs::metadata(&segment).unwrap().len();
-        // What a crash mid-append leaves: the start of an entry and part of its payload.
+        let segment = segments(dir.path()).pop().unwrap();
+        assert!(file_len(&segment) > end + PREEXTEND / 2, "zeros follow the entries");
+        // What a crash mid-append leaves right after the entries: the start of an entry (its
+        // header damaged) and part of its payload.
         let bytes = std::fs::read(&segment).unwrap();
         let mut torn = bytes[40..40 + 500].to_vec();
         torn[5] ^= 0xff;
-        use std::io::Write;
+        use std::os::unix::fs::FileExt;
         std::fs::OpenOptions::new()
-            .append(true)
+            .write(true)
             .open(&segment)
             .unwrap()
-            .write_all(&torn)
+            .write_all_at(&torn, end)
             .unwrap();
 
         let packs = ShardPacks::open(dir.path()).unwrap();
-        assert_eq!(std::fs::metadata(&segment).unwrap().len(), intact);
+        assert_eq!(file_len(&segment), end, "torn bytes and zeros cut off");
         for n in 0..10 {
             assert_eq!(read(&packs, n), Some(body(n)));
         }
         put(&packs, 10);
         assert_eq!(read(&packs, 10), Some(body(10)));
+    }
+
+    #[test]
+    fn sealed_segments_keep_no_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = ShardPacks::open_with(dir.path(), 64 << 10).unwrap();
+        for n in 0..100 {
+            put(&packs, n);
+        }
+        let log_bytes = packs.figures().log_bytes;
+        let files = segments(dir.path());
+        assert!(files.len() > 2, "{files:?}");
+        // Sealed segments were trimmed as the next one started; only the newest has zeros.
+        let (newest, sealed) = files.split_last().unwrap();
+        let sealed_len: u64 = sealed.iter().map(|p| file_len(p)).sum();
+        assert!(file_len(newest) > log_bytes - sealed_len);
+        drop(packs);
+
+        // A crash that kept the zeros on a segment that is no longer the newest: they are cut
+        // off at open, and every entry before them counts.
+        let newest_len = file_len(newest);
+        let next = newest.with_file_name(format!("{:016x}.seg", sealed.len() + 5));
+        let mut header = b"FLSPAK\x00\x01".to_vec();
+        header.extend_from_slice(&[3; 32]);
+        std::fs::write(&next, header).unwrap();
+        let packs = ShardPacks::open_with(dir.path(), 64 << 10).unwrap();
+        assert!(file_len(newest) < newest_len);
+        assert_eq!(packs.figures().log_bytes, log_bytes + 40);
+        for n in 0..100 {
+            assert_eq!(read(&packs, n), Some(body(n)), "shard {n}");
+        }
     }
 }
