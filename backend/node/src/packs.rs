@@ -11,7 +11,9 @@
 //! to reach the log takes every change queued behind it and commits them together (group
 //! commit), so a put returns only once its shard is durable. An entry's version is the unix
 //! second it was written, which listing reports as the shard's modification time. Deleted
-//! shards leave tombstones; mostly dead segments are compacted after commits.
+//! shards leave tombstones, which are not synced on their own (a delete a crash undoes leaves
+//! an orphan the garbage collector deletes again, as with a shard file's unsynced unlink);
+//! mostly dead segments are compacted after commits.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -88,7 +90,11 @@ impl ShardPacks {
     pub fn open_with(root: &Path, segment_target: u64) -> Result<ShardPacks, StoreError> {
         let dir = root.join(PACK_DIR);
         // Shards are read back by scrub and by cold GETs; the kernel decides what stays cached.
-        let log = Log::open(&dir, segment_target, WrittenPages::Keep)?.preextend(PREEXTEND);
+        // A delete a crash undoes leaves an unreferenced shard, which the garbage collector
+        // deletes again (as a shard file's unlink is not synced either).
+        let log = Log::open(&dir, segment_target, WrittenPages::Keep)?
+            .preextend(PREEXTEND)
+            .unsynced_tombstones();
         Ok(ShardPacks {
             dir,
             log: Mutex::new(log),
@@ -183,6 +189,8 @@ impl ShardPacks {
             return done.map_err(|e| self.failed(e));
         }
         let batch = std::mem::take(&mut *lock(&self.queue));
+        // Not there only if a commit took it and never set its outcome (it panicked).
+        let carried = batch.iter().any(|p| Arc::ptr_eq(&p.outcome, &outcome));
         let changes: Vec<Change<ShardKey>> = batch.iter().map(|p| p.change.clone()).collect();
         let result = log.commit(&changes).map_err(|e| e.to_string());
         self.commits.fetch_add(1, Ordering::Relaxed);
@@ -198,7 +206,10 @@ impl ShardPacks {
             tracing::warn!(error = %e, "shard pack compaction failed");
         }
         drop(log);
-        // Ours was queued before we took the lock, so this batch carried it.
+        if !carried {
+            // Never written, so never acknowledged.
+            return Err(self.failed("the commit carrying this change did not finish".into()));
+        }
         let done = lock(&outcome).take().unwrap_or(result);
         done.map_err(|e| self.failed(e))
     }
@@ -344,7 +355,10 @@ mod tests {
         let end = packs.figures().log_bytes;
         drop(packs);
         let segment = segments(dir.path()).pop().unwrap();
-        assert!(file_len(&segment) > end + PREEXTEND / 2, "zeros follow the entries");
+        assert!(
+            file_len(&segment) > end + PREEXTEND / 2,
+            "zeros follow the entries"
+        );
         // What a crash mid-append leaves right after the entries: the start of an entry (its
         // header damaged) and part of its payload.
         let bytes = std::fs::read(&segment).unwrap();
