@@ -22,6 +22,9 @@ pub const SECRET_ENV: &str = "FLOE_CLUSTER_SECRET";
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 9100));
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./floe-node-data";
+/// Largest `pack_shards_below`: packed shards wait in memory for their group commit, and larger
+/// shards gain nothing from packing (their cost is their bytes).
+pub const MAX_PACK_BELOW: u64 = 16 * 1024 * 1024;
 /// Default cap on a PUT body: far above the few MiB a shard is, far below what hurts a node.
 pub const DEFAULT_MAX_SHARD_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -58,6 +61,8 @@ pub enum ConfigError {
     EmptySecret(&'static str),
     #[error("max_shard_bytes must be greater than 0")]
     ZeroMaxShardBytes,
+    #[error("pack_shards_below must be at most {MAX_PACK_BELOW} bytes")]
+    PackTooLarge,
     #[error("data directory {path} is not usable: {reason}")]
     DataDir { path: PathBuf, reason: String },
     #[error(transparent)]
@@ -181,6 +186,10 @@ fn build(
     if max_shard_bytes == 0 {
         return Err(ConfigError::ZeroMaxShardBytes);
     }
+    let pack_shards_below = file.pack_shards_below.unwrap_or(DEFAULT_PACK_BELOW);
+    if pack_shards_below > MAX_PACK_BELOW {
+        return Err(ConfigError::PackTooLarge);
+    }
     Ok(NodeConfig {
         listen: listen.or(file.listen).unwrap_or(DEFAULT_LISTEN),
         data_dir: data_dir
@@ -188,7 +197,7 @@ fn build(
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
         secret,
         max_shard_bytes,
-        pack_shards_below: file.pack_shards_below.unwrap_or(DEFAULT_PACK_BELOW),
+        pack_shards_below,
         tls: file.tls,
     })
 }
@@ -289,6 +298,13 @@ mod tests {
         assert!(matches!(
             build(file, None, None, None),
             Err(ConfigError::ZeroMaxShardBytes)
+        ));
+        let file = parse(
+            "cluster_secret = \"0123456789abcdef0123456789abcdef\"\npack_shards_below = 16777217",
+        );
+        assert!(matches!(
+            build(file, None, None, None),
+            Err(ConfigError::PackTooLarge)
         ));
     }
 

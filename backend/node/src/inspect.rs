@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::layout::{HEADER_LEN, Layout};
 use crate::packs::PACK_DIR;
 use crate::protocol::{LIST_MAX_LIMIT, ShardKey};
-use crate::segments::log::peek;
+use crate::segments::reader::peek;
 use crate::store::{OnDisk, StoreError};
 use crate::walk;
 
@@ -51,12 +51,10 @@ pub fn shards(root: &Path) -> Result<Vec<FoundShard>, StoreError> {
         }
     }
     for (key, (path, loc)) in peek::<ShardKey>(&root.join(PACK_DIR))? {
-        let header_at = loc.offset;
-        let payload_at = header_at + loc.entry_len::<ShardKey>() - u64::from(loc.len);
         let place = OnDisk {
             path,
-            header_at,
-            payload_at,
+            header_at: loc.offset,
+            payload_at: loc.payload_at::<ShardKey>(),
         };
         let len = u64::from(loc.len);
         found.insert(key, FoundShard { key, len, place });

@@ -25,7 +25,8 @@ use bytes::Bytes;
 use floe_codec::ShardHash;
 
 use crate::protocol::{ShardEntry, ShardKey};
-use crate::segments::log::{Change, Located, Log, SEGMENT_TARGET, WrittenPages};
+use crate::segments::log::{Change, Log, LogOptions, SEGMENT_TARGET, WrittenPages};
+use crate::segments::reader::Located;
 use crate::store::StoreError;
 
 /// The packs' directory under the data directory.
@@ -34,7 +35,7 @@ pub const PACK_DIR: &str = "packs";
 /// stay files, written around the page cache by direct I/O.
 pub const DEFAULT_PACK_BELOW: u64 = 1 << 20;
 
-/// Zeros written ahead of the appends (see `Log::preextend`): one size change and block
+/// Zeros written ahead of the appends (see `LogOptions::preextend`): one size change and block
 /// allocation per 4 MiB of shards instead of one per commit.
 const PREEXTEND: u64 = 4 << 20;
 
@@ -89,12 +90,17 @@ impl ShardPacks {
     /// Opens with segments of `segment_target` bytes (small ones let tests reach compaction).
     pub fn open_with(root: &Path, segment_target: u64) -> Result<ShardPacks, StoreError> {
         let dir = root.join(PACK_DIR);
-        // Shards are read back by scrub and by cold GETs; the kernel decides what stays cached.
-        // A delete a crash undoes leaves an unreferenced shard, which the garbage collector
-        // deletes again (as a shard file's unlink is not synced either).
-        let log = Log::open(&dir, segment_target, WrittenPages::Keep)?
-            .preextend(PREEXTEND)
-            .unsynced_tombstones();
+        let options = LogOptions {
+            target: segment_target,
+            // Shards are read back by scrub and by cold GETs; the kernel decides what stays
+            // cached.
+            written: WrittenPages::Keep,
+            preextend: PREEXTEND,
+            // A delete a crash undoes leaves an unreferenced shard, which the garbage collector
+            // deletes again (as a shard file's unlink is not synced either).
+            sync_tombstones: false,
+        };
+        let log = Log::open(&dir, options)?;
         Ok(ShardPacks {
             dir,
             log: Mutex::new(log),

@@ -20,7 +20,7 @@ use crate::layout::Layout;
 use crate::protocol::{LIST_MAX_LIMIT, RecordEntry, RecordId, RecordItem, RecordPage};
 use crate::store::StoreError;
 
-use crate::segments::log::{Change, Log, SEGMENT_TARGET, WrittenPages};
+use crate::segments::log::{Change, Log, LogOptions, SEGMENT_TARGET, WrittenPages};
 
 /// The log's directory under the data directory.
 pub const LOG_DIR: &str = "record-log";
@@ -68,12 +68,15 @@ impl RecordStore {
 
     /// Opens with segments of `segment_target` bytes (small ones let tests reach compaction).
     pub fn open_with(layout: &Layout, segment_target: u64) -> Result<RecordStore, StoreError> {
-        // Records are read again only by a restart, a rebuild or compaction.
-        let mut log = Log::open(
-            &layout.root().join(LOG_DIR),
-            segment_target,
-            WrittenPages::Drop,
-        )?;
+        let options = LogOptions {
+            target: segment_target,
+            // Records are read again only by a restart, a rebuild or compaction.
+            written: WrittenPages::Drop,
+            preextend: 0,
+            // A record delete must not come undone: a rebuilt index would bring the object back.
+            sync_tombstones: true,
+        };
+        let mut log = Log::open(&layout.root().join(LOG_DIR), options)?;
         legacy::import(layout.root(), &layout.quarantine_dir(), &mut log)?;
         Ok(RecordStore {
             log: Mutex::new(log),

@@ -9,6 +9,7 @@
 pub mod compaction;
 pub mod entry;
 pub mod log;
+pub mod reader;
 
 use std::fmt::{Debug, Display};
 

@@ -27,7 +27,7 @@ use crate::direct_io::DirectIo;
 use crate::layout::{self, HEADER_LEN, Layout};
 use crate::packs::{DEFAULT_PACK_BELOW, PackFigures, ShardPacks};
 use crate::protocol::{LIST_MAX_LIMIT, NodeStats, ShardInfo, ShardKey, ShardPage};
-use crate::segments::log::Located;
+use crate::segments::reader::Located;
 use crate::stats::{Counters, DiskSpace, payload_len};
 use crate::walk::{self, read_names, scan_shards, sweep_tmp};
 
@@ -168,11 +168,9 @@ impl ShardStore {
     /// that damage a copy.
     pub fn on_disk(&self, key: &ShardKey) -> Option<OnDisk> {
         if let Some(located) = self.packs.locate(key) {
-            let header_at = located.loc.offset;
             return Some(OnDisk {
-                payload_at: header_at + located.loc.entry_len::<ShardKey>()
-                    - u64::from(located.loc.len),
-                header_at,
+                header_at: located.loc.offset,
+                payload_at: located.loc.payload_at::<ShardKey>(),
                 path: located.path,
             });
         }
@@ -205,7 +203,8 @@ impl ShardStore {
             });
         }
         let path = self.layout.shard_path(key);
-        if holds_identical(&path, claimed, payload) || self.packs_identical(key, claimed)? {
+        // The packed copy first: it is the one reads are served from.
+        if self.packs_identical(key, claimed)? || holds_identical(&path, claimed, payload) {
             return Ok(PutOutcome::AlreadyPresent);
         }
         if (payload.len() as u64) < self.pack_below {
@@ -276,16 +275,22 @@ impl ShardStore {
     /// Reads and fully verifies shard `key`. A rotten shard is quarantined and reported as
     /// `Corrupt`, so it is never served and never reported twice.
     pub fn get(&self, key: &ShardKey) -> Result<StoredShard, StoreError> {
+        let mut rotten = false;
         if let Some(located) = self.packs.locate(key) {
             if let Some((hash, payload)) = located.read()? {
                 return Ok(StoredShard { hash, payload });
             }
             self.quarantine_packed(&located, "payload does not match its stored hash")?;
-            return Err(StoreError::Corrupt(*key));
+            // A file of the key, if there is one, may still be good.
+            rotten = true;
         }
         let path = self.layout.shard_path(key);
         let Some((file, meta)) = open_shard(&path)? else {
-            return Err(StoreError::NotFound);
+            return Err(if rotten {
+                StoreError::Corrupt(*key)
+            } else {
+                StoreError::NotFound
+            });
         };
         let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
         let buf = self

@@ -32,6 +32,7 @@ use super::entry::{
     EntryHeader, EntryKind, SegmentKey, encode_put, encode_tombstone, find_header, header_len,
     parse_header,
 };
+use super::reader::Located;
 use crate::store::{StoreError, io_err, sync_dir};
 use crate::walk::read_names;
 
@@ -56,6 +57,11 @@ impl Loc {
     pub fn entry_len<K: LogKey>(&self) -> u64 {
         header_len::<K>() as u64 + u64::from(self.len)
     }
+
+    /// Where the payload starts in its segment file, in a log keyed by `K`.
+    pub fn payload_at<K: LogKey>(&self) -> u64 {
+        self.offset + header_len::<K>() as u64
+    }
 }
 
 /// One change to append.
@@ -71,6 +77,21 @@ pub enum Change<K> {
     Tombstone {
         id: K,
     },
+}
+
+/// How a log writes; fixed when it opens, since the open itself may write (see [`Log::open`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOptions {
+    /// A segment takes appends until it reaches this size; then a new one starts.
+    pub target: u64,
+    pub written: WrittenPages,
+    /// Zeros written past each append that reaches the end of its file, so that the appends
+    /// after it overwrite blocks the file has and their fdatasync writes no metadata (0: none).
+    /// A sealed segment is trimmed back to its entries.
+    pub preextend: u64,
+    /// Whether a batch of tombstones alone is synced. `false` for a log whose deletes may come
+    /// undone in a crash (the next synced batch, or the kernel's writeback, makes them durable).
+    pub sync_tombstones: bool,
 }
 
 /// Whether the page cache keeps what a commit wrote.
@@ -103,15 +124,10 @@ pub struct Log<K: LogKey> {
     map: BTreeMap<K, Loc>,
     /// Payload bytes of the entries in the map.
     live_payload: u64,
-    written: WrittenPages,
-    /// Zeros written past each append that reaches the end of the file (see [`Log::preextend`]).
-    preextend: u64,
-    /// Whether a batch of tombstones alone is synced (see [`Log::unsynced_tombstones`]).
-    sync_tombstones: bool,
+    options: LogOptions,
     /// The newest version stored since the log was opened (replay included), deleted or not:
     /// what a gateway compares with its own, kept here so that asking costs nothing.
     newest_version: u64,
-    target: u64,
     /// Number of the next segment: past every segment file found, even one left alone.
     next_seq: u64,
     /// Segment files found without a valid header: not replayed, but still on disk.
@@ -130,11 +146,13 @@ pub(super) struct ScanEnd {
     pub(super) intact: u64,
     /// Bytes skipped over between intact entries (rot).
     pub(super) skipped: u64,
+    /// Where the puts whose payload failed verification start (only when verifying).
+    pub(super) failed: Vec<u64>,
 }
 
 impl<K: LogKey> Log<K> {
     /// Opens (creating if need be) the log in `dir` and replays it.
-    pub fn open(dir: &Path, target: u64, written: WrittenPages) -> Result<Self, StoreError> {
+    pub fn open(dir: &Path, options: LogOptions) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(io_err("cannot create directory", dir))?;
         if let Some(parent) = dir.parent() {
             sync_dir(parent)?;
@@ -149,11 +167,8 @@ impl<K: LogKey> Log<K> {
             segments: BTreeMap::new(),
             map: BTreeMap::new(),
             live_payload: 0,
-            written,
-            preextend: 0,
-            sync_tombstones: true,
+            options,
             newest_version: 0,
-            target,
             next_seq: match seqs.last() {
                 None => 1,
                 Some(last) => last.checked_add(1).ok_or_else(|| {
@@ -246,6 +261,17 @@ impl<K: LogKey> Log<K> {
         if end.skipped > 0 {
             tracing::warn!(segment = %path.display(), bytes = end.skipped, "rotten entries or bytes in a log segment skipped");
         }
+        if !end.failed.is_empty() {
+            // Blanked for good before anything else is written: once another segment follows
+            // this one it is replayed unverified, and a put a crash cut short must never shadow
+            // an older, acknowledged one, even if the rewrite below is interrupted.
+            let segment = &self.segments[&seq];
+            end.failed
+                .iter()
+                .try_for_each(|&at| segment.file.write_all_at(&[0; 4], at))
+                .and_then(|()| segment.file.sync_data())
+                .map_err(io_err("cannot blank a failed entry in log segment", &path))?;
+        }
         if end.intact < len {
             if newest {
                 tracing::info!(segment = %path.display(), bytes = len - end.intact, "torn tail of a segment log cut off");
@@ -257,7 +283,7 @@ impl<K: LogKey> Log<K> {
                     .map_err(io_err("cannot truncate log segment", &path))?;
                 segment.size = end.intact;
                 segment.allocated = end.intact;
-            } else if zeros(&self.segments[&seq], end.intact, len)? {
+            } else if self.options.preextend > 0 && zeros(&self.segments[&seq], end.intact, len)? {
                 // Zeros written ahead of appends that a crash kept from being trimmed when the
                 // segment was sealed: nothing of the log's.
                 let segment = self.segments.get_mut(&seq).expect("inserted above");
@@ -359,7 +385,7 @@ impl<K: LogKey> Log<K> {
         if self.seal_active
             || self
                 .active()
-                .is_none_or(|seq| self.segments[&seq].size >= self.target)
+                .is_none_or(|seq| self.segments[&seq].size >= self.options.target)
         {
             self.trim_active();
             self.start_segment()?;
@@ -389,24 +415,36 @@ impl<K: LogKey> Log<K> {
         // overwrite blocks the file already has, so their fdatasync writes data and no
         // metadata (no size change, no block allocation). Measured on this machine's ext4:
         // 16 KiB appends 67-105 -> 46-49 us CPU each, 256 KiB 122-145 -> 91-100.
-        let ahead = (self.preextend > 0 && end > segment.allocated).then(|| end + self.preextend);
-        let sync = self.sync_tombstones || changes.iter().any(|c| matches!(c, Change::Put { .. }));
-        let written = segment
-            .file
-            .write_all_at(&bytes, start)
-            .and_then(|()| ahead.map_or(Ok(()), |to| write_zeros(&segment.file, end, to)))
-            .and_then(|()| {
-                if sync {
-                    segment.file.sync_data()
-                } else {
-                    Ok(())
-                }
-            });
+        let mut ahead = (self.options.preextend > 0 && end > segment.allocated)
+            .then(|| end + self.options.preextend);
+        let sync =
+            self.options.sync_tombstones || changes.iter().any(|c| matches!(c, Change::Put { .. }));
+        let written = segment.file.write_all_at(&bytes, start).and_then(|()| {
+            // Best effort: on a full disk the batch still goes, only without zeros ahead.
+            if let Some(to) = ahead
+                && write_zeros(&segment.file, end, to).is_err()
+            {
+                ahead = None;
+                segment.file.set_len(end)?;
+            }
+            if sync {
+                segment.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         if let Err(e) = written {
-            // Nothing of this batch counts. Cut it off if the file lets us, and append no more to
-            // this segment either way: entries written after a leftover could be followed, on
-            // replay, by stale ones of this batch.
-            let _ = segment.file.set_len(start);
+            // Nothing of this batch counts. Cut it off, durably, so that no part of it can come
+            // back in a segment replayed unverified, and append no more to this segment either
+            // way: entries written after a leftover could be followed, on replay, by stale ones
+            // of this batch.
+            if let Err(cut) = segment
+                .file
+                .set_len(start)
+                .and_then(|()| segment.file.sync_all())
+            {
+                tracing::error!(segment = %segment.path.display(), error = %cut, "cannot cut a failed batch off a log segment");
+            }
             let err = io_err("cannot append to log segment", &segment.path)(e);
             let segment = self.segments.get_mut(&seq).expect("active");
             segment.allocated = start;
@@ -418,7 +456,7 @@ impl<K: LogKey> Log<K> {
         // pages just freed instead of never-used ones, which on a VM cost a first-touch fault
         // each (4 KiB PUT, issue 6: 3539-3821 -> 3791-3889 op/s). Advice only: a refusal, or
         // tmpfs, where it does nothing, changes nothing.
-        if self.written == WrittenPages::Drop
+        if self.options.written == WrittenPages::Drop
             && let Some(len) = NonZeroU64::new(bytes.len() as u64)
         {
             let _ = rustix::fs::fadvise(&segment.file, start, Some(len), Advice::DontNeed);
@@ -430,21 +468,6 @@ impl<K: LogKey> Log<K> {
             self.apply(seq, offset, &header);
         }
         Ok(())
-    }
-
-    /// Has every append that reaches the end of a segment write `bytes` of zeros past it (0,
-    /// the default: none). Worth it where appends are small and synced one by one; a sealed
-    /// segment is trimmed back to its entries.
-    pub fn preextend(mut self, bytes: u64) -> Self {
-        self.preextend = bytes;
-        self
-    }
-
-    /// Does not sync batches that hold only tombstones: for a log whose deletes may come undone
-    /// by a crash (the next synced batch, or the kernel's writeback, makes them durable).
-    pub fn unsynced_tombstones(mut self) -> Self {
-        self.sync_tombstones = false;
-        self
     }
 
     /// Cuts the zeros written ahead off the newest segment, which is being sealed. A failure
@@ -530,115 +553,6 @@ impl<K: LogKey> Log<K> {
     }
 }
 
-/// The newest put of every key in the log at `dir`, and the segment file it is in, read
-/// without opening the log: nothing is locked, verified, cut or rewritten, so the node that owns
-/// the directory may be running. A torn tail ends its segment's scan.
-pub fn peek<K: LogKey>(dir: &Path) -> Result<BTreeMap<K, (PathBuf, Loc)>, StoreError> {
-    let mut seqs: Vec<u64> = match read_names(dir) {
-        Ok(names) => names.iter().filter_map(|n| segment_seq(n)).collect(),
-        Err(_) if !dir.exists() => return Ok(BTreeMap::new()),
-        Err(e) => return Err(e),
-    };
-    seqs.sort_unstable();
-    let mut map = BTreeMap::new();
-    for seq in seqs {
-        let path = dir.join(format!("{seq:016x}.seg"));
-        let file = File::open(&path).map_err(io_err("cannot open log segment", &path))?;
-        let size = file
-            .metadata()
-            .map_err(io_err("cannot stat log segment", &path))?
-            .len();
-        let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
-        if size < SEGMENT_HEADER_LEN
-            || file.read_exact_at(&mut header, 0).is_err()
-            || header[..K::SEGMENT_MAGIC.len()] != K::SEGMENT_MAGIC
-        {
-            continue;
-        }
-        let mut key = [0u8; 32];
-        key.copy_from_slice(&header[K::SEGMENT_MAGIC.len()..]);
-        let segment = Segment {
-            file: Arc::new(file),
-            key,
-            path: path.clone(),
-            size,
-            allocated: size,
-            live: 0,
-        };
-        scan::<K>(&segment, size, false, |offset, header| match header.kind {
-            EntryKind::Put { version, len, .. } => {
-                let loc = Loc {
-                    segment: seq,
-                    offset,
-                    version,
-                    len,
-                };
-                map.insert(header.id, (path.clone(), loc));
-            }
-            EntryKind::Tombstone => {
-                map.remove(&header.id);
-            }
-        })?;
-    }
-    Ok(map)
-}
-
-/// One entry's place, readable without the log.
-#[derive(Debug, Clone)]
-pub struct Located<K> {
-    pub id: K,
-    pub loc: Loc,
-    file: Arc<File>,
-    key: SegmentKey,
-    pub path: PathBuf,
-}
-
-impl<K: LogKey> Located<K> {
-    /// The whole entry, header included, as stored; `None` if the file ends before it.
-    pub fn raw(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut bytes = vec![0u8; self.loc.entry_len::<K>() as usize];
-        match self.file.read_exact_at(&mut bytes, self.loc.offset) {
-            Ok(()) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
-            Err(e) => Err(io_err("cannot read log segment", &self.path)(e)),
-        }
-    }
-
-    /// The payload and its hash, checked against its entry; `Ok(None)` if it is rotten.
-    pub fn read(&self) -> Result<Option<(ShardHash, Bytes)>, StoreError> {
-        let Some(bytes) = self.raw()? else {
-            return Ok(None);
-        };
-        let start = header_len::<K>();
-        Ok(self
-            .parse(&bytes)
-            .filter(|hash| hash.matches(&bytes[start..]))
-            .map(|hash| (hash, Bytes::from(bytes).slice(start..))))
-    }
-
-    /// The payload hash the entry's header states, without reading the payload; `Ok(None)` if
-    /// the header is rotten.
-    pub fn stated_hash(&self) -> Result<Option<ShardHash>, StoreError> {
-        let mut bytes = vec![0u8; header_len::<K>()];
-        match self.file.read_exact_at(&mut bytes, self.loc.offset) {
-            Ok(()) => Ok(self.parse(&bytes)),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
-            Err(e) => Err(io_err("cannot read log segment", &self.path)(e)),
-        }
-    }
-
-    /// The stated hash, if `bytes` start with an intact put header of this entry's key.
-    fn parse(&self, bytes: &[u8]) -> Option<ShardHash> {
-        let header = parse_header::<K>(&self.key, bytes)?;
-        match header.kind {
-            EntryKind::Put { hash, len, .. } if header.id == self.id && len == self.loc.len => {
-                Some(hash)
-            }
-            _ => None,
-        }
-    }
-}
-
 /// Writes zeros over `from..to` of `file`.
 fn write_zeros(file: &File, from: u64, to: u64) -> io::Result<()> {
     static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
@@ -684,6 +598,7 @@ pub(super) fn scan<K: LogKey>(
     let mut end = ScanEnd {
         intact: at,
         skipped: 0,
+        failed: Vec::new(),
     };
     let header_len = header_len::<K>();
     let mut head = vec![0u8; header_len];
@@ -706,6 +621,7 @@ pub(super) fn scan<K: LogKey>(
                 }
                 if verify && !payload_intact(segment, at, &header)? {
                     end.skipped += next - at;
+                    end.failed.push(at);
                 } else {
                     visit(at, header);
                     end.intact = next;
@@ -782,7 +698,7 @@ fn fresh_key(seq: u64) -> SegmentKey {
     *hasher.finalize().as_bytes()
 }
 
-fn segment_seq(name: &str) -> Option<u64> {
+pub(super) fn segment_seq(name: &str) -> Option<u64> {
     let hex = name.strip_suffix(".seg")?;
     // Lowercase only: the name must be the one `segment_path` gives that number.
     (hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
