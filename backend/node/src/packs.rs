@@ -24,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use floe_codec::ShardHash;
 
+use crate::direct_io::MIN_DIRECT_BYTES;
 use crate::protocol::{ShardEntry, ShardKey};
 use crate::segments::log::{Change, Log, LogOptions, SEGMENT_TARGET, WrittenPages};
 use crate::segments::reader::Located;
@@ -92,9 +93,9 @@ impl ShardPacks {
         let dir = root.join(PACK_DIR);
         let options = LogOptions {
             target: segment_target,
-            // Shards are read back by scrub and by cold GETs; the kernel decides what stays
-            // cached.
-            written: WrittenPages::Keep,
+            // The page cache keeps what it kept when every shard was a file: small shards,
+            // not those that direct I/O wrote around it.
+            written: WrittenPages::KeepBelow(MIN_DIRECT_BYTES as u64),
             preextend: PREEXTEND,
             // A delete a crash undoes leaves an unreferenced shard, which the garbage collector
             // deletes again (as a shard file's unlink is not synced either).

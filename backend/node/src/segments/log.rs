@@ -101,6 +101,9 @@ pub enum WrittenPages {
     Drop,
     /// Leave them to the kernel: entries are read back soon and often.
     Keep,
+    /// Keep the pages of payloads under this many bytes; drop the whole pages of larger ones,
+    /// as direct I/O would never have cached them.
+    KeepBelow(u64),
 }
 
 pub(super) struct Segment {
@@ -460,6 +463,19 @@ impl<K: LogKey> Log<K> {
             && let Some(len) = NonZeroU64::new(bytes.len() as u64)
         {
             let _ = rustix::fs::fadvise(&segment.file, start, Some(len), Advice::DontNeed);
+        }
+        if let WrittenPages::KeepBelow(limit) = self.options.written {
+            for (offset, header) in &placed {
+                let len = header.payload_len() as u64;
+                if len >= limit
+                    && let Some(len) = NonZeroU64::new(len)
+                {
+                    // Only the pages wholly inside the payload go; those it shares with its
+                    // neighbours stay, so the next append never reads one back from disk.
+                    let at = offset + header_len::<K>() as u64;
+                    let _ = rustix::fs::fadvise(&segment.file, at, Some(len), Advice::DontNeed);
+                }
+            }
         }
         let segment = self.segments.get_mut(&seq).expect("active");
         segment.size = end;
