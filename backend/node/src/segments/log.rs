@@ -58,6 +58,19 @@ impl Loc {
         header_len::<K>() as u64 + u64::from(self.len)
     }
 
+    /// Where the put `header` at `offset` of segment `seq` lies; `None` for a tombstone.
+    pub(super) fn of_put<K>(seq: u64, offset: u64, header: &EntryHeader<K>) -> Option<Loc> {
+        match header.kind {
+            EntryKind::Put { version, len, .. } => Some(Loc {
+                segment: seq,
+                offset,
+                version,
+                len,
+            }),
+            EntryKind::Tombstone => None,
+        }
+    }
+
     /// Where the payload starts in its segment file, in a log keyed by `K`.
     pub fn payload_at<K: LogKey>(&self) -> u64 {
         self.offset + header_len::<K>() as u64
@@ -276,19 +289,15 @@ impl<K: LogKey> Log<K> {
                 .map_err(io_err("cannot blank a failed entry in log segment", &path))?;
         }
         if end.intact < len {
-            if newest {
-                tracing::info!(segment = %path.display(), bytes = len - end.intact, "torn tail of a segment log cut off");
-                let segment = self.segments.get_mut(&seq).expect("inserted above");
-                segment
-                    .file
-                    .set_len(end.intact)
-                    .and_then(|()| segment.file.sync_all())
-                    .map_err(io_err("cannot truncate log segment", &path))?;
-                segment.size = end.intact;
-                segment.allocated = end.intact;
-            } else if self.options.preextend > 0 && zeros(&self.segments[&seq], end.intact, len)? {
-                // Zeros written ahead of appends that a crash kept from being trimmed when the
-                // segment was sealed: nothing of the log's.
+            // A sealed segment's zeros written ahead of appends, which a crash kept from being
+            // trimmed, are nothing of the log's either.
+            let zero_tail = !newest
+                && self.options.preextend > 0
+                && zeros(&self.segments[&seq], end.intact, len)?;
+            if newest || zero_tail {
+                if newest {
+                    tracing::info!(segment = %path.display(), bytes = len - end.intact, "torn tail of a segment log cut off");
+                }
                 let segment = self.segments.get_mut(&seq).expect("inserted above");
                 segment
                     .file
@@ -306,22 +315,16 @@ impl<K: LogKey> Log<K> {
 
     /// Records an entry at `offset` of segment `seq` in the map and the live counts.
     fn apply(&mut self, seq: u64, offset: u64, header: &EntryHeader<K>) {
-        let previous = match header.kind {
-            EntryKind::Put { version, len, .. } => {
-                let loc = Loc {
-                    segment: seq,
-                    offset,
-                    version,
-                    len,
-                };
+        let previous = match Loc::of_put(seq, offset, header) {
+            Some(loc) => {
                 if let Some(segment) = self.segments.get_mut(&seq) {
                     segment.live += loc.entry_len::<K>();
                 }
-                self.live_payload += u64::from(len);
-                self.newest_version = self.newest_version.max(version);
+                self.live_payload += u64::from(loc.len);
+                self.newest_version = self.newest_version.max(loc.version);
                 self.map.insert(header.id, loc)
             }
-            EntryKind::Tombstone => self.map.remove(&header.id),
+            None => self.map.remove(&header.id),
         };
         if let Some(old) = previous {
             self.live_payload = self.live_payload.saturating_sub(u64::from(old.len));

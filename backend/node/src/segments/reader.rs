@@ -58,19 +58,11 @@ pub fn peek<K: LogKey>(dir: &Path) -> Result<BTreeMap<K, (PathBuf, Loc)>, StoreE
             allocated: size,
             live: 0,
         };
-        scan::<K>(&segment, size, false, |offset, header| match header.kind {
-            EntryKind::Put { version, len, .. } => {
-                let loc = Loc {
-                    segment: seq,
-                    offset,
-                    version,
-                    len,
-                };
-                map.insert(header.id, (path.clone(), loc));
-            }
-            EntryKind::Tombstone => {
-                map.remove(&header.id);
-            }
+        scan::<K>(&segment, size, false, |offset, header| {
+            match Loc::of_put(seq, offset, &header) {
+                Some(loc) => map.insert(header.id, (path.clone(), loc)),
+                None => map.remove(&header.id),
+            };
         })?;
     }
     Ok(map)

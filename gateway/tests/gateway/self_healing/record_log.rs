@@ -6,22 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use floe_node::{ClientOptions, RecordId, RecordItem};
+use floe_node::{RecordId, RecordItem};
 
-use crate::support::cluster::{LocalCluster, pattern};
+use crate::support::cluster::{LocalCluster, no_retry_options, pattern};
 
 /// Records are rewritten in turn, so batches overwrite each other's ids with newer versions.
 const IDS: u64 = 300;
 const PER_BATCH: u64 = 40;
-
-fn options() -> ClientOptions {
-    ClientOptions {
-        timeout: Duration::from_secs(5),
-        retries: 0,
-        retry_backoff: Duration::from_millis(10),
-        ..ClientOptions::default()
-    }
-}
 
 fn id(n: u64) -> RecordId {
     let mut id = [0u8; 32];
@@ -37,7 +28,7 @@ fn payload(n: u64, version: u64) -> Bytes {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_records_survive_kill_9() {
     let mut cluster = LocalCluster::start(1);
-    let client = cluster.clients(options()).remove(0);
+    let client = cluster.clients(no_retry_options()).remove(0);
     // The newest version of each record the node acknowledged.
     let acked: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
     let writer = {
@@ -79,7 +70,7 @@ async fn acknowledged_records_survive_kill_9() {
     );
 
     cluster.nodes[0].restart().expect("node restarts");
-    let client = cluster.clients(options()).remove(0);
+    let client = cluster.clients(no_retry_options()).remove(0);
     let acked = acked.lock().unwrap().clone();
     for (&n, &version) in &acked {
         let (stored, bytes) = client

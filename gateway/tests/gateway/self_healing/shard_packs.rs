@@ -10,20 +10,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use floe_codec::{ChunkId, ShardHash};
-use floe_node::{ClientOptions, NodeClient};
+use floe_node::NodeClient;
 
-use crate::support::cluster::{LocalCluster, pattern};
+use crate::support::cluster::{LocalCluster, no_retry_options, pattern};
 
 const WRITERS: u64 = 8;
-
-fn options() -> ClientOptions {
-    ClientOptions {
-        timeout: Duration::from_secs(5),
-        retries: 0,
-        retry_backoff: Duration::from_millis(10),
-        ..ClientOptions::default()
-    }
-}
 
 fn chunk(n: u64) -> ChunkId {
     let mut id = [0u8; 32];
@@ -79,7 +70,7 @@ async fn acknowledged_shards_survive_kill_9_and_deletes_stay_deleted() {
     let acked: Arc<Mutex<HashMap<u64, Acked>>> = Arc::default();
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let client = cluster.clients(options()).remove(0);
+            let client = cluster.clients(no_retry_options()).remove(0);
             tokio::spawn(write(client, w, acked.clone()))
         })
         .collect();
@@ -95,7 +86,7 @@ async fn acknowledged_shards_survive_kill_9_and_deletes_stay_deleted() {
     assert!(rounds >= 800, "only {rounds} puts before the kill");
 
     cluster.nodes[0].restart().expect("node restarts");
-    let client = cluster.clients(options()).remove(0);
+    let client = cluster.clients(no_retry_options()).remove(0);
     let acked = acked.lock().unwrap().clone();
     let (mut stored, mut deleting, mut deleted) = (0, 0, 0);
     for (&n, &state) in &acked {

@@ -13,6 +13,17 @@ pub use floe_testkit::{NodeProcess, NodeSpec, pattern};
 
 pub const SECRET: &str = "floe-test-cluster-secret-0123456789abcdef";
 
+/// Client options for drills that kill nodes: a short timeout and no retries, so a request
+/// that fails at the kill is reported as failed, never retried into the restarted node.
+pub fn no_retry_options() -> ClientOptions {
+    ClientOptions {
+        timeout: Duration::from_secs(5),
+        retries: 0,
+        retry_backoff: Duration::from_millis(10),
+        ..ClientOptions::default()
+    }
+}
+
 /// Every shard a node's data directory holds, packed or a file (read while it runs).
 pub fn shards_on_disk(node: &NodeProcess) -> Vec<floe_node::inspect::FoundShard> {
     floe_node::inspect::shards(&node.data_dir()).expect("read the node's data directory")
