@@ -217,6 +217,41 @@ fn a_put_whose_payload_never_reached_the_disk_does_not_shadow_the_older_version(
 }
 
 #[test]
+fn a_failed_put_stays_out_even_if_the_rewrite_after_it_never_finished() {
+    let (dir, layout) = layout();
+    let store = RecordStore::open(&layout).unwrap();
+    put(&store, 5, 1, b"acknowledged");
+    drop(store);
+    let store = RecordStore::open(&layout).unwrap();
+    put(&store, 6, 1, b"six");
+    drop(store);
+    // As above: a newer put of record 5 whose payload never reached the disk, followed by an
+    // intact entry of the same batch (so it is no torn tail to cut off).
+    let newest = segments(&layout).pop().unwrap();
+    let key = segment_key(&newest);
+    let mut batch = Vec::new();
+    encode_put(&mut batch, &key, &RecordId([5; 32]), 2, b"lost").unwrap();
+    let len = batch.len();
+    batch[ENTRY_HEADER_LEN..len].fill(0);
+    encode_put(&mut batch, &key, &RecordId([7; 32]), 1, b"seven").unwrap();
+    append(&newest, &batch);
+    // A second name for the file keeps what the open does to it in place, after the open's
+    // rewrite removed it from the log.
+    let kept = dir.path().join("kept.seg");
+    fs::hard_link(&newest, &kept).unwrap();
+    drop(RecordStore::open(&layout).unwrap());
+    assert!(!newest.exists(), "the doubtful segment was rewritten");
+
+    // Had the rewrite been cut short, the segment would still be there, no longer the newest,
+    // and replayed without verification: the failed put must not come back then.
+    fs::rename(&kept, &newest).unwrap();
+    let store = RecordStore::open(&layout).unwrap();
+    assert_eq!(got(&store, 5), Some((1, b"acknowledged".to_vec())));
+    assert_eq!(got(&store, 6), Some((1, b"six".to_vec())));
+    assert_eq!(got(&store, 7), Some((1, b"seven".to_vec())));
+}
+
+#[test]
 fn a_segment_without_a_valid_header_is_left_alone() {
     let (_dir, layout) = layout();
     let store = RecordStore::open_with(&layout, 300).unwrap();
