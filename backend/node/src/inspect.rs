@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::layout::{HEADER_LEN, Layout};
+use crate::layout::Layout;
 use crate::packs::PACK_DIR;
 use crate::protocol::{LIST_MAX_LIMIT, ShardKey};
 use crate::segments::reader::peek;
@@ -30,11 +30,7 @@ pub fn shards(root: &Path) -> Result<Vec<FoundShard>, StoreError> {
         loop {
             let page = walk::list_page(&layout, after.as_ref(), LIST_MAX_LIMIT)?;
             for entry in page.shards {
-                let place = OnDisk {
-                    path: layout.shard_path(&entry.key),
-                    header_at: 0,
-                    payload_at: HEADER_LEN as u64,
-                };
+                let place = OnDisk::file(layout.shard_path(&entry.key));
                 found.insert(
                     entry.key,
                     FoundShard {
@@ -51,12 +47,8 @@ pub fn shards(root: &Path) -> Result<Vec<FoundShard>, StoreError> {
         }
     }
     for (key, (path, loc)) in peek::<ShardKey>(&root.join(PACK_DIR))? {
-        let place = OnDisk {
-            path,
-            header_at: loc.offset,
-            payload_at: loc.payload_at::<ShardKey>(),
-        };
         let len = u64::from(loc.len);
+        let place = OnDisk::packed(path, &loc);
         found.insert(key, FoundShard { key, len, place });
     }
     Ok(found.into_values().collect())
@@ -64,8 +56,9 @@ pub fn shards(root: &Path) -> Result<Vec<FoundShard>, StoreError> {
 
 /// Where shard `key` lies under data directory `root`, if it is there.
 pub fn shard(root: &Path, key: &ShardKey) -> Result<Option<OnDisk>, StoreError> {
-    Ok(shards(root)?
-        .into_iter()
-        .find(|s| s.key == *key)
-        .map(|s| s.place))
+    if let Some((path, loc)) = peek::<ShardKey>(&root.join(PACK_DIR))?.remove(key) {
+        return Ok(Some(OnDisk::packed(path, &loc)));
+    }
+    let path = Layout::new(root).shard_path(key);
+    Ok(path.is_file().then(|| OnDisk::file(path)))
 }

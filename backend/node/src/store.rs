@@ -27,6 +27,7 @@ use crate::direct_io::DirectIo;
 use crate::layout::{self, HEADER_LEN, Layout};
 use crate::packs::{DEFAULT_PACK_BELOW, PackFigures, ShardPacks};
 use crate::protocol::{LIST_MAX_LIMIT, NodeStats, ShardInfo, ShardKey, ShardPage};
+use crate::segments::log::Loc;
 use crate::segments::reader::Located;
 use crate::stats::{Counters, DiskSpace, payload_len};
 use crate::walk::{self, read_names, scan_shards, sweep_tmp};
@@ -80,6 +81,26 @@ pub struct OnDisk {
     pub path: PathBuf,
     pub header_at: u64,
     pub payload_at: u64,
+}
+
+impl OnDisk {
+    /// A packed shard's entry at `loc` of the pack segment at `path`.
+    pub(crate) fn packed(path: PathBuf, loc: &Loc) -> OnDisk {
+        OnDisk {
+            path,
+            header_at: loc.offset,
+            payload_at: loc.payload_at::<ShardKey>(),
+        }
+    }
+
+    /// A shard file.
+    pub(crate) fn file(path: PathBuf) -> OnDisk {
+        OnDisk {
+            path,
+            header_at: 0,
+            payload_at: HEADER_LEN as u64,
+        }
+    }
 }
 
 /// A verified shard as read from disk.
@@ -168,18 +189,10 @@ impl ShardStore {
     /// that damage a copy.
     pub fn on_disk(&self, key: &ShardKey) -> Option<OnDisk> {
         if let Some(located) = self.packs.locate(key) {
-            return Some(OnDisk {
-                header_at: located.loc.offset,
-                payload_at: located.loc.payload_at::<ShardKey>(),
-                path: located.path,
-            });
+            return Some(OnDisk::packed(located.path, &located.loc));
         }
         let path = self.layout.shard_path(key);
-        path.is_file().then_some(OnDisk {
-            path,
-            header_at: 0,
-            payload_at: HEADER_LEN as u64,
-        })
+        path.is_file().then(|| OnDisk::file(path))
     }
 
     fn counters(&self) -> MutexGuard<'_, Counters> {
@@ -204,7 +217,11 @@ impl ShardStore {
         }
         let path = self.layout.shard_path(key);
         // The packed copy first: it is the one reads are served from.
-        if self.packs_identical(key, claimed)? || holds_identical(&path, claimed, payload) {
+        if self.packs_identical(key, claimed)? {
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+        let file = file_copy(&path, claimed, payload);
+        if file == FileCopy::Identical {
             return Ok(PutOutcome::AlreadyPresent);
         }
         if (payload.len() as u64) < self.pack_below {
@@ -212,7 +229,7 @@ impl ShardStore {
                 .put(key, claimed, Bytes::copy_from_slice(payload))?;
             // A file of the key (damaged, or written under another threshold) would be listed
             // and counted beside the packed copy.
-            if path.exists() {
+            if file == FileCopy::Other {
                 self.delete_file(key)?;
             }
             return Ok(PutOutcome::Stored);
@@ -488,19 +505,37 @@ fn open_shard(path: &Path) -> Result<Option<(File, fs::Metadata)>, StoreError> {
     Ok(Some((file, meta)))
 }
 
-/// Whether `path` already holds exactly this shard, intact. Anything unreadable counts as "no",
-/// so the put overwrites it with a good copy.
-fn holds_identical(path: &Path, hash: &ShardHash, payload: &[u8]) -> bool {
-    let Ok(Some((mut file, meta))) = open_shard(path) else {
-        return false;
+/// What `path` holds against this shard. Anything unreadable counts as another copy, so the
+/// put replaces it with a good one.
+fn file_copy(path: &Path, hash: &ShardHash, payload: &[u8]) -> FileCopy {
+    let (mut file, meta) = match open_shard(path) {
+        Ok(Some(opened)) => opened,
+        Ok(None) => return FileCopy::Absent,
+        Err(_) => return FileCopy::Other,
     };
     if meta.len() != (HEADER_LEN + payload.len()) as u64 {
-        return false;
+        return FileCopy::Other;
     }
     let mut buf = Vec::with_capacity(HEADER_LEN + payload.len());
-    file.read_to_end(&mut buf).is_ok()
+    let identical = file.read_to_end(&mut buf).is_ok()
         && layout::decode_header(&buf).is_ok_and(|stored| stored == *hash)
-        && buf[HEADER_LEN..] == *payload
+        && buf[HEADER_LEN..] == *payload;
+    if identical {
+        FileCopy::Identical
+    } else {
+        FileCopy::Other
+    }
+}
+
+/// What a shard's file holds, against the shard being put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileCopy {
+    /// No file.
+    Absent,
+    /// Exactly this shard, intact.
+    Identical,
+    /// Something else: damaged, or unreadable in part.
+    Other,
 }
 
 fn lock_dir(layout: &Layout) -> Result<File, StoreError> {

@@ -186,18 +186,18 @@ fn rot_costs_only_the_entries_it_touches() {
     assert_eq!(ids(&store), [1, 2, 4]);
 }
 
-#[test]
-fn a_put_whose_payload_never_reached_the_disk_does_not_shadow_the_older_version() {
-    let (_dir, layout) = layout();
-    let store = RecordStore::open(&layout).unwrap();
+/// Record 5 acknowledged in one segment and record 6 in the next; then what a crash left at the
+/// end of that newest segment: a newer put of record 5 with its header on disk and its payload
+/// zeroed, followed by an intact entry of the same batch (record 7), so no torn tail is cut
+/// off. Returns the newest segment's path.
+fn log_with_a_failed_put(layout: &Layout) -> PathBuf {
+    let store = RecordStore::open(layout).unwrap();
     put(&store, 5, 1, b"acknowledged");
     drop(store);
-    let store = RecordStore::open(&layout).unwrap();
+    let store = RecordStore::open(layout).unwrap();
     put(&store, 6, 1, b"six");
     drop(store);
-    // The crash left a newer put of record 5 with its header on disk and its payload zeroed,
-    // followed by an intact entry of the same batch.
-    let newest = segments(&layout).pop().unwrap();
+    let newest = segments(layout).pop().unwrap();
     let key = segment_key(&newest);
     let mut batch = Vec::new();
     encode_put(&mut batch, &key, &RecordId([5; 32]), 2, b"never written").unwrap();
@@ -205,7 +205,13 @@ fn a_put_whose_payload_never_reached_the_disk_does_not_shadow_the_older_version(
     batch[ENTRY_HEADER_LEN..len].fill(0);
     encode_put(&mut batch, &key, &RecordId([7; 32]), 1, b"seven").unwrap();
     append(&newest, &batch);
+    newest
+}
 
+#[test]
+fn a_put_whose_payload_never_reached_the_disk_does_not_shadow_the_older_version() {
+    let (_dir, layout) = layout();
+    log_with_a_failed_put(&layout);
     for _ in 0..2 {
         let store = RecordStore::open(&layout).unwrap();
         assert_eq!(got(&store, 5), Some((1, b"acknowledged".to_vec())));
@@ -219,22 +225,7 @@ fn a_put_whose_payload_never_reached_the_disk_does_not_shadow_the_older_version(
 #[test]
 fn a_failed_put_stays_out_even_if_the_rewrite_after_it_never_finished() {
     let (dir, layout) = layout();
-    let store = RecordStore::open(&layout).unwrap();
-    put(&store, 5, 1, b"acknowledged");
-    drop(store);
-    let store = RecordStore::open(&layout).unwrap();
-    put(&store, 6, 1, b"six");
-    drop(store);
-    // As above: a newer put of record 5 whose payload never reached the disk, followed by an
-    // intact entry of the same batch (so it is no torn tail to cut off).
-    let newest = segments(&layout).pop().unwrap();
-    let key = segment_key(&newest);
-    let mut batch = Vec::new();
-    encode_put(&mut batch, &key, &RecordId([5; 32]), 2, b"lost").unwrap();
-    let len = batch.len();
-    batch[ENTRY_HEADER_LEN..len].fill(0);
-    encode_put(&mut batch, &key, &RecordId([7; 32]), 1, b"seven").unwrap();
-    append(&newest, &batch);
+    let newest = log_with_a_failed_put(&layout);
     // A second name for the file keeps what the open does to it in place, after the open's
     // rewrite removed it from the log.
     let kept = dir.path().join("kept.seg");
