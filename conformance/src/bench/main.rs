@@ -1,12 +1,13 @@
 //! `floe-bench`: drives S3 endpoints with the same workloads and compares them: Floe (6 `floe
 //! node` processes and a `floe serve --ec 4+2` gateway it starts) against the plain single-disk
-//! S3 server `s3s-fs` (the baseline), in one run. Phases, in order: multipart (a big upload and
+//! S3 server `s3s-fs` (the baseline) and, when a `garage` binary is on the PATH, a one-node
+//! Garage (the second baseline), in one run. Phases, in order: multipart (a big upload and
 //! its download, with the servers' RSS; first, so the gateway's RSS during the upload is not the
 //! high-water mark phase 1's many concurrent 64 MiB PUTs leave behind), objects (PUT then GET
 //! per size and concurrency), list, mixed; then, on Floe only, cache (GETs with the cache off)
 //! and degraded (GETs with two nodes killed). Phase numbers in the output follow the order of
 //! the brief (1 objects, 2 multipart, 3 list, 4 mixed, 5 cache, 6 degraded). Floe runs first,
-//! then the baseline, one server alive at a time. Output: tables on stdout (progress on stderr),
+//! then the baselines, one server alive at a time. Output: tables on stdout (progress on stderr),
 //! the targets with PASS/MISS, and a JSON file of every figure.
 //!
 //! Env mode: with `S3_ENDPOINT` (+ `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`)
@@ -14,11 +15,13 @@
 //!
 //! Modules: `workload` (N ops at concurrency c), `ops` (the timed S3 calls), `objects`,
 //! `multipart`, `listing`, `mixed` (the phases), `stats`, `rng`, `units`, `rss` (memory
-//! sampling), `baseline` (s3s-fs), `machine`, `results`, `table` and `report`.
+//! sampling), `baseline` (the baselines' processes, s3s-fs), `garage`, `machine`, `results`,
+//! `table` and `report`.
 
 mod baseline;
 mod cpu;
 mod cpu_table;
+mod garage;
 mod listing;
 mod machine;
 mod mixed;
@@ -43,7 +46,7 @@ use floe_conformance::cluster::{self, Cluster};
 use floe_conformance::target::Target;
 use serde::Serialize;
 
-use crate::baseline::S3sFs;
+use crate::baseline::BaselineServer;
 use crate::objects::{Budget, Written};
 use crate::report::Report;
 use crate::results::TargetResults;
@@ -76,6 +79,10 @@ struct Cli {
     /// The `s3s-fs` binary of the baseline.
     #[arg(long = "s3s-fs", default_value = "s3s-fs")]
     s3s_fs: PathBuf,
+    /// The `garage` binary of the optional second baseline [default: `garage` on the PATH; none
+    /// there: Garage is not measured].
+    #[arg(long)]
+    garage: Option<PathBuf>,
     /// Measure Floe alone.
     #[arg(long)]
     no_baseline: bool,
@@ -235,7 +242,14 @@ async fn run(cli: &Cli, s: &Settings, env_target: Option<Target>) -> Report {
         targets.push(floe);
         if !cli.no_baseline {
             flush_page_cache_writes();
-            targets.push(bench_baseline(cli, s, &rss).await);
+            eprintln!("\nstarting the baseline {}", cli.s3s_fs.display());
+            let s3s_fs = BaselineServer::s3s_fs(&cli.s3s_fs);
+            targets.push(bench_baseline("s3s-fs", s3s_fs, s, &rss).await);
+            if let Some(bin) = garage::find(cli.garage.as_deref()) {
+                flush_page_cache_writes();
+                eprintln!("\nstarting the second baseline {}", bin.display());
+                targets.push(bench_baseline("garage", garage::start(&bin), s, &rss).await);
+            }
         }
         // Floe's data goes only now: ext4 avoids reusing inodes freed in the last ~30 s, and
         // with no journal it scans past them on every file it creates, so a big deletion just
@@ -246,9 +260,12 @@ async fn run(cli: &Cli, s: &Settings, env_target: Option<Target>) -> Report {
         ("cluster", Some(floe)) => report::evaluate(floe, targets.get(1), s.target_concurrency),
         _ => Vec::new(),
     };
-    let ratios = match targets.as_slice() {
-        [floe, base] => report::ratios(floe, base),
-        _ => Vec::new(),
+    let ratios = match targets.split_first() {
+        Some((floe, baselines)) => baselines
+            .iter()
+            .flat_map(|base| report::ratios(floe, base))
+            .collect(),
+        None => Vec::new(),
     };
     let now = machine::unix_now();
     Report {
@@ -478,26 +495,30 @@ async fn floe_only(
     Ok(())
 }
 
-async fn bench_baseline(cli: &Cli, s: &Settings, rss: &RssMonitor) -> TargetResults {
-    let mut res = TargetResults::new("s3s-fs", "");
-    eprintln!("\nstarting the baseline {}", cli.s3s_fs.display());
-    let server = match S3sFs::start(&cli.s3s_fs) {
+async fn bench_baseline(
+    name: &str,
+    server: anyhow::Result<BaselineServer>,
+    s: &Settings,
+    rss: &RssMonitor,
+) -> TargetResults {
+    let mut res = TargetResults::new(name, "");
+    let server = match server {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("baseline not measured: {e:#}");
-            res.failures.push(format!("starting s3s-fs: {e:#}"));
+            eprintln!("{name} not measured: {e:#}");
+            res.failures.push(format!("starting {name}: {e:#}"));
             return res;
         }
     };
     res.endpoint = server.endpoint.clone();
-    rss.watch("s3s-fs", server.pid());
+    rss.watch(name, server.pid());
     bench_common(&server.target(), s, rss, &mut res).await;
     res.peak_rss = rss
         .overall()
         .into_iter()
-        .filter(|(name, _)| name == "s3s-fs")
+        .filter(|(watched, _)| watched == name)
         .collect();
-    rss.unwatch("s3s-fs");
+    rss.unwatch(name);
     drop(server);
     res
 }

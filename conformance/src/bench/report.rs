@@ -164,14 +164,17 @@ pub fn evaluate(floe: &TargetResults, base: Option<&TargetResults>, c: usize) ->
 /// A figure side by side on both endpoints, for the JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ratio {
+    /// The baseline's name.
+    pub against: String,
     pub figure: String,
     pub floe: Option<f64>,
     pub baseline: Option<f64>,
     pub ratio: Option<f64>,
 }
 
-fn pair(figure: String, floe: Option<f64>, baseline: Option<f64>) -> Ratio {
+fn pair(against: &str, figure: String, floe: Option<f64>, baseline: Option<f64>) -> Ratio {
     Ratio {
+        against: against.to_owned(),
         figure,
         floe,
         baseline,
@@ -184,11 +187,13 @@ pub fn ratios(floe: &TargetResults, base: &TargetResults) -> Vec<Ratio> {
     for f in &floe.objects {
         let b = base.object(&f.op, f.size_bytes, f.concurrency);
         out.push(pair(
+            &base.name,
             format!("{} MiB/s", f.label()),
             Some(f.stats.mib_per_s),
             b.map(|b| b.stats.mib_per_s),
         ));
         out.push(pair(
+            &base.name,
             format!("{} ops/s", f.label()),
             Some(f.stats.ops_per_s),
             b.map(|b| b.stats.ops_per_s),
@@ -197,14 +202,20 @@ pub fn ratios(floe: &TargetResults, base: &TargetResults) -> Vec<Ratio> {
     if let (Some(f), Some(b)) = (&floe.multipart, &base.multipart) {
         let up = |m: &super::results::MultipartResult| m.upload.as_ref().map(|t| t.mib_per_s);
         let down = |m: &super::results::MultipartResult| m.download.as_ref().map(|t| t.mib_per_s);
-        out.push(pair("multipart PUT MiB/s".into(), up(f), up(b)));
-        out.push(pair("big GET MiB/s".into(), down(f), down(b)));
+        out.push(pair(&base.name, "multipart PUT MiB/s".into(), up(f), up(b)));
+        out.push(pair(&base.name, "big GET MiB/s".into(), down(f), down(b)));
     }
     if let (Some(f), Some(b)) = (&floe.list, &base.list) {
-        out.push(pair("LIST keys/s".into(), f.keys_per_s, b.keys_per_s));
+        out.push(pair(
+            &base.name,
+            "LIST keys/s".into(),
+            f.keys_per_s,
+            b.keys_per_s,
+        ));
     }
     if let (Some(f), Some(b)) = (&floe.mixed, &base.mixed) {
         out.push(pair(
+            &base.name,
             "mixed ops/s".into(),
             Some(f.total.ops_per_s),
             Some(b.total.ops_per_s),
@@ -221,7 +232,8 @@ pub struct Report {
     pub machine: Machine,
     pub settings: serde_json::Value,
     pub wall_secs: f64,
-    /// The endpoint benchmarked first (Floe, or the S3_ENDPOINT), then the baseline if any.
+    /// The endpoint benchmarked first (Floe, or the S3_ENDPOINT), then the baselines if any
+    /// (s3s-fs, then Garage when it ran).
     pub targets: Vec<TargetResults>,
     pub ratios: Vec<Ratio>,
     pub checks: Vec<Check>,
@@ -260,7 +272,7 @@ impl Report {
                 out.push_str(&format!("  {} FAILED: {f}\n", t.name));
             }
         }
-        let tables = [
+        let mut tables = vec![
             objects_table(main, base),
             super::cpu_table::cpu_table(main, base),
             big_table(main, base),
@@ -269,6 +281,15 @@ impl Report {
             degraded_table(main),
             rss_table(&self.targets),
         ];
+        // A second baseline (Garage) gets the comparative tables again, beside Floe.
+        for other in self.targets.iter().skip(2) {
+            tables.extend([
+                objects_table(main, Some(other)),
+                super::cpu_table::cpu_table(main, Some(other)),
+                big_table(main, Some(other)),
+                mixed_table(main, Some(other)),
+            ]);
+        }
         for t in tables.iter().filter(|t| !t.is_empty()) {
             out.push_str(&t.render());
         }
