@@ -17,8 +17,9 @@ use http::{Method, StatusCode};
 use crate::auth::ClusterSecret;
 use crate::protocol::{
     CLUSTER_PATH, ClusterInfo, HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, HOLDS_PATH,
-    HoldInfo, HoldItem, LIST_MAX_LIMIT, ListQuery, MOVED_QUERY, NodeStats, STATS_PATH, ScrubQuery,
-    ScrubReport, ShardInfo, ShardKey, ShardPage,
+    HoldInfo, HoldItem, LIST_MAX_LIMIT, ListQuery, MOVED_QUERY, NodeStats, SHARDS_PATH, STATS_PATH,
+    ScrubQuery, ScrubReport, ShardBatchReply, ShardInfo, ShardItem, ShardKey, ShardOutcome,
+    ShardPage, encode_shard_batch,
 };
 use crate::tls::NodeTrust;
 use crate::transport::Transport;
@@ -190,6 +191,53 @@ impl NodeClient {
             StatusCode::BAD_REQUEST => Err(ClientError::HashMismatch),
             _ => Err(reply.into_error()),
         }
+    }
+
+    /// Stores several shards in one request, the node's group commit making them durable
+    /// together; one outcome per shard, in order. An error means none of them can be counted
+    /// as stored.
+    pub async fn put_shards(
+        &self,
+        items: &[ShardItem],
+    ) -> Result<Vec<Result<(), ClientError>>, ClientError> {
+        let (table_hash, body) = encode_shard_batch(items);
+        let reply = self
+            .inner
+            .call(
+                Method::POST,
+                SHARDS_PATH,
+                Some(&table_hash),
+                None,
+                Bytes::from(body),
+                SMALL_REPLY,
+            )
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(reply.into_error());
+        }
+        let reply: ShardBatchReply =
+            serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
+                what: "a shard batch".into(),
+                source,
+            })?;
+        if reply.outcomes.len() != items.len() {
+            return Err(ClientError::Protocol(format!(
+                "{} outcomes for {} shards",
+                reply.outcomes.len(),
+                items.len()
+            )));
+        }
+        Ok(reply
+            .outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                ShardOutcome::Stored | ShardOutcome::Present => Ok(()),
+                ShardOutcome::HashMismatch => Err(ClientError::HashMismatch),
+                ShardOutcome::Failed(why) => Err(ClientError::Protocol(format!(
+                    "the node could not store the shard: {why}"
+                ))),
+            })
+            .collect())
     }
 
     pub async fn get_shard(&self, chunk: &ChunkId, index: u16) -> Result<Bytes, ClientError> {

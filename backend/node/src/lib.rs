@@ -56,7 +56,7 @@ pub use client::{ClientError, ClientOptions, NodeClient, RecordStored};
 pub use config::{ConfigError, NodeConfig};
 pub use protocol::{
     ClusterInfo, NodeStats, RecordEntry, RecordId, RecordItem, RecordPage, STATUS_CORRUPT,
-    ScrubQuery, ScrubReport, ShardEntry, ShardInfo, ShardKey, ShardPage,
+    ScrubQuery, ScrubReport, ShardEntry, ShardInfo, ShardItem, ShardKey, ShardPage,
 };
 pub use server::{NodeState, run, run_tls};
 pub use store::{OnDisk, ShardStore, StoreError};

@@ -39,6 +39,8 @@ pub enum RouteKind {
     Metrics,
     Stats,
     ShardPut,
+    /// Several shards in one request (`POST /v1/shards`).
+    ShardPutBatch,
     ShardGet,
     ShardHead,
     ShardDelete,
@@ -66,6 +68,7 @@ impl RouteKind {
         match (route, method.clone()) {
             (Route::Stats, Method::GET) => RouteKind::Stats,
             (Route::List, Method::GET) => RouteKind::ShardList,
+            (Route::List, Method::POST) => RouteKind::ShardPutBatch,
             (Route::Scrub, Method::POST) => RouteKind::Scrub,
             (Route::Records, Method::GET) => RouteKind::RecordList,
             (Route::Records, Method::POST) => RouteKind::RecordPut,
@@ -86,6 +89,7 @@ impl RouteKind {
             RouteKind::Metrics => "metrics",
             RouteKind::Stats => "stats",
             RouteKind::ShardPut => "shard_put",
+            RouteKind::ShardPutBatch => "shard_put_batch",
             RouteKind::ShardGet => "shard_get",
             RouteKind::ShardHead => "shard_head",
             RouteKind::ShardDelete => "shard_delete",
@@ -352,6 +356,7 @@ mod tests {
             (Method::GET, "/metrics", RouteKind::Metrics),
             (Method::GET, "/v1/stats", RouteKind::Stats),
             (Method::GET, "/v1/shards", RouteKind::ShardList),
+            (Method::POST, "/v1/shards", RouteKind::ShardPutBatch),
             (Method::POST, "/v1/scrub", RouteKind::Scrub),
             (Method::GET, "/v1/records", RouteKind::RecordList),
             (Method::PUT, &record, RouteKind::RecordPut),

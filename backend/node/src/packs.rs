@@ -43,9 +43,9 @@ const PREEXTEND: u64 = 4 << 20;
 /// The outcome a group commit leaves for each change it carried.
 type Outcome = Arc<Mutex<Option<Result<(), String>>>>;
 
-/// A change waiting for the next group commit.
+/// Changes of one caller waiting for the next group commit, which carries them all or none.
 struct Pending {
-    change: Change<ShardKey>,
+    changes: Vec<Change<ShardKey>>,
     outcome: Outcome,
 }
 
@@ -119,12 +119,24 @@ impl ShardPacks {
     /// Appends `payload` (whose blake3 the caller has checked is `hash`) as shard `key` and
     /// returns once it is durable.
     pub fn put(&self, key: &ShardKey, hash: &ShardHash, payload: Bytes) -> Result<(), StoreError> {
-        self.commit(Change::Put {
-            id: *key,
-            version: unix_now(),
-            hash: *hash,
-            payload,
-        })
+        self.put_many(vec![(*key, *hash, payload)])
+    }
+
+    /// Appends every `(key, hash, payload)` (each payload's blake3 checked by the caller) in
+    /// one group commit, and returns once all of them are durable.
+    pub fn put_many(&self, shards: Vec<(ShardKey, ShardHash, Bytes)>) -> Result<(), StoreError> {
+        let version = unix_now();
+        self.commit(
+            shards
+                .into_iter()
+                .map(|(id, hash, payload)| Change::Put {
+                    id,
+                    version,
+                    hash,
+                    payload,
+                })
+                .collect(),
+        )
     }
 
     /// Logs the deletion of shard `key`; returns whether it was there.
@@ -132,7 +144,7 @@ impl ShardPacks {
         if self.log().get(key).is_none() {
             return Ok(false);
         }
-        self.commit(Change::Tombstone { id: *key })?;
+        self.commit(vec![Change::Tombstone { id: *key }])?;
         Ok(true)
     }
 
@@ -180,13 +192,13 @@ impl ShardPacks {
         }
     }
 
-    /// Queues `change` and waits until a commit that carries it is done: ours, if no commit is
-    /// running, else the next one, which takes everything queued meanwhile in one append and
+    /// Queues `changes` and waits until a commit that carries them is done: ours, if no commit
+    /// is running, else the next one, which takes everything queued meanwhile in one append and
     /// one sync.
-    fn commit(&self, change: Change<ShardKey>) -> Result<(), StoreError> {
+    fn commit(&self, changes: Vec<Change<ShardKey>>) -> Result<(), StoreError> {
         let outcome: Outcome = Arc::new(Mutex::new(None));
         lock(&self.queue).push(Pending {
-            change,
+            changes,
             outcome: Arc::clone(&outcome),
         });
         let mut log = self.log();
@@ -198,7 +210,10 @@ impl ShardPacks {
         let batch = std::mem::take(&mut *lock(&self.queue));
         // Not there only if a commit took it and never set its outcome (it panicked).
         let carried = batch.iter().any(|p| Arc::ptr_eq(&p.outcome, &outcome));
-        let changes: Vec<Change<ShardKey>> = batch.iter().map(|p| p.change.clone()).collect();
+        let changes: Vec<Change<ShardKey>> = batch
+            .iter()
+            .flat_map(|p| p.changes.iter().cloned())
+            .collect();
         let result = log.commit(&changes).map_err(|e| e.to_string());
         self.commits.fetch_add(1, Ordering::Relaxed);
         self.changes

@@ -3,6 +3,7 @@
 //!
 //! - `scrub`: the scrub call's query and report.
 //! - `records`: opaque versioned records (the gateway's metadata copies) and their listing.
+//! - `shard_batch`: many shards in one put.
 //!
 //! Server and client both build and parse through this module, so the two sides cannot drift.
 //! Parsing is strict: a shard key is exactly 64 lowercase hex characters and a canonical decimal
@@ -17,12 +18,17 @@ use serde::{Deserialize, Serialize};
 
 mod records;
 mod scrub;
+mod shard_batch;
 
 pub use records::{
     BatchReply, HEADER_RECORD_VERSION, MAX_BATCH_RECORDS, RECORDS_PATH, RecordEntry, RecordId,
     RecordItem, RecordListQuery, RecordPage, decode_batch, encode_batch, parse_version,
 };
 pub use scrub::{SCRUB_PAGE_BUDGET, SCRUB_PATH, ScrubQuery, ScrubReport};
+pub use shard_batch::{
+    MAX_BATCH_SHARDS, ShardBatchReply, ShardItem, ShardOutcome, decode_shard_batch,
+    encode_shard_batch,
+};
 
 /// Header carrying the blake3 hash of the shard body (PUT request, GET/HEAD response).
 pub const HEADER_SHARD_HASH: &str = "x-floe-shard-hash";
@@ -46,7 +52,8 @@ pub const METRICS_PATH: &str = "/metrics";
 pub const STATS_PATH: &str = "/v1/stats";
 /// The node's cluster membership: `GET` reads it ([`ClusterInfo`]), `POST ?join=ID` joins.
 pub const CLUSTER_PATH: &str = "/v1/cluster";
-/// Shard collection: list with `GET`, single shards below it.
+/// Shard collection: list with `GET`, put a batch with `POST` (see `shard_batch`), single
+/// shards below it.
 pub const SHARDS_PATH: &str = "/v1/shards";
 /// Retention holds (see `holds`): `POST` a batch of [`HoldItem`]s; `GET /v1/holds/<chunk>` reads
 /// one ([`HoldInfo`]).
@@ -108,7 +115,7 @@ pub enum ProtocolError {
     BadRange,
     #[error("range not satisfiable")]
     RangeNotSatisfiable,
-    #[error("malformed record batch: {0}")]
+    #[error("malformed batch: {0}")]
     Batch(String),
 }
 

@@ -16,7 +16,8 @@ use crate::auth::{self, AuthError};
 use crate::metrics::{self, RouteKind};
 use crate::protocol::{
     HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, ListQuery, METRICS_PATH, MOVED_QUERY,
-    ProtocolError, Route, STATUS_CORRUPT, ScrubQuery, ShardKey, parse_range,
+    ProtocolError, Route, STATUS_CORRUPT, ScrubQuery, ShardBatchReply, ShardKey, ShardOutcome,
+    decode_shard_batch, parse_range,
 };
 use crate::server::NodeState;
 use crate::store::{PutOutcome, StoreError};
@@ -189,6 +190,7 @@ async fn dispatch(state: &NodeState, req: Request<Incoming>) -> Result<Response<
         (Route::Cluster, Method::POST) => join_cluster(state, req.uri().query()).await,
         (Route::Stats, Method::GET) => stats(state).await,
         (Route::List, Method::GET) => list(state, ListQuery::parse(req.uri().query())?).await,
+        (Route::List, Method::POST) => put_batch(state, req).await,
         (Route::Scrub, Method::POST) => scrub(state, ScrubQuery::parse(req.uri().query())?).await,
         (Route::Records, Method::GET) => records::list(state, req.uri().query()).await,
         (Route::Records, Method::POST) => records::put_batch(state, req).await,
@@ -229,7 +231,7 @@ async fn put(
     let (hash, body) = hashed_body(state, req).await?;
     let store = state.store().clone();
     let len = body.len() as u64;
-    let outcome = blocking(move || store.put(&key, &hash, &body)).await?;
+    let outcome = blocking(move || store.put_bytes(&key, &hash, body)).await?;
     let status = match outcome {
         PutOutcome::Stored => {
             state.metrics().add_shard_bytes_written(len);
@@ -240,6 +242,40 @@ async fn put(
     let mut response = text(status, "");
     set(&mut response, SHARD_HASH, &hash.to_hex());
     Ok(response)
+}
+
+/// A batch put (`POST /v1/shards`): the table must match its signed hash; then every shard is
+/// checked against its own hash and stored, the packed ones in one group commit. One outcome
+/// per shard, in order.
+async fn put_batch(state: &NodeState, req: Request<Incoming>) -> Result<Response<Body>, Failure> {
+    let (signed, body) = hashed_body(state, req).await?;
+    let (table, items) = decode_shard_batch(&body)?;
+    if table != signed {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "the shard table does not hash to its signed x-floe-shard-hash",
+        ));
+    }
+    let lens: Vec<u64> = items.iter().map(|i| i.payload.len() as u64).collect();
+    let store = state.store().clone();
+    let results = blocking(move || Ok(store.put_batch(&items))).await?;
+    let outcomes = results
+        .into_iter()
+        .zip(lens)
+        .map(|(result, len)| match result {
+            Ok(PutOutcome::Stored) => {
+                state.metrics().add_shard_bytes_written(len);
+                ShardOutcome::Stored
+            }
+            Ok(PutOutcome::AlreadyPresent) => ShardOutcome::Present,
+            Err(StoreError::HashMismatch { .. }) => ShardOutcome::HashMismatch,
+            Err(e) => {
+                tracing::error!(error = %e, "shard batch: store failure");
+                ShardOutcome::Failed(e.to_string())
+            }
+        })
+        .collect();
+    json(&ShardBatchReply { outcomes })
 }
 
 /// The whole body of a batch request (records, holds), checked against the blake3 hash its

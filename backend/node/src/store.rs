@@ -25,8 +25,8 @@ use floe_codec::ShardHash;
 
 use crate::direct_io::DirectIo;
 use crate::layout::{self, HEADER_LEN, Layout};
-use crate::packs::{DEFAULT_PACK_BELOW, PackFigures, ShardPacks};
-use crate::protocol::{LIST_MAX_LIMIT, NodeStats, ShardInfo, ShardKey, ShardPage};
+use crate::packs::{DEFAULT_PACK_BELOW, PACK_DIR, PackFigures, ShardPacks};
+use crate::protocol::{LIST_MAX_LIMIT, NodeStats, ShardInfo, ShardItem, ShardKey, ShardPage};
 use crate::segments::log::Loc;
 use crate::segments::reader::Located;
 use crate::stats::{Counters, DiskSpace, payload_len};
@@ -208,6 +208,89 @@ impl ShardStore {
         claimed: &ShardHash,
         payload: &[u8],
     ) -> Result<PutOutcome, StoreError> {
+        self.put_with(key, claimed, payload, || Bytes::copy_from_slice(payload))
+    }
+
+    /// [`put`](Self::put) of a payload the caller owns, which a packed shard keeps without a
+    /// copy.
+    pub fn put_bytes(
+        &self,
+        key: &ShardKey,
+        claimed: &ShardHash,
+        payload: Bytes,
+    ) -> Result<PutOutcome, StoreError> {
+        self.put_with(key, claimed, &payload, || payload.clone())
+    }
+
+    fn put_with(
+        &self,
+        key: &ShardKey,
+        claimed: &ShardHash,
+        payload: &[u8],
+        owned: impl FnOnce() -> Bytes,
+    ) -> Result<PutOutcome, StoreError> {
+        match self.plan_put(key, claimed, payload)? {
+            PutPlan::Present => Ok(PutOutcome::AlreadyPresent),
+            PutPlan::Pack { stale_file } => {
+                self.packs.put(key, claimed, owned())?;
+                self.packed(key, stale_file)
+            }
+            PutPlan::File => self.put_file(key, claimed, payload),
+        }
+    }
+
+    /// Stores every shard of a batch, each checked against its own hash, so a damaged payload
+    /// fails alone; the packed ones share one group commit. One outcome per shard, in order.
+    pub fn put_batch(&self, items: &[ShardItem]) -> Vec<Result<PutOutcome, StoreError>> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        // Shards to pack: their place in `items`, and whether a stale file of theirs goes.
+        let mut to_pack = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            outcomes.push(match self.plan_put(&item.key, &item.hash, &item.payload) {
+                Ok(PutPlan::Present) => Ok(PutOutcome::AlreadyPresent),
+                Ok(PutPlan::File) => self.put_file(&item.key, &item.hash, &item.payload),
+                Ok(PutPlan::Pack { stale_file }) => {
+                    to_pack.push((i, stale_file));
+                    // Replaced below by what the commit did.
+                    Ok(PutOutcome::Stored)
+                }
+                Err(e) => Err(e),
+            });
+        }
+        if to_pack.is_empty() {
+            return outcomes;
+        }
+        let shards = to_pack
+            .iter()
+            .map(|&(i, _)| (items[i].key, items[i].hash, items[i].payload.clone()))
+            .collect();
+        match self.packs.put_many(shards) {
+            Ok(()) => {
+                for (i, stale_file) in to_pack {
+                    outcomes[i] = self.packed(&items[i].key, stale_file);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for (i, _) in to_pack {
+                    outcomes[i] = Err(StoreError::Io {
+                        context: "cannot append to shard pack",
+                        path: self.layout.root().join(PACK_DIR),
+                        source: io::Error::other(message.clone()),
+                    });
+                }
+            }
+        }
+        outcomes
+    }
+
+    /// Checks `payload` against `claimed` and decides, from what is on disk, how it is stored.
+    fn plan_put(
+        &self,
+        key: &ShardKey,
+        claimed: &ShardHash,
+        payload: &[u8],
+    ) -> Result<PutPlan, StoreError> {
         let actual = ShardHash::of(payload);
         if actual != *claimed {
             return Err(StoreError::HashMismatch {
@@ -215,26 +298,39 @@ impl ShardStore {
                 actual,
             });
         }
-        let path = self.layout.shard_path(key);
         // The packed copy first: it is the one reads are served from.
         if self.packs_identical(key, claimed)? {
-            return Ok(PutOutcome::AlreadyPresent);
+            return Ok(PutPlan::Present);
         }
-        let file = file_copy(&path, claimed, payload);
+        let file = file_copy(&self.layout.shard_path(key), claimed, payload);
         if file == FileCopy::Identical {
-            return Ok(PutOutcome::AlreadyPresent);
+            return Ok(PutPlan::Present);
         }
         if (payload.len() as u64) < self.pack_below {
-            self.packs
-                .put(key, claimed, Bytes::copy_from_slice(payload))?;
-            // A file of the key (damaged, or written under another threshold) would be listed
-            // and counted beside the packed copy.
-            if file == FileCopy::Other {
-                self.delete_file(key)?;
-            }
-            return Ok(PutOutcome::Stored);
+            return Ok(PutPlan::Pack {
+                stale_file: file == FileCopy::Other,
+            });
         }
+        Ok(PutPlan::File)
+    }
 
+    /// After shard `key` was packed: a file of the key (damaged, or written under another
+    /// threshold) would be listed and counted beside the packed copy, so it goes.
+    fn packed(&self, key: &ShardKey, stale_file: bool) -> Result<PutOutcome, StoreError> {
+        if stale_file {
+            self.delete_file(key)?;
+        }
+        Ok(PutOutcome::Stored)
+    }
+
+    /// Writes shard `key` as a file of its own.
+    fn put_file(
+        &self,
+        key: &ShardKey,
+        claimed: &ShardHash,
+        payload: &[u8],
+    ) -> Result<PutOutcome, StoreError> {
+        let path = self.layout.shard_path(key);
         let tmp = self
             .layout
             .tmp_path(key, self.seq.fetch_add(1, Ordering::Relaxed));
@@ -525,6 +621,17 @@ fn file_copy(path: &Path, hash: &ShardHash, payload: &[u8]) -> FileCopy {
     } else {
         FileCopy::Other
     }
+}
+
+/// How a put stores its shard, decided before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PutPlan {
+    /// An identical, intact copy is there already.
+    Present,
+    /// Appended to the packs; `stale_file`: a file of the key goes once the append is durable.
+    Pack { stale_file: bool },
+    /// A file of its own.
+    File,
 }
 
 /// What a shard's file holds, against the shard being put.

@@ -11,6 +11,7 @@ use super::health::NodeHealth;
 use super::membership::Membership;
 use super::pins::ChunkPins;
 use super::repair_queue::RepairQueue;
+use super::shard_batches::ShardBatches;
 
 /// Tunables of the blob layer.
 #[derive(Debug, Clone)]
@@ -59,6 +60,8 @@ pub struct BlobStore {
     repairs: Arc<RepairQueue>,
     pins: Arc<ChunkPins>,
     health: Arc<NodeHealth>,
+    /// Small shards on their way to each node, sent together when writes overlap.
+    batches: Arc<ShardBatches>,
 }
 
 impl BlobStore {
@@ -109,6 +112,7 @@ impl BlobStore {
         }
         let membership = RwLock::new(Membership::all_active(nodes.len()));
         let health = Arc::new(NodeHealth::new(nodes.len()));
+        let batches = Arc::new(ShardBatches::new(nodes.len()));
         Ok(Self {
             nodes,
             keys,
@@ -121,6 +125,7 @@ impl BlobStore {
             repairs: Arc::new(RepairQueue::new(1_000_000)),
             pins: Arc::new(ChunkPins::default()),
             health,
+            batches,
         })
     }
 
@@ -165,6 +170,11 @@ impl BlobStore {
     /// Chunks in use by writes and reads, which the garbage collector must leave alone.
     pub fn pins(&self) -> &Arc<ChunkPins> {
         &self.pins
+    }
+
+    /// The lanes that batch small shards per node.
+    pub(super) fn batches(&self) -> &Arc<ShardBatches> {
+        &self.batches
     }
 
     /// The placement keys, one per node, in node order.

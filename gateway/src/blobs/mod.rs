@@ -5,6 +5,7 @@
 //! - `capacity`: usable bytes over the nodes, for clients that plan placement;
 //! - `membership`: active and draining nodes, and shard placement over them;
 //! - [`writer`]: stream -> chunks -> encode -> quorum fan-out, ending in a manifest;
+//! - `shard_batches`: per node, the small shards of overlapping writes sent in one request;
 //! - `manifest`: the manifests of inline bodies and of joined multipart parts;
 //! - [`reader`]: fetch k of n shards -> verify -> (decode) -> bytes, with hedging;
 //! - `health`: nodes that failed recently, skipped by reads for a moment;
@@ -28,6 +29,7 @@ mod pins;
 mod reader;
 mod repair_queue;
 mod salvage;
+mod shard_batches;
 mod writer;
 
 pub use capacity::Capacity;

@@ -1,5 +1,7 @@
 //! Streaming writes: bytes -> fixed-size chunks -> Reed-Solomon on a blocking thread -> k+m shard
 //! uploads in parallel, acknowledged once `write_quorum` shards of every chunk are durable.
+//! Small shards go through their node's lane (`shard_batches`), which sends the shards of
+//! overlapping writes together.
 //!
 //! Memory is bounded by `write_ahead` chunks in flight, whatever the object size.
 
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use floe_codec::{ChunkRef, Chunker, EncodedChunk, Manifest, encode_chunk};
+use floe_node::{ShardItem, ShardKey};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, timeout_at};
 
@@ -16,6 +19,7 @@ use super::error::BlobError;
 use super::health::ShardOp;
 use super::pins::PinGuard;
 use super::repair_queue::{RepairReason, ShardFault};
+use super::shard_batches::BATCH_SHARD_MAX;
 
 /// Writes one blob. Feed it with [`BlobWriter::write`], then call [`BlobWriter::finish`].
 ///
@@ -156,10 +160,21 @@ pub(super) async fn store_encoded(
         let client = store.nodes()[node].clone();
         let repairs = store.repairs().clone();
         let health = store.health().clone();
+        let batches = store.batches().clone();
         let id = chunk.id;
         let hash = chunk.shard_hashes[index];
         uploads.spawn(async move {
-            let result = client.put_shard(&id, index as u16, &hash, body).await;
+            let result = if body.len() <= BATCH_SHARD_MAX {
+                let key = ShardKey::new(id, index as u16);
+                let item = ShardItem {
+                    key,
+                    hash,
+                    payload: body,
+                };
+                batches.put(node, &client, item).await
+            } else {
+                client.put_shard(&id, index as u16, &hash, body).await
+            };
             health.observe(node, ShardOp::Write, &result);
             if let Err(e) = &result {
                 tracing::debug!(chunk = %id, shard = index, node = client.url(), error = %e, "shard put failed");

@@ -1,7 +1,7 @@
 //! Random-input tests for everything a node (or its client) parses from the outside: request
-//! paths, list/scrub/record query strings, shard keys and record ids, `Range` headers, the
-//! signature headers, shard file headers, the JSON bodies the client reads back, and the node's
-//! TOML configuration. Each must give a value or an error, never a panic.
+//! paths, list/scrub/record query strings, record and shard batches, shard keys and record ids,
+//! `Range` headers, the signature headers, shard file headers, the JSON bodies the client reads
+//! back, and the node's TOML configuration. Each must give a value or an error, never a panic.
 //!
 //! Pure random input rarely looks like a path or a query, so most strategies start from a
 //! valid one and damage it (flip, insert, delete, overwrite, truncate, duplicate). The last
@@ -17,8 +17,8 @@ use floe_codec::{ChunkId, ShardHash};
 use floe_node::auth::{self, AuthError, MAX_CLOCK_SKEW_SECS};
 use floe_node::layout::{HEADER_LEN, decode_header, encode_header};
 use floe_node::protocol::{
-    LIST_MAX_LIMIT, ListQuery, RecordItem, RecordListQuery, Route, decode_batch, encode_batch,
-    parse_index, parse_range, parse_version,
+    LIST_MAX_LIMIT, ListQuery, RecordItem, RecordListQuery, Route, ShardItem, decode_batch,
+    decode_shard_batch, encode_batch, encode_shard_batch, parse_index, parse_range, parse_version,
 };
 use floe_node::{
     ClusterSecret, NodeConfig, NodeStats, RecordEntry, RecordId, RecordPage, ScrubQuery,
@@ -548,6 +548,39 @@ proptest! {
         let body = bytes::Bytes::from(body);
         if let Ok(decoded) = decode_batch(&body) {
             prop_assert_eq!(encode_batch(&decoded), body.to_vec());
+        }
+    }
+}
+
+proptest! {
+    /// Shard batches (`POST /v1/shards`): damaged encodings are refused or decode to shards whose
+    /// re-encoding is exactly the input, with the hash of exactly its table; nothing panics.
+    #[test]
+    fn shard_batches_decode_exactly_or_not_at_all(
+        items in prop::collection::vec(
+            (any::<[u8; 32]>(), any::<u16>(), prop::collection::vec(any::<u8>(), 0..64)),
+            1..8,
+        ),
+        edits in edits(),
+    ) {
+        let items: Vec<ShardItem> = items
+            .into_iter()
+            .map(|(chunk, index, payload)| ShardItem {
+                key: ShardKey::new(ChunkId::from_bytes(chunk), index),
+                hash: ShardHash::of(&payload),
+                payload: bytes::Bytes::from(payload),
+            })
+            .collect();
+        let (hash, mut body) = encode_shard_batch(&items);
+        let (decoded_hash, decoded) = decode_shard_batch(&bytes::Bytes::from(body.clone())).unwrap();
+        prop_assert_eq!(decoded, items);
+        prop_assert_eq!(decoded_hash, hash);
+        apply(&mut body, &edits);
+        let body = bytes::Bytes::from(body);
+        if let Ok((hash, decoded)) = decode_shard_batch(&body) {
+            let (again, encoded) = encode_shard_batch(&decoded);
+            prop_assert_eq!(encoded, body.to_vec());
+            prop_assert_eq!(again, hash);
         }
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! - [`roundtrip`]: put, get, head, delete and list through `NodeClient`;
 //! - [`records`]: versioned metadata records;
+//! - [`batches`]: many shards in one put;
 //! - [`integrity`]: refused puts, rotten files, crash debris, restarts;
 //! - [`forms`]: packed shards and shard files in one store;
 //! - [`scrub`]: re-verification, quarantine and the rate cap;
@@ -14,6 +15,7 @@
 
 mod common;
 
+mod batches;
 mod client;
 mod decode_fuzz;
 mod forms;
