@@ -10,6 +10,7 @@ pub mod compaction;
 pub mod entry;
 pub mod log;
 pub mod reader;
+mod vectored;
 
 use std::fmt::{Debug, Display};
 

@@ -72,9 +72,23 @@ pub fn encode_put<K: LogKey>(
     hash: &ShardHash,
     payload: &[u8],
 ) -> Option<EntryHeader<K>> {
-    let len = u32::try_from(payload.len()).ok()?;
-    encode_header(out, key, PUT, id, version, len, hash);
+    let header = encode_put_header(out, key, id, version, hash, payload.len())?;
     out.extend_from_slice(payload);
+    Some(header)
+}
+
+/// Appends the header of a put entry whose `len` payload bytes the caller writes right after
+/// it; `None` if the payload is too large for an entry.
+pub fn encode_put_header<K: LogKey>(
+    out: &mut Vec<u8>,
+    key: &SegmentKey,
+    id: &K,
+    version: u64,
+    hash: &ShardHash,
+    len: usize,
+) -> Option<EntryHeader<K>> {
+    let len = u32::try_from(len).ok()?;
+    encode_header(out, key, PUT, id, version, len, hash);
     Some(EntryHeader {
         id: *id,
         kind: EntryKind::Put {
