@@ -11,6 +11,7 @@
 //! next batch. Larger shards never queue here: their cost is their bytes, and they go on their
 //! own requests (see `writer.rs`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use floe_node::{ClientError, NodeClient, ShardItem};
@@ -26,6 +27,10 @@ const BATCH_BYTES: usize = 2 << 20;
 const BATCH_SHARDS: usize = 256;
 /// Requests one lane keeps out at once.
 const IN_FLIGHT: usize = 2;
+/// Payload bytes a lane holds waiting; past this a shard for its node fails at once. A node
+/// that stopped answering then costs the writes its shards (they still reach quorum on the
+/// others, and the misses go to repair) instead of gateway memory until its requests time out.
+const QUEUED_BYTES: usize = 16 << 20;
 
 /// A shard waiting in its node's lane, and who waits for its outcome.
 struct Queued {
@@ -37,7 +42,14 @@ struct Queued {
 /// runtime, which a store built outside one does not have yet).
 #[derive(Debug)]
 pub(super) struct ShardBatches {
-    lanes: Vec<OnceLock<mpsc::UnboundedSender<Queued>>>,
+    lanes: Vec<OnceLock<Lane>>,
+}
+
+/// The way into one node's lane, and the payload bytes waiting in it.
+#[derive(Debug)]
+struct Lane {
+    queue: mpsc::UnboundedSender<Queued>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl ShardBatches {
@@ -61,36 +73,53 @@ impl ShardBatches {
             .get(node)
             .ok_or_else(|| ClientError::Protocol(format!("no node {node}")))?
             .get_or_init(|| start_lane(client.clone()));
+        let len = item.payload.len();
+        if lane.queued.fetch_add(len, Ordering::Relaxed) + len > QUEUED_BYTES {
+            lane.queued.fetch_sub(len, Ordering::Relaxed);
+            return Err(ClientError::Unavailable(
+                "the node has fallen behind: too many of its shards are waiting".into(),
+            ));
+        }
         let (done, outcome) = oneshot::channel();
-        lane.send(Queued { item, done }).map_err(|_| stopped())?;
+        if lane.queue.send(Queued { item, done }).is_err() {
+            lane.queued.fetch_sub(len, Ordering::Relaxed);
+            return Err(stopped());
+        }
         outcome.await.unwrap_or_else(|_| Err(stopped()))
     }
 }
 
-fn start_lane(client: NodeClient) -> mpsc::UnboundedSender<Queued> {
-    let (queue, queued) = mpsc::unbounded_channel();
-    tokio::spawn(run_lane(client, queued));
-    queue
+fn start_lane(client: NodeClient) -> Lane {
+    let (queue, waiting) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(run_lane(client, waiting, queued.clone()));
+    Lane { queue, queued }
 }
 
 /// Takes a slot, then whatever is queued (waiting for the first shard if nothing is), and
 /// sends it; ends when the store, and so every sender, is gone.
-async fn run_lane(client: NodeClient, mut queued: mpsc::UnboundedReceiver<Queued>) {
+async fn run_lane(
+    client: NodeClient,
+    mut waiting: mpsc::UnboundedReceiver<Queued>,
+    queued: Arc<AtomicUsize>,
+) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        let Some(first) = queued.recv().await else {
+        let Some(first) = waiting.recv().await else {
             return;
         };
         let mut bytes = first.item.payload.len();
         let mut batch = vec![first];
         while bytes < BATCH_BYTES && batch.len() < BATCH_SHARDS {
-            let Ok(next) = queued.try_recv() else { break };
+            let Ok(next) = waiting.try_recv() else { break };
             bytes += next.item.payload.len();
             batch.push(next);
         }
+        // Out of the queue: what is in flight is bounded by the slots instead.
+        queued.fetch_sub(bytes, Ordering::Relaxed);
         let client = client.clone();
         tokio::spawn(async move {
             send(&client, batch).await;
@@ -132,5 +161,76 @@ fn for_each(e: &ClientError) -> ClientError {
         ClientError::Unauthorized(status) => ClientError::Unauthorized(*status),
         ClientError::HashMismatch => ClientError::HashMismatch,
         other => ClientError::Protocol(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use floe_codec::{ChunkId, ShardHash};
+    use floe_node::{ClientOptions, ClusterSecret, ShardKey};
+    use std::time::Duration;
+
+    /// A node that takes connections and requests but never answers.
+    async fn silent_node() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        (url, task)
+    }
+
+    fn item(n: u32) -> ShardItem {
+        let payload = Bytes::from(vec![n as u8; 64 * 1024]);
+        let mut id = [0u8; 32];
+        id[..4].copy_from_slice(&n.to_be_bytes());
+        ShardItem {
+            key: ShardKey::new(ChunkId::from_bytes(id), 0),
+            hash: ShardHash::of(&payload),
+            payload,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_node_that_stopped_answering_holds_a_bounded_queue() {
+        let (url, _node) = silent_node().await;
+        let options = ClientOptions {
+            timeout: Duration::from_secs(60),
+            retries: 0,
+            ..ClientOptions::default()
+        };
+        let secret = ClusterSecret::from_bytes("a test secret of enough length!!").unwrap();
+        let client = NodeClient::new(&url, secret, options).unwrap();
+        let batches = Arc::new(ShardBatches::new(1));
+        let limit = QUEUED_BYTES / (64 * 1024);
+        // Two batches go out and hang; the lane then queues up to its bound.
+        let mut waiting = Vec::new();
+        for n in 0..(limit as u32 + 2 * BATCH_SHARDS as u32) {
+            let (batches, client) = (batches.clone(), client.clone());
+            waiting.push(tokio::spawn(async move {
+                batches.put(0, &client, item(n)).await
+            }));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let refused = batches.put(0, &client, item(u32::MAX)).await;
+        assert!(
+            matches!(&refused, Err(ClientError::Unavailable(why)) if why.contains("fallen behind")),
+            "{refused:?}"
+        );
+        let queued = batches.lanes[0]
+            .get()
+            .unwrap()
+            .queued
+            .load(Ordering::Relaxed);
+        assert!(queued <= QUEUED_BYTES, "{queued}");
+        for task in waiting {
+            task.abort();
+        }
     }
 }
