@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks Floe against the single-disk S3 server s3s-fs: installs s3s-fs if it is missing,
 # builds `floe` and `floe-bench` in release (in their own target directory, so the shared debug
-# one is not disturbed) and runs floe-bench, passing every argument through.
+# one is not disturbed) and runs floe-bench, passing every argument through. A `garage` binary
+# on the PATH is measured too, as a second baseline (see docs/benchmarks.md).
 #
 #   bash conformance/bench.sh --quick          # smoke run, a minute or two
 #   bash conformance/bench.sh                  # the full run; tables on stdout, JSON in target/
