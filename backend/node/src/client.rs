@@ -17,9 +17,9 @@ use http::{Method, StatusCode};
 use crate::auth::ClusterSecret;
 use crate::protocol::{
     CLUSTER_PATH, ClusterInfo, HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, HOLDS_PATH,
-    HoldInfo, HoldItem, LIST_MAX_LIMIT, ListQuery, MOVED_QUERY, NodeStats, SHARDS_PATH, STATS_PATH,
-    ScrubQuery, ScrubReport, ShardBatchReply, ShardInfo, ShardItem, ShardKey, ShardOutcome,
-    ShardPage, encode_shard_batch,
+    HoldInfo, HoldItem, LIST_MAX_LIMIT, ListQuery, MAX_BATCH_SHARDS, MOVED_QUERY, NodeStats,
+    SHARDS_PATH, STATS_PATH, ScrubQuery, ScrubReport, ShardBatchReply, ShardInfo, ShardItem,
+    ShardKey, ShardOutcome, ShardPage, encode_shard_batch,
 };
 use crate::tls::NodeTrust;
 use crate::transport::Transport;
@@ -195,11 +195,21 @@ impl NodeClient {
 
     /// Stores several shards in one request, the node's group commit making them durable
     /// together; one outcome per shard, in order. An error means none of them can be counted
-    /// as stored.
+    /// as stored. A node that cannot take the batch (one that predates batches, or whose body
+    /// cap is below the batch's size) gets the shards one by one instead.
     pub async fn put_shards(
         &self,
         items: &[ShardItem],
     ) -> Result<Vec<Result<(), ClientError>>, ClientError> {
+        if items.len() > MAX_BATCH_SHARDS
+            || items
+                .iter()
+                .any(|i| u32::try_from(i.payload.len()).is_err())
+        {
+            return Err(ClientError::Protocol(format!(
+                "a shard batch carries at most {MAX_BATCH_SHARDS} shards under 4 GiB each"
+            )));
+        }
         let (table_hash, body) = encode_shard_batch(items);
         let reply = self
             .inner
@@ -209,11 +219,17 @@ impl NodeClient {
                 Some(&table_hash),
                 None,
                 Bytes::from(body),
-                SMALL_REPLY,
+                LIST_REPLY,
             )
             .await?;
-        if reply.status != StatusCode::OK {
-            return Err(reply.into_error());
+        match reply.status {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND
+            | StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::PAYLOAD_TOO_LARGE => {
+                return Ok(self.put_one_by_one(items).await);
+            }
+            _ => return Err(reply.into_error()),
         }
         let reply: ShardBatchReply =
             serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
@@ -233,11 +249,24 @@ impl NodeClient {
             .map(|outcome| match outcome {
                 ShardOutcome::Stored | ShardOutcome::Present => Ok(()),
                 ShardOutcome::HashMismatch => Err(ClientError::HashMismatch),
-                ShardOutcome::Failed(why) => Err(ClientError::Protocol(format!(
+                // As a single put's 500: the node's own trouble, which may pass.
+                ShardOutcome::Failed(why) => Err(ClientError::Unavailable(format!(
                     "the node could not store the shard: {why}"
                 ))),
             })
             .collect())
+    }
+
+    async fn put_one_by_one(&self, items: &[ShardItem]) -> Vec<Result<(), ClientError>> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
+            let payload = item.payload.clone();
+            outcomes.push(
+                self.put_shard(&item.key.chunk, item.key.index, &item.hash, payload)
+                    .await,
+            );
+        }
+        outcomes
     }
 
     pub async fn get_shard(&self, chunk: &ChunkId, index: u16) -> Result<Bytes, ClientError> {

@@ -25,7 +25,7 @@ use floe_codec::ShardHash;
 
 use crate::direct_io::DirectIo;
 use crate::layout::{self, HEADER_LEN, Layout};
-use crate::packs::{DEFAULT_PACK_BELOW, PACK_DIR, PackFigures, ShardPacks};
+use crate::packs::{DEFAULT_PACK_BELOW, PackFigures, ShardPacks};
 use crate::protocol::{LIST_MAX_LIMIT, NodeStats, ShardInfo, ShardItem, ShardKey, ShardPage};
 use crate::segments::log::Loc;
 use crate::segments::reader::Located;
@@ -54,6 +54,30 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
+}
+
+impl StoreError {
+    /// The same failure, for another shard of the batch it failed (errors are not `Clone`).
+    fn for_another(&self) -> StoreError {
+        match self {
+            StoreError::NotFound => StoreError::NotFound,
+            StoreError::Corrupt(key) => StoreError::Corrupt(*key),
+            StoreError::HashMismatch { claimed, actual } => StoreError::HashMismatch {
+                claimed: *claimed,
+                actual: *actual,
+            },
+            StoreError::Locked(path) => StoreError::Locked(path.clone()),
+            StoreError::Io {
+                context,
+                path,
+                source,
+            } => StoreError::Io {
+                context,
+                path: path.clone(),
+                source: io::Error::new(source.kind(), source.to_string()),
+            },
+        }
+    }
 }
 
 pub(crate) fn io_err(context: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
@@ -271,13 +295,8 @@ impl ShardStore {
                 }
             }
             Err(e) => {
-                let message = e.to_string();
                 for (i, _) in to_pack {
-                    outcomes[i] = Err(StoreError::Io {
-                        context: "cannot append to shard pack",
-                        path: self.layout.root().join(PACK_DIR),
-                        source: io::Error::other(message.clone()),
-                    });
+                    outcomes[i] = Err(e.for_another());
                 }
             }
         }

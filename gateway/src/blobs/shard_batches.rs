@@ -13,6 +13,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use floe_node::{ClientError, NodeClient, ShardItem};
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -30,12 +31,18 @@ const IN_FLIGHT: usize = 2;
 /// Payload bytes a lane holds waiting; past this a shard for its node fails at once. A node
 /// that stopped answering then costs the writes its shards (they still reach quorum on the
 /// others, and the misses go to repair) instead of gateway memory until its requests time out.
+/// A data shard is a slice of its chunk, so what the waiting shards keep alive is at most k
+/// times this (the chunks are 256 KiB or less).
 const QUEUED_BYTES: usize = 16 << 20;
+/// A shard that waited this long in its lane fails instead of going out: its writer has had
+/// its quorum from the other nodes, or given up, long before.
+const MAX_WAIT: Duration = Duration::from_secs(10);
 
 /// A shard waiting in its node's lane, and who waits for its outcome.
 struct Queued {
     item: ShardItem,
     done: oneshot::Sender<Result<(), ClientError>>,
+    since: Instant,
 }
 
 /// One lane per node, each started at its first shard (a lane is a task, so it needs the
@@ -81,7 +88,12 @@ impl ShardBatches {
             ));
         }
         let (done, outcome) = oneshot::channel();
-        if lane.queue.send(Queued { item, done }).is_err() {
+        let queued = Queued {
+            item,
+            done,
+            since: Instant::now(),
+        };
+        if lane.queue.send(queued).is_err() {
             lane.queued.fetch_sub(len, Ordering::Relaxed);
             return Err(stopped());
         }
@@ -120,6 +132,15 @@ async fn run_lane(
         }
         // Out of the queue: what is in flight is bounded by the slots instead.
         queued.fetch_sub(bytes, Ordering::Relaxed);
+        let (batch, stale): (Vec<Queued>, Vec<Queued>) = batch
+            .into_iter()
+            .partition(|q| q.since.elapsed() < MAX_WAIT);
+        for late in stale {
+            let _ = late.done.send(Err(ClientError::Timeout));
+        }
+        if batch.is_empty() {
+            continue;
+        }
         let client = client.clone();
         tokio::spawn(async move {
             send(&client, batch).await;
@@ -131,7 +152,7 @@ async fn run_lane(
 /// Sends `batch` (a lone shard on the single-shard path) and hands every shard its outcome.
 async fn send(client: &NodeClient, mut batch: Vec<Queued>) {
     if batch.len() == 1 {
-        let Queued { item, done } = batch.remove(0);
+        let Queued { item, done, .. } = batch.remove(0);
         let result = client
             .put_shard(&item.key.chunk, item.key.index, &item.hash, item.payload)
             .await;
@@ -156,11 +177,16 @@ async fn send(client: &NodeClient, mut batch: Vec<Queued>) {
 /// The failure of a whole batch, for each of its shards (client errors are not `Clone`).
 fn for_each(e: &ClientError) -> ClientError {
     match e {
+        ClientError::NotFound => ClientError::NotFound,
+        ClientError::Corrupt => ClientError::Corrupt,
+        ClientError::HashMismatch => ClientError::HashMismatch,
+        ClientError::Unauthorized(status) => ClientError::Unauthorized(*status),
+        ClientError::Held(why) => ClientError::Held(why.clone()),
         ClientError::Timeout => ClientError::Timeout,
         ClientError::Unavailable(why) => ClientError::Unavailable(why.clone()),
-        ClientError::Unauthorized(status) => ClientError::Unauthorized(*status),
-        ClientError::HashMismatch => ClientError::HashMismatch,
-        other => ClientError::Protocol(other.to_string()),
+        ClientError::Protocol(why) => ClientError::Protocol(why.clone()),
+        ClientError::InvalidUrl(why) => ClientError::InvalidUrl(why.clone()),
+        ClientError::Json { .. } => ClientError::Protocol(e.to_string()),
     }
 }
 
@@ -170,7 +196,6 @@ mod tests {
     use bytes::Bytes;
     use floe_codec::{ChunkId, ShardHash};
     use floe_node::{ClientOptions, ClusterSecret, ShardKey};
-    use std::time::Duration;
 
     /// A node that takes connections and requests but never answers.
     async fn silent_node() -> (String, tokio::task::JoinHandle<()>) {
@@ -194,6 +219,34 @@ mod tests {
             hash: ShardHash::of(&payload),
             payload,
         }
+    }
+
+    #[tokio::test]
+    async fn a_shard_that_waited_too_long_fails_without_going_out() {
+        let (url, _node) = silent_node().await;
+        let secret = ClusterSecret::from_bytes("a test secret of enough length!!").unwrap();
+        let client = NodeClient::new(&url, secret, ClientOptions::default()).unwrap();
+        let lane = start_lane(client);
+        let (done, outcome) = oneshot::channel();
+        let since = Instant::now()
+            .checked_sub(MAX_WAIT + Duration::from_secs(1))
+            .expect("the clock is past MAX_WAIT");
+        lane.queued.fetch_add(64 * 1024, Ordering::Relaxed);
+        lane.queue
+            .send(Queued {
+                item: item(1),
+                done,
+                since,
+            })
+            .ok()
+            .unwrap();
+        // The node never answers: only the lane's own check can end this in time.
+        let result = tokio::time::timeout(Duration::from_secs(5), outcome)
+            .await
+            .expect("answered at once")
+            .expect("an outcome");
+        assert!(matches!(result, Err(ClientError::Timeout)), "{result:?}");
+        assert_eq!(lane.queued.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]

@@ -110,7 +110,7 @@ pub enum ShardOutcome {
     Present,
     /// The payload does not hash to the hash its row claims: nothing was stored.
     HashMismatch,
-    /// The node could not store it (its disk failed, or the chunk is held); the reason.
+    /// The node could not store it (its disk failed); the reason.
     Failed(String),
 }
 

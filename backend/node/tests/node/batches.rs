@@ -90,6 +90,18 @@ async fn every_shard_of_a_batch_gets_its_own_outcome() {
     node.stop().await;
 }
 
+/// A raw `POST /v1/shards` of `body`, signed with `claimed` as its table's hash.
+async fn post_signed(node: &common::TestNode, claimed: &ShardHash, body: &[u8]) -> (u16, String) {
+    let date = unix_now();
+    let claimed = claimed.to_hex();
+    let signature = sign(&secret(), "POST", "/v1/shards", date, Some(&claimed));
+    let head = format!(
+        "POST /v1/shards HTTP/1.1\r\nx-floe-date: {date}\r\nx-floe-signature: {signature}\r\n\
+         x-floe-shard-hash: {claimed}\r\n"
+    );
+    raw(node.addr, &head, body).await
+}
+
 #[tokio::test]
 async fn a_table_that_does_not_match_its_signed_hash_stores_nothing() {
     let node = start().await;
@@ -97,30 +109,35 @@ async fn a_table_that_does_not_match_its_signed_hash_stores_nothing() {
     let (_, body) = encode_shard_batch(&items);
     // Signed for another table: the swap of a hash or key in transit.
     let (other, _) = encode_shard_batch(&items[..2]);
-    let date = unix_now();
-    let claimed = other.to_hex();
-    let signature = sign(&secret(), "POST", "/v1/shards", date, Some(&claimed));
-    let head = format!(
-        "POST /v1/shards HTTP/1.1\r\nx-floe-date: {date}\r\nx-floe-signature: {signature}\r\n\
-         x-floe-shard-hash: {claimed}\r\n"
-    );
-    let (status, text) = raw(node.addr, &head, &body).await;
+    let (status, text) = post_signed(&node, &other, &body).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("signed"), "{text}");
     assert_eq!(node.client().stats().await.unwrap().shards, 0);
 
     // Garbage under a valid signature of its own hash is refused as malformed.
-    let garbage = Bytes::from_static(b"\x00\x00\x00\x05short");
-    let claimed = ShardHash::of(&garbage).to_hex();
-    let signature = sign(&secret(), "POST", "/v1/shards", date, Some(&claimed));
-    let head = format!(
-        "POST /v1/shards HTTP/1.1\r\nx-floe-date: {date}\r\nx-floe-signature: {signature}\r\n\
-         x-floe-shard-hash: {claimed}\r\n"
-    );
-    let (status, text) = raw(node.addr, &head, &garbage).await;
+    let garbage = b"\x00\x00\x00\x05short";
+    let (status, text) = post_signed(&node, &ShardHash::of(garbage), garbage).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("malformed batch"), "{text}");
     assert_eq!(node.client().stats().await.unwrap().shards, 0);
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_over_the_nodes_body_cap_goes_shard_by_shard() {
+    let node = common::start_in(tempfile::tempdir().unwrap(), 10_000).await;
+    let client = node.client();
+    // 20 KB together, each under the node's 10 KB cap.
+    let items: Vec<ShardItem> = (1..6u8).map(|n| item(n, 4000)).collect();
+    let outcomes = client.put_shards(&items).await.unwrap();
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    for item in &items {
+        let read = client
+            .get_shard(&item.key.chunk, item.key.index)
+            .await
+            .unwrap();
+        assert_eq!(read, item.payload);
+    }
     node.stop().await;
 }
 
