@@ -123,6 +123,36 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 
 impl Gateway {
     pub async fn start(config: &GatewayConfig) -> Result<Gateway, LaunchError> {
+        let mut tasks = Vec::new();
+        match Self::launch(config, &mut tasks).await {
+            Ok(mut gateway) => {
+                gateway.tasks = tasks;
+                Ok(gateway)
+            }
+            Err(e) => {
+                // The failed launch dropped its stop signal, so what it started is ending. An
+                // embedded node holds its data directory's lock until its task ends: wait, so
+                // that a retry in this process (after the operator fixed what was refused)
+                // finds the directories free.
+                for task in tasks {
+                    if tokio::time::timeout(Duration::from_secs(10), task)
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("a task of the failed launch did not stop within 10 s");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts everything; the tasks that `stop` ends go into `tasks`, for the caller to wait
+    /// for if the launch fails.
+    async fn launch(
+        config: &GatewayConfig,
+        tasks: &mut Vec<JoinHandle<()>>,
+    ) -> Result<Gateway, LaunchError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| LaunchError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -133,7 +163,6 @@ impl Gateway {
         let tls = config.tls.load()?;
         let (stop, stop_rx) = watch::channel(false);
         let (stop_front, front_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
         let mut front_tasks = Vec::new();
 
         let (urls, keys) = if config.embedded() {
@@ -408,7 +437,8 @@ impl Gateway {
             stop_front,
             front_tasks,
             stop,
-            tasks,
+            // Handed over by `start`.
+            tasks: Vec::new(),
         })
     }
 
