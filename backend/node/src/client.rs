@@ -149,13 +149,7 @@ impl NodeClient {
             .inner
             .call(Method::POST, &path, None, None, Bytes::new(), SMALL_REPLY)
             .await?;
-        if reply.status != StatusCode::OK {
-            return Err(reply.into_error());
-        }
-        serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
-            what: path.to_string(),
-            source,
-        })
+        reply.ok_json(&path)
     }
 
     /// Names cluster `id` in every request from now on, as the node requires once joined.
@@ -231,11 +225,7 @@ impl NodeClient {
             }
             _ => return Err(reply.into_error()),
         }
-        let reply: ShardBatchReply =
-            serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
-                what: "a shard batch".into(),
-                source,
-            })?;
+        let reply: ShardBatchReply = reply.ok_json("a shard batch")?;
         if reply.outcomes.len() != items.len() {
             return Err(ClientError::Protocol(format!(
                 "{} outcomes for {} shards",
@@ -448,13 +438,7 @@ impl NodeClient {
             .inner
             .call(Method::POST, &path, None, None, Bytes::new(), LIST_REPLY)
             .await?;
-        if reply.status != StatusCode::OK {
-            return Err(reply.into_error());
-        }
-        serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
-            what: path.to_string(),
-            source,
-        })
+        reply.ok_json(&path)
     }
 
     /// The node's clock, in whole seconds since the epoch, from the `Date` header of its
@@ -494,12 +478,6 @@ impl NodeClient {
             .inner
             .call(Method::GET, path, None, None, Bytes::new(), LIST_REPLY)
             .await?;
-        if reply.status != StatusCode::OK {
-            return Err(reply.into_error());
-        }
-        serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
-            what: path.to_string(),
-            source,
-        })
+        reply.ok_json(path)
     }
 }

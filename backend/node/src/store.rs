@@ -225,41 +225,31 @@ impl ShardStore {
         self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Stores `payload` as shard `key` after checking it hashes to `claimed`.
+    /// [`put_bytes`](Self::put_bytes) of a borrowed payload (a copy of it is made).
     pub fn put(
         &self,
         key: &ShardKey,
         claimed: &ShardHash,
         payload: &[u8],
     ) -> Result<PutOutcome, StoreError> {
-        self.put_with(key, claimed, payload, || Bytes::copy_from_slice(payload))
+        self.put_bytes(key, claimed, Bytes::copy_from_slice(payload))
     }
 
-    /// [`put`](Self::put) of a payload the caller owns, which a packed shard keeps without a
-    /// copy.
+    /// Stores `payload` as shard `key` after checking it hashes to `claimed`; a packed shard
+    /// keeps the payload without a copy.
     pub fn put_bytes(
         &self,
         key: &ShardKey,
         claimed: &ShardHash,
         payload: Bytes,
     ) -> Result<PutOutcome, StoreError> {
-        self.put_with(key, claimed, &payload, || payload.clone())
-    }
-
-    fn put_with(
-        &self,
-        key: &ShardKey,
-        claimed: &ShardHash,
-        payload: &[u8],
-        owned: impl FnOnce() -> Bytes,
-    ) -> Result<PutOutcome, StoreError> {
-        match self.plan_put(key, claimed, payload)? {
+        match self.plan_put(key, claimed, &payload)? {
             PutPlan::Present => Ok(PutOutcome::AlreadyPresent),
+            PutPlan::File => self.put_file(key, claimed, &payload),
             PutPlan::Pack { stale_file } => {
-                self.packs.put(key, claimed, owned())?;
+                self.packs.put(key, claimed, payload)?;
                 self.packed(key, stale_file)
             }
-            PutPlan::File => self.put_file(key, claimed, payload),
         }
     }
 

@@ -67,6 +67,18 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    /// The body of a 200 parsed as JSON (`what` names it in the error); any other status is
+    /// that status's error.
+    pub fn ok_json<T: serde::de::DeserializeOwned>(self, what: &str) -> Result<T, ClientError> {
+        if self.status != StatusCode::OK {
+            return Err(self.into_error());
+        }
+        serde_json::from_slice(&self.body).map_err(|source| ClientError::Json {
+            what: what.to_owned(),
+            source,
+        })
+    }
+
     /// The error for a status the operation did not expect.
     pub fn into_error(self) -> ClientError {
         match self.status {

@@ -65,14 +65,7 @@ impl NodeClient {
                 LIST_REPLY,
             )
             .await?;
-        if reply.status != StatusCode::OK {
-            return Err(reply.into_error());
-        }
-        let reply: BatchReply =
-            serde_json::from_slice(&reply.body).map_err(|source| ClientError::Json {
-                what: "a record batch".into(),
-                source,
-            })?;
+        let reply: BatchReply = reply.ok_json("a record batch")?;
         if reply.newer.len() != items.len() {
             return Err(ClientError::Protocol(format!(
                 "{} outcomes for {} records",
