@@ -18,7 +18,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -125,18 +125,39 @@ impl ShardPacks {
     /// Appends every `(key, hash, payload)` (each payload's blake3 checked by the caller) in
     /// one group commit, and returns once all of them are durable.
     pub fn put_many(&self, shards: Vec<(ShardKey, ShardHash, Bytes)>) -> Result<(), StoreError> {
-        let version = unix_now();
-        self.commit(
-            shards
-                .into_iter()
-                .map(|(id, hash, payload)| Change::Put {
-                    id,
-                    version,
-                    hash,
-                    payload,
-                })
-                .collect(),
-        )
+        self.commit(changes_of(shards))
+    }
+
+    /// [`put_many`](Self::put_many) on the calling thread, when that is quick: no other commit
+    /// is running (its `fdatasync` would be waited for), no compaction is due, and no key is in
+    /// the packs already (the caller's checks for a present copy read the disk). Otherwise
+    /// nothing is written (`None`), and the caller goes to `put_many` on a blocking thread.
+    ///
+    /// For an async worker: handing each put to a blocking thread and back cost a node more
+    /// CPU in thread wake-ups than the append itself, while the uncontended commit blocks the
+    /// worker only for its own write and sync.
+    pub fn put_many_if_idle(
+        &self,
+        shards: &[(ShardKey, ShardHash, Bytes)],
+    ) -> Option<Result<(), StoreError>> {
+        let log = match self.log.try_lock() {
+            Ok(log) => log,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        if log.compaction_due() || shards.iter().any(|(key, _, _)| log.get(key).is_some()) {
+            return None;
+        }
+        let outcome = self.enqueue(changes_of(shards.to_vec()));
+        // A segment this commit sealed may make compaction due: the next put, which finds it
+        // due, goes to a blocking thread and compacts there.
+        Some(self.finish(log, &outcome, false))
+    }
+
+    /// Holds the log as a running commit does, for tests of what must not wait for one.
+    #[cfg(test)]
+    pub(crate) fn hold(&self) -> MutexGuard<'_, Log<ShardKey>> {
+        self.log()
     }
 
     /// Logs the deletion of shard `key`; returns whether it was there.
@@ -196,20 +217,38 @@ impl ShardPacks {
     /// is running, else the next one, which takes everything queued meanwhile in one append and
     /// one sync.
     fn commit(&self, changes: Vec<Change<ShardKey>>) -> Result<(), StoreError> {
+        let outcome = self.enqueue(changes);
+        let log = self.log();
+        self.finish(log, &outcome, true)
+    }
+
+    /// Queues `changes` for the next commit; the outcome is where that commit leaves its result.
+    fn enqueue(&self, changes: Vec<Change<ShardKey>>) -> Outcome {
         let outcome: Outcome = Arc::new(Mutex::new(None));
         lock(&self.queue).push(Pending {
             changes,
             outcome: Arc::clone(&outcome),
         });
-        let mut log = self.log();
+        outcome
+    }
+
+    /// With the log held: the outcome of the commit that carried our queued change, if one
+    /// did while we waited for the log; else commits everything queued, ours included, and
+    /// then, if `compact`, compacts one mostly dead segment.
+    fn finish(
+        &self,
+        mut log: MutexGuard<'_, Log<ShardKey>>,
+        outcome: &Outcome,
+        compact: bool,
+    ) -> Result<(), StoreError> {
         // A commit that ran while we waited for the log may have carried our change: its
         // outcome was set before that commit released the lock.
-        if let Some(done) = lock(&outcome).take() {
+        if let Some(done) = lock(outcome).take() {
             return done.map_err(|e| self.failed(e));
         }
         let batch = std::mem::take(&mut *lock(&self.queue));
         // Not there only if a commit took it and never set its outcome (it panicked).
-        let carried = batch.iter().any(|p| Arc::ptr_eq(&p.outcome, &outcome));
+        let carried = batch.iter().any(|p| Arc::ptr_eq(&p.outcome, outcome));
         let changes: Vec<Change<ShardKey>> = batch
             .iter()
             .flat_map(|p| p.changes.iter().cloned())
@@ -221,7 +260,8 @@ impl ShardPacks {
         for pending in &batch {
             *lock(&pending.outcome) = Some(result.clone());
         }
-        if result.is_ok()
+        if compact
+            && result.is_ok()
             && let Err(e) = log.compact_one()
         {
             // The changes are durable already; compaction is tried again after a rest.
@@ -232,7 +272,7 @@ impl ShardPacks {
             // Never written, so never acknowledged.
             return Err(self.failed("the commit carrying this change did not finish".into()));
         }
-        let done = lock(&outcome).take().unwrap_or(result);
+        let done = lock(outcome).take().unwrap_or(result);
         done.map_err(|e| self.failed(e))
     }
 
@@ -243,6 +283,20 @@ impl ShardPacks {
             source: io::Error::other(message),
         }
     }
+}
+
+/// Puts of `shards`, versioned with the current unix second.
+fn changes_of(shards: Vec<(ShardKey, ShardHash, Bytes)>) -> Vec<Change<ShardKey>> {
+    let version = unix_now();
+    shards
+        .into_iter()
+        .map(|(id, hash, payload)| Change::Put {
+            id,
+            version,
+            hash,
+            payload,
+        })
+        .collect()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -280,6 +334,68 @@ mod tests {
         let (hash, payload) = located.read().unwrap().expect("intact");
         assert_eq!(hash, ShardHash::of(&payload));
         Some(payload)
+    }
+
+    fn shard(n: u32) -> (ShardKey, ShardHash, Bytes) {
+        let bytes = body(n);
+        (key(n), ShardHash::of(&bytes), bytes)
+    }
+
+    #[test]
+    fn an_idle_put_commits_on_the_calling_thread_and_a_busy_one_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = ShardPacks::open(dir.path()).unwrap();
+        let done = packs.put_many_if_idle(&[shard(1), shard(2)]);
+        assert!(matches!(done, Some(Ok(()))), "{done:?}");
+        assert_eq!(read(&packs, 1), Some(body(1)));
+        assert_eq!(read(&packs, 2), Some(body(2)));
+        assert_eq!(packs.figures().commits, 1);
+
+        // Another commit holds the log: nothing is queued behind it, nothing written.
+        let held = packs.log();
+        assert!(packs.put_many_if_idle(&[shard(3)]).is_none());
+        drop(held);
+        assert!(
+            lock(&packs.queue).is_empty(),
+            "a busy put left a change queued"
+        );
+        assert_eq!(read(&packs, 3), None);
+        assert_eq!(packs.figures().commits, 1);
+
+        // A key already packed needs its stored copy read first: not quick.
+        assert!(packs.put_many_if_idle(&[shard(4), shard(1)]).is_none());
+        assert_eq!(read(&packs, 4), None);
+        packs.put_many(vec![shard(3)]).unwrap();
+        assert_eq!(read(&packs, 3), Some(body(3)));
+    }
+
+    #[test]
+    fn an_idle_put_leaves_a_due_compaction_to_a_blocking_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = ShardPacks::open_with(dir.path(), 64 << 10).unwrap();
+        for n in 0..200 {
+            put(&packs, n);
+        }
+        // Tombstones logged without the compaction a delete runs after its commit.
+        let tombstones: Vec<_> = (0..200)
+            .filter(|n| n % 4 != 0)
+            .map(|n| Change::Tombstone { id: key(n) })
+            .collect();
+        packs.log().commit(&tombstones).unwrap();
+        assert!(packs.log().compaction_due());
+        let before = packs.figures().log_bytes;
+
+        assert!(packs.put_many_if_idle(&[shard(500)]).is_none());
+        assert_eq!(packs.figures().log_bytes, before, "nothing written");
+        packs.put_many(vec![shard(500)]).unwrap();
+        assert!(
+            packs.figures().log_bytes < before,
+            "the blocking commit compacted"
+        );
+        assert_eq!(read(&packs, 500), Some(body(500)));
+        for n in (0..200).step_by(4) {
+            assert_eq!(read(&packs, n), Some(body(n)), "shard {n}");
+        }
     }
 
     #[test]

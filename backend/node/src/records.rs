@@ -11,7 +11,7 @@
 mod legacy;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use bytes::Bytes;
 use floe_codec::ShardHash;
@@ -115,33 +115,30 @@ impl RecordStore {
     /// record given twice keeps the newer of the two versions, as if they came one by one.
     pub fn put_batch(&self, batch: &[RecordItem]) -> Result<Vec<RecordPut>, StoreError> {
         let mut log = self.lock();
-        let mut in_batch: HashMap<RecordId, u64> = HashMap::new();
-        let mut changes = Vec::with_capacity(batch.len());
-        let outcomes = batch
-            .iter()
-            .map(|item| {
-                let stored = in_batch
-                    .get(&item.id)
-                    .copied()
-                    .or_else(|| log.get(&item.id).map(|loc| loc.version));
-                match stored {
-                    Some(stored) if stored > item.version => RecordPut::Newer(stored),
-                    _ => {
-                        in_batch.insert(item.id, item.version);
-                        changes.push(Change::Put {
-                            id: item.id,
-                            version: item.version,
-                            hash: ShardHash::of(&item.payload),
-                            payload: item.payload.clone(),
-                        });
-                        RecordPut::Stored
-                    }
-                }
-            })
-            .collect();
-        log.commit(&changes)?;
+        let outcomes = put_all(&mut log, batch)?;
         compact(&mut log);
         Ok(outcomes)
+    }
+
+    /// [`put_batch`](Self::put_batch) on the calling async worker, if no other commit is
+    /// running (its `fdatasync` would be waited for) and no compaction is due; `None` leaves
+    /// it, untouched, for a blocking thread. A hand-off to a blocking thread and back cost more
+    /// CPU than the append (see `crate::store::quick`).
+    pub fn put_batch_if_idle(
+        &self,
+        batch: &[RecordItem],
+    ) -> Option<Result<Vec<RecordPut>, StoreError>> {
+        let mut log = match self.log.try_lock() {
+            Ok(log) => log,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        if log.compaction_due() {
+            return None;
+        }
+        // A segment this commit seals may make compaction due: the next batch finds it due
+        // and compacts on a blocking thread.
+        Some(put_all(&mut log, batch))
     }
 
     /// Reads and verifies record `id`; a rotten one is dropped and reported `NotFound` after
@@ -207,6 +204,36 @@ impl RecordStore {
             next_after,
         })
     }
+}
+
+/// Appends the records of `batch` that are not older than what `log` holds, in one commit.
+fn put_all(log: &mut Log<RecordId>, batch: &[RecordItem]) -> Result<Vec<RecordPut>, StoreError> {
+    let mut in_batch: HashMap<RecordId, u64> = HashMap::new();
+    let mut changes = Vec::with_capacity(batch.len());
+    let outcomes = batch
+        .iter()
+        .map(|item| {
+            let stored = in_batch
+                .get(&item.id)
+                .copied()
+                .or_else(|| log.get(&item.id).map(|loc| loc.version));
+            match stored {
+                Some(stored) if stored > item.version => RecordPut::Newer(stored),
+                _ => {
+                    in_batch.insert(item.id, item.version);
+                    changes.push(Change::Put {
+                        id: item.id,
+                        version: item.version,
+                        hash: ShardHash::of(&item.payload),
+                        payload: item.payload.clone(),
+                    });
+                    RecordPut::Stored
+                }
+            }
+        })
+        .collect();
+    log.commit(&changes)?;
+    Ok(outcomes)
 }
 
 /// Compacts one mostly dead segment, if there is one. The change that triggered it is already

@@ -20,7 +20,7 @@ use crate::protocol::{
     decode_shard_batch, parse_range,
 };
 use crate::server::NodeState;
-use crate::store::{PutOutcome, StoreError};
+use crate::store::{PutOutcome, QuickBatch, QuickPut, StoreError};
 use floe_codec::ShardHash;
 
 mod holds;
@@ -231,7 +231,10 @@ async fn put(
     let (hash, body) = hashed_body(state, req).await?;
     let store = state.store().clone();
     let len = body.len() as u64;
-    let outcome = blocking(move || store.put_bytes(&key, &hash, body)).await?;
+    let outcome = match store.put_quick(key, hash, body) {
+        QuickPut::Done(outcome) => outcome?,
+        QuickPut::Slow(rest) => blocking(move || store.put_slow(rest)).await?,
+    };
     let status = match outcome {
         PutOutcome::Stored => {
             state.metrics().add_shard_bytes_written(len);
@@ -258,7 +261,10 @@ async fn put_batch(state: &NodeState, req: Request<Incoming>) -> Result<Response
     }
     let lens: Vec<u64> = items.iter().map(|i| i.payload.len() as u64).collect();
     let store = state.store().clone();
-    let results = blocking(move || Ok(store.put_batch(&items))).await?;
+    let results = match store.put_batch_quick(items) {
+        QuickBatch::Done(results) => results,
+        QuickBatch::Slow(rest) => blocking(move || Ok(store.put_batch_slow(rest))).await?,
+    };
     let outcomes = results
         .into_iter()
         .zip(lens)

@@ -6,7 +6,8 @@
 //! a shard written under another threshold (an older node, a changed config) is still found.
 //!
 //! The API is synchronous and does blocking file I/O; async callers go through
-//! `tokio::task::spawn_blocking`. Crash safety rests on two rules: a shard file only ever
+//! `tokio::task::spawn_blocking`, except for the quick puts of `store/quick.rs`, which block their
+//! worker only for one uncontended append and sync. Crash safety rests on two rules: a shard file only ever
 //! appears under `shards/` by an atomic rename of a fully written and fsynced temp file, and a
 //! packed shard counts only once its append is synced (a torn tail is cut off at open). So a
 //! kill -9 at any moment leaves either the old state or the new one, plus temp debris that
@@ -31,6 +32,9 @@ use crate::segments::log::Loc;
 use crate::segments::reader::Located;
 use crate::stats::{Counters, DiskSpace, payload_len};
 use crate::walk::{self, read_names, scan_shards, sweep_tmp};
+
+mod quick;
+pub use quick::{QUICK_MAX_BYTES, QuickBatch, QuickPut, SlowBatch, SlowPut};
 
 /// Failures of the shard store. `NotFound`, `Corrupt` and `HashMismatch` are answers about the
 /// data; `Io` is the node's own trouble.
@@ -243,7 +247,18 @@ impl ShardStore {
         claimed: &ShardHash,
         payload: Bytes,
     ) -> Result<PutOutcome, StoreError> {
-        match self.plan_put(key, claimed, &payload)? {
+        check_hash(claimed, &payload)?;
+        self.put_checked(key, claimed, payload)
+    }
+
+    /// [`put_bytes`](Self::put_bytes) of a payload already checked to hash to `claimed`.
+    pub fn put_checked(
+        &self,
+        key: &ShardKey,
+        claimed: &ShardHash,
+        payload: Bytes,
+    ) -> Result<PutOutcome, StoreError> {
+        match self.plan_checked(key, claimed, &payload)? {
             PutPlan::Present => Ok(PutOutcome::AlreadyPresent),
             PutPlan::File => self.put_file(key, claimed, &payload),
             PutPlan::Pack { stale_file } => {
@@ -256,11 +271,26 @@ impl ShardStore {
     /// Stores every shard of a batch, each checked against its own hash, so a damaged payload
     /// fails alone; the packed ones share one group commit. One outcome per shard, in order.
     pub fn put_batch(&self, items: &[ShardItem]) -> Vec<Result<PutOutcome, StoreError>> {
+        let checks = items
+            .iter()
+            .map(|item| check_hash(&item.hash, &item.payload))
+            .collect();
+        self.put_batch_checked(items, checks)
+    }
+
+    /// [`put_batch`](Self::put_batch) with each item's hash check done: `checks[i]` for
+    /// `items[i]`.
+    pub fn put_batch_checked(
+        &self,
+        items: &[ShardItem],
+        checks: Vec<Result<(), StoreError>>,
+    ) -> Vec<Result<PutOutcome, StoreError>> {
         let mut outcomes = Vec::with_capacity(items.len());
         // Shards to pack: their place in `items`, and whether a stale file of theirs goes.
         let mut to_pack = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            outcomes.push(match self.plan_put(&item.key, &item.hash, &item.payload) {
+        for (i, (item, check)) in items.iter().zip(checks).enumerate() {
+            let plan = check.and_then(|()| self.plan_checked(&item.key, &item.hash, &item.payload));
+            outcomes.push(match plan {
                 Ok(PutPlan::Present) => Ok(PutOutcome::AlreadyPresent),
                 Ok(PutPlan::File) => self.put_file(&item.key, &item.hash, &item.payload),
                 Ok(PutPlan::Pack { stale_file }) => {
@@ -293,20 +323,13 @@ impl ShardStore {
         outcomes
     }
 
-    /// Checks `payload` against `claimed` and decides, from what is on disk, how it is stored.
-    fn plan_put(
+    /// Decides, from what is on disk, how a shard whose payload hashes to `claimed` is stored.
+    fn plan_checked(
         &self,
         key: &ShardKey,
         claimed: &ShardHash,
         payload: &[u8],
     ) -> Result<PutPlan, StoreError> {
-        let actual = ShardHash::of(payload);
-        if actual != *claimed {
-            return Err(StoreError::HashMismatch {
-                claimed: *claimed,
-                actual,
-            });
-        }
         // The packed copy first: it is the one reads are served from.
         if self.packs_identical(key, claimed)? {
             return Ok(PutPlan::Present);
@@ -612,6 +635,18 @@ fn open_shard(path: &Path) -> Result<Option<(File, fs::Metadata)>, StoreError> {
 
 /// What `path` holds against this shard. Anything unreadable counts as another copy, so the
 /// put replaces it with a good one.
+/// Refuses a payload that does not hash to what its writer claimed.
+fn check_hash(claimed: &ShardHash, payload: &[u8]) -> Result<(), StoreError> {
+    let actual = ShardHash::of(payload);
+    if actual != *claimed {
+        return Err(StoreError::HashMismatch {
+            claimed: *claimed,
+            actual,
+        });
+    }
+    Ok(())
+}
+
 fn file_copy(path: &Path, hash: &ShardHash, payload: &[u8]) -> FileCopy {
     let (mut file, meta) = match open_shard(path) {
         Ok(Some(opened)) => opened,

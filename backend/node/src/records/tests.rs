@@ -74,6 +74,37 @@ fn ids(store: &RecordStore) -> Vec<u8> {
     page.records.iter().map(|r| r.id.0[0]).collect()
 }
 
+fn record(id: u8, version: u64, body: &[u8]) -> RecordItem {
+    RecordItem {
+        id: RecordId([id; 32]),
+        version,
+        payload: Bytes::copy_from_slice(body),
+    }
+}
+
+#[test]
+fn an_idle_batch_commits_on_the_calling_thread_and_a_busy_one_writes_nothing() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open(&layout).unwrap();
+    put(&store, 1, 5, b"five");
+    let outcomes = store
+        .put_batch_if_idle(&[record(1, 4, b"four"), record(2, 1, b"new")])
+        .expect("idle")
+        .unwrap();
+    assert_eq!(outcomes, vec![RecordPut::Newer(5), RecordPut::Stored]);
+    assert_eq!(got(&store, 1), Some((5, b"five".to_vec())));
+    assert_eq!(got(&store, 2), Some((1, b"new".to_vec())));
+
+    // Another commit holds the log.
+    let held = store.lock();
+    assert!(store.put_batch_if_idle(&[record(3, 1, b"waits")]).is_none());
+    drop(held);
+    assert_eq!(got(&store, 3), None);
+    drop(store);
+    let store = RecordStore::open(&layout).unwrap();
+    assert_eq!(got(&store, 2), Some((1, b"new".to_vec())), "durable");
+}
+
 #[test]
 fn newest_version_wins_and_lists_in_order() {
     let (_dir, layout) = layout();

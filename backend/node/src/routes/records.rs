@@ -43,7 +43,10 @@ pub(super) async fn put_batch(
     let body = verified_body(state, req).await?;
     let items = decode_batch(&body)?;
     let records = state.records().clone();
-    let outcomes = blocking(move || records.put_batch(&items)).await?;
+    let outcomes = match records.put_batch_if_idle(&items) {
+        Some(outcomes) => outcomes?,
+        None => blocking(move || records.put_batch(&items)).await?,
+    };
     let newer = outcomes
         .into_iter()
         .map(|o| match o {

@@ -24,21 +24,33 @@ impl<K: LogKey> Log<K> {
     /// Compacts the sealed segment with the smallest live share, if that share is under half;
     /// returns whether it did. After a failure it rests for a minute.
     pub fn compact_one(&mut self) -> Result<bool, StoreError> {
-        if self
-            .compaction_paused_until
-            .is_some_and(|until| Instant::now() < until)
-        {
+        if self.compaction_resting() {
             return Ok(false);
         }
-        let outcome = self.compact_emptiest();
+        let Some(seq) = self.emptiest() else {
+            return Ok(false);
+        };
+        let outcome = self.rewrite(seq);
         self.compaction_paused_until = outcome.is_err().then(|| Instant::now() + RETRY_AFTER);
-        outcome
+        outcome.map(|()| true)
     }
 
-    fn compact_emptiest(&mut self) -> Result<bool, StoreError> {
+    /// Whether [`compact_one`](Self::compact_one) would rewrite a segment now. A commit made
+    /// where a long stall must not happen (on an async worker) leaves the log alone when it
+    /// would, so the compaction runs with the next commit made on a blocking thread.
+    pub fn compaction_due(&self) -> bool {
+        !self.compaction_resting() && self.emptiest().is_some()
+    }
+
+    fn compaction_resting(&self) -> bool {
+        self.compaction_paused_until
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// The sealed segment with the smallest live share, if that share is under half.
+    fn emptiest(&self) -> Option<u64> {
         let newest = self.segments.keys().next_back().copied();
-        let Some(seq) = self
-            .segments
+        self.segments
             .iter()
             .filter(|(seq, segment)| Some(**seq) != newest && segment.live * 2 < segment.size)
             .min_by(|(_, a), (_, b)| {
@@ -47,11 +59,6 @@ impl<K: LogKey> Log<K> {
                     .cmp(&(u128::from(b.live) * u128::from(a.size)))
             })
             .map(|(seq, _)| *seq)
-        else {
-            return Ok(false);
-        };
-        self.rewrite(seq)?;
-        Ok(true)
     }
 
     /// Copies what still counts in segment `seq` to the newest segment, then removes it. The

@@ -163,3 +163,60 @@ fn the_store_commits_a_batch_once_and_refuses_a_damaged_shard_alone() {
         }
     }
 }
+
+/// Puts and batches that overlap on a two-worker runtime: some are committed on the worker
+/// that received them, the rest, finding a commit running, on blocking threads. Every shard
+/// lands once, byte-exact, and the commits carried them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_puts_and_batches_all_land_whichever_thread_commits_them() {
+    let node = start().await;
+    let client = node.client();
+    let before = node.state.store().pack_figures();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..48u8 {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let shard = item(n, 1000 + usize::from(n) * 300);
+            client
+                .put_shard(
+                    &shard.key.chunk,
+                    shard.key.index,
+                    &shard.hash,
+                    shard.payload,
+                )
+                .await
+                .map(|_| ())
+        });
+    }
+    for b in 0..8u8 {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let items: Vec<ShardItem> = (0..4).map(|i| item(100 + b * 4 + i, 2000)).collect();
+            for outcome in client.put_shards(&items).await? {
+                outcome?;
+            }
+            Ok(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let ids: Vec<(u8, usize)> = (0..48u8)
+        .map(|n| (n, 1000 + usize::from(n) * 300))
+        .chain((100..132).map(|n| (n, 2000)))
+        .collect();
+    for (n, len) in &ids {
+        let expected = item(*n, *len);
+        let got = client
+            .get_shard(&expected.key.chunk, expected.key.index)
+            .await
+            .unwrap();
+        assert_eq!(got, expected.payload, "shard {n}");
+    }
+    let after = node.state.store().pack_figures();
+    assert_eq!(after.shards - before.shards, ids.len() as u64);
+    assert_eq!(after.changes - before.changes, ids.len() as u64);
+    assert!(after.commits > before.commits);
+    assert!(after.commits - before.commits <= ids.len() as u64);
+    node.stop().await;
+}
