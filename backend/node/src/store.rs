@@ -6,12 +6,12 @@
 //! a shard written under another threshold (an older node, a changed config) is still found.
 //!
 //! The API is synchronous and does blocking file I/O; async callers go through
-//! `tokio::task::spawn_blocking`, except for the quick puts of `store/quick.rs`, which block their
-//! worker only for one uncontended append and sync. Crash safety rests on two rules: a shard file only ever
-//! appears under `shards/` by an atomic rename of a fully written and fsynced temp file, and a
-//! packed shard counts only once its append is synced (a torn tail is cut off at open). So a
-//! kill -9 at any moment leaves either the old state or the new one, plus temp debris that
-//! `open` sweeps.
+//! `tokio::task::spawn_blocking`, except for the quick puts of `store/quick.rs`, which block
+//! their worker only for one uncontended append and sync. Crash safety rests on two rules: a
+//! shard file only ever appears under `shards/` by an atomic rename of a fully written and
+//! fsynced temp file, and a packed shard counts only once its append is synced (a torn tail is
+//! cut off at open). So a kill -9 at any moment leaves either the old state or the new one,
+//! plus temp debris that `open` sweeps.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
