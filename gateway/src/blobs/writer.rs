@@ -125,15 +125,23 @@ async fn join(
     task.await.map_err(BlobError::from)?
 }
 
+/// Chunks this small are encoded on the writing task (about 0.1 ms of Reed-Solomon and
+/// blake3), which costs less than the wake-ups of a blocking thread.
+const ENCODE_IN_PLACE_MAX: usize = 256 << 10;
+
 /// Encodes one chunk and stores its shards; returns once the quorum is durable.
 pub(super) async fn store_chunk(
     store: &BlobStore,
     data: Vec<u8>,
 ) -> Result<(ChunkRef, PinGuard), BlobError> {
     let params = store.config().params;
-    let encoded = tokio::task::spawn_blocking(move || encode_chunk(params, data))
-        .await
-        .map_err(BlobError::from)??;
+    let encoded = if data.len() <= ENCODE_IN_PLACE_MAX {
+        encode_chunk(params, data)?
+    } else {
+        tokio::task::spawn_blocking(move || encode_chunk(params, data))
+            .await
+            .map_err(BlobError::from)??
+    };
     store_encoded(store, encoded).await
 }
 

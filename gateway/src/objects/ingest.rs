@@ -1,11 +1,12 @@
 //! Body ingest: one pass over a request body that hashes it (MD5 for the ETag, plus any requested
 //! checksum) on a blocking thread while the blob layer cuts, encodes and fans it out.
 //!
-//! MD5 is the most expensive step of a PUT (~0.5 GiB/s), so for bodies past the inline
-//! threshold it never runs in series with the encode: frames are handed to a hashing thread
-//! through a bounded channel, which also bounds memory. Bodies up to the inline threshold are
-//! hashed in place and never reach the blob layer: they become an inline manifest stored in the
-//! index.
+//! MD5 is the most expensive step of a PUT (~0.75 GiB/s), so for large bodies it never runs in
+//! series with the encode: frames are handed to a hashing thread through a bounded channel,
+//! which also bounds memory. Bodies up to the inline threshold are hashed in place and never
+//! reach the blob layer: they become an inline manifest stored in the index. Bodies declared at
+//! most 256 KiB long are hashed in place too: handing their few frames to a thread cost more in
+//! wake-ups than the hashing (A/B in `docs/performance-log.md`).
 
 use std::sync::Arc;
 
@@ -23,6 +24,9 @@ use super::types::ByteStream;
 
 /// Frames queued for the hashing thread; at most this many are buffered.
 const HASH_QUEUE: usize = 16;
+/// Bodies declared this long or shorter are hashed on the request's task (about 0.3 ms of MD5
+/// at most), the size to which chunks are encoded on the writing task too.
+const HASH_IN_PLACE_MAX: usize = 256 << 10;
 
 /// A stored body: its manifest and digests.
 pub struct Ingested {
@@ -77,7 +81,7 @@ pub async fn ingest(
             None => {
                 head.extend_from_slice(&frame);
                 if head.len() > limits.inline_threshold {
-                    if let Some(d) = digest.take() {
+                    if let Some(d) = digest.take_if(|_| !hash_in_place(&limits)) {
                         hashing = Some(HashingThread::start(d));
                     }
                     let mut w = BlobWriter::new(blobs.clone());
@@ -105,6 +109,16 @@ pub async fn ingest(
         digests,
         pins,
     })
+}
+
+/// Whether the whole body is hashed on the request's task: a body declared at most
+/// [`HASH_IN_PLACE_MAX`] bytes long costs less to hash there than to hand, frame by frame, to a
+/// hashing thread and wait for it (the wake-ups of that thread cost more than the MD5 of
+/// 64 KiB).
+fn hash_in_place(limits: &IngestLimits) -> bool {
+    limits
+        .expected_len
+        .is_some_and(|len| len <= HASH_IN_PLACE_MAX as u64)
 }
 
 /// The digest of a large body, computed on a blocking thread fed through a bounded channel (so
