@@ -10,6 +10,10 @@ use super::ingest::{IngestLimits, ingest};
 use super::service::{ObjectService, now_millis};
 use super::types::{ClaimedValue, PutOutcome, PutRequest, WriteConditions};
 
+/// Unconditional PUTs of bodies declared longer than this look the bucket up before reading
+/// the body, so that a PUT to a missing bucket fails before it stores anything.
+const EARLY_LOOK_ABOVE: usize = 256 << 10;
+
 impl ObjectService {
     pub async fn put_object(&self, req: PutRequest) -> Result<PutOutcome, ObjectError> {
         self.check_key(&req.key)?;
@@ -17,11 +21,12 @@ impl ObjectService {
         let content_md5 = parse_content_md5(req.content_md5.as_deref())?;
         // Fail before reading the body when the answer is already known; the commit re-checks
         // the conditions (and the bucket) atomically. An unconditional PUT of a small body
-        // skips the early look: reading a few KiB costs less than the extra index round trip,
-        // and the commit gives the same NoSuchBucket.
+        // skips the early look: reading and storing a few hundred KiB costs less than the
+        // extra index round trip on a blocking thread, and the commit gives the same
+        // NoSuchBucket (the garbage collector takes the chunks it never referenced).
         let small = req
             .content_length
-            .is_some_and(|n| n <= self.config.inline_threshold as u64);
+            .is_some_and(|n| n <= EARLY_LOOK_ABOVE.max(self.config.inline_threshold) as u64);
         if !(small && req.conditions.is_empty()) {
             self.check_write_conditions(&req.bucket, &req.key, &req.conditions)
                 .await?;

@@ -304,9 +304,10 @@ async fn unsupported_operation_is_not_implemented() {
 #[tokio::test]
 async fn put_into_a_missing_bucket_is_no_such_bucket_small_or_large() {
     let gw = TestGateway::start().await;
-    // A small body skips the early index look and is refused at the commit; a large one is
-    // refused before its body is stored. Both leave nothing behind.
-    for len in [10, 300 * KIB] {
+    // Small bodies (inline, or sharded up to 256 KiB) skip the early index look and are
+    // refused at the commit; a large one is refused before its body is stored. None leaves
+    // anything behind.
+    for len in [10, 100 * KIB, 300 * KIB] {
         let put = gw
             .client
             .put_object()
