@@ -22,6 +22,10 @@ const MIN_INITIAL_CAPACITY: usize = 4096;
 pub struct Chunker {
     chunk_size: usize,
     current: Vec<u8>,
+    /// Bytes pushed so far, the current chunk's included.
+    pushed: u64,
+    /// The stream's announced length, if known (see [`expecting`](Chunker::expecting)).
+    expected: Option<u64>,
 }
 
 impl Chunker {
@@ -32,7 +36,18 @@ impl Chunker {
         Self {
             chunk_size: chunk_size.clamp(1, MAX_CHUNK_SIZE),
             current: Vec::new(),
+            pushed: 0,
+            expected: None,
         }
+    }
+
+    /// Tells the chunker the stream will be `len` bytes long, so each chunk buffer is
+    /// allocated at the size it will reach instead of doubling its way there (every doubling
+    /// copies what the buffer holds: about one extra copy of the body). Only a hint: a stream
+    /// that turns out longer or shorter is cut the same way.
+    pub fn expecting(mut self, len: u64) -> Self {
+        self.expected = Some(len);
+        self
     }
 
     pub fn chunk_size(&self) -> usize {
@@ -53,6 +68,7 @@ impl Chunker {
             let (head, rest) = bytes.split_at(take);
             self.reserve(take);
             self.current.extend_from_slice(head);
+            self.pushed += take as u64;
             bytes = rest;
             if self.current.len() == self.chunk_size {
                 complete.push(std::mem::take(&mut self.current));
@@ -75,9 +91,17 @@ impl Chunker {
         if needed + MAX_PADDING <= self.current.capacity() {
             return;
         }
+        // What the current chunk will hold if the stream is as long as announced.
+        let announced = self.expected.map(|total| {
+            let before_chunk = self.pushed - self.current.len() as u64;
+            usize::try_from(total.saturating_sub(before_chunk))
+                .map_or(self.chunk_size, |left| left.min(self.chunk_size))
+        });
         let data_capacity = if needed == self.chunk_size {
             // The common case for large uploads: the chunk completes in this push.
             self.chunk_size
+        } else if let Some(announced) = announced.filter(|&a| a >= needed) {
+            announced
         } else {
             needed
                 .max(self.current.len() * 2)
@@ -141,5 +165,41 @@ mod tests {
         small.push(b"tiny");
         let tail = small.finish().unwrap();
         assert!(tail.capacity() < 2 * MIN_INITIAL_CAPACITY);
+    }
+
+    /// Trickles `len` bytes into a chunker of 10,000-byte chunks, announced as `announced`.
+    fn announced_chunks(len: usize, announced: u64) -> Vec<Vec<u8>> {
+        let mut c = Chunker::new(10_000).expecting(announced);
+        let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut chunks = Vec::new();
+        for piece in body.chunks(333) {
+            chunks.extend(c.push(piece));
+        }
+        chunks.extend(c.finish());
+        assert_eq!(chunks.concat(), body);
+        chunks
+    }
+
+    #[test]
+    fn an_announced_length_sizes_each_buffer_once() {
+        let chunks = announced_chunks(33_300, 33_300);
+        let lens: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(lens, [10_000, 10_000, 10_000, 3_300]);
+        for chunk in &chunks {
+            // Allocated at its final size at the first push: never grown, so never copied.
+            assert_eq!(chunk.capacity(), chunk.len() + MAX_PADDING);
+        }
+    }
+
+    #[test]
+    fn a_wrong_announced_length_still_cuts_the_stream_right() {
+        for (len, announced) in [(33_300, 5_000), (33_300, 0), (5_000, 33_300), (1, u64::MAX)] {
+            let chunks = announced_chunks(len, announced);
+            assert!(chunks[..chunks.len() - 1].iter().all(|c| c.len() == 10_000));
+            for chunk in &chunks {
+                assert!(chunk.capacity() >= chunk.len() + MAX_PADDING);
+                assert!(chunk.capacity() <= 10_000 + MAX_PADDING);
+            }
+        }
     }
 }

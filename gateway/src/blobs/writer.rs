@@ -37,6 +37,17 @@ pub struct BlobWriter {
 impl BlobWriter {
     pub fn new(store: Arc<BlobStore>) -> Self {
         let chunker = Chunker::new(store.config().chunk_size);
+        Self::with_chunker(store, chunker)
+    }
+
+    /// A writer for a blob announced as `len` bytes long, whose chunk buffers are allocated
+    /// at their final size (see [`Chunker::expecting`]).
+    pub fn expecting(store: Arc<BlobStore>, len: u64) -> Self {
+        let chunker = Chunker::new(store.config().chunk_size).expecting(len);
+        Self::with_chunker(store, chunker)
+    }
+
+    fn with_chunker(store: Arc<BlobStore>, chunker: Chunker) -> Self {
         Self {
             store,
             chunker,

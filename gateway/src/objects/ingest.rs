@@ -84,7 +84,10 @@ pub async fn ingest(
                     if let Some(d) = digest.take_if(|_| !hash_in_place(&limits)) {
                         hashing = Some(HashingThread::start(d));
                     }
-                    let mut w = BlobWriter::new(blobs.clone());
+                    let mut w = match limits.expected_len {
+                        Some(len) => BlobWriter::expecting(blobs.clone(), len),
+                        None => BlobWriter::new(blobs.clone()),
+                    };
                     w.write(&head).await?;
                     head = BytesMut::new();
                     writer = Some(w);
