@@ -128,14 +128,16 @@ impl ShardPacks {
         self.commit(changes_of(shards))
     }
 
-    /// [`put_many`](Self::put_many) on the calling thread, when that is quick: no other commit
-    /// is running (its `fdatasync` would be waited for), no compaction is due, and no key is in
-    /// the packs already (the caller's checks for a present copy read the disk). Otherwise
-    /// nothing is written (`None`), and the caller goes to `put_many` on a blocking thread.
+    /// [`put_many`](Self::put_many) on the calling thread, when that is one write and one sync
+    /// of these shards alone: no other commit is running (its `fdatasync` would be waited for),
+    /// none is queued (it would join ours), no compaction is due, the append needs no new
+    /// segment and no zeros written ahead, and no key is in the packs already (the caller's
+    /// checks for a present copy read the disk). Otherwise nothing is written (`None`), and
+    /// the caller goes to `put_many` on a blocking thread.
     ///
     /// For an async worker: handing each put to a blocking thread and back cost a node more
-    /// CPU in thread wake-ups than the append itself, while the uncontended commit blocks the
-    /// worker only for its own write and sync.
+    /// CPU in thread wake-ups than the append itself, while this commit blocks the worker only
+    /// for its own bytes.
     pub fn put_many_if_idle(
         &self,
         shards: &[(ShardKey, ShardHash, Bytes)],
@@ -145,12 +147,18 @@ impl ShardPacks {
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return None,
         };
-        if log.compaction_due() || shards.iter().any(|(key, _, _)| log.get(key).is_some()) {
+        if !lock(&self.queue).is_empty()
+            || log.compaction_due()
+            || shards.iter().any(|(key, _, _)| log.get(key).is_some())
+        {
+            return None;
+        }
+        let payload: usize = shards.iter().map(|(_, _, payload)| payload.len()).sum();
+        if !log.plain_append(shards.len(), payload as u64) {
             return None;
         }
         let outcome = self.enqueue(changes_of(shards.to_vec()));
-        // A segment this commit sealed may make compaction due: the next put, which finds it
-        // due, goes to a blocking thread and compacts there.
+        // The queue was empty with the log held, so this commit carries our changes alone.
         Some(self.finish(log, &outcome, false))
     }
 
@@ -345,11 +353,14 @@ mod tests {
     fn an_idle_put_commits_on_the_calling_thread_and_a_busy_one_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let packs = ShardPacks::open(dir.path()).unwrap();
+        // The first commit starts a segment (a file created, zeros written ahead): not quick.
+        assert!(packs.put_many_if_idle(&[shard(1), shard(2)]).is_none());
+        put(&packs, 0);
         let done = packs.put_many_if_idle(&[shard(1), shard(2)]);
         assert!(matches!(done, Some(Ok(()))), "{done:?}");
         assert_eq!(read(&packs, 1), Some(body(1)));
         assert_eq!(read(&packs, 2), Some(body(2)));
-        assert_eq!(packs.figures().commits, 1);
+        assert_eq!(packs.figures().commits, 2);
 
         // Another commit holds the log: nothing is queued behind it, nothing written.
         let held = packs.log();
@@ -360,13 +371,56 @@ mod tests {
             "a busy put left a change queued"
         );
         assert_eq!(read(&packs, 3), None);
-        assert_eq!(packs.figures().commits, 1);
+        assert_eq!(packs.figures().commits, 2);
 
         // A key already packed needs its stored copy read first: not quick.
         assert!(packs.put_many_if_idle(&[shard(4), shard(1)]).is_none());
         assert_eq!(read(&packs, 4), None);
         packs.put_many(vec![shard(3)]).unwrap();
         assert_eq!(read(&packs, 3), Some(body(3)));
+    }
+
+    #[test]
+    fn an_idle_put_never_carries_or_waits_for_other_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = ShardPacks::open(dir.path()).unwrap();
+        put(&packs, 0);
+
+        // A change queued by a thread about to take the log: the quick put leaves it to that
+        // thread's commit, which then carries it alone.
+        let (key7, hash7, body7) = shard(7);
+        let queued = packs.enqueue(changes_of(vec![(key7, hash7, body7)]));
+        assert!(packs.put_many_if_idle(&[shard(8)]).is_none());
+        packs.finish(packs.log(), &queued, true).unwrap();
+        assert_eq!(read(&packs, 7), Some(body(7)));
+        assert_eq!(read(&packs, 8), None);
+
+        // More than the zeros written ahead hold: the commit would write zeros again.
+        let big: Vec<_> = (0..5u32)
+            .map(|n| {
+                let payload = Bytes::from(floe_testkit::pattern(1 << 20, u64::from(n)));
+                (key(100 + n), ShardHash::of(&payload), payload)
+            })
+            .collect();
+        assert!(packs.put_many_if_idle(&big).is_none());
+        packs.put_many(big.clone()).unwrap();
+
+        // A commit that panicked poisoned the log; a quick put still goes (as `log()` does).
+        let poisoner = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let _held = packs.hold();
+                    panic!("a commit that panicked");
+                })
+                .join()
+        });
+        assert!(poisoner.is_err());
+        assert!(matches!(packs.put_many_if_idle(&[shard(9)]), Some(Ok(()))));
+        assert_eq!(read(&packs, 9), Some(body(9)));
+        for (key, _, payload) in &big {
+            let (_, stored) = packs.locate(key).unwrap().read().unwrap().unwrap();
+            assert_eq!(&stored, payload);
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use floe_codec::ShardHash;
 
 use crate::layout::Layout;
 use crate::protocol::{LIST_MAX_LIMIT, RecordEntry, RecordId, RecordItem, RecordPage};
-use crate::store::StoreError;
+use crate::store::{QUICK_MAX_BYTES, StoreError};
 
 use crate::segments::log::{Change, Log, LogOptions, SEGMENT_TARGET, WrittenPages};
 
@@ -120,24 +120,27 @@ impl RecordStore {
         Ok(outcomes)
     }
 
-    /// [`put_batch`](Self::put_batch) on the calling async worker, if no other commit is
-    /// running (its `fdatasync` would be waited for) and no compaction is due; `None` leaves
+    /// [`put_batch`](Self::put_batch) on the calling async worker, if the batch is small (at
+    /// most [`QUICK_MAX_BYTES`] of payload), no other commit is running (its `fdatasync` would
+    /// be waited for), no compaction is due and the append needs no new segment; `None` leaves
     /// it, untouched, for a blocking thread. A hand-off to a blocking thread and back cost more
     /// CPU than the append (see `crate::store::quick`).
     pub fn put_batch_if_idle(
         &self,
         batch: &[RecordItem],
     ) -> Option<Result<Vec<RecordPut>, StoreError>> {
+        let bytes: usize = batch.iter().map(|item| item.payload.len()).sum();
+        if bytes > QUICK_MAX_BYTES {
+            return None;
+        }
         let mut log = match self.log.try_lock() {
             Ok(log) => log,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return None,
         };
-        if log.compaction_due() {
+        if log.compaction_due() || !log.plain_append(batch.len(), bytes as u64) {
             return None;
         }
-        // A segment this commit seals may make compaction due: the next batch finds it due
-        // and compacts on a blocking thread.
         Some(put_all(&mut log, batch))
     }
 

@@ -633,8 +633,6 @@ fn open_shard(path: &Path) -> Result<Option<(File, fs::Metadata)>, StoreError> {
     Ok(Some((file, meta)))
 }
 
-/// What `path` holds against this shard. Anything unreadable counts as another copy, so the
-/// put replaces it with a good one.
 /// Refuses a payload that does not hash to what its writer claimed.
 fn check_hash(claimed: &ShardHash, payload: &[u8]) -> Result<(), StoreError> {
     let actual = ShardHash::of(payload);
@@ -647,6 +645,8 @@ fn check_hash(claimed: &ShardHash, payload: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What `path` holds against this shard. Anything unreadable counts as another copy, so the
+/// put replaces it with a good one.
 fn file_copy(path: &Path, hash: &ShardHash, payload: &[u8]) -> FileCopy {
     let (mut file, meta) = match open_shard(path) {
         Ok(Some(opened)) => opened,

@@ -41,4 +41,4 @@ pub use pins::{ChunkPins, PinGuard};
 pub use reader::whole;
 pub use repair_queue::{RepairQueue, RepairReason, ShardFault};
 pub use salvage::ShardSource;
-pub use writer::BlobWriter;
+pub use writer::{BlobWriter, IN_PLACE_MAX};

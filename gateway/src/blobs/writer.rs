@@ -136,9 +136,11 @@ async fn join(
     task.await.map_err(BlobError::from)?
 }
 
-/// Chunks this small are encoded on the writing task (about 0.1 ms of Reed-Solomon and
-/// blake3), which costs less than the wake-ups of a blocking thread.
-const ENCODE_IN_PLACE_MAX: usize = 256 << 10;
+/// Work on this many bytes or fewer is done on the request's own task: a chunk this small is
+/// encoded there (about 0.1 ms of Reed-Solomon and blake3), and the ingest hashes a body this
+/// small there (about 0.3 ms of MD5). Either costs less than the wake-ups of handing it to a
+/// blocking thread and waiting for it (`docs/performance-log.md`).
+pub const IN_PLACE_MAX: usize = 256 << 10;
 
 /// Encodes one chunk and stores its shards; returns once the quorum is durable.
 pub(super) async fn store_chunk(
@@ -146,7 +148,7 @@ pub(super) async fn store_chunk(
     data: Vec<u8>,
 ) -> Result<(ChunkRef, PinGuard), BlobError> {
     let params = store.config().params;
-    let encoded = if data.len() <= ENCODE_IN_PLACE_MAX {
+    let encoded = if data.len() <= IN_PLACE_MAX {
         encode_chunk(params, data)?
     } else {
         tokio::task::spawn_blocking(move || encode_chunk(params, data))

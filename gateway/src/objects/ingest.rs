@@ -1,5 +1,6 @@
 //! Body ingest: one pass over a request body that hashes it (MD5 for the ETag, plus any requested
-//! checksum) on a blocking thread while the blob layer cuts, encodes and fans it out.
+//! checksum), on a hashing thread for large bodies, while the blob layer cuts, encodes and fans
+//! it out.
 //!
 //! MD5 is the most expensive step of a PUT (~0.75 GiB/s), so for large bodies it never runs in
 //! series with the encode: frames are handed to a hashing thread through a bounded channel,
@@ -15,7 +16,7 @@ use floe_codec::Manifest;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::blobs::{BlobStore, BlobWriter, PinGuard};
+use crate::blobs::{BlobStore, BlobWriter, IN_PLACE_MAX, PinGuard};
 use crate::index::ChecksumAlgorithm;
 
 use super::checksum::{BodyDigest, Digests};
@@ -24,9 +25,6 @@ use super::types::ByteStream;
 
 /// Frames queued for the hashing thread; at most this many are buffered.
 const HASH_QUEUE: usize = 16;
-/// Bodies declared this long or shorter are hashed on the request's task (about 0.3 ms of MD5
-/// at most), the size to which chunks are encoded on the writing task too.
-const HASH_IN_PLACE_MAX: usize = 256 << 10;
 
 /// A stored body: its manifest and digests.
 pub struct Ingested {
@@ -115,13 +113,13 @@ pub async fn ingest(
 }
 
 /// Whether the whole body is hashed on the request's task: a body declared at most
-/// [`HASH_IN_PLACE_MAX`] bytes long costs less to hash there than to hand, frame by frame, to a
+/// [`IN_PLACE_MAX`] bytes long costs less to hash there than to hand, frame by frame, to a
 /// hashing thread and wait for it (the wake-ups of that thread cost more than the MD5 of
 /// 64 KiB).
 fn hash_in_place(limits: &IngestLimits) -> bool {
     limits
         .expected_len
-        .is_some_and(|len| len <= HASH_IN_PLACE_MAX as u64)
+        .is_some_and(|len| len <= IN_PLACE_MAX as u64)
 }
 
 /// The digest of a large body, computed on a blocking thread fed through a bounded channel (so

@@ -1,6 +1,7 @@
 //! PutObject and the digest checks shared with UploadPart: Content-MD5 and `x-amz-checksum-*`
 //! are verified before anything is committed, so a body that arrived damaged is never visible.
 
+use crate::blobs::IN_PLACE_MAX;
 use crate::index::{ChecksumType, HeldUntilSettled, ObjectRecord, StoredChecksum};
 
 use super::checksum::{Digests, b64, digest_len, unb64};
@@ -11,8 +12,9 @@ use super::service::{ObjectService, now_millis};
 use super::types::{ClaimedValue, PutOutcome, PutRequest, WriteConditions};
 
 /// Unconditional PUTs of bodies declared longer than this look the bucket up before reading
-/// the body, so that a PUT to a missing bucket fails before it stores anything.
-const EARLY_LOOK_ABOVE: usize = 256 << 10;
+/// the body, so that a PUT to a missing bucket fails before it stores much: the small bodies
+/// whose work stays on the request's task skip the look, a read on a blocking thread.
+const EARLY_LOOK_ABOVE: usize = IN_PLACE_MAX;
 
 impl ObjectService {
     pub async fn put_object(&self, req: PutRequest) -> Result<PutOutcome, ObjectError> {

@@ -106,6 +106,34 @@ fn an_idle_batch_commits_on_the_calling_thread_and_a_busy_one_writes_nothing() {
 }
 
 #[test]
+fn a_large_batch_or_a_due_compaction_goes_to_a_blocking_thread() {
+    let (_dir, layout) = layout();
+    let store = RecordStore::open_with(&layout, 4096).unwrap();
+    for id in 0..40u8 {
+        put(&store, id, 1, &[id; 200]);
+    }
+    let big = [record(100, 1, &vec![7; QUICK_MAX_BYTES + 1])];
+    assert!(store.put_batch_if_idle(&big).is_none());
+    assert_eq!(got(&store, 100), None);
+
+    // Tombstones logged without the compaction a delete runs after its commit.
+    let tombstones: Vec<_> = (0..36u8)
+        .map(|id| Change::Tombstone {
+            id: RecordId([id; 32]),
+        })
+        .collect();
+    store.lock().commit(&tombstones).unwrap();
+    assert!(store.lock().compaction_due());
+    assert!(store.put_batch_if_idle(&[record(101, 1, b"x")]).is_none());
+    assert_eq!(got(&store, 101), None);
+    store.put_batch(&[record(101, 1, b"x")]).unwrap();
+    assert_eq!(got(&store, 101), Some((1, b"x".to_vec())));
+    for id in 36..40u8 {
+        assert_eq!(got(&store, id), Some((1, vec![id; 200])), "record {id}");
+    }
+}
+
+#[test]
 fn newest_version_wins_and_lists_in_order() {
     let (_dir, layout) = layout();
     let store = RecordStore::open(&layout).unwrap();

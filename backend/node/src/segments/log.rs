@@ -383,6 +383,19 @@ impl<K: LogKey> Log<K> {
         Ok(())
     }
 
+    /// Whether a [`commit`](Self::commit) of `entries` changes carrying `payload_bytes` in all
+    /// would be one write and one sync of their own bytes: no segment to seal and start, no
+    /// zeros to write ahead of them.
+    pub fn plain_append(&self, entries: usize, payload_bytes: u64) -> bool {
+        let Some(segment) = self.active().map(|seq| &self.segments[&seq]) else {
+            return false;
+        };
+        let bytes = (entries * header_len::<K>()) as u64 + payload_bytes;
+        !self.seal_active
+            && segment.size < self.options.target
+            && (self.options.preextend == 0 || segment.size + bytes <= segment.allocated)
+    }
+
     /// Appends `changes` as one write, makes them durable, then applies them to the map. On
     /// an error nothing is applied and the segment is cut back to where it was.
     pub fn commit(&mut self, changes: &[Change<K>]) -> Result<(), StoreError> {

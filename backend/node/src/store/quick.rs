@@ -4,11 +4,12 @@
 //! small objects, those hand-offs (a blocking thread woken, the worker parked, then woken
 //! again) cost a node more CPU than the append itself. A put now stays on its worker when it
 //! is one uncontended append to the packs: a payload small enough to hash there, packed, with
-//! no copy of its key on disk, and no other commit running whose `fdatasync` it would wait
-//! for (see [`ShardPacks::put_many_if_idle`](crate::packs::ShardPacks::put_many_if_idle)).
-//! The worker then blocks only for its own write and sync. Anything else (a file shard, a
-//! re-put that must read the stored copy, a commit already running, a compaction due) goes to
-//! a blocking thread as before, with the hash checks already done kept.
+//! no copy of its key on disk, and no other commit running or queued (see
+//! [`ShardPacks::put_many_if_idle`](crate::packs::ShardPacks::put_many_if_idle)). The worker
+//! then blocks only for the write and sync of its own bytes. Anything else (a file shard, a
+//! re-put that must read the stored copy, a commit running or queued, a compaction due, an
+//! append that starts a segment or writes zeros ahead) goes to a blocking thread as before,
+//! with the hash checks already done kept.
 
 use bytes::Bytes;
 use floe_codec::ShardHash;
@@ -19,6 +20,8 @@ use crate::protocol::{ShardItem, ShardKey};
 /// Most payload bytes (of a put, or of a batch in total) hashed on the async worker: about
 /// 65 µs of blake3. Anything larger goes to a blocking thread whole.
 pub const QUICK_MAX_BYTES: usize = 256 << 10;
+/// Most shards of a batch put on the async worker, which looks up each one's file.
+const QUICK_MAX_SHARDS: usize = 64;
 
 /// What [`ShardStore::put_quick`] did.
 #[derive(Debug)]
@@ -99,7 +102,7 @@ impl ShardStore {
     /// module docs): every shard whose hash checks out is packed in one commit.
     pub fn put_batch_quick(&self, items: Vec<ShardItem>) -> QuickBatch {
         let total: usize = items.iter().map(|item| item.payload.len()).sum();
-        if total > QUICK_MAX_BYTES {
+        if total > QUICK_MAX_BYTES || items.len() > QUICK_MAX_SHARDS {
             return QuickBatch::Slow(SlowBatch {
                 items,
                 checks: None,
@@ -173,9 +176,15 @@ mod tests {
     /// Shards under this are packed in these tests.
     const PACK_BELOW: u64 = 64 << 10;
 
+    /// A store whose packs have a segment with room: a node's first packed put starts one,
+    /// which is never quick.
     fn store() -> (tempfile::TempDir, ShardStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = ShardStore::open_with(dir.path(), PACK_BELOW).unwrap();
+        let first = item(200, 100);
+        store
+            .put_bytes(&first.key, &first.hash, first.payload)
+            .unwrap();
         (dir, store)
     }
 
@@ -281,9 +290,16 @@ mod tests {
     }
 
     #[test]
-    fn a_slow_put_still_refuses_a_payload_it_did_not_check() {
+    fn what_is_too_large_for_the_worker_is_checked_on_a_blocking_thread() {
         let (_dir, store) = store();
-        let bad = damaged(1, QUICK_MAX_BYTES + 1);
+        let many: Vec<ShardItem> = (0..=QUICK_MAX_SHARDS as u8).map(|n| item(n, 100)).collect();
+        let QuickBatch::Slow(rest) = store.put_batch_quick(many) else {
+            panic!("a batch of many shards went the quick way");
+        };
+        assert!(rest.checks.is_none());
+        assert!(store.put_batch_slow(rest).iter().all(Result::is_ok));
+
+        let bad = damaged(201, QUICK_MAX_BYTES + 1);
         let QuickPut::Slow(rest) = quick(&store, bad) else {
             panic!("a large put went the quick way");
         };
@@ -292,7 +308,7 @@ mod tests {
             store.put_slow(rest),
             Err(StoreError::HashMismatch { .. })
         ));
-        assert_eq!(stored(&store, 1), None);
+        assert_eq!(stored(&store, 201), None);
     }
 
     #[test]

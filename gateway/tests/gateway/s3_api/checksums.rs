@@ -44,11 +44,12 @@ async fn single_put_round_trip(algorithm: ChecksumAlgorithm) {
     let gw = TestGateway::start().await;
     let c = &gw.client;
     gw.create_bucket("sums").await;
-    // Kept in the index; hashed on the request's task, then encoded there too; hashed on a
-    // thread beside the encode.
+    // Kept in the index; hashed on the request's task, then encoded there too (the largest
+    // such body, too); hashed on a thread beside the encode.
     let sizes = [
         ("inline", 1000),
         ("in-place", 200 * 1024 + 3),
+        ("in-place-largest", 256 * 1024),
         ("chunked", 5 * MIB + 7),
     ];
     for (key, size) in sizes {

@@ -305,8 +305,8 @@ async fn unsupported_operation_is_not_implemented() {
 async fn put_into_a_missing_bucket_is_no_such_bucket_small_or_large() {
     let gw = TestGateway::start().await;
     // Small bodies (inline, or sharded up to 256 KiB) skip the early index look and are
-    // refused at the commit; a large one is refused before its body is stored. None leaves
-    // anything behind.
+    // refused at the commit; a large one is refused before its body is stored. None leaves an
+    // object behind (the shards a sharded one stored are garbage for the collector).
     for len in [10, 100 * KIB, 300 * KIB] {
         let put = gw
             .client
