@@ -344,6 +344,15 @@ mod tests {
         Some(payload)
     }
 
+    /// Packs in 64 KiB segments holding shards 0..200.
+    fn two_hundred_in_small_segments(dir: &Path) -> ShardPacks {
+        let packs = ShardPacks::open_with(dir, 64 << 10).unwrap();
+        for n in 0..200 {
+            put(&packs, n);
+        }
+        packs
+    }
+
     fn shard(n: u32) -> (ShardKey, ShardHash, Bytes) {
         let bytes = body(n);
         (key(n), ShardHash::of(&bytes), bytes)
@@ -426,10 +435,7 @@ mod tests {
     #[test]
     fn an_idle_put_leaves_a_due_compaction_to_a_blocking_commit() {
         let dir = tempfile::tempdir().unwrap();
-        let packs = ShardPacks::open_with(dir.path(), 64 << 10).unwrap();
-        for n in 0..200 {
-            put(&packs, n);
-        }
+        let packs = two_hundred_in_small_segments(dir.path());
         // Tombstones logged without the compaction a delete runs after its commit.
         let tombstones: Vec<_> = (0..200)
             .filter(|n| n % 4 != 0)
@@ -455,10 +461,7 @@ mod tests {
     #[test]
     fn deletes_are_compacted_away_and_a_reopen_replays_what_is_left() {
         let dir = tempfile::tempdir().unwrap();
-        let packs = ShardPacks::open_with(dir.path(), 64 << 10).unwrap();
-        for n in 0..200 {
-            put(&packs, n);
-        }
+        let packs = two_hundred_in_small_segments(dir.path());
         let full = packs.figures();
         assert_eq!(full.shards, 200);
         for n in (0..200).filter(|n| n % 4 != 0) {
