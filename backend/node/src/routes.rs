@@ -16,11 +16,11 @@ use crate::auth::{self, AuthError};
 use crate::metrics::{self, RouteKind};
 use crate::protocol::{
     HEADER_EXISTED, HEADER_SHARD_HASH, HEALTH_PATH, ListQuery, METRICS_PATH, MOVED_QUERY,
-    ProtocolError, Route, STATUS_CORRUPT, ScrubQuery, ShardBatchReply, ShardKey, ShardOutcome,
-    decode_shard_batch, parse_range,
+    ProtocolError, Route, STATUS_CORRUPT, ScrubQuery, ShardBatchReply, ShardItem, ShardKey,
+    ShardOutcome, decode_shard_batch, parse_range,
 };
 use crate::server::NodeState;
-use crate::store::{PutOutcome, QuickBatch, QuickPut, StoreError};
+use crate::store::{PutOutcome, QuickBatch, StoreError};
 use floe_codec::ShardHash;
 
 mod holds;
@@ -229,12 +229,22 @@ async fn put(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Failure> {
     let (hash, body) = hashed_body(state, req).await?;
-    let store = state.store().clone();
     let len = body.len() as u64;
-    let outcome = match store.put_quick(key, hash, body) {
-        QuickPut::Done(outcome) => outcome?,
-        QuickPut::Slow(rest) => blocking(move || store.put_slow(rest)).await?,
+    let item = ShardItem {
+        key,
+        hash,
+        payload: body,
     };
+    let outcome = store_shards(state, vec![item])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the store gave no outcome",
+            )
+        })??;
     let status = match outcome {
         PutOutcome::Stored => {
             state.metrics().add_shard_bytes_written(len);
@@ -260,11 +270,7 @@ async fn put_batch(state: &NodeState, req: Request<Incoming>) -> Result<Response
         ));
     }
     let lens: Vec<u64> = items.iter().map(|i| i.payload.len() as u64).collect();
-    let store = state.store().clone();
-    let results = match store.put_batch_quick(items) {
-        QuickBatch::Done(results) => results,
-        QuickBatch::Slow(rest) => blocking(move || Ok(store.put_batch_slow(rest))).await?,
-    };
+    let results = store_shards(state, items).await?;
     let outcomes = results
         .into_iter()
         .zip(lens)
@@ -282,6 +288,19 @@ async fn put_batch(state: &NodeState, req: Request<Incoming>) -> Result<Response
         })
         .collect();
     json(&ShardBatchReply { outcomes })
+}
+
+/// Stores shards, on this worker when that is quick (`store/quick.rs`), else on a blocking
+/// thread. One outcome per shard, in order.
+async fn store_shards(
+    state: &NodeState,
+    items: Vec<ShardItem>,
+) -> Result<Vec<Result<PutOutcome, StoreError>>, Failure> {
+    let store = state.store().clone();
+    match store.put_batch_quick(items) {
+        QuickBatch::Done(results) => Ok(results),
+        QuickBatch::Slow(rest) => blocking(move || Ok(store.put_batch_slow(rest))).await,
+    }
 }
 
 /// The whole body of a batch request (records, holds), checked against the blake3 hash its

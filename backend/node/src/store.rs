@@ -34,7 +34,7 @@ use crate::stats::{Counters, DiskSpace, payload_len};
 use crate::walk::{self, read_names, scan_shards, sweep_tmp};
 
 mod quick;
-pub use quick::{QUICK_MAX_BYTES, QuickBatch, QuickPut, SlowBatch, SlowPut};
+pub use quick::{QUICK_MAX_BYTES, QuickBatch, SlowBatch};
 
 /// Failures of the shard store. `NotFound`, `Corrupt` and `HashMismatch` are answers about the
 /// data; `Io` is the node's own trouble.
@@ -248,16 +248,6 @@ impl ShardStore {
         payload: Bytes,
     ) -> Result<PutOutcome, StoreError> {
         check_hash(claimed, &payload)?;
-        self.put_checked(key, claimed, payload)
-    }
-
-    /// [`put_bytes`](Self::put_bytes) of a payload already checked to hash to `claimed`.
-    pub fn put_checked(
-        &self,
-        key: &ShardKey,
-        claimed: &ShardHash,
-        payload: Bytes,
-    ) -> Result<PutOutcome, StoreError> {
         match self.plan_checked(key, claimed, &payload)? {
             PutPlan::Present => Ok(PutOutcome::AlreadyPresent),
             PutPlan::File => self.put_file(key, claimed, &payload),
@@ -280,7 +270,7 @@ impl ShardStore {
 
     /// [`put_batch`](Self::put_batch) with each item's hash check done: `checks[i]` for
     /// `items[i]`.
-    pub fn put_batch_checked(
+    fn put_batch_checked(
         &self,
         items: &[ShardItem],
         checks: Vec<Result<(), StoreError>>,

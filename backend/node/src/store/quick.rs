@@ -2,17 +2,15 @@
 //!
 //! A node used to hand every put to a blocking thread and wait for it. With the small shards of
 //! small objects, those hand-offs (a blocking thread woken, the worker parked, then woken
-//! again) cost a node more CPU than the append itself. A put now stays on its worker when it
-//! is one uncontended append to the packs: a payload small enough to hash there, packed, with
-//! no copy of its key on disk, and no other commit running or queued (see
+//! again) cost a node more CPU than the append itself. A put (a single put is a batch of one)
+//! now stays on its worker when it is one uncontended append to the packs: payloads small
+//! enough to hash there, packed, with no copy of their keys on disk, and no other commit
+//! running or queued (see
 //! [`ShardPacks::put_many_if_idle`](crate::packs::ShardPacks::put_many_if_idle)). The worker
 //! then blocks only for the write and sync of its own bytes. Anything else (a file shard, a
 //! re-put that must read the stored copy, a commit running or queued, a compaction due, an
 //! append that starts a segment or writes zeros ahead) goes to a blocking thread as before,
 //! with the hash checks already done kept.
-
-use bytes::Bytes;
-use floe_codec::ShardHash;
 
 use super::{PutOutcome, ShardStore, StoreError, check_hash};
 use crate::protocol::{ShardItem, ShardKey};
@@ -22,25 +20,6 @@ use crate::protocol::{ShardItem, ShardKey};
 pub const QUICK_MAX_BYTES: usize = 256 << 10;
 /// Most shards of a batch put on the async worker, which looks up each one's file.
 const QUICK_MAX_SHARDS: usize = 64;
-
-/// What [`ShardStore::put_quick`] did.
-#[derive(Debug)]
-pub enum QuickPut {
-    /// Finished: the put's outcome.
-    Done(Result<PutOutcome, StoreError>),
-    /// Not quick: [`ShardStore::put_slow`] finishes it on a blocking thread.
-    Slow(SlowPut),
-}
-
-/// A put left for a blocking thread.
-#[derive(Debug)]
-pub struct SlowPut {
-    key: ShardKey,
-    claimed: ShardHash,
-    payload: Bytes,
-    /// The payload hashes to `claimed` (checked on the worker).
-    checked: bool,
-}
 
 /// What [`ShardStore::put_batch_quick`] did.
 #[derive(Debug)]
@@ -60,46 +39,9 @@ pub struct SlowBatch {
 }
 
 impl ShardStore {
-    /// [`put_bytes`](Self::put_bytes) on the calling async worker, if it is quick (see the
-    /// module docs).
-    pub fn put_quick(&self, key: ShardKey, claimed: ShardHash, payload: Bytes) -> QuickPut {
-        let slow = |payload, checked| {
-            QuickPut::Slow(SlowPut {
-                key,
-                claimed,
-                payload,
-                checked,
-            })
-        };
-        if payload.len() > QUICK_MAX_BYTES {
-            return slow(payload, false);
-        }
-        if let Err(e) = check_hash(&claimed, &payload) {
-            return QuickPut::Done(Err(e));
-        }
-        if !self.may_pack_quickly(&key, &payload) {
-            return slow(payload, true);
-        }
-        match self
-            .packs
-            .put_many_if_idle(&[(key, claimed, payload.clone())])
-        {
-            Some(result) => QuickPut::Done(result.map(|()| PutOutcome::Stored)),
-            None => slow(payload, true),
-        }
-    }
-
-    /// Finishes on a blocking thread a put [`put_quick`](Self::put_quick) left.
-    pub fn put_slow(&self, put: SlowPut) -> Result<PutOutcome, StoreError> {
-        if put.checked {
-            self.put_checked(&put.key, &put.claimed, put.payload)
-        } else {
-            self.put_bytes(&put.key, &put.claimed, put.payload)
-        }
-    }
-
     /// [`put_batch`](Self::put_batch) on the calling async worker, if it is quick (see the
-    /// module docs): every shard whose hash checks out is packed in one commit.
+    /// module docs): every shard whose hash checks out is packed in one commit. A single put
+    /// is a batch of one.
     pub fn put_batch_quick(&self, items: Vec<ShardItem>) -> QuickBatch {
         let total: usize = items.iter().map(|item| item.payload.len()).sum();
         if total > QUICK_MAX_BYTES || items.len() > QUICK_MAX_SHARDS {
@@ -171,7 +113,8 @@ impl ShardStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use floe_codec::ChunkId;
+    use bytes::Bytes;
+    use floe_codec::{ChunkId, ShardHash};
 
     /// Shards under this are packed in these tests.
     const PACK_BELOW: u64 = 64 << 10;
@@ -223,24 +166,33 @@ mod tests {
         store.packs.locate(&key(n)).is_some()
     }
 
-    fn quick(store: &ShardStore, item: ShardItem) -> QuickPut {
-        store.put_quick(item.key, item.hash, item.payload)
+    /// A single put the quick way: its outcome, or what it left for a blocking thread.
+    fn quick(
+        store: &ShardStore,
+        item: ShardItem,
+    ) -> Result<Result<PutOutcome, StoreError>, SlowBatch> {
+        match store.put_batch_quick(vec![item]) {
+            QuickBatch::Done(mut outcomes) => Ok(outcomes.pop().expect("one outcome")),
+            QuickBatch::Slow(rest) => Err(rest),
+        }
+    }
+
+    /// Finishes a single put on the blocking path.
+    fn slow(store: &ShardStore, rest: SlowBatch) -> Result<PutOutcome, StoreError> {
+        store.put_batch_slow(rest).pop().expect("one outcome")
     }
 
     #[test]
     fn a_new_small_shard_is_packed_on_the_calling_thread() {
         let (_dir, store) = store();
         let put = quick(&store, item(1, 16 << 10));
-        assert!(
-            matches!(put, QuickPut::Done(Ok(PutOutcome::Stored))),
-            "{put:?}"
-        );
+        assert!(matches!(put, Ok(Ok(PutOutcome::Stored))), "{put:?}");
         assert_eq!(stored(&store, 1), Some(payload(1, 16 << 10)));
         assert!(packed(&store, 1));
 
         let put = quick(&store, damaged(2, 1000));
         assert!(
-            matches!(put, QuickPut::Done(Err(StoreError::HashMismatch { .. }))),
+            matches!(put, Ok(Err(StoreError::HashMismatch { .. }))),
             "{put:?}"
         );
         assert_eq!(stored(&store, 2), None);
@@ -250,10 +202,7 @@ mod tests {
     fn what_is_not_one_quick_append_goes_to_a_blocking_thread_and_lands_there() {
         let (_dir, store) = store();
         // Packed once already: the slow way reads it and finds it identical.
-        assert!(matches!(
-            quick(&store, item(1, 1000)),
-            QuickPut::Done(Ok(_))
-        ));
+        assert!(matches!(quick(&store, item(1, 1000)), Ok(Ok(_))));
         // A file shard, a payload too large to hash on a worker, a shard whose key has a
         // file, and a put while another commit runs.
         let file_key_item = item(4, 1000);
@@ -266,19 +215,19 @@ mod tests {
             (4, file_key_item, PutOutcome::Stored),
         ];
         for (n, item, outcome) in cases {
-            let QuickPut::Slow(rest) = quick(&store, item) else {
+            let Err(rest) = quick(&store, item) else {
                 panic!("shard {n} went the quick way");
             };
-            assert_eq!(store.put_slow(rest).unwrap(), outcome, "shard {n}");
+            assert_eq!(slow(&store, rest).unwrap(), outcome, "shard {n}");
         }
         let held = store.packs.hold();
         let busy = quick(&store, item(5, 1000));
         drop(held);
-        let QuickPut::Slow(rest) = busy else {
+        let Err(rest) = busy else {
             panic!("a put waited for another commit on the worker");
         };
-        assert!(rest.checked);
-        assert_eq!(store.put_slow(rest).unwrap(), PutOutcome::Stored);
+        assert!(rest.checks.is_some());
+        assert_eq!(slow(&store, rest).unwrap(), PutOutcome::Stored);
 
         for (n, len) in [(1, 1000), (2, PACK_BELOW as usize), (5, 1000)] {
             assert_eq!(stored(&store, n), Some(payload(n, len)), "shard {n}");
@@ -300,12 +249,12 @@ mod tests {
         assert!(store.put_batch_slow(rest).iter().all(Result::is_ok));
 
         let bad = damaged(201, QUICK_MAX_BYTES + 1);
-        let QuickPut::Slow(rest) = quick(&store, bad) else {
+        let Err(rest) = quick(&store, bad) else {
             panic!("a large put went the quick way");
         };
-        assert!(!rest.checked);
+        assert!(rest.checks.is_none());
         assert!(matches!(
-            store.put_slow(rest),
+            slow(&store, rest),
             Err(StoreError::HashMismatch { .. })
         ));
         assert_eq!(stored(&store, 201), None);
