@@ -51,7 +51,7 @@ pub fn find_floe_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// Random hex from the kernel: fresh secrets for every run.
-fn random_hex(bytes: usize) -> anyhow::Result<String> {
+pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
     use std::io::Read;
     let mut buf = vec![0u8; bytes];
     std::fs::File::open("/dev/urandom")

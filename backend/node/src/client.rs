@@ -97,6 +97,22 @@ impl ClientError {
     pub fn is_transient(&self) -> bool {
         matches!(self, ClientError::Timeout | ClientError::Unavailable(_))
     }
+
+    /// The same failure, for another item of the batch it failed (errors are not `Clone`).
+    pub fn for_another(&self) -> ClientError {
+        match self {
+            ClientError::NotFound => ClientError::NotFound,
+            ClientError::Corrupt => ClientError::Corrupt,
+            ClientError::HashMismatch => ClientError::HashMismatch,
+            ClientError::Unauthorized(status) => ClientError::Unauthorized(*status),
+            ClientError::Held(why) => ClientError::Held(why.clone()),
+            ClientError::Timeout => ClientError::Timeout,
+            ClientError::Unavailable(why) => ClientError::Unavailable(why.clone()),
+            ClientError::Protocol(why) => ClientError::Protocol(why.clone()),
+            ClientError::InvalidUrl(why) => ClientError::InvalidUrl(why.clone()),
+            ClientError::Json { .. } => ClientError::Protocol(self.to_string()),
+        }
+    }
 }
 
 /// A client for one storage node. Cheap to clone; clones share one connection pool.
@@ -216,14 +232,11 @@ impl NodeClient {
                 LIST_REPLY,
             )
             .await?;
-        match reply.status {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND
-            | StatusCode::METHOD_NOT_ALLOWED
-            | StatusCode::PAYLOAD_TOO_LARGE => {
-                return Ok(self.put_one_by_one(items).await);
-            }
-            _ => return Err(reply.into_error()),
+        if matches!(
+            reply.status,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED | StatusCode::PAYLOAD_TOO_LARGE
+        ) {
+            return Ok(self.put_one_by_one(items).await);
         }
         let reply: ShardBatchReply = reply.ok_json("a shard batch")?;
         if reply.outcomes.len() != items.len() {

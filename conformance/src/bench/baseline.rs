@@ -22,7 +22,6 @@ pub struct BaselineServer {
     pub endpoint: String,
     access_key: String,
     secret_key: String,
-    region: &'static str,
     /// Data and log; removed on drop.
     dir: tempfile::TempDir,
 }
@@ -43,8 +42,7 @@ impl BaselineServer {
             .arg(&root);
         let child = spawn_logged(command, &dir, "s3s-fs")?;
         let mut server = Self::started("s3s-fs", child, port, dir);
-        server.access_key = access_key;
-        server.secret_key = secret_key;
+        server.set_keys(access_key, secret_key);
         server.wait_accepting(port)?;
         Ok(server)
     }
@@ -62,7 +60,6 @@ impl BaselineServer {
             endpoint: format!("http://127.0.0.1:{port}"),
             access_key: String::new(),
             secret_key: String::new(),
-            region: "us-east-1",
             dir,
         }
     }
@@ -81,7 +78,8 @@ impl BaselineServer {
             &self.endpoint,
             &self.access_key,
             &self.secret_key,
-            self.region,
+            // Both baselines are configured for this region.
+            "us-east-1",
         )
     }
 

@@ -9,12 +9,13 @@
 //! Set-up is what its operator manual asks of a new cluster: start the server, assign the node
 //! a role in the layout and apply it, create a key, allow it to create buckets.
 
-use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+use floe_conformance::cluster::random_hex;
 
 use super::baseline::{BaselineServer, free_port, spawn_logged, temp_dir};
 
@@ -34,7 +35,7 @@ pub fn start(bin: &Path) -> anyhow::Result<BaselineServer> {
     let dir = temp_dir("garage")?;
     let (s3, rpc, admin) = (free_port()?, free_port()?, free_port()?);
     let config = dir.path().join("garage.toml");
-    std::fs::write(&config, config_text(dir.path(), s3, rpc, admin))?;
+    std::fs::write(&config, config_text(dir.path(), s3, rpc, admin)?)?;
     let mut command = Command::new(bin);
     command.arg("-c").arg(&config).arg("server");
     let child = spawn_logged(command, &dir, "garage")?;
@@ -60,10 +61,10 @@ pub fn start(bin: &Path) -> anyhow::Result<BaselineServer> {
     Ok(server)
 }
 
-fn config_text(dir: &Path, s3: u16, rpc: u16, admin: u16) -> String {
+fn config_text(dir: &Path, s3: u16, rpc: u16, admin: u16) -> anyhow::Result<String> {
     let meta = dir.join("meta");
     let data = dir.join("data");
-    format!(
+    Ok(format!(
         r#"metadata_dir = "{meta}"
 data_dir = "{data}"
 db_engine = "lmdb"
@@ -83,16 +84,9 @@ admin_token = "{token}"
 "#,
         meta = meta.display(),
         data = data.display(),
-        secret = random_hex(4),
-        token = random_hex(2),
-    )
-}
-
-/// `words` random 64-bit words in hex: secrets for a server that lives on loopback for one run.
-fn random_hex(words: usize) -> String {
-    (0..words)
-        .map(|i| format!("{:016x}", RandomState::new().hash_one(i)))
-        .collect()
+        secret = random_hex(32)?,
+        token = random_hex(16)?,
+    ))
 }
 
 /// The node's id, once its RPC answers (up to 30 s).

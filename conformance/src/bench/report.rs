@@ -272,23 +272,24 @@ impl Report {
                 out.push_str(&format!("  {} FAILED: {f}\n", t.name));
             }
         }
-        let mut tables = vec![
-            objects_table(main, base),
-            super::cpu_table::cpu_table(main, base),
-            big_table(main, base),
-            mixed_table(main, base),
+        // Floe beside a baseline (or alone, without one).
+        let compared = |base| {
+            [
+                objects_table(main, base),
+                super::cpu_table::cpu_table(main, base),
+                big_table(main, base),
+                mixed_table(main, base),
+            ]
+        };
+        let mut tables = Vec::from(compared(base));
+        tables.extend([
             cache_table(main),
             degraded_table(main),
             rss_table(&self.targets),
-        ];
+        ]);
         // A second baseline (Garage) gets the comparative tables again, beside Floe.
         for other in self.targets.iter().skip(2) {
-            tables.extend([
-                objects_table(main, Some(other)),
-                super::cpu_table::cpu_table(main, Some(other)),
-                big_table(main, Some(other)),
-                mixed_table(main, Some(other)),
-            ]);
+            tables.extend(compared(Some(other)));
         }
         for t in tables.iter().filter(|t| !t.is_empty()) {
             out.push_str(&t.render());

@@ -159,34 +159,19 @@ async fn send(client: &NodeClient, mut batch: Vec<Queued>) {
         let _ = done.send(result);
         return;
     }
-    let items: Vec<ShardItem> = batch.iter().map(|q| q.item.clone()).collect();
+    let (items, dones): (Vec<ShardItem>, Vec<_>) =
+        batch.into_iter().map(|q| (q.item, q.done)).unzip();
     match client.put_shards(&items).await {
         Ok(outcomes) => {
-            for (queued, outcome) in batch.into_iter().zip(outcomes) {
-                let _ = queued.done.send(outcome);
+            for (done, outcome) in dones.into_iter().zip(outcomes) {
+                let _ = done.send(outcome);
             }
         }
         Err(e) => {
-            for queued in batch {
-                let _ = queued.done.send(Err(for_each(&e)));
+            for done in dones {
+                let _ = done.send(Err(e.for_another()));
             }
         }
-    }
-}
-
-/// The failure of a whole batch, for each of its shards (client errors are not `Clone`).
-fn for_each(e: &ClientError) -> ClientError {
-    match e {
-        ClientError::NotFound => ClientError::NotFound,
-        ClientError::Corrupt => ClientError::Corrupt,
-        ClientError::HashMismatch => ClientError::HashMismatch,
-        ClientError::Unauthorized(status) => ClientError::Unauthorized(*status),
-        ClientError::Held(why) => ClientError::Held(why.clone()),
-        ClientError::Timeout => ClientError::Timeout,
-        ClientError::Unavailable(why) => ClientError::Unavailable(why.clone()),
-        ClientError::Protocol(why) => ClientError::Protocol(why.clone()),
-        ClientError::InvalidUrl(why) => ClientError::InvalidUrl(why.clone()),
-        ClientError::Json { .. } => ClientError::Protocol(e.to_string()),
     }
 }
 
